@@ -1,0 +1,310 @@
+//! SHA-256 and MD5 of the same bytes, computed in one pass over them.
+
+use md5::Md5;
+use sha2::{Digest, Sha256};
+
+use super::source::ByteSource;
+use super::Error;
+
+/// Bytes read from the source per step when the caller does not say.
+pub const DEFAULT_CHUNK_SIZE: usize = 4 * 1024 * 1024;
+/// Largest read per step: bounds the one buffer the hasher keeps.
+pub const MAX_CHUNK_SIZE: usize = 64 * 1024 * 1024;
+
+/// The digests of one run of bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Digests {
+    /// SHA-256, always computed (Procore requires it for every segment).
+    pub sha256: [u8; 32],
+    /// MD5, when asked for.
+    pub md5: Option<[u8; 16]>,
+}
+
+impl Digests {
+    /// SHA-256 as lowercase hex, the form Procore's API takes.
+    pub fn sha256_hex(&self) -> String {
+        to_hex(&self.sha256)
+    }
+
+    /// MD5 as lowercase hex, when computed.
+    pub fn md5_hex(&self) -> Option<String> {
+        self.md5.as_ref().map(|md5| to_hex(md5))
+    }
+}
+
+/// Feeds each byte once to SHA-256 and (optionally) MD5.
+#[derive(Clone)]
+pub struct MultiHasher {
+    sha256: Sha256,
+    md5: Option<Md5>,
+    bytes: u64,
+}
+
+impl MultiHasher {
+    /// A hasher computing SHA-256, and MD5 too when `with_md5`.
+    pub fn new(with_md5: bool) -> Self {
+        Self {
+            sha256: Sha256::new(),
+            md5: with_md5.then(Md5::new),
+            bytes: 0,
+        }
+    }
+
+    /// Hashes the next bytes.
+    pub fn update(&mut self, data: &[u8]) {
+        self.sha256.update(data);
+        if let Some(md5) = &mut self.md5 {
+            md5.update(data);
+        }
+        self.bytes += data.len() as u64;
+    }
+
+    /// How many bytes have been hashed so far.
+    pub fn bytes_hashed(&self) -> u64 {
+        self.bytes
+    }
+
+    /// The digests of everything passed to [`MultiHasher::update`].
+    pub fn finalize(self) -> Digests {
+        Digests {
+            sha256: self.sha256.finalize().into(),
+            md5: self.md5.map(|md5| md5.finalize().into()),
+        }
+    }
+}
+
+/// Digests of an in-memory byte slice.
+pub fn hash_bytes(data: &[u8], with_md5: bool) -> Digests {
+    let mut hasher = MultiHasher::new(with_md5);
+    hasher.update(data);
+    hasher.finalize()
+}
+
+/// How [`hash_source`] reads and what it computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashOptions {
+    /// Compute MD5 besides SHA-256.
+    pub md5: bool,
+    /// Bytes per read; the size of the one buffer reused for every read.
+    pub chunk_size: usize,
+}
+
+impl Default for HashOptions {
+    fn default() -> Self {
+        Self {
+            md5: true,
+            chunk_size: DEFAULT_CHUNK_SIZE,
+        }
+    }
+}
+
+impl HashOptions {
+    /// Options with the given chunk size, checked against `1..=MAX_CHUNK_SIZE`.
+    pub fn new(md5: bool, chunk_size: Option<u64>) -> Result<Self, Error> {
+        let chunk_size = match chunk_size {
+            None => DEFAULT_CHUNK_SIZE,
+            Some(size) if (1..=MAX_CHUNK_SIZE as u64).contains(&size) => size as usize,
+            Some(size) => {
+                return Err(Error::InvalidInput(format!(
+                    "chunkSize must be between 1 and {MAX_CHUNK_SIZE} bytes, got {size}"
+                )))
+            }
+        };
+        Ok(Self { md5, chunk_size })
+    }
+}
+
+/// Hashes every byte of `source`, reading `chunk_size` bytes at a time into one
+/// reused buffer.
+///
+/// `progress` is called with the number of bytes hashed so far: once with 0 before
+/// the first read and after every chunk. An error it returns (an abort, say) stops
+/// the work and is returned.
+pub async fn hash_source<S: ByteSource + ?Sized>(
+    source: &S,
+    options: HashOptions,
+    mut progress: impl FnMut(u64) -> Result<(), Error>,
+) -> Result<Digests, Error> {
+    let size = source.size();
+    let mut hasher = MultiHasher::new(options.md5);
+    // Never larger than the source: a small file gets a small buffer.
+    let buffer_len = usize::try_from(size).map_or(options.chunk_size, |size| size.min(options.chunk_size));
+    let mut buffer = vec![0u8; buffer_len];
+    progress(0)?;
+    while hasher.bytes_hashed() < size {
+        let remaining = size - hasher.bytes_hashed();
+        let chunk = &mut buffer[..usize::try_from(remaining).map_or(buffer_len, |r| r.min(buffer_len))];
+        source.read_at(hasher.bytes_hashed(), chunk).await?;
+        hasher.update(chunk);
+        progress(hasher.bytes_hashed())?;
+    }
+    Ok(hasher.finalize())
+}
+
+/// Lowercase hex of `bytes`.
+pub fn to_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut hex = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        hex.push(DIGITS[usize::from(byte >> 4)] as char);
+        hex.push(DIGITS[usize::from(byte & 0xf)] as char);
+    }
+    hex
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Known answers: FIPS 180-2 / NIST for SHA-256, RFC 1321 for MD5.
+    const VECTORS: &[(&[u8], &str, &str)] = &[
+        (
+            b"",
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            "d41d8cd98f00b204e9800998ecf8427e",
+        ),
+        (
+            b"abc",
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+            "900150983cd24fb0d6963f7d28e17f72",
+        ),
+        (
+            b"message digest",
+            "f7846f55cf23e14eebeab5b4e1550cad5b509e3348fbc4efa3a1413d393cb650",
+            "f96b697d7cb7938d525a2f31aaf161d0",
+        ),
+        (
+            b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1",
+            "8215ef0796a20bcaaae116d3876c664a",
+        ),
+        (
+            b"12345678901234567890123456789012345678901234567890123456789012345678901234567890",
+            "f371bc4a311f2b009eef952dd83ca80e2b60026c8e935592d0f9c308453c813e",
+            "57edf4a22be3c955ac49da2e2107b67a",
+        ),
+    ];
+
+    const MILLION_A_SHA256: &str = "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0";
+    const MILLION_A_MD5: &str = "7707d6ae4e027c70eea2a935c2296f21";
+
+    fn block_on<F: std::future::Future>(future: F) -> F::Output {
+        pollster::block_on(future)
+    }
+
+    fn hash_in_chunks(data: &[u8], chunk_size: usize) -> (Digests, Vec<u64>) {
+        let mut seen = Vec::new();
+        let options = HashOptions { md5: true, chunk_size };
+        let digests = block_on(hash_source(data, options, |n| {
+            seen.push(n);
+            Ok(())
+        }))
+        .expect("hashing an in-memory slice cannot fail");
+        (digests, seen)
+    }
+
+    #[test]
+    fn known_answers_in_one_update() {
+        for (input, sha256, md5) in VECTORS {
+            let digests = hash_bytes(input, true);
+            assert_eq!(digests.sha256_hex(), *sha256, "sha256 of {input:?}");
+            assert_eq!(digests.md5_hex().as_deref(), Some(*md5), "md5 of {input:?}");
+        }
+    }
+
+    #[test]
+    fn known_answers_across_every_chunk_size() {
+        for (input, sha256, md5) in VECTORS {
+            for chunk_size in 1..=input.len().max(1) + 1 {
+                let (digests, _) = hash_in_chunks(input, chunk_size);
+                assert_eq!(digests.sha256_hex(), *sha256, "{input:?} in chunks of {chunk_size}");
+                assert_eq!(digests.md5_hex().as_deref(), Some(*md5), "{input:?} in chunks of {chunk_size}");
+            }
+        }
+    }
+
+    #[test]
+    fn million_a_across_block_and_chunk_boundaries() {
+        let data = vec![b'a'; 1_000_000];
+        // 64 is the SHA-256/MD5 block; the odd sizes make reads straddle blocks.
+        for chunk_size in [63, 64, 65, 4096, 65_537, 999_999, 1_000_000, DEFAULT_CHUNK_SIZE] {
+            let (digests, _) = hash_in_chunks(&data, chunk_size);
+            assert_eq!(digests.sha256_hex(), MILLION_A_SHA256, "chunks of {chunk_size}");
+            assert_eq!(digests.md5_hex().as_deref(), Some(MILLION_A_MD5), "chunks of {chunk_size}");
+        }
+    }
+
+    #[test]
+    fn md5_off_computes_sha256_only() {
+        let digests = hash_bytes(b"abc", false);
+        assert_eq!(digests.md5, None);
+        assert_eq!(digests.sha256_hex(), VECTORS[1].1);
+    }
+
+    #[test]
+    fn progress_starts_at_zero_rises_by_chunks_and_ends_at_size() {
+        let data = vec![7u8; 10];
+        let (_, seen) = hash_in_chunks(&data, 4);
+        assert_eq!(seen, [0, 4, 8, 10]);
+        let (_, seen) = hash_in_chunks(&[], 4);
+        assert_eq!(seen, [0]);
+    }
+
+    #[test]
+    fn an_error_from_progress_stops_the_reads() {
+        let data = vec![0u8; 100];
+        let mut calls = 0;
+        let options = HashOptions { md5: true, chunk_size: 10 };
+        let result = block_on(hash_source(&data[..], options, |hashed| {
+            calls += 1;
+            if hashed >= 30 {
+                Err(Error::Aborted)
+            } else {
+                Ok(())
+            }
+        }));
+        assert_eq!(result, Err(Error::Aborted));
+        assert_eq!(calls, 4, "0, 10, 20, 30 and then no more reads");
+    }
+
+    #[test]
+    fn a_source_shorter_than_its_size_is_a_read_error() {
+        struct Truncated;
+        impl ByteSource for Truncated {
+            fn size(&self) -> u64 {
+                10
+            }
+            async fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), Error> {
+                b"12345"[..].read_at(offset, buf).await
+            }
+        }
+        let result = block_on(hash_source(&Truncated, HashOptions::default(), |_| Ok(())));
+        assert!(matches!(result, Err(Error::FileRead(_))), "{result:?}");
+    }
+
+    #[test]
+    fn chunk_size_limits() {
+        let table: &[(Option<u64>, Result<usize, ()>)] = &[
+            (None, Ok(DEFAULT_CHUNK_SIZE)),
+            (Some(1), Ok(1)),
+            (Some(MAX_CHUNK_SIZE as u64), Ok(MAX_CHUNK_SIZE)),
+            (Some(0), Err(())),
+            (Some(MAX_CHUNK_SIZE as u64 + 1), Err(())),
+            (Some(u64::MAX), Err(())),
+        ];
+        for (requested, expected) in table {
+            let got = HashOptions::new(true, *requested).map(|o| o.chunk_size);
+            match (got, expected) {
+                (Ok(got), Ok(want)) => assert_eq!(got, *want, "{requested:?}"),
+                (Err(Error::InvalidInput(_)), Err(())) => {}
+                (got, want) => panic!("{requested:?}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn hex_is_lowercase_and_padded() {
+        assert_eq!(to_hex(&[0x00, 0x0f, 0xa0, 0xff]), "000fa0ff");
+        assert_eq!(to_hex(&[]), "");
+    }
+}
