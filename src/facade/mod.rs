@@ -1,0 +1,110 @@
+//! The `#[wasm_bindgen]` exports. Each one converts its JS options in, calls the
+//! core through the web adapter, and converts the result or error out; nothing else.
+//!
+//! The npm package's `index.js` wraps these (lazy loading) and `index.d.ts` types
+//! them, so the generated typings are skipped here.
+
+use js_sys::Function;
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+use web_sys::AbortSignal;
+
+use crate::core::hash::{hash_source, HashOptions};
+use crate::core::Error;
+use crate::web::abort;
+use crate::web::blob::BlobSource;
+use crate::web::error::to_js_error;
+use crate::web::js::{report_callback_error, Options};
+
+/// What `hashFile` resolves to.
+#[derive(Serialize)]
+struct HashFileResult {
+    size: u64,
+    sha256: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    md5: Option<String>,
+}
+
+/// What `onProgress` receives (the `UploadProgress` of the typings).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Progress {
+    phase: &'static str,
+    bytes_hashed: u64,
+    bytes_uploaded: u64,
+    total_bytes: u64,
+    segments_done: u32,
+    segments_total: u32,
+}
+
+/// `hashFile` options, read from the JS object.
+struct HashFileOptions {
+    hash: HashOptions,
+    on_progress: Option<Function>,
+    signal: Option<AbortSignal>,
+}
+
+impl HashFileOptions {
+    fn from_js(raw: &JsValue) -> Result<Self, Error> {
+        let options = Options::new(raw, "options")?;
+        let md5 = options.bool("md5")?.unwrap_or(true);
+        let chunk_size = options.whole_number("chunkSize")?;
+        Ok(Self {
+            hash: HashOptions::new(md5, chunk_size)?,
+            on_progress: options.function("onProgress")?,
+            signal: options.instance::<AbortSignal>("signal", "an AbortSignal")?,
+        })
+    }
+
+    fn report(&self, progress: &Progress) {
+        let Some(callback) = &self.on_progress else { return };
+        // Like a DOM event listener: a throwing callback is reported, and the work goes on.
+        match serde_wasm_bindgen::to_value(progress) {
+            Ok(value) => {
+                if let Err(thrown) = callback.call1(&JsValue::UNDEFINED, &value) {
+                    report_callback_error("onProgress", &thrown);
+                }
+            }
+            Err(error) => report_callback_error("onProgress", &error.into()),
+        }
+    }
+}
+
+/// Hashes a `Blob`/`File` in slices and resolves to `{ size, sha256, md5? }` (hex).
+///
+/// Options: `md5` (default `true`), `chunkSize` (bytes per read), `onProgress`,
+/// `signal`. Rejects with a `ProcoreUploadError` (`code` `INVALID_INPUT` or
+/// `FILE_READ`) or an `AbortError`.
+#[wasm_bindgen(js_name = hashFile, skip_typescript)]
+pub async fn hash_file(file: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
+    let result = hash_file_impl(file, &options).await.map_err(|error| to_js_error(&error))?;
+    serde_wasm_bindgen::to_value(&result).map_err(JsValue::from)
+}
+
+async fn hash_file_impl(file: JsValue, options: &JsValue) -> Result<HashFileResult, Error> {
+    let source = BlobSource::from_js(file)?;
+    let options = HashFileOptions::from_js(options)?;
+    let total_bytes = crate::core::source::ByteSource::size(&source);
+    let progress = |phase, bytes_hashed, segments_done| Progress {
+        phase,
+        bytes_hashed,
+        bytes_uploaded: 0,
+        total_bytes,
+        segments_done,
+        segments_total: 1,
+    };
+    let digests = hash_source(&source, options.hash, |bytes_hashed| {
+        abort::check(options.signal.as_ref())?;
+        options.report(&progress("hashing", bytes_hashed, 0));
+        Ok(())
+    })
+    .await?;
+    // An abort that lands during the last read still wins: the caller asked to stop.
+    abort::check(options.signal.as_ref())?;
+    options.report(&progress("done", total_bytes, 1));
+    Ok(HashFileResult {
+        size: total_bytes,
+        sha256: digests.sha256_hex(),
+        md5: digests.md5_hex(),
+    })
+}

@@ -1,0 +1,89 @@
+//! Small helpers for reading plain JS option objects.
+
+use js_sys::{Function, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
+
+use crate::core::Error;
+
+/// A short description of a JS value for error messages: its type, or its
+/// constructor's name for objects.
+pub fn describe(value: &JsValue) -> String {
+    if value.is_null() {
+        return "null".into();
+    }
+    if value.is_object() {
+        let name = Reflect::get(value, &"constructor".into())
+            .and_then(|ctor| Reflect::get(&ctor, &"name".into()))
+            .ok()
+            .and_then(|name| name.as_string());
+        return name.unwrap_or_else(|| "object".into());
+    }
+    value.js_typeof().as_string().unwrap_or_else(|| "unknown".into())
+}
+
+/// An options object: `undefined` or `null` mean "all defaults".
+pub struct Options<'a> {
+    raw: Option<&'a JsValue>,
+    what: &'static str,
+}
+
+impl<'a> Options<'a> {
+    /// Checks that `raw` is an object, `undefined` or `null`.
+    pub fn new(raw: &'a JsValue, what: &'static str) -> Result<Self, Error> {
+        if raw.is_undefined() || raw.is_null() {
+            return Ok(Self { raw: None, what });
+        }
+        if !raw.is_object() {
+            return Err(Error::InvalidInput(format!("{what} must be an object, got {}", describe(raw))));
+        }
+        Ok(Self { raw: Some(raw), what })
+    }
+
+    fn get(&self, key: &str) -> Result<Option<JsValue>, Error> {
+        let Some(raw) = self.raw else { return Ok(None) };
+        let value = Reflect::get(raw, &key.into())
+            .map_err(|_| Error::InvalidInput(format!("{}.{key} could not be read", self.what)))?;
+        Ok((!value.is_undefined()).then_some(value))
+    }
+
+    fn invalid(&self, key: &str, expected: &str, got: &JsValue) -> Error {
+        Error::InvalidInput(format!("{}.{key} must be {expected}, got {}", self.what, describe(got)))
+    }
+
+    /// A boolean option.
+    pub fn bool(&self, key: &str) -> Result<Option<bool>, Error> {
+        self.get(key)?
+            .map(|value| value.as_bool().ok_or_else(|| self.invalid(key, "a boolean", &value)))
+            .transpose()
+    }
+
+    /// A non-negative integer option (exact in a JS number, so below 2^53).
+    pub fn whole_number(&self, key: &str) -> Result<Option<u64>, Error> {
+        self.get(key)?
+            .map(|value| match value.as_f64() {
+                Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= 9_007_199_254_740_991.0 => Ok(n as u64),
+                _ => Err(self.invalid(key, "a non-negative integer", &value)),
+            })
+            .transpose()
+    }
+
+    /// A function option.
+    pub fn function(&self, key: &str) -> Result<Option<Function>, Error> {
+        self.get(key)?
+            .map(|value| value.dyn_into::<Function>().map_err(|value| self.invalid(key, "a function", &value)))
+            .transpose()
+    }
+
+    /// An option that must be an instance of `T` (checked with `instanceof`).
+    pub fn instance<T: JsCast>(&self, key: &str, expected: &str) -> Result<Option<T>, Error> {
+        self.get(key)?
+            .map(|value| value.dyn_into::<T>().map_err(|value| self.invalid(key, expected, &value)))
+            .transpose()
+    }
+}
+
+/// Reports an exception thrown by a caller's callback on the console, the way the
+/// DOM reports one thrown by an event listener, without failing our own work.
+pub fn report_callback_error(callback: &str, thrown: &JsValue) {
+    web_sys::console::error_2(&format!("procore-upload: {callback} threw").into(), thrown);
+}

@@ -1,0 +1,10 @@
+//! Browser tests of the facade and the web adapter (wasm-bindgen-test, run by
+//! `wasm-pack test --headless --chrome`). Each file under `tests/web/` is one area.
+#![cfg(target_arch = "wasm32")]
+
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+#[path = "web/hash_file.rs"]
+mod hash_file;
+#[path = "web/support.rs"]
+mod support;
