@@ -128,12 +128,14 @@ pub async fn hash_source<S: ByteSource + ?Sized>(
     let size = source.size();
     let mut hasher = MultiHasher::new(options.md5);
     // Never larger than the source: a small file gets a small buffer.
-    let buffer_len = usize::try_from(size).map_or(options.chunk_size, |size| size.min(options.chunk_size));
+    let buffer_len =
+        usize::try_from(size).map_or(options.chunk_size, |size| size.min(options.chunk_size));
     let mut buffer = vec![0u8; buffer_len];
     progress(0)?;
     while hasher.bytes_hashed() < size {
         let remaining = size - hasher.bytes_hashed();
-        let chunk = &mut buffer[..usize::try_from(remaining).map_or(buffer_len, |r| r.min(buffer_len))];
+        let chunk =
+            &mut buffer[..usize::try_from(remaining).map_or(buffer_len, |r| r.min(buffer_len))];
         source.read_at(hasher.bytes_hashed(), chunk).await?;
         hasher.update(chunk);
         progress(hasher.bytes_hashed())?;
@@ -185,7 +187,8 @@ mod tests {
         ),
     ];
 
-    const MILLION_A_SHA256: &str = "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0";
+    const MILLION_A_SHA256: &str =
+        "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0";
     const MILLION_A_MD5: &str = "7707d6ae4e027c70eea2a935c2296f21";
 
     fn block_on<F: std::future::Future>(future: F) -> F::Output {
@@ -194,7 +197,10 @@ mod tests {
 
     fn hash_in_chunks(data: &[u8], chunk_size: usize) -> (Digests, Vec<u64>) {
         let mut seen = Vec::new();
-        let options = HashOptions { md5: true, chunk_size };
+        let options = HashOptions {
+            md5: true,
+            chunk_size,
+        };
         let digests = block_on(hash_source(data, options, |n| {
             seen.push(n);
             Ok(())
@@ -217,8 +223,16 @@ mod tests {
         for (input, sha256, md5) in VECTORS {
             for chunk_size in 1..=input.len().max(1) + 1 {
                 let (digests, _) = hash_in_chunks(input, chunk_size);
-                assert_eq!(digests.sha256_hex(), *sha256, "{input:?} in chunks of {chunk_size}");
-                assert_eq!(digests.md5_hex().as_deref(), Some(*md5), "{input:?} in chunks of {chunk_size}");
+                assert_eq!(
+                    digests.sha256_hex(),
+                    *sha256,
+                    "{input:?} in chunks of {chunk_size}"
+                );
+                assert_eq!(
+                    digests.md5_hex().as_deref(),
+                    Some(*md5),
+                    "{input:?} in chunks of {chunk_size}"
+                );
             }
         }
     }
@@ -227,10 +241,27 @@ mod tests {
     fn million_a_across_block_and_chunk_boundaries() {
         let data = vec![b'a'; 1_000_000];
         // 64 is the SHA-256/MD5 block; the odd sizes make reads straddle blocks.
-        for chunk_size in [63, 64, 65, 4096, 65_537, 999_999, 1_000_000, DEFAULT_CHUNK_SIZE] {
+        for chunk_size in [
+            63,
+            64,
+            65,
+            4096,
+            65_537,
+            999_999,
+            1_000_000,
+            DEFAULT_CHUNK_SIZE,
+        ] {
             let (digests, _) = hash_in_chunks(&data, chunk_size);
-            assert_eq!(digests.sha256_hex(), MILLION_A_SHA256, "chunks of {chunk_size}");
-            assert_eq!(digests.md5_hex().as_deref(), Some(MILLION_A_MD5), "chunks of {chunk_size}");
+            assert_eq!(
+                digests.sha256_hex(),
+                MILLION_A_SHA256,
+                "chunks of {chunk_size}"
+            );
+            assert_eq!(
+                digests.md5_hex().as_deref(),
+                Some(MILLION_A_MD5),
+                "chunks of {chunk_size}"
+            );
         }
     }
 
@@ -252,9 +283,12 @@ mod tests {
 
     #[test]
     fn an_error_from_progress_stops_the_reads() {
-        let data = vec![0u8; 100];
+        let data = [0u8; 100];
         let mut calls = 0;
-        let options = HashOptions { md5: true, chunk_size: 10 };
+        let options = HashOptions {
+            md5: true,
+            chunk_size: 10,
+        };
         let result = block_on(hash_source(&data[..], options, |hashed| {
             calls += 1;
             if hashed >= 30 {

@@ -57,7 +57,9 @@ impl HashFileOptions {
     }
 
     fn report(&self, progress: &Progress) {
-        let Some(callback) = &self.on_progress else { return };
+        let Some(callback) = &self.on_progress else {
+            return;
+        };
         // Like a DOM event listener: a throwing callback is reported, and the work goes on.
         match serde_wasm_bindgen::to_value(progress) {
             Ok(value) => {
@@ -77,7 +79,9 @@ impl HashFileOptions {
 /// `FILE_READ`) or an `AbortError`.
 #[wasm_bindgen(js_name = hashFile, skip_typescript)]
 pub async fn hash_file(file: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
-    let result = hash_file_impl(file, &options).await.map_err(|error| to_js_error(&error))?;
+    let result = hash_file_impl(file, &options)
+        .await
+        .map_err(|error| to_js_error(&error))?;
     serde_wasm_bindgen::to_value(&result).map_err(JsValue::from)
 }
 

@@ -23,7 +23,12 @@ impl BlobSource {
         value
             .dyn_into::<Blob>()
             .map(Self::from_raw)
-            .map_err(|value| Error::InvalidInput(format!("expected a Blob or File, got {}", super::js::describe(&value))))
+            .map_err(|value| {
+                Error::InvalidInput(format!(
+                    "expected a Blob or File, got {}",
+                    super::js::describe(&value)
+                ))
+            })
     }
 
     /// Wraps a `Blob`.
@@ -49,7 +54,9 @@ impl ByteSource for BlobSource {
             .raw
             .slice_with_f64_and_f64(offset as f64, end as f64)
             .map_err(file_read_error)?;
-        let bytes = JsFuture::from(slice.array_buffer()).await.map_err(file_read_error)?;
+        let bytes = JsFuture::from(slice.array_buffer())
+            .await
+            .map_err(file_read_error)?;
         let view = Uint8Array::new(&bytes);
         if view.length() as usize != buf.len() {
             return Err(Error::FileRead(format!(

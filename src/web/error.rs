@@ -29,7 +29,9 @@ pub fn to_js_error(error: &Error) -> JsValue {
 pub fn file_read_error(thrown: JsValue) -> Error {
     match thrown.dyn_ref::<DomException>() {
         Some(exception) if exception.name() == "AbortError" => Error::Aborted,
-        Some(exception) => Error::FileRead(format!("{}: {}", exception.name(), exception.message())),
+        Some(exception) => {
+            Error::FileRead(format!("{}: {}", exception.name(), exception.message()))
+        }
         None => Error::FileRead(super::js::describe(&thrown)),
     }
 }

@@ -18,7 +18,10 @@ pub fn describe(value: &JsValue) -> String {
             .and_then(|name| name.as_string());
         return name.unwrap_or_else(|| "object".into());
     }
-    value.js_typeof().as_string().unwrap_or_else(|| "unknown".into())
+    value
+        .js_typeof()
+        .as_string()
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// An options object: `undefined` or `null` mean "all defaults".
@@ -34,9 +37,15 @@ impl<'a> Options<'a> {
             return Ok(Self { raw: None, what });
         }
         if !raw.is_object() {
-            return Err(Error::InvalidInput(format!("{what} must be an object, got {}", describe(raw))));
+            return Err(Error::InvalidInput(format!(
+                "{what} must be an object, got {}",
+                describe(raw)
+            )));
         }
-        Ok(Self { raw: Some(raw), what })
+        Ok(Self {
+            raw: Some(raw),
+            what,
+        })
     }
 
     fn get(&self, key: &str) -> Result<Option<JsValue>, Error> {
@@ -47,13 +56,21 @@ impl<'a> Options<'a> {
     }
 
     fn invalid(&self, key: &str, expected: &str, got: &JsValue) -> Error {
-        Error::InvalidInput(format!("{}.{key} must be {expected}, got {}", self.what, describe(got)))
+        Error::InvalidInput(format!(
+            "{}.{key} must be {expected}, got {}",
+            self.what,
+            describe(got)
+        ))
     }
 
     /// A boolean option.
     pub fn bool(&self, key: &str) -> Result<Option<bool>, Error> {
         self.get(key)?
-            .map(|value| value.as_bool().ok_or_else(|| self.invalid(key, "a boolean", &value)))
+            .map(|value| {
+                value
+                    .as_bool()
+                    .ok_or_else(|| self.invalid(key, "a boolean", &value))
+            })
             .transpose()
     }
 
@@ -61,7 +78,9 @@ impl<'a> Options<'a> {
     pub fn whole_number(&self, key: &str) -> Result<Option<u64>, Error> {
         self.get(key)?
             .map(|value| match value.as_f64() {
-                Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= 9_007_199_254_740_991.0 => Ok(n as u64),
+                Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= 9_007_199_254_740_991.0 => {
+                    Ok(n as u64)
+                }
                 _ => Err(self.invalid(key, "a non-negative integer", &value)),
             })
             .transpose()
@@ -70,14 +89,22 @@ impl<'a> Options<'a> {
     /// A function option.
     pub fn function(&self, key: &str) -> Result<Option<Function>, Error> {
         self.get(key)?
-            .map(|value| value.dyn_into::<Function>().map_err(|value| self.invalid(key, "a function", &value)))
+            .map(|value| {
+                value
+                    .dyn_into::<Function>()
+                    .map_err(|value| self.invalid(key, "a function", &value))
+            })
             .transpose()
     }
 
     /// An option that must be an instance of `T` (checked with `instanceof`).
     pub fn instance<T: JsCast>(&self, key: &str, expected: &str) -> Result<Option<T>, Error> {
         self.get(key)?
-            .map(|value| value.dyn_into::<T>().map_err(|value| self.invalid(key, expected, &value)))
+            .map(|value| {
+                value
+                    .dyn_into::<T>()
+                    .map_err(|value| self.invalid(key, expected, &value))
+            })
             .transpose()
     }
 }

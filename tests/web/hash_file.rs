@@ -21,17 +21,33 @@ fn error_field(error: &JsValue, key: &str) -> String {
 
 #[wasm_bindgen_test]
 async fn known_answer_abc() {
-    let result = hash(file(b"abc", "abc.txt"), JsValue::UNDEFINED).await.expect("hashes");
-    assert_eq!(get_string(&result, "sha256"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-    assert_eq!(get_string(&result, "md5"), "900150983cd24fb0d6963f7d28e17f72");
+    let result = hash(file(b"abc", "abc.txt"), JsValue::UNDEFINED)
+        .await
+        .expect("hashes");
+    assert_eq!(
+        get_string(&result, "sha256"),
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
+    assert_eq!(
+        get_string(&result, "md5"),
+        "900150983cd24fb0d6963f7d28e17f72"
+    );
     assert_eq!(get(&result, "size").as_f64(), Some(3.0));
 }
 
 #[wasm_bindgen_test]
 async fn empty_file_has_the_empty_digests() {
-    let result = hash(file(b"", "empty"), JsValue::NULL).await.expect("hashes");
-    assert_eq!(get_string(&result, "sha256"), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-    assert_eq!(get_string(&result, "md5"), "d41d8cd98f00b204e9800998ecf8427e");
+    let result = hash(file(b"", "empty"), JsValue::NULL)
+        .await
+        .expect("hashes");
+    assert_eq!(
+        get_string(&result, "sha256"),
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    );
+    assert_eq!(
+        get_string(&result, "md5"),
+        "d41d8cd98f00b204e9800998ecf8427e"
+    );
     assert_eq!(get(&result, "size").as_f64(), Some(0.0));
 }
 
@@ -42,8 +58,16 @@ async fn million_a_read_in_slices_that_straddle_blocks() {
     for chunk_size in [65_537.0, 1_000_000.0, 4.0 * 1024.0 * 1024.0] {
         let options = object(&[("chunkSize", chunk_size.into())]);
         let result = hash(file(&data, "a.bin"), options).await.expect("hashes");
-        assert_eq!(get_string(&result, "sha256"), MILLION_A_SHA256, "chunkSize {chunk_size}");
-        assert_eq!(get_string(&result, "md5"), MILLION_A_MD5, "chunkSize {chunk_size}");
+        assert_eq!(
+            get_string(&result, "sha256"),
+            MILLION_A_SHA256,
+            "chunkSize {chunk_size}"
+        );
+        assert_eq!(
+            get_string(&result, "md5"),
+            MILLION_A_MD5,
+            "chunkSize {chunk_size}"
+        );
     }
 }
 
@@ -54,7 +78,11 @@ async fn sha256_matches_webcrypto_across_chunk_boundaries() {
         let data = pseudo_random_bytes(len, len as u64 + 1);
         let options = object(&[("chunkSize", (chunk as f64).into())]);
         let result = hash(file(&data, "r.bin"), options).await.expect("hashes");
-        assert_eq!(get_string(&result, "sha256"), webcrypto_sha256_hex(&data).await, "{len} bytes");
+        assert_eq!(
+            get_string(&result, "sha256"),
+            webcrypto_sha256_hex(&data).await,
+            "{len} bytes"
+        );
     }
 }
 
@@ -63,16 +91,25 @@ async fn md5_off_leaves_md5_out() {
     let options = object(&[("md5", false.into())]);
     let result = hash(file(b"abc", "abc"), options).await.expect("hashes");
     assert!(get(&result, "md5").is_undefined());
-    assert_eq!(get_string(&result, "sha256"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    assert_eq!(
+        get_string(&result, "sha256"),
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
 }
 
 #[wasm_bindgen_test]
 async fn progress_is_monotonic_and_ends_at_the_total() {
     let (on_progress, calls) = recorder();
     let data = vec![1u8; 10_000];
-    let options = object(&[("chunkSize", 3000.0.into()), ("onProgress", on_progress.into())]);
+    let options = object(&[
+        ("chunkSize", 3000.0.into()),
+        ("onProgress", on_progress.into()),
+    ]);
     hash(file(&data, "p.bin"), options).await.expect("hashes");
-    let hashed: Vec<f64> = calls.iter().map(|p| get(&p, "bytesHashed").as_f64().expect("number")).collect();
+    let hashed: Vec<f64> = calls
+        .iter()
+        .map(|p| get(&p, "bytesHashed").as_f64().expect("number"))
+        .collect();
     assert_eq!(hashed, [0.0, 3000.0, 6000.0, 9000.0, 10_000.0, 10_000.0]);
     let last = calls.get(calls.length() - 1);
     assert_eq!(get_string(&last, "phase"), "done");
@@ -84,8 +121,13 @@ async fn progress_is_monotonic_and_ends_at_the_total() {
 async fn a_throwing_progress_callback_does_not_stop_hashing() {
     let throws = Function::new_no_args("throw new Error('ui bug')");
     let options = object(&[("onProgress", throws.into())]);
-    let result = hash(file(b"abc", "abc"), options).await.expect("still hashes");
-    assert_eq!(get_string(&result, "md5"), "900150983cd24fb0d6963f7d28e17f72");
+    let result = hash(file(b"abc", "abc"), options)
+        .await
+        .expect("still hashes");
+    assert_eq!(
+        get_string(&result, "md5"),
+        "900150983cd24fb0d6963f7d28e17f72"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -93,7 +135,9 @@ async fn an_aborted_signal_rejects_with_abort_error() {
     let controller = AbortController::new().expect("AbortController");
     controller.abort();
     let options = object(&[("signal", controller.signal().into())]);
-    let error = hash(file(b"abc", "abc"), options).await.expect_err("rejects");
+    let error = hash(file(b"abc", "abc"), options)
+        .await
+        .expect_err("rejects");
     assert_eq!(error_field(&error, "name"), "AbortError");
     assert_eq!(error_field(&error, "code"), "ABORTED");
 }
@@ -117,26 +161,72 @@ async fn aborting_mid_way_stops_before_the_end() {
         ("onProgress", both),
         ("signal", controller.signal().into()),
     ]);
-    let error = hash(file(&[0u8; 10_000], "big"), options).await.expect_err("rejects");
+    let error = hash(file(&[0u8; 10_000], "big"), options)
+        .await
+        .expect_err("rejects");
     assert_eq!(error_field(&error, "name"), "AbortError");
-    assert_eq!(calls.length(), 2, "reported 0 and 1000 bytes, then stopped reading");
+    assert_eq!(
+        calls.length(),
+        2,
+        "reported 0 and 1000 bytes, then stopped reading"
+    );
 }
 
 /// Each bad input and the typed error it gets.
 #[wasm_bindgen_test]
 async fn bad_inputs_get_invalid_input() {
     let cases: Vec<(JsValue, JsValue, &str)> = vec![
-        (JsValue::from_str("not a file"), JsValue::UNDEFINED, "expected a Blob or File, got string"),
+        (
+            JsValue::from_str("not a file"),
+            JsValue::UNDEFINED,
+            "expected a Blob or File, got string",
+        ),
         (JsValue::NULL, JsValue::UNDEFINED, "got null"),
-        (js_sys::Object::new().into(), JsValue::UNDEFINED, "got Object"),
-        (file(b"x", "x").into(), JsValue::from(5), "options must be an object"),
-        (file(b"x", "x").into(), object(&[("md5", "yes".into())]), "options.md5 must be a boolean"),
-        (file(b"x", "x").into(), object(&[("chunkSize", 0.into())]), "chunkSize must be between 1"),
-        (file(b"x", "x").into(), object(&[("chunkSize", 1.5.into())]), "options.chunkSize must be a non-negative integer"),
-        (file(b"x", "x").into(), object(&[("chunkSize", (-1).into())]), "options.chunkSize must be a non-negative integer"),
-        (file(b"x", "x").into(), object(&[("chunkSize", (65.0 * 1048576.0).into())]), "chunkSize must be between 1"),
-        (file(b"x", "x").into(), object(&[("onProgress", 1.into())]), "options.onProgress must be a function"),
-        (file(b"x", "x").into(), object(&[("signal", "stop".into())]), "options.signal must be an AbortSignal"),
+        (
+            js_sys::Object::new().into(),
+            JsValue::UNDEFINED,
+            "got Object",
+        ),
+        (
+            file(b"x", "x").into(),
+            JsValue::from(5),
+            "options must be an object",
+        ),
+        (
+            file(b"x", "x").into(),
+            object(&[("md5", "yes".into())]),
+            "options.md5 must be a boolean",
+        ),
+        (
+            file(b"x", "x").into(),
+            object(&[("chunkSize", 0.into())]),
+            "chunkSize must be between 1",
+        ),
+        (
+            file(b"x", "x").into(),
+            object(&[("chunkSize", 1.5.into())]),
+            "options.chunkSize must be a non-negative integer",
+        ),
+        (
+            file(b"x", "x").into(),
+            object(&[("chunkSize", (-1).into())]),
+            "options.chunkSize must be a non-negative integer",
+        ),
+        (
+            file(b"x", "x").into(),
+            object(&[("chunkSize", (65.0 * 1048576.0).into())]),
+            "chunkSize must be between 1",
+        ),
+        (
+            file(b"x", "x").into(),
+            object(&[("onProgress", 1.into())]),
+            "options.onProgress must be a function",
+        ),
+        (
+            file(b"x", "x").into(),
+            object(&[("signal", "stop".into())]),
+            "options.signal must be an AbortSignal",
+        ),
     ];
     for (input, options, message) in cases {
         let error = hash(input, options).await.expect_err("rejects");
@@ -144,6 +234,9 @@ async fn bad_inputs_get_invalid_input() {
         assert_eq!(error_field(&error, "name"), "ProcoreUploadError");
         assert_eq!(error_field(&error, "code"), "INVALID_INPUT");
         let got = error_field(&error, "message");
-        assert!(got.contains(message), "message {got:?} should contain {message:?}");
+        assert!(
+            got.contains(message),
+            "message {got:?} should contain {message:?}"
+        );
     }
 }

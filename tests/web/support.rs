@@ -39,18 +39,30 @@ pub fn get(object: &JsValue, key: &str) -> JsValue {
 
 /// `object[key]` as a string (panics with the key when it is not one).
 pub fn get_string(object: &JsValue, key: &str) -> String {
-    get(object, key).as_string().unwrap_or_else(|| panic!("{key} is not a string"))
+    get(object, key)
+        .as_string()
+        .unwrap_or_else(|| panic!("{key} is not a string"))
 }
 
 /// SHA-256 of `bytes` by WebCrypto: an implementation independent of ours.
 pub async fn webcrypto_sha256_hex(bytes: &[u8]) -> String {
-    let subtle = web_sys::window().expect("window").crypto().expect("crypto").subtle();
+    let subtle = web_sys::window()
+        .expect("window")
+        .crypto()
+        .expect("crypto")
+        .subtle();
     let digest = JsFuture::from(
-        subtle.digest_with_str_and_u8_array("SHA-256", &mut bytes.to_vec()).expect("digest"),
+        subtle
+            .digest_with_str_and_u8_array("SHA-256", bytes)
+            .expect("digest"),
     )
     .await
     .expect("digest resolves");
-    Uint8Array::new(&digest).to_vec().iter().map(|b| format!("{b:02x}")).collect()
+    Uint8Array::new(&digest)
+        .to_vec()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// A JS function that appends its argument to the returned array.

@@ -1,0 +1,116 @@
+// hashFile through the packed npm package, in headless Chromium, on files a user
+// picks, checked against openssl.
+import { after, afterEach, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import {
+  ROOT, launchChromium, openssl, packAndUnpack, randomFile, serve, strictPage, tempDir,
+} from "./support.mjs";
+
+const MiB = 1024 * 1024;
+// Sizes around the default 4 MiB read and the 64-byte hash block.
+const SIZES = [0, 1, 63, 64, 65, 4 * MiB - 1, 4 * MiB, 4 * MiB + 1, 9_000_001];
+
+describe("hashFile in headless Chromium (packed npm package)", () => {
+  let dir, server, browser, page, files;
+  const problems = [];
+
+  before(async () => {
+    dir = tempDir("e2e");
+    const pkg = packAndUnpack(dir);
+    server = await serve({ "/": path.join(ROOT, "tests/e2e/fixtures"), "/pkg/": pkg, "/demo/": path.join(ROOT, "www") });
+    browser = await launchChromium();
+    page = await strictPage(browser, problems);
+    files = SIZES.map((size) => randomFile(dir, `f-${size}.bin`, size));
+    await page.goto(`${server.url}/`);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  afterEach(() => {
+    assert.deepEqual(problems.splice(0), [], "no page errors or console errors");
+  });
+
+  test("digests equal openssl's for files around chunk and block boundaries", async () => {
+    await page.setInputFiles("#files", files);
+    const results = await page.evaluate(async () => {
+      const { hashFile } = await import("/pkg/index.js");
+      const out = [];
+      for (const file of document.getElementById("files").files) out.push(await hashFile(file));
+      return out;
+    });
+    assert.equal(results.length, files.length);
+    results.forEach((result, i) => {
+      const label = `${SIZES[i]} bytes`;
+      assert.equal(result.size, SIZES[i], label);
+      assert.equal(result.sha256, openssl("sha256", files[i]), `sha256 of ${label}`);
+      assert.equal(result.md5, openssl("md5", files[i]), `md5 of ${label}`);
+    });
+  });
+
+  test("md5: false gives SHA-256 alone, still equal to openssl's", async () => {
+    await page.setInputFiles("#files", files.at(-1));
+    const result = await page.evaluate(async () => {
+      const { hashFile } = await import("/pkg/index.js");
+      return hashFile(document.getElementById("files").files[0], { md5: false });
+    });
+    assert.equal(result.sha256, openssl("sha256", files.at(-1)));
+    assert.equal("md5" in result, false);
+  });
+
+  test("progress is monotonic and ends at the file's size", async () => {
+    await page.setInputFiles("#files", files.at(-1));
+    const events = await page.evaluate(async () => {
+      const { hashFile } = await import("/pkg/index.js");
+      const seen = [];
+      await hashFile(document.getElementById("files").files[0], { onProgress: (p) => seen.push(p) });
+      return seen;
+    });
+    const size = SIZES.at(-1);
+    assert.ok(events.length >= 3, `${events.length} progress events`);
+    for (const [a, b] of events.slice(1).map((e, i) => [events[i], e])) {
+      assert.ok(b.bytesHashed >= a.bytesHashed, `bytesHashed went from ${a.bytesHashed} to ${b.bytesHashed}`);
+      assert.ok(b.segmentsDone >= a.segmentsDone);
+    }
+    assert.deepEqual(events.at(-1), {
+      phase: "done", bytesHashed: size, bytesUploaded: 0, totalBytes: size, segmentsDone: 1, segmentsTotal: 1,
+    });
+  });
+
+  test("bad input rejects with a typed ProcoreUploadError", async () => {
+    const errors = await page.evaluate(async () => {
+      const { hashFile } = await import("/pkg/index.js");
+      const attempt = (...args) => hashFile(...args).then(
+        () => null,
+        (e) => ({ isError: e instanceof Error, name: e.name, code: e.code, message: e.message }),
+      );
+      return [
+        await attempt("not a file"),
+        await attempt(new Blob(["x"]), { chunkSize: 0 }),
+        await attempt(new Blob(["x"]), { signal: AbortSignal.abort() }),
+      ];
+    });
+    assert.deepEqual(errors.map(({ isError, name, code }) => [isError, name, code]), [
+      [true, "ProcoreUploadError", "INVALID_INPUT"],
+      [true, "ProcoreUploadError", "INVALID_INPUT"],
+      [true, "AbortError", "ABORTED"],
+    ]);
+    assert.match(errors[0].message, /expected a Blob or File, got string/);
+  });
+
+  test("the demo page hashes a picked file and shows openssl's digests", async () => {
+    const demo = await strictPage(browser, problems);
+    await demo.goto(`${server.url}/demo/`);
+    const file = files.at(-1);
+    await demo.setInputFiles("#file", file);
+    await demo.waitForFunction(() => document.getElementById("status").textContent === "done");
+    assert.equal(await demo.textContent("#sha256"), openssl("sha256", file));
+    assert.equal(await demo.textContent("#md5-hex"), openssl("md5", file));
+    await demo.close();
+  });
+});

@@ -1,0 +1,84 @@
+// Shared by the end-to-end tests: the packed npm package, a served page, Chromium,
+// and reference digests from openssl.
+import { execFileSync } from "node:child_process";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+import { startStaticServer } from "../../www/server.mjs";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+/** A fresh temporary folder, removed by the returned cleanup. */
+export function tempDir(prefix) {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `procore-upload-${prefix}-`));
+}
+
+/**
+ * Packs pkg/ with `npm pack` and unpacks the tarball, as `npm install` would get
+ * it: a file left out of package.json "files" is missing here too.
+ * @returns {string} the unpacked package folder
+ */
+export function packAndUnpack(dir) {
+  const pkg = path.join(ROOT, "pkg");
+  if (!fs.existsSync(path.join(pkg, "package.json"))) {
+    throw new Error("pkg/ is not built: run scripts/build (scripts/test does)");
+  }
+  const [{ filename }] = JSON.parse(
+    execFileSync("npm", ["pack", pkg, "--json", "--pack-destination", dir], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    }),
+  );
+  execFileSync("tar", ["-xzf", path.join(dir, filename), "-C", dir]);
+  return path.join(dir, "package");
+}
+
+/** Serves `mounts` on 127.0.0.1 at a free port. */
+export function serve(mounts) {
+  return startStaticServer({ mounts, host: "127.0.0.1", port: 0 });
+}
+
+/** Debian's Chromium, headless, with the flags of webdriver.json (one list for both test kinds). */
+export async function launchChromium() {
+  const webdriver = JSON.parse(fs.readFileSync(path.join(ROOT, "webdriver.json"), "utf8"));
+  const { binary, args } = webdriver["goog:chromeOptions"];
+  const browser = await chromium.launch({
+    executablePath: binary,
+    // playwright adds its own --headless; the rest are ours.
+    args: args.filter((arg) => !arg.startsWith("--headless")),
+    headless: true,
+  });
+  console.log(`# browser: Chromium ${browser.version()} (${binary})`);
+  return browser;
+}
+
+/** A page that fails the test on any uncaught error or console.error. */
+export async function strictPage(browser, problems) {
+  const page = await browser.newPage();
+  page.on("pageerror", (error) => problems.push(`pageerror: ${error.message}`));
+  page.on("console", (message) => {
+    if (message.type() === "error") problems.push(`console.error: ${message.text()}`);
+  });
+  return page;
+}
+
+/** Writes `size` random bytes to `dir/name`. */
+export function randomFile(dir, name, size) {
+  const file = path.join(dir, name);
+  const fd = fs.openSync(file, "w");
+  const block = 1 << 20;
+  for (let written = 0; written < size; written += block) {
+    fs.writeSync(fd, crypto.randomBytes(Math.min(block, size - written)));
+  }
+  fs.closeSync(fd);
+  return file;
+}
+
+/** `openssl dgst -<algorithm>` of a file, as lowercase hex. */
+export function openssl(algorithm, file) {
+  const out = execFileSync("openssl", ["dgst", `-${algorithm}`, "-r", file], { encoding: "utf8" });
+  return out.split(" ")[0].trim();
+}
