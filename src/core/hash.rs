@@ -158,38 +158,9 @@ pub fn to_hex(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
 
-    /// Known answers: FIPS 180-2 / NIST for SHA-256, RFC 1321 for MD5.
-    const VECTORS: &[(&[u8], &str, &str)] = &[
-        (
-            b"",
-            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
-            "d41d8cd98f00b204e9800998ecf8427e",
-        ),
-        (
-            b"abc",
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
-            "900150983cd24fb0d6963f7d28e17f72",
-        ),
-        (
-            b"message digest",
-            "f7846f55cf23e14eebeab5b4e1550cad5b509e3348fbc4efa3a1413d393cb650",
-            "f96b697d7cb7938d525a2f31aaf161d0",
-        ),
-        (
-            b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
-            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1",
-            "8215ef0796a20bcaaae116d3876c664a",
-        ),
-        (
-            b"12345678901234567890123456789012345678901234567890123456789012345678901234567890",
-            "f371bc4a311f2b009eef952dd83ca80e2b60026c8e935592d0f9c308453c813e",
-            "57edf4a22be3c955ac49da2e2107b67a",
-        ),
-    ];
-
-    const MILLION_A_SHA256: &str =
-        "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0";
-    const MILLION_A_MD5: &str = "7707d6ae4e027c70eea2a935c2296f21";
+    use crate::core::test_vectors::{
+        lcg_bytes, LCG_LEN, LCG_MD5, LCG_SHA256, MILLION_A, SHORT as VECTORS,
+    };
 
     fn block_on<F: std::future::Future>(future: F) -> F::Output {
         pollster::block_on(future)
@@ -239,27 +210,29 @@ mod tests {
 
     #[test]
     fn million_a_across_block_and_chunk_boundaries() {
-        let data = vec![b'a'; 1_000_000];
+        let (byte, len, sha256, md5) = MILLION_A;
+        let data = vec![byte; len];
         // 64 is the SHA-256/MD5 block; the odd sizes make reads straddle blocks.
-        for chunk_size in [
-            63,
-            64,
-            65,
-            4096,
-            65_537,
-            999_999,
-            1_000_000,
-            DEFAULT_CHUNK_SIZE,
-        ] {
+        for chunk_size in [63, 64, 65, 4096, 65_537, 999_999, len, DEFAULT_CHUNK_SIZE] {
             let (digests, _) = hash_in_chunks(&data, chunk_size);
-            assert_eq!(
-                digests.sha256_hex(),
-                MILLION_A_SHA256,
-                "chunks of {chunk_size}"
-            );
+            assert_eq!(digests.sha256_hex(), sha256, "chunks of {chunk_size}");
             assert_eq!(
                 digests.md5_hex().as_deref(),
-                Some(MILLION_A_MD5),
+                Some(md5),
+                "chunks of {chunk_size}"
+            );
+        }
+    }
+
+    #[test]
+    fn nine_mib_plus_one_in_large_reads() {
+        let data = lcg_bytes(LCG_LEN);
+        for chunk_size in [(1 << 20) + 1, DEFAULT_CHUNK_SIZE, LCG_LEN, MAX_CHUNK_SIZE] {
+            let (digests, _) = hash_in_chunks(&data, chunk_size);
+            assert_eq!(digests.sha256_hex(), LCG_SHA256, "chunks of {chunk_size}");
+            assert_eq!(
+                digests.md5_hex().as_deref(),
+                Some(LCG_MD5),
                 "chunks of {chunk_size}"
             );
         }

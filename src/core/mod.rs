@@ -3,5 +3,7 @@
 pub mod error;
 pub mod hash;
 pub mod source;
+#[doc(hidden)]
+pub mod test_vectors;
 
 pub use error::Error;

@@ -6,10 +6,9 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::wasm_bindgen_test;
 use web_sys::AbortController;
 
-use super::support::*;
+use procore_upload::core::test_vectors::{lcg_bytes, LCG_LEN, LCG_MD5, LCG_SHA256, MILLION_A};
 
-const MILLION_A_SHA256: &str = "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0";
-const MILLION_A_MD5: &str = "7707d6ae4e027c70eea2a935c2296f21";
+use super::support::*;
 
 async fn hash(file: impl Into<JsValue>, options: JsValue) -> Result<JsValue, JsValue> {
     hash_file(file.into(), options).await
@@ -53,22 +52,30 @@ async fn empty_file_has_the_empty_digests() {
 
 #[wasm_bindgen_test]
 async fn million_a_read_in_slices_that_straddle_blocks() {
-    let data = vec![b'a'; 1_000_000];
+    let (byte, len, sha256, md5) = MILLION_A;
+    let data = vec![byte; len];
     // 65_537 bytes per slice: every read ends mid-block, and the last one is short.
     for chunk_size in [65_537.0, 1_000_000.0, 4.0 * 1024.0 * 1024.0] {
         let options = object(&[("chunkSize", chunk_size.into())]);
         let result = hash(file(&data, "a.bin"), options).await.expect("hashes");
         assert_eq!(
             get_string(&result, "sha256"),
-            MILLION_A_SHA256,
+            sha256,
             "chunkSize {chunk_size}"
         );
-        assert_eq!(
-            get_string(&result, "md5"),
-            MILLION_A_MD5,
-            "chunkSize {chunk_size}"
-        );
+        assert_eq!(get_string(&result, "md5"), md5, "chunkSize {chunk_size}");
     }
+}
+
+#[wasm_bindgen_test]
+async fn nine_mib_plus_one_with_the_default_reads() {
+    let data = lcg_bytes(LCG_LEN);
+    let result = hash(file(&data, "lcg.bin"), JsValue::UNDEFINED)
+        .await
+        .expect("hashes");
+    assert_eq!(get_string(&result, "sha256"), LCG_SHA256);
+    assert_eq!(get_string(&result, "md5"), LCG_MD5);
+    assert_eq!(get(&result, "size").as_f64(), Some(LCG_LEN as f64));
 }
 
 #[wasm_bindgen_test]
