@@ -1,0 +1,570 @@
+//! The Procore API side: upload endpoints of v1.0, v1.1 and v2.1, with Procore's
+//! authentication, company header, rate-limit headers and CORS, plus the sandbox's
+//! own inspection and fault endpoints under `/_sandbox/`.
+
+mod admin;
+mod v1;
+mod v2;
+pub mod validate;
+
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use rand::Rng;
+use serde_json::json;
+
+use crate::state::{header_pairs, ApiVersion, AppState, Inner, LoggedRequest, Upload};
+
+/// The API router.
+pub fn router(state: AppState) -> Router {
+    let procore = Router::new()
+        .route(
+            "/rest/{version}/companies/{company_id}/uploads",
+            post(create_company),
+        )
+        .route(
+            "/rest/{version}/projects/{project_id}/uploads",
+            post(create_project_v1),
+        )
+        .route(
+            "/rest/{version}/companies/{company_id}/projects/{project_id}/uploads",
+            post(create_project_v2),
+        )
+        .route(
+            "/rest/{version}/companies/{company_id}/uploads/{uuid}",
+            get(show_company).patch(complete_company),
+        )
+        .route(
+            "/rest/{version}/projects/{project_id}/uploads/{uuid}",
+            get(show_project_v1).patch(complete_project_v1),
+        )
+        .route(
+            "/rest/{version}/companies/{company_id}/projects/{project_id}/uploads/{uuid}",
+            get(show_project_v2).patch(complete_project_v2),
+        )
+        .layer(middleware::from_fn_with_state(state.clone(), guard));
+    Router::new()
+        .merge(procore)
+        .merge(admin::router())
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such endpoint") })
+        .layer(middleware::from_fn_with_state(state.clone(), log_and_cors))
+        .with_state(state)
+}
+
+/// An API error: `{"errors": "<message>"}` with a status.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+}
+
+impl ApiError {
+    /// An error with `status`.
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+        }
+    }
+
+    /// 422: the request was understood but breaks a rule.
+    pub fn unprocessable(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, message)
+    }
+
+    /// 400: the request is malformed.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    /// 502: storage failed under us.
+    pub fn storage(error: impl std::fmt::Display) -> Self {
+        Self::new(StatusCode::BAD_GATEWAY, format!("storage: {error}"))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(json!({ "errors": self.message }))).into_response()
+    }
+}
+
+/// The authenticated caller of a `/rest/` request.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    /// Its access token (the user).
+    pub token: String,
+    /// Its `Procore-Company-Id`.
+    pub company_id: u64,
+}
+
+/// Where an upload lives: API version, company, project.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Scope {
+    /// API version from the path.
+    pub version: ApiVersion,
+    /// Company (from the path, or the header for v1 project routes).
+    pub company_id: u64,
+    /// Project, for project-level routes.
+    pub project_id: Option<u64>,
+}
+
+impl Scope {
+    fn resolve(
+        version: &str,
+        path_company: Option<u64>,
+        project_id: Option<u64>,
+        caller: &Caller,
+    ) -> Result<Self, ApiError> {
+        let version = ApiVersion::parse(version)
+            .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such API version"))?;
+        if let Some(company_id) = path_company {
+            if company_id != caller.company_id {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    format!(
+                        "Procore-Company-Id {} does not match company {company_id} in the path",
+                        caller.company_id
+                    ),
+                ));
+            }
+        }
+        Ok(Self {
+            version,
+            company_id: caller.company_id,
+            project_id,
+        })
+    }
+
+    /// The storage key prefix of this scope's uploads.
+    pub fn key(&self, uuid: &str) -> String {
+        match self.project_id {
+            Some(project) => format!(
+                "companies/{}/projects/{project}/uploads/{uuid}",
+                self.company_id
+            ),
+            None => format!("companies/{}/uploads/{uuid}", self.company_id),
+        }
+    }
+
+    fn is_v2(&self) -> bool {
+        self.version == ApiVersion::V21
+    }
+}
+
+/// A new upload id in Procore's form: 26 characters of Crockford base32, time first.
+pub fn new_uuid() -> String {
+    const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    let mut rng = rand::rng();
+    let random: u128 = rng.random::<u128>() & ((1u128 << 80) - 1);
+    let value = (millis << 80) | random;
+    (0..26)
+        .rev()
+        .map(|i| ALPHABET[((value >> (i * 5)) & 31) as usize] as char)
+        .collect()
+}
+
+/// Finds `uuid` in `scope`, owned by `caller`.
+pub fn find_upload(
+    inner: &Inner,
+    scope: &Scope,
+    uuid: &str,
+    caller: &Caller,
+) -> Result<Upload, ApiError> {
+    let upload = inner
+        .uploads
+        .get(uuid)
+        .filter(|u| u.company_id == scope.company_id && u.project_id == scope.project_id)
+        .filter(|u| (u.api_version == ApiVersion::V21) == scope.is_v2())
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("upload {uuid} not found")))?;
+    if upload.owner != caller.token {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "only the user who created an upload may use it",
+        ));
+    }
+    Ok(upload.clone())
+}
+
+/// Parses a JSON object body.
+pub fn json_object(body: &[u8]) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(map)) => Ok(map),
+        Ok(_) => Err(ApiError::bad_request("the body must be a JSON object")),
+        Err(error) => Err(ApiError::bad_request(format!("malformed JSON: {error}"))),
+    }
+}
+
+// --- routes: the three path shapes, each dispatching on the version -----------
+
+type Body = axum::body::Bytes;
+
+async fn create_company(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    axum::extract::Path((version, company_id)): axum::extract::Path<(String, u64)>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let scope = Scope::resolve(&version, Some(company_id), None, &caller)?;
+    create(state, caller, scope, body).await
+}
+
+async fn create_project_v1(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    axum::extract::Path((version, project_id)): axum::extract::Path<(String, u64)>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let scope = Scope::resolve(&version, None, Some(project_id), &caller)?;
+    if scope.is_v2() {
+        return Err(not_in_version());
+    }
+    create(state, caller, scope, body).await
+}
+
+async fn create_project_v2(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    axum::extract::Path((version, company_id, project_id)): axum::extract::Path<(String, u64, u64)>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let scope = Scope::resolve(&version, Some(company_id), Some(project_id), &caller)?;
+    if !scope.is_v2() {
+        return Err(not_in_version());
+    }
+    create(state, caller, scope, body).await
+}
+
+async fn show_company(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    axum::extract::Path((version, company_id, uuid)): axum::extract::Path<(String, u64, String)>,
+) -> Result<Response, ApiError> {
+    let scope = Scope::resolve(&version, Some(company_id), None, &caller)?;
+    show(state, caller, scope, uuid).await
+}
+
+async fn show_project_v1(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    axum::extract::Path((version, project_id, uuid)): axum::extract::Path<(String, u64, String)>,
+) -> Result<Response, ApiError> {
+    let scope = Scope::resolve(&version, None, Some(project_id), &caller)?;
+    if scope.is_v2() {
+        return Err(not_in_version());
+    }
+    show(state, caller, scope, uuid).await
+}
+
+async fn show_project_v2(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    axum::extract::Path((version, company_id, project_id, uuid)): axum::extract::Path<(
+        String,
+        u64,
+        u64,
+        String,
+    )>,
+) -> Result<Response, ApiError> {
+    let scope = Scope::resolve(&version, Some(company_id), Some(project_id), &caller)?;
+    if !scope.is_v2() {
+        return Err(not_in_version());
+    }
+    show(state, caller, scope, uuid).await
+}
+
+async fn complete_company(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    axum::extract::Path((version, company_id, uuid)): axum::extract::Path<(String, u64, String)>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let scope = Scope::resolve(&version, Some(company_id), None, &caller)?;
+    complete(state, caller, scope, uuid, body).await
+}
+
+async fn complete_project_v1(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    axum::extract::Path((version, project_id, uuid)): axum::extract::Path<(String, u64, String)>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let scope = Scope::resolve(&version, None, Some(project_id), &caller)?;
+    if scope.is_v2() {
+        return Err(not_in_version());
+    }
+    complete(state, caller, scope, uuid, body).await
+}
+
+async fn complete_project_v2(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    axum::extract::Path((version, company_id, project_id, uuid)): axum::extract::Path<(
+        String,
+        u64,
+        u64,
+        String,
+    )>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let scope = Scope::resolve(&version, Some(company_id), Some(project_id), &caller)?;
+    if !scope.is_v2() {
+        return Err(not_in_version());
+    }
+    complete(state, caller, scope, uuid, body).await
+}
+
+fn not_in_version() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "this endpoint does not exist in this API version",
+    )
+}
+
+async fn create(
+    state: AppState,
+    caller: Caller,
+    scope: Scope,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let body = json_object(&body)?;
+    if scope.is_v2() {
+        v2::create(&state, &caller, scope, body).await
+    } else {
+        v1::create(&state, &caller, scope, body).await
+    }
+}
+
+async fn show(
+    state: AppState,
+    caller: Caller,
+    scope: Scope,
+    uuid: String,
+) -> Result<Response, ApiError> {
+    let upload = find_upload(&state.lock(), &scope, &uuid, &caller)?;
+    if scope.is_v2() {
+        v2::show(&state, upload).await
+    } else {
+        v1::show(&state, upload).await
+    }
+}
+
+async fn complete(
+    state: AppState,
+    caller: Caller,
+    scope: Scope,
+    uuid: String,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let upload = find_upload(&state.lock(), &scope, &uuid, &caller)?;
+    let body = json_object(&body)?;
+    if scope.is_v2() {
+        v2::complete(&state, upload, body).await
+    } else {
+        v1::complete(&state, upload, body).await
+    }
+}
+
+// --- middleware -----------------------------------------------------------------
+
+/// Logs every API request and answers CORS for browsers on other origins.
+async fn log_and_cors(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let origin = request.headers().get("origin").cloned();
+    let mut entry = LoggedRequest {
+        side: "api",
+        method: request.method().to_string(),
+        path: request.uri().path().to_string(),
+        query: request.uri().query().map(str::to_string),
+        headers: header_pairs(request.headers()),
+        status: 0,
+        fault: None,
+    };
+    let is_admin = entry.path.starts_with("/_sandbox/");
+    let mut response = if request.method() == Method::OPTIONS {
+        preflight(request.headers())
+    } else {
+        next.run(request).await
+    };
+    if let Some(origin) = origin {
+        let headers = response.headers_mut();
+        headers.insert("access-control-allow-origin", origin);
+        headers.insert("vary", HeaderValue::from_static("Origin"));
+        headers.insert(
+            "access-control-expose-headers",
+            HeaderValue::from_static(
+                "X-Rate-Limit-Limit, X-Rate-Limit-Remaining, X-Rate-Limit-Reset, Retry-After",
+            ),
+        );
+    }
+    entry.status = response.status().as_u16();
+    entry.fault = response
+        .extensions()
+        .get::<InjectedFault>()
+        .map(|f| f.0.clone());
+    if !is_admin {
+        state.lock().log.push(entry);
+    }
+    response
+}
+
+/// Marks a response as made by fault injection (for the request log).
+#[derive(Clone)]
+struct InjectedFault(String);
+
+fn preflight(headers: &HeaderMap) -> Response {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let out = response.headers_mut();
+    out.insert(
+        "access-control-allow-methods",
+        HeaderValue::from_static("GET, POST, PATCH, PUT, DELETE"),
+    );
+    if let Some(requested) = headers.get("access-control-request-headers") {
+        out.insert("access-control-allow-headers", requested.clone());
+    }
+    out.insert("access-control-max-age", HeaderValue::from_static("600"));
+    response
+}
+
+/// Procore's gate in front of every `/rest/` request: injected faults, the bearer
+/// token, the company header, then the rate limit.
+async fn guard(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let (latency, forced_401, forced_429, retry_after) = {
+        let mut inner = state.lock();
+        let faults = &mut inner.faults;
+        (
+            faults.api_latency_ms,
+            Inner::take(&mut faults.api_401_next),
+            Inner::take(&mut faults.api_429_next),
+            faults.retry_after_secs.unwrap_or(1),
+        )
+    };
+    if latency > 0 {
+        tokio::time::sleep(Duration::from_millis(latency)).await;
+    }
+    if forced_401 {
+        return with_fault(unauthorized("the access token expired (injected)"), "401");
+    }
+    if forced_429 {
+        let mut response = too_many_requests(retry_after);
+        response
+            .extensions_mut()
+            .insert(InjectedFault("429".into()));
+        return response;
+    }
+    let token = match bearer_token(request.headers()) {
+        Some(token) if state.config.tokens.iter().any(|t| t == token) => token.to_string(),
+        Some(_) => return unauthorized("invalid access token"),
+        None => return unauthorized("an Authorization: Bearer <token> header is required"),
+    };
+    let company_id = match request
+        .headers()
+        .get("procore-company-id")
+        .map(|v| v.to_str().map(str::trim))
+    {
+        None => {
+            return ApiError::bad_request("the Procore-Company-Id header is required")
+                .into_response()
+        }
+        Some(Ok(value)) => match value.parse::<u64>() {
+            Ok(id) if id > 0 => id,
+            _ => {
+                return ApiError::bad_request("Procore-Company-Id must be a positive integer")
+                    .into_response()
+            }
+        },
+        Some(Err(_)) => {
+            return ApiError::bad_request("Procore-Company-Id must be a positive integer")
+                .into_response()
+        }
+    };
+    let verdict = state.rate_limit(&token);
+    let mut response = if verdict.exceeded {
+        too_many_requests(
+            verdict
+                .reset
+                .saturating_sub(crate::state::now_unix())
+                .max(1),
+        )
+    } else {
+        request
+            .extensions_mut()
+            .insert(Caller { token, company_id });
+        next.run(request).await
+    };
+    let headers = response.headers_mut();
+    for (name, value) in [
+        ("x-rate-limit-limit", verdict.limit.to_string()),
+        ("x-rate-limit-remaining", verdict.remaining.to_string()),
+        ("x-rate-limit-reset", verdict.reset.to_string()),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(name, value);
+        }
+    }
+    response
+}
+
+fn with_fault(mut response: Response, fault: &str) -> Response {
+    response
+        .extensions_mut()
+        .insert(InjectedFault(fault.into()));
+    response
+}
+
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get("authorization")?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+fn unauthorized(message: &str) -> Response {
+    let mut response = ApiError::new(StatusCode::UNAUTHORIZED, message).into_response();
+    response.headers_mut().insert(
+        "www-authenticate",
+        HeaderValue::from_static("Bearer realm=\"procore-sandbox\""),
+    );
+    response
+}
+
+fn too_many_requests(retry_after: u64) -> Response {
+    let mut response =
+        ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate limit exceeded").into_response();
+    if let Ok(value) = HeaderValue::from_str(&retry_after.to_string()) {
+        response.headers_mut().insert("retry-after", value);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uuids_look_like_procores() {
+        let (a, b) = (new_uuid(), new_uuid());
+        assert_eq!(a.len(), 26);
+        assert_ne!(a, b);
+        assert!(a
+            .bytes()
+            .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()));
+    }
+
+    #[test]
+    fn bearer_tokens() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(bearer_token(&headers), None);
+        headers.insert("authorization", HeaderValue::from_static("Bearer abc"));
+        assert_eq!(bearer_token(&headers), Some("abc"));
+        headers.insert("authorization", HeaderValue::from_static("Basic abc"));
+        assert_eq!(bearer_token(&headers), None);
+    }
+}

@@ -1,0 +1,122 @@
+//! Command-line flags and the configuration they make.
+
+use std::net::IpAddr;
+
+use clap::Parser;
+use serde::{Deserialize, Serialize};
+
+/// A local Procore-compatible upload server on real S3-protocol storage.
+///
+/// Serves Procore's upload API (v1.0, v1.1, v2.1; company and project level) on one
+/// port and an S3-compatible store on another, both on 127.0.0.1, and prints their
+/// base URLs on stdout ("api: <url>", "storage: <url>"). Inspection and fault
+/// injection live under /_sandbox/ on the API port.
+#[derive(Parser, Debug, Clone)]
+#[command(name = "procore-sandbox", version)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1", env = "SANDBOX_HOST")]
+    pub host: IpAddr,
+
+    /// Port of the Procore API; 0 picks a free port (printed on stdout).
+    #[arg(long, default_value_t = 0, env = "SANDBOX_PORT")]
+    pub port: u16,
+
+    /// Port of the embedded S3 store; 0 picks a free port. Unused with --storage-endpoint.
+    #[arg(long, default_value_t = 0)]
+    pub storage_port: u16,
+
+    /// An access token the API accepts (repeat for several users). Each token is one
+    /// user: only the token that created an upload may complete or read it.
+    #[arg(long = "token", default_values_t = [String::from("sandbox-token")])]
+    pub tokens: Vec<String>,
+
+    /// Seconds that upload instructions (presigned URLs and POST policies) stay valid.
+    #[arg(long, default_value_t = 3600)]
+    pub instruction_ttl: u64,
+
+    /// Milliseconds a v2.1 upload spends "complete" (processing) before it is "available".
+    #[arg(long, default_value_t = 300)]
+    pub processing_delay_ms: u64,
+
+    /// API requests allowed per rate-limit window (0 = no limit); beyond it: 429.
+    #[arg(long, default_value_t = 0)]
+    pub rate_limit: u32,
+
+    /// Length of the rate-limit window in seconds.
+    #[arg(long, default_value_t = 3600)]
+    pub rate_limit_window: u64,
+
+    /// Do not expose ETag to browsers in the storage's CORS answers (to test a client's
+    /// handling of an unreadable ETag).
+    #[arg(long)]
+    pub hide_etag: bool,
+
+    /// Folder for the embedded store's objects (default: a temporary folder removed on exit).
+    #[arg(long)]
+    pub data_dir: Option<std::path::PathBuf>,
+
+    /// Presign against this external S3-compatible server (e.g. Garage) instead of the
+    /// embedded store: its base URL, e.g. http://127.0.0.1:3900.
+    #[arg(long, requires_all = ["storage_access_key", "storage_secret_key"])]
+    pub storage_endpoint: Option<url::Url>,
+
+    /// Bucket to store uploads in.
+    #[arg(long, default_value = "procore-uploads")]
+    pub storage_bucket: String,
+
+    /// Region to sign for.
+    #[arg(long, default_value = "us-east-1")]
+    pub storage_region: String,
+
+    /// Access key id for --storage-endpoint.
+    #[arg(long, env = "SANDBOX_STORAGE_ACCESS_KEY")]
+    pub storage_access_key: Option<String>,
+
+    /// Secret key for --storage-endpoint.
+    #[arg(long, env = "SANDBOX_STORAGE_SECRET_KEY", hide_env_values = true)]
+    pub storage_secret_key: Option<String>,
+
+    /// Fault injection at start, as JSON (same shape as PUT /_sandbox/faults), e.g.
+    /// '{"storage_error_rate":0.1,"storage_latency_ms":50}'.
+    #[arg(long, value_parser = parse_faults)]
+    pub faults: Option<Faults>,
+
+    /// Seed for the random choices of fault injection (reproducible runs).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+fn parse_faults(json: &str) -> Result<Faults, String> {
+    serde_json::from_str(json).map_err(|error| format!("--faults: {error}"))
+}
+
+/// Faults to inject; every field defaults to "none". Set at start with --faults or at
+/// run time with PUT /_sandbox/faults.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Faults {
+    /// Fraction (0..=1) of client storage requests answered with `storage_error_status`.
+    pub storage_error_rate: f64,
+    /// Status for injected storage errors: 500 or 503 (default 503).
+    pub storage_error_status: Option<u16>,
+    /// The next N client storage requests fail with `storage_error_status`.
+    pub storage_fail_next: u32,
+    /// Fraction of client storage uploads whose connection is reset mid-body.
+    pub storage_reset_rate: f64,
+    /// The next N client storage uploads have their connection reset mid-body.
+    pub storage_reset_next: u32,
+    /// Added latency on every client storage request, in milliseconds.
+    pub storage_latency_ms: u64,
+    /// Added latency on every API request, in milliseconds.
+    pub api_latency_ms: u64,
+    /// The next N API requests are answered 429 (a burst of rate limiting).
+    pub api_429_next: u32,
+    /// `Retry-After` seconds sent with injected 429s (default 1).
+    pub retry_after_secs: Option<u64>,
+    /// The next N API requests are answered 401, whatever their token.
+    pub api_401_next: u32,
+    /// When set, new instructions expire after this many seconds instead of
+    /// --instruction-ttl.
+    pub instruction_ttl_secs: Option<u64>,
+}

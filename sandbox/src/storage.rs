@@ -1,0 +1,341 @@
+//! The embedded S3 store: s3s (the S3 protocol: SigV4 header and presigned auth, POST
+//! policies) over s3s-fs (objects in a folder), behind the checks S3 makes that those
+//! leave out, CORS, the request log and fault injection.
+//!
+//! Served by hyper directly rather than axum so that a fault can drop the connection
+//! mid-body: a service error makes hyper close the socket without an answer.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use axum::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use base64::Engine;
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use md5::Md5;
+use s3s::service::{S3Service, S3ServiceBuilder};
+use sha2::{Digest, Sha256};
+use tokio::net::TcpListener;
+
+use crate::s3_client::INTERNAL_USER_AGENT;
+use crate::state::{header_pairs, AppState, Inner, LoggedRequest};
+
+type StdError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The S3 service over a folder, accepting one key pair.
+pub fn s3_service(
+    root: &std::path::Path,
+    bucket: &str,
+    access_key: &str,
+    secret_key: &str,
+) -> Result<S3Service> {
+    std::fs::create_dir_all(root.join(bucket)).context("creating the bucket folder")?;
+    let fs = s3s_fs::FileSystem::new(root)
+        .map_err(|error| anyhow::anyhow!("opening the store folder: {error:?}"))?;
+    let mut builder = S3ServiceBuilder::new(crate::store::Store::new(fs));
+    builder.set_auth(s3s::auth::SimpleAuth::from_single(access_key, secret_key));
+    Ok(builder.build())
+}
+
+/// Serves `service` on `listener` until the task is dropped.
+pub async fn serve(listener: TcpListener, state: AppState, service: S3Service) {
+    let service = Arc::new(service);
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let (state, service) = (state.clone(), service.clone());
+        tokio::spawn(async move {
+            let handler =
+                hyper::service::service_fn(move |req| handle(state.clone(), service.clone(), req));
+            // A connection ended by an injected reset ends with an error here: expected.
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), handler)
+                .await;
+        });
+    }
+}
+
+/// What to do with one client request, decided before it is served.
+enum Fault {
+    Error(u16),
+    Reset,
+}
+
+async fn handle(
+    state: AppState,
+    service: Arc<S3Service>,
+    req: Request<Incoming>,
+) -> Result<Response<s3s::Body>, StdError> {
+    let internal = req
+        .headers()
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+        == Some(INTERNAL_USER_AGENT);
+    let origin = req.headers().get("origin").cloned();
+    let mut entry = LoggedRequest {
+        side: "storage",
+        method: req.method().to_string(),
+        path: req.uri().path().to_string(),
+        query: req.uri().query().map(str::to_string),
+        headers: header_pairs(req.headers()),
+        status: 0,
+        fault: None,
+    };
+
+    let outcome = if internal {
+        serve_checked(&service, req).await
+    } else {
+        serve_client(&state, &service, req, &mut entry).await
+    };
+    let mut response = match outcome {
+        Ok(response) => response,
+        Err(Reset) => {
+            entry.fault = Some("reset".into());
+            if !internal {
+                state.lock().log.push(entry);
+            }
+            return Err("connection reset by fault injection".into());
+        }
+    };
+    if let Some(origin) = origin {
+        add_cors(response.headers_mut(), origin, !state.config.hide_etag);
+    }
+    entry.status = response.status().as_u16();
+    if !internal {
+        state.lock().log.push(entry);
+    }
+    Ok(response)
+}
+
+/// Marker: drop the connection.
+struct Reset;
+
+async fn serve_client(
+    state: &AppState,
+    service: &S3Service,
+    req: Request<Incoming>,
+    entry: &mut LoggedRequest,
+) -> Result<Response<s3s::Body>, Reset> {
+    if req.method() == Method::OPTIONS {
+        return Ok(preflight(req.headers()));
+    }
+    let (latency, fault) = {
+        let mut inner = state.lock();
+        (
+            inner.faults.storage_latency_ms,
+            decide_fault(&mut inner, req.method()),
+        )
+    };
+    if latency > 0 {
+        tokio::time::sleep(Duration::from_millis(latency)).await;
+    }
+    match fault {
+        Some(Fault::Error(status)) => {
+            entry.fault = Some(format!("error {status}"));
+            let code = if status == 503 {
+                "SlowDown"
+            } else {
+                "InternalError"
+            };
+            return Ok(s3_error(
+                status,
+                code,
+                "Injected by the sandbox's fault injection.",
+            ));
+        }
+        Some(Fault::Reset) => {
+            // Take part of the body, then drop the connection.
+            let mut body = req.into_body();
+            let _ = body.frame().await;
+            return Err(Reset);
+        }
+        None => {}
+    }
+    if let Some(refusal) = refuse_token(&req) {
+        return Ok(refusal);
+    }
+    let (parts, body) = req.into_parts();
+    let body = match body.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => return Err(Reset),
+    };
+    if let Some(refusal) = check_digests(&parts.headers, parts.uri.query(), &body) {
+        return Ok(refusal);
+    }
+    Ok(call_s3(service, Request::from_parts(parts, s3s::Body::from(body))).await)
+}
+
+async fn serve_checked(
+    service: &S3Service,
+    req: Request<Incoming>,
+) -> Result<Response<s3s::Body>, Reset> {
+    let (parts, body) = req.into_parts();
+    let body = body.collect().await.map_err(|_| Reset)?.to_bytes();
+    Ok(call_s3(service, Request::from_parts(parts, s3s::Body::from(body))).await)
+}
+
+async fn call_s3(service: &S3Service, req: Request<s3s::Body>) -> Response<s3s::Body> {
+    match service.call(req).await {
+        Ok(response) => response,
+        Err(error) => s3_error(500, "InternalError", &format!("{error:?}")),
+    }
+}
+
+fn decide_fault(inner: &mut Inner, method: &Method) -> Option<Fault> {
+    let status = inner.faults.storage_error_status.unwrap_or(503);
+    let uploads = *method == Method::PUT || *method == Method::POST;
+    if Inner::take(&mut inner.faults.storage_fail_next) {
+        return Some(Fault::Error(status));
+    }
+    if uploads && Inner::take(&mut inner.faults.storage_reset_next) {
+        return Some(Fault::Reset);
+    }
+    let (error_rate, reset_rate) = (
+        inner.faults.storage_error_rate,
+        inner.faults.storage_reset_rate,
+    );
+    if inner.chance(error_rate) {
+        return Some(Fault::Error(status));
+    }
+    if uploads && inner.chance(reset_rate) {
+        return Some(Fault::Reset);
+    }
+    None
+}
+
+/// S3 refuses a second credential next to a presigned URL or POST policy; a Procore
+/// token sent to storage is exactly that mistake.
+fn refuse_token(req: &Request<Incoming>) -> Option<Response<s3s::Body>> {
+    let authorization = req.headers().get("authorization")?;
+    let presigned = req
+        .uri()
+        .query()
+        .is_some_and(|q| q.contains("X-Amz-Signature="));
+    let form = req.method() == Method::POST
+        && req
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if presigned || form {
+        return Some(s3_error(
+            400,
+            "InvalidArgument",
+            "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, \
+             Signature query string parameter or the Authorization header should be specified",
+        ));
+    }
+    if authorization
+        .to_str()
+        .is_ok_and(|v| v.starts_with("Bearer"))
+    {
+        return Some(s3_error(
+            400,
+            "InvalidArgument",
+            "Unsupported Authorization Type",
+        ));
+    }
+    None
+}
+
+/// The body checks S3 makes on a presigned PUT: `Content-MD5` and a hex
+/// `x-amz-content-sha256` must match the bytes.
+fn check_digests(
+    headers: &HeaderMap,
+    query: Option<&str>,
+    body: &Bytes,
+) -> Option<Response<s3s::Body>> {
+    if !query.is_some_and(|q| q.contains("X-Amz-Signature=")) {
+        return None;
+    }
+    if let Some(md5) = headers.get("content-md5") {
+        let declared = md5
+            .to_str()
+            .ok()
+            .and_then(|v| base64::engine::general_purpose::STANDARD.decode(v).ok());
+        match declared {
+            Some(declared) if declared.len() == 16 => {
+                if declared[..] != Md5::digest(body)[..] {
+                    return Some(s3_error(
+                        400,
+                        "BadDigest",
+                        "The Content-MD5 you specified did not match what we received.",
+                    ));
+                }
+            }
+            _ => {
+                return Some(s3_error(
+                    400,
+                    "InvalidDigest",
+                    "The Content-MD5 you specified was invalid.",
+                ))
+            }
+        }
+    }
+    if let Some(sha256) = headers
+        .get("x-amz-content-sha256")
+        .and_then(|v| v.to_str().ok())
+    {
+        let is_hex_digest = sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit());
+        if is_hex_digest && !sha256.eq_ignore_ascii_case(&hex::encode(Sha256::digest(body))) {
+            return Some(s3_error(
+                400,
+                "XAmzContentSHA256Mismatch",
+                "The provided 'x-amz-content-sha256' header does not match what was computed.",
+            ));
+        }
+    }
+    None
+}
+
+fn preflight(headers: &HeaderMap) -> Response<s3s::Body> {
+    let mut response = Response::new(s3s::Body::empty());
+    let out = response.headers_mut();
+    out.insert(
+        "access-control-allow-methods",
+        HeaderValue::from_static("GET, PUT, POST, HEAD"),
+    );
+    if let Some(requested) = headers.get("access-control-request-headers") {
+        out.insert("access-control-allow-headers", requested.clone());
+    }
+    out.insert("access-control-max-age", HeaderValue::from_static("600"));
+    response
+}
+
+fn add_cors(headers: &mut HeaderMap, origin: HeaderValue, expose_etag: bool) {
+    headers.insert("access-control-allow-origin", origin);
+    headers.insert("vary", HeaderValue::from_static("Origin"));
+    if expose_etag {
+        headers.insert(
+            "access-control-expose-headers",
+            HeaderValue::from_static("ETag"),
+        );
+    }
+}
+
+/// An S3-style XML error answer.
+pub fn s3_error(status: u16, code: &str, message: &str) -> Response<s3s::Body> {
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message></Error>"
+    );
+    let mut response = Response::new(s3s::Body::from(body));
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response
+        .headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/xml"));
+    response
+}
+
+/// Binds the store's port.
+pub async fn bind(host: std::net::IpAddr, port: u16) -> Result<(TcpListener, SocketAddr)> {
+    let listener = TcpListener::bind((host, port))
+        .await
+        .context("binding the storage port")?;
+    let addr = listener.local_addr()?;
+    Ok((listener, addr))
+}
