@@ -166,7 +166,31 @@ async fn serve_client(
     if let Some(refusal) = check_digests(&parts.headers, parts.uri.query(), &body) {
         return Ok(refusal);
     }
-    Ok(call_s3(service, Request::from_parts(parts, s3s::Body::from(body))).await)
+    let is_post = parts.method == Method::POST;
+    let response = call_s3(service, Request::from_parts(parts, s3s::Body::from(body))).await;
+    if is_post && response.status() == StatusCode::BAD_REQUEST {
+        return Ok(as_s3_policy_refusal(response).await);
+    }
+    Ok(response)
+}
+
+/// s3s answers a failed POST policy condition with 400 InvalidPolicyDocument; S3
+/// answers 403 AccessDenied "Invalid according to Policy". Answer as S3 does.
+async fn as_s3_policy_refusal(response: Response<s3s::Body>) -> Response<s3s::Body> {
+    let (parts, body) = response.into_parts();
+    let Ok(collected) = body.collect().await else {
+        return s3_error(400, "InvalidRequest", "unreadable error");
+    };
+    let text = String::from_utf8_lossy(&collected.to_bytes()).into_owned();
+    if text.contains("<Code>InvalidPolicyDocument</Code>") && text.contains("Policy condition") {
+        let detail = text
+            .split("<Message>")
+            .nth(1)
+            .and_then(|rest| rest.split("</Message>").next())
+            .unwrap_or_default();
+        return s3_error(403, "AccessDenied", &format!("Invalid according to Policy: Policy Condition failed: {detail}"));
+    }
+    Response::from_parts(parts, s3s::Body::from(text))
 }
 
 async fn serve_checked(
