@@ -188,7 +188,11 @@ async fn as_s3_policy_refusal(response: Response<s3s::Body>) -> Response<s3s::Bo
             .nth(1)
             .and_then(|rest| rest.split("</Message>").next())
             .unwrap_or_default();
-        return s3_error(403, "AccessDenied", &format!("Invalid according to Policy: Policy Condition failed: {detail}"));
+        return s3_error(
+            403,
+            "AccessDenied",
+            &format!("Invalid according to Policy: Policy Condition failed: {detail}"),
+        );
     }
     Response::from_parts(parts, s3s::Body::from(text))
 }

@@ -143,6 +143,11 @@ pub async fn complete(
         ));
     };
     let etags = parse_etags(&body, segments.len())?;
+    if upload.status == Status::Failed {
+        return Err(ApiError::unprocessable(
+            upload.failure.clone().unwrap_or_default(),
+        ));
+    }
     if upload.status != Status::Complete {
         super::v2::check_against_storage(state, &upload.key, multipart_id, &etags).await?;
         let parts: Vec<(u32, String)> = etags
@@ -157,6 +162,13 @@ pub async fn complete(
             .map_err(|error| {
                 ApiError::unprocessable(format!("storage refused to complete the upload: {error}"))
             })?;
+        if let Some(failure) = super::v2::verify_stored(state, &upload).await? {
+            if let Some(stored) = state.lock().uploads.get_mut(&upload.uuid) {
+                stored.status = Status::Failed;
+                stored.failure = Some(failure.clone());
+            }
+            return Err(ApiError::unprocessable(failure));
+        }
     }
     let mut inner = state.lock();
     let stored = inner

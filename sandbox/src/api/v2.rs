@@ -104,7 +104,7 @@ pub async fn show(state: &AppState, upload: Upload) -> Result<Response, ApiError
             at.elapsed() >= Duration::from_millis(state.config.processing_delay_ms)
         });
     if processed {
-        let failure = verify(state, &upload).await?;
+        let failure = verify_stored(state, &upload).await?;
         let mut inner = state.lock();
         if let Some(stored) = inner.uploads.get_mut(&upload.uuid) {
             stored.status = if failure.is_some() {
@@ -129,6 +129,7 @@ pub async fn show(state: &AppState, upload: Upload) -> Result<Response, ApiError
 fn refresh_expired_urls(state: &AppState, uuid: &str) {
     let ttl = state.instruction_ttl();
     let now = now_unix();
+    let margin = REFRESH_MARGIN_SECS.min(ttl / 2);
     let mut inner = state.lock();
     let Some(upload) = inner.uploads.get_mut(uuid) else {
         return;
@@ -142,7 +143,7 @@ fn refresh_expired_urls(state: &AppState, uuid: &str) {
         return;
     };
     for (index, segment) in segments.iter_mut().enumerate() {
-        if segment.etag.is_none() && segment.url_expires_at <= now + REFRESH_MARGIN_SECS {
+        if segment.etag.is_none() && segment.url_expires_at <= now + margin {
             let signed: Vec<(&str, &str)> = segment
                 .headers
                 .iter()
@@ -157,11 +158,12 @@ fn refresh_expired_urls(state: &AppState, uuid: &str) {
     }
 }
 
-/// Reads the stored object back and compares it with what the client declared;
-/// `Some(reason)` when it differs.
-async fn verify(state: &AppState, upload: &Upload) -> Result<Option<String>, ApiError> {
-    let (Some(file), Transfer::Multipart { segments, .. }) = (&upload.file, &upload.transfer)
-    else {
+/// Reads the stored object back and compares it with what the client declared (each
+/// part's SHA-256; for v2.1 also the whole file's size, SHA-256 and MD5); `Some(reason)`
+/// when it differs. Storage that does not check `x-amz-content-sha256` on presigned
+/// PUTs (Garage) is caught here, as S3 would have caught it at the PUT.
+pub async fn verify_stored(state: &AppState, upload: &Upload) -> Result<Option<String>, ApiError> {
+    let Transfer::Multipart { segments, .. } = &upload.transfer else {
         return Ok(None);
     };
     let sizes: Vec<u64> = segments.iter().map(|s| s.size).collect();
@@ -172,6 +174,18 @@ async fn verify(state: &AppState, upload: &Upload) -> Result<Option<String>, Api
         .map_err(ApiError::storage)?
     else {
         return Ok(Some("the object is missing from storage".into()));
+    };
+    for (index, (segment, actual)) in segments.iter().zip(&stored.range_sha256).enumerate() {
+        if segment.sha256 != *actual {
+            return Ok(Some(format!(
+                "segment {} SHA-256 {actual} differs from the declared {}",
+                index + 1,
+                segment.sha256
+            )));
+        }
+    }
+    let Some(file) = &upload.file else {
+        return Ok(None);
     };
     if stored.size != file.file_size {
         return Ok(Some(format!(
@@ -190,15 +204,6 @@ async fn verify(state: &AppState, upload: &Upload) -> Result<Option<String>, Api
             "stored MD5 {} differs from the declared one",
             stored.md5
         )));
-    }
-    for (index, (segment, actual)) in segments.iter().zip(&stored.range_sha256).enumerate() {
-        if segment.sha256 != *actual {
-            return Ok(Some(format!(
-                "part {} SHA-256 {actual} differs from the declared {}",
-                index + 1,
-                segment.sha256
-            )));
-        }
     }
     Ok(None)
 }
