@@ -440,12 +440,11 @@ async fn guard(State(state): State<AppState>, mut request: Request, next: Next) 
     let (latency, forced_401, forced_429, retry_after) = {
         let mut inner = state.lock();
         let faults = &mut inner.faults;
-        (
-            faults.api_latency_ms,
-            Inner::take(&mut faults.api_401_next),
-            Inner::take(&mut faults.api_429_next),
-            faults.retry_after_secs.unwrap_or(1),
-        )
+        // One injected answer per request: a pending 401 first, then a 429.
+        let forced_401 = Inner::take(&mut faults.api_401_next);
+        let forced_429 = !forced_401 && Inner::take(&mut faults.api_429_next);
+        let retry_after = faults.retry_after_secs.unwrap_or(1);
+        (faults.api_latency_ms, forced_401, forced_429, retry_after)
     };
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;
@@ -454,11 +453,7 @@ async fn guard(State(state): State<AppState>, mut request: Request, next: Next) 
         return with_fault(unauthorized("the access token expired (injected)"), "401");
     }
     if forced_429 {
-        let mut response = too_many_requests(retry_after);
-        response
-            .extensions_mut()
-            .insert(InjectedFault("429".into()));
-        return response;
+        return with_fault(too_many_requests(retry_after), "429");
     }
     let token = match bearer_token(request.headers()) {
         Some(token) if state.config.tokens.iter().any(|t| t == token) => token.to_string(),

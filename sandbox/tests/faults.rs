@@ -1,0 +1,279 @@
+//! Fault injection and inspection: what tests of an uploader lean on.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use reqwest::Method;
+use serde_json::json;
+
+async fn one_segment(h: &Harness, data: &[u8]) -> serde_json::Value {
+    let created = h
+        .create_segmented("/rest/v1.1/companies/7/uploads", data, data.len(), true)
+        .await;
+    segments_of(&created)[0].clone()
+}
+
+#[tokio::test]
+async fn storage_errors_for_the_next_requests_then_success() {
+    let h = Harness::embedded().await;
+    let data = bytes(1000, 1);
+    let segment = one_segment(&h, &data).await;
+    h.set_faults(json!({ "storage_fail_next": 2, "storage_error_status": 500 }))
+        .await;
+    for _ in 0..2 {
+        let (status, code) = s3_code(h.put_segment(&segment, &data).await).await;
+        assert_eq!((status, code.as_str()), (500, "InternalError"));
+    }
+    assert_eq!(
+        h.put_segment(&segment, &data).await.status(),
+        200,
+        "the third attempt passes"
+    );
+    h.set_faults(json!({ "storage_fail_next": 1 })).await;
+    let (status, code) = s3_code(h.put_segment(&segment, &data).await).await;
+    assert_eq!((status, code.as_str()), (503, "SlowDown"), "503 by default");
+    let faults: Vec<_> = h
+        .requests()
+        .await
+        .into_iter()
+        .filter_map(|r| r["fault"].as_str().map(String::from))
+        .collect();
+    assert_eq!(faults, ["error 500", "error 500", "error 503"]);
+}
+
+#[tokio::test]
+async fn connection_reset_mid_body_then_success() {
+    let h = Harness::embedded().await;
+    let data = bytes(2 * MIB, 2);
+    let segment = one_segment(&h, &data).await;
+    h.set_faults(json!({ "storage_reset_next": 1 })).await;
+    let error = put_with_headers(
+        &h.http,
+        segment["url"].as_str().unwrap(),
+        &segment["headers"],
+        data.clone(),
+    )
+    .await
+    .expect_err("the connection is dropped before any answer");
+    assert!(!error.is_status(), "{error}");
+    assert_eq!(h.put_segment(&segment, &data).await.status(), 200);
+    let log = h.requests().await;
+    assert!(
+        log.iter()
+            .any(|r| r["fault"] == "reset" && r["status"] == 0),
+        "{log:?}"
+    );
+}
+
+#[tokio::test]
+async fn error_rate_is_a_fraction_and_reproducible() {
+    let mut config = config();
+    config.seed = 42;
+    config.faults = Some(procore_sandbox::Faults {
+        storage_error_rate: 0.5,
+        ..Default::default()
+    });
+    let h = Harness::with(config).await;
+    let data = bytes(10, 3);
+    let segment = one_segment(&h, &data).await;
+    let mut failures = 0;
+    for _ in 0..200 {
+        if h.put_segment(&segment, &data).await.status() == 503 {
+            failures += 1;
+        }
+    }
+    assert!(
+        (60..=140).contains(&failures),
+        "about half of 200 failed: {failures}"
+    );
+}
+
+#[tokio::test]
+async fn latency_is_added() {
+    let h = Harness::embedded().await;
+    let data = bytes(10, 4);
+    let segment = one_segment(&h, &data).await;
+    h.set_faults(json!({ "storage_latency_ms": 300, "api_latency_ms": 200 }))
+        .await;
+    let started = Instant::now();
+    assert_eq!(h.put_segment(&segment, &data).await.status(), 200);
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    let started = Instant::now();
+    h.api(Method::GET, "/rest/v1.1/companies/7/uploads/X")
+        .send()
+        .await
+        .unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(200));
+}
+
+#[tokio::test]
+async fn api_429_burst_and_forced_401() {
+    let h = Harness::embedded().await;
+    h.set_faults(json!({ "api_429_next": 2, "retry_after_secs": 3, "api_401_next": 1 }))
+        .await;
+    let path = "/rest/v1.0/companies/7/uploads";
+    let first = h
+        .api(Method::POST, path)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 401, "the forced 401 comes first");
+    for _ in 0..2 {
+        let limited = h
+            .api(Method::POST, path)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(limited.status(), 429);
+        assert_eq!(limited.headers()["retry-after"], "3");
+    }
+    let ok = h
+        .api(Method::POST, path)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 201);
+}
+
+#[tokio::test]
+async fn early_instruction_expiry() {
+    let h = Harness::embedded().await;
+    h.set_faults(json!({ "instruction_ttl_secs": 1 })).await;
+    let data = bytes(10, 5);
+    let segment = one_segment(&h, &data).await;
+    assert!(segment["url"]
+        .as_str()
+        .unwrap()
+        .contains("X-Amz-Expires=1&"));
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let (status, code) = s3_code(h.put_segment(&segment, &data).await).await;
+    assert_eq!((status, code.as_str()), (403, "AccessDenied"));
+}
+
+#[tokio::test]
+async fn bad_fault_settings_are_refused() {
+    let h = Harness::embedded().await;
+    let response = h
+        .http
+        .put(h.url("/_sandbox/faults"))
+        .json(&json!({ "no_such_fault": 1 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let current: serde_json::Value = h
+        .http
+        .get(h.url("/_sandbox/faults"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(current["storage_fail_next"], 0, "unchanged");
+}
+
+/// The request log shows what a client sent, so tests can check that no storage
+/// request carried the token.
+#[tokio::test]
+async fn request_log_records_both_sides() {
+    let h = Harness::embedded().await;
+    let data = bytes(100, 6);
+    let segment = one_segment(&h, &data).await;
+    assert_eq!(h.put_segment(&segment, &data).await.status(), 200);
+    let log = h.requests().await;
+    let api: Vec<_> = log.iter().filter(|r| r["side"] == "api").collect();
+    let storage: Vec<_> = log.iter().filter(|r| r["side"] == "storage").collect();
+    assert_eq!(api.len(), 1);
+    assert_eq!(api[0]["method"], "POST");
+    assert_eq!(api[0]["status"], 201);
+    let has = |r: &serde_json::Value, name: &str| {
+        r["headers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h[0] == name)
+    };
+    assert!(has(api[0], "authorization"));
+    assert_eq!(
+        storage.len(),
+        1,
+        "the sandbox's own storage calls are not logged: {storage:?}"
+    );
+    assert_eq!(storage[0]["method"], "PUT");
+    assert!(storage[0]["query"]
+        .as_str()
+        .unwrap()
+        .contains("partNumber=1"));
+    assert!(!has(storage[0], "authorization"));
+    assert!(has(storage[0], "content-md5"));
+    let cleared = h
+        .http
+        .delete(h.url("/_sandbox/requests"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cleared.status(), 204);
+    assert!(h.requests().await.is_empty());
+}
+
+/// The binary prints its URLs on stdout and serves until stopped.
+#[tokio::test]
+async fn binary_prints_its_urls_and_documents_its_flags() {
+    use tokio::io::AsyncBufReadExt;
+    let binary = env!("CARGO_BIN_EXE_procore-sandbox");
+    let help = std::process::Command::new(binary)
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    for flag in [
+        "--port",
+        "--storage-port",
+        "--token",
+        "--instruction-ttl",
+        "--processing-delay-ms",
+        "--rate-limit",
+        "--rate-limit-window",
+        "--hide-etag",
+        "--data-dir",
+        "--storage-endpoint",
+        "--storage-bucket",
+        "--storage-region",
+        "--storage-access-key",
+        "--storage-secret-key",
+        "--faults",
+        "--seed",
+        "--host",
+    ] {
+        assert!(help.contains(flag), "--help documents {flag}");
+    }
+    let mut child = tokio::process::Command::new(binary)
+        .args(["--port", "0"])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let api = lines.next_line().await.unwrap().unwrap();
+    let storage = lines.next_line().await.unwrap().unwrap();
+    let api = api.strip_prefix("api: ").expect("first line: api: <url>");
+    assert!(api.starts_with("http://127.0.0.1:"), "{api}");
+    assert!(
+        storage.starts_with("storage: http://127.0.0.1:"),
+        "{storage}"
+    );
+    let health: serde_json::Value = reqwest::get(format!("{api}_sandbox/health"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["ok"], true);
+    child.kill().await.unwrap();
+}
