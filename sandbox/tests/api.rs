@@ -192,6 +192,13 @@ async fn v2_upload_every_level_with_partial_patch_and_processing() {
             .await;
         let created_data = &created["data"];
         assert_eq!(created_data["status"], "ready");
+        let first = &segments_of(&created)[0];
+        let header_names: Vec<&String> = first["headers"].as_object().unwrap().keys().collect();
+        assert_eq!(
+            header_names,
+            ["x-amz-content-sha256", "Content-Length", "Content-MD5"],
+            "v2.1 spelling"
+        );
         assert!(created_data["upload_expires_at"].as_u64().is_some());
         let uuid = created_data["upload_id"].as_str().unwrap();
         let etags = h.put_all(&created, &data, 6 * MIB).await;
@@ -571,4 +578,46 @@ async fn api_answers_cors() {
         .to_str()
         .unwrap()
         .contains("X-Rate-Limit-Remaining"));
+}
+
+#[tokio::test]
+async fn empty_files_upload_as_one_empty_part() {
+    let h = Harness::embedded().await;
+    let empty: &[u8] = &[];
+    let path = "/rest/v1.1/projects/42/uploads";
+    let created = h.create_segmented(path, empty, 1, true).await;
+    let etags = h.put_all(&created, empty, 1).await;
+    let uuid = created["uuid"].as_str().unwrap();
+    let body = json!({ "segments": [{ "etag": etags[0] }] });
+    let response = h
+        .api(Method::PATCH, &format!("{path}/{uuid}"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    assert_eq!(h.inspect(uuid).await["stored"]["size"], 0);
+
+    let path = "/rest/v2.1/companies/7/uploads";
+    let created = h
+        .create(path, json!({ "file_name": "empty", "file_size": 0, "sha256": sha256_hex(empty), "segments": declare_segments(empty, 1, true) }))
+        .await;
+    let etags = h.put_all(&created, empty, 1).await;
+    let uuid = created["data"]["upload_id"].as_str().unwrap();
+    let response = h
+        .api(Method::PATCH, &format!("{path}/{uuid}"))
+        .json(&json!({ "part_etags": etags }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let (_, shown) = json_of(
+        h.api(Method::GET, &format!("{path}/{uuid}"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(shown["data"]["status"], "available", "{shown}");
 }

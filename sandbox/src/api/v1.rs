@@ -39,7 +39,14 @@ pub async fn create(
                 .iter()
                 .enumerate()
                 .map(|(index, declared)| {
-                    presign_segment(state, &key, &multipart_id, index, declared, ttl)
+                    presign_segment(
+                        state,
+                        (&key, &multipart_id),
+                        index,
+                        declared,
+                        &V1_HEADERS,
+                        ttl,
+                    )
                 })
                 .collect();
             Transfer::Multipart {
@@ -68,24 +75,41 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(out)).into_response())
 }
 
-/// A segment's presigned PUT: `x-amz-content-sha256`, `content-length` and (when an
-/// MD5 was declared) `content-md5` are signed, so storage checks all three.
+/// Names of the headers a part's PUT must carry, as each API version spells them.
+pub struct HeaderNames {
+    /// Declared SHA-256 (hex).
+    pub sha256: &'static str,
+    /// Byte count.
+    pub length: &'static str,
+    /// Declared MD5 (base64), when given.
+    pub md5: &'static str,
+}
+
+/// v1's spelling (segmented-upload guide).
+pub const V1_HEADERS: HeaderNames = HeaderNames {
+    sha256: "x-amz-content-sha256",
+    length: "content-length",
+    md5: "content-md5",
+};
+
+/// A segment's presigned PUT: the SHA-256, the length and (when an MD5 was declared)
+/// the MD5 headers are signed, so storage checks all three.
 pub fn presign_segment(
     state: &AppState,
-    key: &str,
-    multipart_id: &str,
+    (key, multipart_id): (&str, &str),
     index: usize,
     declared: &DeclaredSegment,
+    names: &HeaderNames,
     ttl: u64,
 ) -> Segment {
     let mut headers = vec![
-        ("x-amz-content-sha256".to_string(), declared.sha256.clone()),
-        ("content-length".to_string(), declared.size.to_string()),
+        (names.sha256.to_string(), declared.sha256.clone()),
+        (names.length.to_string(), declared.size.to_string()),
     ];
     if let Some(md5) = &declared.md5 {
         let bytes = hex::decode(md5).unwrap_or_default();
         headers.push((
-            "content-md5".to_string(),
+            names.md5.to_string(),
             base64::engine::general_purpose::STANDARD.encode(bytes),
         ));
     }

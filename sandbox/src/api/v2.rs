@@ -9,13 +9,20 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Map, Value};
 
-use super::v1::presign_segment;
+use super::v1::{presign_segment, HeaderNames};
 use super::validate::{self, DeclaredSegment, V2_RULES};
 use super::{new_uuid, ApiError, Caller, Scope};
 use crate::state::{now_unix, AppState, FileInfo, Status, Transfer, Upload};
 
 /// Uploads must be associated within 24 hours (v2.1 guide).
 const UPLOAD_LIFETIME_SECS: u64 = 24 * 3600;
+/// v2.1 spells headers as its guide does (`Content-Length`); the set is opaque to
+/// clients, which must send whatever is given.
+const V2_HEADERS: HeaderNames = HeaderNames {
+    sha256: "x-amz-content-sha256",
+    length: "Content-Length",
+    md5: "Content-MD5",
+};
 /// A part URL this close to expiry is replaced on GET.
 const REFRESH_MARGIN_SECS: u64 = 60;
 
@@ -38,7 +45,16 @@ pub async fn create(
     let segments = segments
         .iter()
         .enumerate()
-        .map(|(index, declared)| presign_segment(state, &key, &multipart_id, index, declared, ttl))
+        .map(|(index, declared)| {
+            presign_segment(
+                state,
+                (&key, &multipart_id),
+                index,
+                declared,
+                &V2_HEADERS,
+                ttl,
+            )
+        })
         .collect();
     let upload = Upload {
         uuid: uuid.clone(),

@@ -215,6 +215,10 @@ pub async fn put_with_headers(
             request = request.header(name.as_str(), value.as_str().unwrap());
         }
     }
+    if body.is_empty() {
+        // A browser sends `Content-Length: 0` for an empty body; reqwest would omit it.
+        request = request.header("content-length", "0");
+    }
     request.body(body).send().await
 }
 
