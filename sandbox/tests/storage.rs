@@ -25,6 +25,7 @@ embedded_checks!(
     expired_url_is_refused,
     authorization_header_on_storage_is_refused,
     form_post_policy_is_enforced,
+    expired_form_policy_is_refused,
     cors_lets_browsers_put_and_read_etag,
     full_uploads_store_every_byte,
 );

@@ -195,6 +195,15 @@ pub async fn form_post_policy_is_enforced(h: &Harness) {
         "a field changed from the policy"
     );
 
+    let mut other_key = created.clone();
+    other_key["fields"]["key"] = json!("companies/7/uploads/someone-elses");
+    let (status, code) = s3_code(h.post_form(&other_key, &data).await).await;
+    assert_eq!(
+        (status, code.as_str()),
+        expected,
+        "another key than the policy's"
+    );
+
     let response = h.post_form(&created, &data).await;
     assert_eq!(response.status(), 204, "the untouched form is accepted");
     let uuid = created["uuid"].as_str().unwrap();
@@ -292,4 +301,24 @@ fn base64_md5(data: &[u8]) -> String {
     use base64::Engine;
     use md5::Digest;
     base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(data))
+}
+
+/// A form posted after its policy expired: refused (S3 and the embedded store: 403
+/// AccessDenied; Garage: 400).
+pub async fn expired_form_policy_is_refused(h: &Harness) {
+    h.set_faults(json!({ "instruction_ttl_secs": 1 })).await;
+    let created = h
+        .create(
+            "/rest/v1.0/companies/7/uploads",
+            json!({ "response_filename": "a" }),
+        )
+        .await;
+    h.set_faults(json!({})).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let (status, code) = s3_code(h.post_form(&created, b"late").await).await;
+    if h.is_garage() {
+        assert_eq!(status, 400, "{code}");
+    } else {
+        assert_eq!((status, code.as_str()), (403, "AccessDenied"));
+    }
 }
