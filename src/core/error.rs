@@ -3,7 +3,7 @@
 /// Every failure the library reports.
 ///
 /// The facade turns it into a JS `Error` once, with [`Error::code`] as its stable
-/// `code` property.
+/// `code` property and, where there is one, the HTTP status and body.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -16,7 +16,70 @@ pub enum Error {
     /// The caller cancelled the operation through its abort signal.
     #[error("the operation was aborted")]
     Aborted,
+    /// A request was answered with an unexpected status.
+    #[error("{method} {url} answered {status}: {body}")]
+    Http {
+        /// Request method.
+        method: String,
+        /// Request URL, without its query (presigned signatures stay out of logs).
+        url: String,
+        /// HTTP status.
+        status: u16,
+        /// Response body (truncated).
+        body: String,
+    },
+    /// A request got no answer (connection refused or reset, DNS, CORS refusal).
+    #[error("{method} {url} failed: {message}")]
+    Network {
+        /// Request method.
+        method: String,
+        /// Request URL without its query.
+        url: String,
+        /// What the browser said.
+        message: String,
+    },
+    /// Upload instructions expired and could not be renewed.
+    #[error("the upload instructions expired: {0}")]
+    Expired(String),
+    /// Storage answered without a readable `ETag`.
+    #[error(
+        "{url} answered without a readable ETag: the storage bucket's CORS configuration must expose the ETag header (Access-Control-Expose-Headers: ETag)"
+    )]
+    MissingEtag {
+        /// Storage URL without its query.
+        url: String,
+    },
+    /// The API refused the access token (401), also after asking for a fresh one.
+    #[error("{url} answered 401: the access token was refused: {body}")]
+    Unauthorized {
+        /// Request URL.
+        url: String,
+        /// Response body (truncated).
+        body: String,
+    },
+    /// The API kept answering 429 after the retries.
+    #[error("{url} answered 429 (rate limited){}", retry_after_secs.map(|s| format!("; retry after {s} s")).unwrap_or_default())]
+    RateLimited {
+        /// Request URL.
+        url: String,
+        /// `Retry-After` of the last answer, in seconds.
+        retry_after_secs: Option<u64>,
+        /// Response body (truncated).
+        body: String,
+    },
+    /// A response was malformed or not what the protocol allows.
+    #[error("unexpected response: {0}")]
+    Protocol(String),
+    /// Procore reported that processing the upload failed (v2.1 status `failed`).
+    #[error("Procore could not process the upload: {0}")]
+    ProcessingFailed(String),
+    /// The upload did not become available in time.
+    #[error("timed out: {0}")]
+    Timeout(String),
 }
+
+/// Longest response body kept in an error.
+pub const MAX_ERROR_BODY: usize = 2000;
 
 impl Error {
     /// The stable, machine-readable code JS callers switch on.
@@ -25,7 +88,39 @@ impl Error {
             Error::InvalidInput(_) => "INVALID_INPUT",
             Error::FileRead(_) => "FILE_READ",
             Error::Aborted => "ABORTED",
+            Error::Http { .. } => "HTTP",
+            Error::Network { .. } => "NETWORK",
+            Error::Expired(_) => "EXPIRED",
+            Error::MissingEtag { .. } => "MISSING_ETAG",
+            Error::Unauthorized { .. } => "UNAUTHORIZED",
+            Error::RateLimited { .. } => "RATE_LIMITED",
+            Error::Protocol(_) => "PROTOCOL",
+            Error::ProcessingFailed(_) => "PROCESSING_FAILED",
+            Error::Timeout(_) => "TIMEOUT",
         }
+    }
+
+    /// The HTTP status and body behind this error, where there is one.
+    pub fn http(&self) -> Option<(u16, &str)> {
+        match self {
+            Error::Http { status, body, .. } => Some((*status, body)),
+            Error::Unauthorized { body, .. } => Some((401, body)),
+            Error::RateLimited { body, .. } => Some((429, body)),
+            _ => None,
+        }
+    }
+}
+
+/// `url` without its query and fragment: presigned signatures stay out of messages.
+pub fn redact_url(url: &str) -> String {
+    url.split(['?', '#']).next().unwrap_or_default().to_string()
+}
+
+/// At most [`MAX_ERROR_BODY`] characters of `body`.
+pub fn truncate_body(body: &str) -> String {
+    match body.char_indices().nth(MAX_ERROR_BODY) {
+        Some((cut, _)) => format!("{}…", &body[..cut]),
+        None => body.to_string(),
     }
 }
 
@@ -35,13 +130,78 @@ mod tests {
 
     #[test]
     fn codes_are_stable() {
+        let http = Error::Http {
+            method: "PUT".into(),
+            url: "u".into(),
+            status: 500,
+            body: "b".into(),
+        };
         let table = [
             (Error::InvalidInput("x".into()), "INVALID_INPUT"),
             (Error::FileRead("x".into()), "FILE_READ"),
             (Error::Aborted, "ABORTED"),
+            (http, "HTTP"),
+            (
+                Error::Network {
+                    method: "GET".into(),
+                    url: "u".into(),
+                    message: "m".into(),
+                },
+                "NETWORK",
+            ),
+            (Error::Expired("x".into()), "EXPIRED"),
+            (Error::MissingEtag { url: "u".into() }, "MISSING_ETAG"),
+            (
+                Error::Unauthorized {
+                    url: "u".into(),
+                    body: "b".into(),
+                },
+                "UNAUTHORIZED",
+            ),
+            (
+                Error::RateLimited {
+                    url: "u".into(),
+                    retry_after_secs: Some(3),
+                    body: "b".into(),
+                },
+                "RATE_LIMITED",
+            ),
+            (Error::Protocol("x".into()), "PROTOCOL"),
+            (Error::ProcessingFailed("x".into()), "PROCESSING_FAILED"),
+            (Error::Timeout("x".into()), "TIMEOUT"),
         ];
         for (error, code) in table {
             assert_eq!(error.code(), code, "{error}");
         }
+    }
+
+    #[test]
+    fn messages_name_what_failed_without_signatures() {
+        assert_eq!(
+            redact_url("https://s3/b/k?X-Amz-Signature=abc#f"),
+            "https://s3/b/k"
+        );
+        let error = Error::MissingEtag {
+            url: redact_url("https://s3/b/k?sig"),
+        };
+        assert!(error
+            .to_string()
+            .contains("Access-Control-Expose-Headers: ETag"));
+        assert!(!error.to_string().contains("sig"));
+        let limited = Error::RateLimited {
+            url: "u".into(),
+            retry_after_secs: Some(3),
+            body: String::new(),
+        };
+        assert!(limited.to_string().ends_with("retry after 3 s"));
+        assert_eq!(limited.http(), Some((429, "")));
+    }
+
+    #[test]
+    fn long_bodies_are_cut() {
+        let body = "é".repeat(MAX_ERROR_BODY + 10);
+        let cut = truncate_body(&body);
+        assert_eq!(cut.chars().count(), MAX_ERROR_BODY + 1);
+        assert_eq!(truncate_body("short"), "short");
     }
 }

@@ -1,5 +1,7 @@
 //! SHA-256 and MD5 of the same bytes, computed in one pass over them.
 
+use std::ops::Range;
+
 use md5::Md5;
 use sha2::{Digest, Sha256};
 
@@ -123,24 +125,53 @@ impl HashOptions {
 pub async fn hash_source<S: ByteSource + ?Sized>(
     source: &S,
     options: HashOptions,
-    mut progress: impl FnMut(u64) -> Result<(), Error>,
+    progress: impl FnMut(u64) -> Result<(), Error>,
 ) -> Result<Digests, Error> {
-    let size = source.size();
-    let mut hasher = MultiHasher::new(options.md5);
-    // Never larger than the source: a small file gets a small buffer.
+    let whole = 0..source.size();
+    let (mut segments, _) = hash_segments(source, &[whole], options, false, progress).await?;
+    segments
+        .pop()
+        .ok_or_else(|| Error::FileRead("no digest was computed".into()))
+}
+
+/// Digests of consecutive byte ranges of `source`, and of all of it when `whole`,
+/// in a single read of each byte (one reused buffer; reads never cross a range end).
+///
+/// `progress` as for [`hash_source`].
+pub async fn hash_segments<S: ByteSource + ?Sized>(
+    source: &S,
+    ranges: &[Range<u64>],
+    options: HashOptions,
+    whole: bool,
+    mut progress: impl FnMut(u64) -> Result<(), Error>,
+) -> Result<(Vec<Digests>, Option<Digests>), Error> {
+    let largest = ranges.iter().map(|r| r.end - r.start).max().unwrap_or(0);
+    // Never larger than a range: a small file gets a small buffer.
     let buffer_len =
-        usize::try_from(size).map_or(options.chunk_size, |size| size.min(options.chunk_size));
+        usize::try_from(largest).map_or(options.chunk_size, |l| l.min(options.chunk_size));
     let mut buffer = vec![0u8; buffer_len];
+    let mut whole_hasher = whole.then(|| MultiHasher::new(options.md5));
+    let mut digests = Vec::with_capacity(ranges.len());
+    let mut hashed = 0u64;
     progress(0)?;
-    while hasher.bytes_hashed() < size {
-        let remaining = size - hasher.bytes_hashed();
-        let chunk =
-            &mut buffer[..usize::try_from(remaining).map_or(buffer_len, |r| r.min(buffer_len))];
-        source.read_at(hasher.bytes_hashed(), chunk).await?;
-        hasher.update(chunk);
-        progress(hasher.bytes_hashed())?;
+    for range in ranges {
+        let mut hasher = MultiHasher::new(options.md5);
+        let mut offset = range.start;
+        while offset < range.end {
+            let len = usize::try_from(range.end - offset).map_or(buffer_len, |r| r.min(buffer_len));
+            let chunk = &mut buffer[..len];
+            source.read_at(offset, chunk).await?;
+            hasher.update(chunk);
+            if let Some(whole) = &mut whole_hasher {
+                whole.update(chunk);
+            }
+            offset += len as u64;
+            hashed += len as u64;
+            progress(hashed)?;
+        }
+        digests.push(hasher.finalize());
     }
-    Ok(hasher.finalize())
+    Ok((digests, whole_hasher.map(MultiHasher::finalize)))
 }
 
 /// Lowercase hex of `bytes`.
@@ -236,6 +267,50 @@ mod tests {
                 "chunks of {chunk_size}"
             );
         }
+    }
+
+    #[test]
+    fn segments_and_whole_in_one_pass() {
+        let data = lcg_bytes(1000);
+        let ranges = [0..300, 300..600, 600..1000];
+        for chunk_size in [1, 64, 250, 4096] {
+            let options = HashOptions {
+                md5: true,
+                chunk_size,
+            };
+            let mut reads = 0;
+            let (segments, whole) =
+                block_on(hash_segments(&data[..], &ranges, options, true, |_| {
+                    reads += 1;
+                    Ok(())
+                }))
+                .unwrap();
+            for (digest, range) in segments.iter().zip(&ranges) {
+                let start = range.start as usize;
+                let end = range.end as usize;
+                assert_eq!(
+                    *digest,
+                    hash_bytes(&data[start..end], true),
+                    "chunks of {chunk_size}"
+                );
+            }
+            assert_eq!(whole, Some(hash_bytes(&data, true)));
+            let per_range: usize = ranges
+                .iter()
+                .map(|r| ((r.end - r.start) as usize).div_ceil(chunk_size))
+                .sum();
+            assert_eq!(reads, 1 + per_range, "reads never cross a range end");
+        }
+        let (segments, whole) = block_on(hash_segments(
+            &data[..0],
+            &[0..0],
+            HashOptions::default(),
+            false,
+            |_| Ok(()),
+        ))
+        .unwrap();
+        assert_eq!(segments, [hash_bytes(b"", true)]);
+        assert_eq!(whole, None);
     }
 
     #[test]

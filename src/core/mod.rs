@@ -1,7 +1,12 @@
 //! The pure-Rust core: everything that decides or computes, nothing that touches the web.
 
+pub mod engine;
 pub mod error;
 pub mod hash;
+pub mod http;
+pub mod plan;
+pub mod protocol;
+pub mod retry;
 pub mod source;
 #[doc(hidden)]
 pub mod test_vectors;

@@ -1,0 +1,681 @@
+//! The upload state machine: hash → create → send the bytes → complete → (v2.1)
+//! wait until available. Platform-free: it talks to the world through [`Http`],
+//! [`Tokens`] and [`ByteSource`], so native tests drive it with scripted answers.
+
+use std::cell::RefCell;
+use std::ops::Range;
+
+use futures_util::stream::{self, StreamExt};
+
+use super::error::{redact_url, truncate_body};
+use super::hash::{hash_segments, Digests, HashOptions};
+use super::http::{browser_sets_itself, Body, Http, Method, Request, Response, Target, Tokens};
+use super::plan::{plan_segments, use_segments, ApiVersion, SegmentPlan, Segmented};
+use super::protocol::{self, FileMeta, PartInstruction, Scope, SegmentDigest};
+use super::retry::{backoff, classify, parse_retry_after, Class, MAX_ATTEMPTS};
+use super::source::ByteSource;
+use super::Error;
+
+/// Parallel storage requests when the caller does not say.
+pub const DEFAULT_CONCURRENCY: usize = 4;
+/// Most parallel storage requests allowed.
+pub const MAX_CONCURRENCY: usize = 16;
+/// How long a v2.1 upload may take to become available.
+pub const DEFAULT_PROCESSING_TIMEOUT_MS: u64 = 10 * 60 * 1000;
+/// Times expired instructions are renewed before giving up.
+const MAX_REFRESHES: u32 = 3;
+
+/// What to upload, where, and how.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UploadOptions {
+    /// API, company, project.
+    pub scope: Scope,
+    /// Name, size, type.
+    pub file: FileMeta,
+    /// Cut into segments or not.
+    pub segmented: Segmented,
+    /// Requested segment size.
+    pub segment_size: Option<u64>,
+    /// Send MD5s besides SHA-256.
+    pub md5: bool,
+    /// Parallel storage requests.
+    pub concurrency: usize,
+    /// Accept `http:` instruction URLs (local testing).
+    pub allow_insecure_storage: bool,
+    /// v2.1: how long to wait for `available`.
+    pub processing_timeout_ms: u64,
+    /// Bytes per read while hashing.
+    pub chunk_size: usize,
+}
+
+/// Where an upload is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Phase {
+    /// Reading and hashing the file.
+    Hashing,
+    /// Asking Procore for instructions.
+    Creating,
+    /// Sending bytes to storage.
+    Uploading,
+    /// Telling Procore the bytes are there.
+    Completing,
+    /// v2.1: waiting until Procore has processed the upload.
+    Processing,
+    /// Finished.
+    Done,
+}
+
+impl Phase {
+    /// As JS sees it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Hashing => "hashing",
+            Phase::Creating => "creating",
+            Phase::Uploading => "uploading",
+            Phase::Completing => "completing",
+            Phase::Processing => "processing",
+            Phase::Done => "done",
+        }
+    }
+}
+
+/// A progress report. No field ever goes backwards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Current phase.
+    pub phase: Phase,
+    /// Bytes read and hashed.
+    pub bytes_hashed: u64,
+    /// Bytes accepted by storage (or on their way, as the browser reports).
+    pub bytes_uploaded: u64,
+    /// File size.
+    pub total_bytes: u64,
+    /// Segments stored.
+    pub segments_done: u64,
+    /// Segments in all.
+    pub segments_total: u64,
+}
+
+/// One stored segment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegmentResult {
+    /// Bytes.
+    pub size: u64,
+    /// Hex SHA-256.
+    pub sha256: String,
+    /// Hex MD5, when computed.
+    pub md5: Option<String>,
+    /// ETag storage returned, without quotes.
+    pub etag: String,
+}
+
+/// What an upload ends with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadResult {
+    /// The id to attach to a Procore resource.
+    pub uuid: String,
+    /// Procore's last status (`complete`, `available`).
+    pub status: String,
+    /// File size.
+    pub size: u64,
+    /// API version used.
+    pub api_version: ApiVersion,
+    /// Segments, for segmented uploads.
+    pub segments: Option<Vec<SegmentResult>>,
+}
+
+/// Reports progress, keeping every counter monotonic.
+struct Reporter<'a> {
+    state: RefCell<Progress>,
+    /// Bytes sent per segment (the largest seen: a retry does not go backwards).
+    sent: RefCell<Vec<u64>>,
+    emit: &'a dyn Fn(&Progress),
+}
+
+impl<'a> Reporter<'a> {
+    fn new(total_bytes: u64, segments_total: u64, emit: &'a dyn Fn(&Progress)) -> Self {
+        Self {
+            state: RefCell::new(Progress {
+                phase: Phase::Hashing,
+                bytes_hashed: 0,
+                bytes_uploaded: 0,
+                total_bytes,
+                segments_done: 0,
+                segments_total,
+            }),
+            sent: RefCell::new(vec![0; usize::try_from(segments_total).unwrap_or(0)]),
+            emit,
+        }
+    }
+
+    fn update(&self, change: impl FnOnce(&mut Progress)) {
+        let snapshot = {
+            let mut state = self.state.borrow_mut();
+            let before = *state;
+            change(&mut state);
+            state.phase = state.phase.max(before.phase);
+            state.bytes_hashed = state.bytes_hashed.max(before.bytes_hashed);
+            state.bytes_uploaded = state
+                .bytes_uploaded
+                .max(before.bytes_uploaded)
+                .min(state.total_bytes);
+            state.segments_done = state.segments_done.max(before.segments_done);
+            *state
+        };
+        (self.emit)(&snapshot);
+    }
+
+    fn phase(&self, phase: Phase) {
+        self.update(|p| p.phase = phase);
+    }
+
+    fn sent(&self, segment: usize, bytes: u64) {
+        let total = {
+            let mut sent = self.sent.borrow_mut();
+            if let Some(slot) = sent.get_mut(segment) {
+                *slot = (*slot).max(bytes);
+            }
+            sent.iter().sum::<u64>()
+        };
+        self.update(|p| p.bytes_uploaded = total);
+    }
+
+    fn segment_done(&self, segment: usize, size: u64) {
+        self.sent(segment, size);
+        self.update(|p| p.segments_done += 1);
+    }
+}
+
+/// Uploads `source` as `options` say.
+pub async fn upload<H: Http, T: Tokens, S: ByteSource + ?Sized>(
+    http: &H,
+    tokens: &T,
+    source: &S,
+    options: &UploadOptions,
+    report: &dyn Fn(&Progress),
+) -> Result<UploadResult, Error> {
+    let size = source.size();
+    if size != options.file.size {
+        return Err(Error::InvalidInput("the file size changed".into()));
+    }
+    if !(1..=MAX_CONCURRENCY).contains(&options.concurrency) {
+        return Err(Error::InvalidInput(format!(
+            "concurrency must be between 1 and {MAX_CONCURRENCY}, got {}",
+            options.concurrency
+        )));
+    }
+    let version = options.scope.version;
+    if version == ApiVersion::V11 && options.file.name.is_empty() {
+        return Err(Error::InvalidInput(
+            "v1.1 needs a file name (response_filename): pass filename".into(),
+        ));
+    }
+    // A requested segment size is checked even when the file goes in one piece.
+    let plan = plan_segments(size, version, options.segment_size)?;
+    let segmented = use_segments(version, options.segmented, size)?;
+    let client = Client {
+        http,
+        tokens,
+        options,
+    };
+    if !segmented {
+        let reporter = Reporter::new(size, 1, report);
+        return client.form_upload(&reporter).await;
+    }
+    let reporter = Reporter::new(size, plan.count(), report);
+    client.segmented_upload(source, plan, &reporter).await
+}
+
+struct Client<'a, H, T> {
+    http: &'a H,
+    tokens: &'a T,
+    options: &'a UploadOptions,
+}
+
+impl<H: Http, T: Tokens> Client<'_, H, T> {
+    fn scope(&self) -> &Scope {
+        &self.options.scope
+    }
+
+    /// One API call with Procore's headers, retried as [`classify`] says: a fresh
+    /// token once after a 401, `Retry-After` on 429, backoff on 5xx and network errors.
+    async fn api(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<String>,
+    ) -> Result<Response, Error> {
+        let mut refresh = false;
+        let mut refreshed = false;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let token = self.tokens.token(refresh).await?;
+            refresh = false;
+            let mut headers = vec![
+                ("Authorization".to_string(), format!("Bearer {token}")),
+                (
+                    "Procore-Company-Id".to_string(),
+                    self.scope().company_id.to_string(),
+                ),
+                ("Accept".to_string(), "application/json".to_string()),
+            ];
+            if body.is_some() {
+                headers.push(("Content-Type".to_string(), "application/json".to_string()));
+            }
+            let request = Request {
+                method,
+                url: url.to_string(),
+                headers,
+                body: body.clone().map_or(Body::Empty, Body::Json),
+                target: Target::Api,
+            };
+            let response = match self.http.send(request, &|_| {}).await {
+                Ok(response) => response,
+                Err(Error::Network { .. }) if attempt < MAX_ATTEMPTS => {
+                    self.http
+                        .sleep(backoff(attempt, None, self.http.jitter()))
+                        .await?;
+                    continue;
+                }
+                Err(error) => return Err(error),
+            };
+            let retry_after = parse_retry_after(response.header("retry-after"));
+            match classify(Target::Api, response.status, &response.body) {
+                Class::Success => return Ok(response),
+                Class::Unauthorized if !refreshed => {
+                    refreshed = true;
+                    refresh = true;
+                }
+                Class::Unauthorized => {
+                    return Err(Error::Unauthorized {
+                        url: redact_url(url),
+                        body: truncate_body(&response.body),
+                    })
+                }
+                Class::RateLimited if attempt < MAX_ATTEMPTS => {
+                    self.http
+                        .sleep(backoff(attempt, retry_after, self.http.jitter()))
+                        .await?;
+                }
+                Class::RateLimited => {
+                    return Err(Error::RateLimited {
+                        url: redact_url(url),
+                        retry_after_secs: retry_after,
+                        body: truncate_body(&response.body),
+                    })
+                }
+                Class::Retryable if attempt < MAX_ATTEMPTS => {
+                    self.http
+                        .sleep(backoff(attempt, retry_after, self.http.jitter()))
+                        .await?;
+                }
+                _ => return Err(http_error(method, url, &response)),
+            }
+        }
+    }
+
+    /// One storage request, retried on 5xx, 429 and network errors; an expiry comes
+    /// back as [`Error::Expired`] for the caller to renew the instructions.
+    async fn storage(&self, request: Request, progress: &dyn Fn(u64)) -> Result<Response, Error> {
+        protocol::check_storage_url(&request.url, self.options.allow_insecure_storage)?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let response = match self.http.send(request.clone(), progress).await {
+                Ok(response) => response,
+                Err(Error::Network { .. }) if attempt < MAX_ATTEMPTS => {
+                    self.http
+                        .sleep(backoff(attempt, None, self.http.jitter()))
+                        .await?;
+                    continue;
+                }
+                Err(error) => return Err(error),
+            };
+            match classify(Target::Storage, response.status, &response.body) {
+                Class::Success => return Ok(response),
+                Class::Expired => return Err(Error::Expired(truncate_body(&response.body))),
+                Class::Retryable | Class::RateLimited if attempt < MAX_ATTEMPTS => {
+                    let retry_after = parse_retry_after(response.header("retry-after"));
+                    self.http
+                        .sleep(backoff(attempt, retry_after, self.http.jitter()))
+                        .await?;
+                }
+                _ => return Err(http_error(request.method, &request.url, &response)),
+            }
+        }
+    }
+
+    /// v1 non-segmented: create, then one form POST with every field in order and
+    /// the bytes last as `file`.
+    async fn form_upload(&self, reporter: &Reporter<'_>) -> Result<UploadResult, Error> {
+        let file = &self.options.file;
+        let mut refreshes = 0;
+        loop {
+            reporter.phase(Phase::Creating);
+            let created = self
+                .api(
+                    Method::Post,
+                    &self.scope().uploads_url(),
+                    Some(protocol::v1_create_body(file, None)),
+                )
+                .await?;
+            let form = protocol::parse_v1_form(&created.body)?;
+            reporter.phase(Phase::Uploading);
+            let request = Request {
+                method: Method::Post,
+                url: form.url.clone(),
+                headers: Vec::new(),
+                body: Body::Form {
+                    fields: form.fields.clone(),
+                    file: 0..file.size,
+                    filename: file.name.clone(),
+                },
+                target: Target::Storage,
+            };
+            match self.storage(request, &|sent| reporter.sent(0, sent)).await {
+                Ok(_) => {
+                    reporter.segment_done(0, file.size);
+                    reporter.phase(Phase::Done);
+                    return Ok(UploadResult {
+                        uuid: form.uuid,
+                        status: "complete".into(),
+                        size: file.size,
+                        api_version: self.scope().version,
+                        segments: None,
+                    });
+                }
+                // Expired instructions: ask for new ones (the file needs no re-reading).
+                Err(Error::Expired(_)) if refreshes < MAX_REFRESHES => refreshes += 1,
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    async fn segmented_upload<S: ByteSource + ?Sized>(
+        &self,
+        source: &S,
+        plan: SegmentPlan,
+        reporter: &Reporter<'_>,
+    ) -> Result<UploadResult, Error> {
+        let version = self.scope().version;
+        let ranges: Vec<Range<u64>> = plan.ranges().collect();
+        let hash_options = HashOptions {
+            md5: self.options.md5,
+            chunk_size: self.options.chunk_size,
+        };
+        let is_v2 = version == ApiVersion::V21;
+        let (digests, whole) = hash_segments(source, &ranges, hash_options, is_v2, |hashed| {
+            reporter.update(|p| p.bytes_hashed = hashed);
+            Ok(())
+        })
+        .await?;
+        let declared: Vec<SegmentDigest> = ranges
+            .iter()
+            .zip(&digests)
+            .map(|(range, digest)| SegmentDigest {
+                size: range.end - range.start,
+                sha256: digest.sha256_hex(),
+                md5: digest.md5_hex(),
+            })
+            .collect();
+        let (uuid, etags, status) = if is_v2 {
+            let whole = whole.ok_or_else(|| Error::Protocol("no whole-file digest".into()))?;
+            self.v2_parts(&ranges, &declared, &whole, reporter).await?
+        } else {
+            self.v1_parts(&ranges, &declared, reporter).await?
+        };
+        reporter.phase(Phase::Done);
+        Ok(UploadResult {
+            uuid,
+            status,
+            size: self.options.file.size,
+            api_version: version,
+            segments: Some(
+                declared
+                    .into_iter()
+                    .zip(etags)
+                    .map(|(d, etag)| SegmentResult {
+                        size: d.size,
+                        sha256: d.sha256,
+                        md5: d.md5,
+                        etag,
+                    })
+                    .collect(),
+            ),
+        })
+    }
+
+    /// v1 segmented: create with the segments, PUT each, PATCH the ETags in order.
+    /// Expired instructions: create again and send every segment again (a new
+    /// create is a new multipart upload); the digests are reused, not recomputed.
+    async fn v1_parts(
+        &self,
+        ranges: &[Range<u64>],
+        declared: &[SegmentDigest],
+        reporter: &Reporter<'_>,
+    ) -> Result<(String, Vec<String>, String), Error> {
+        let body = protocol::v1_create_body(&self.options.file, Some(declared));
+        let mut refreshes = 0;
+        loop {
+            reporter.phase(Phase::Creating);
+            let created = self
+                .api(
+                    Method::Post,
+                    &self.scope().uploads_url(),
+                    Some(body.clone()),
+                )
+                .await?;
+            let upload = protocol::parse_v1_segmented(&created.body, ranges.len())?;
+            let mut etags = vec![None; ranges.len()];
+            let pending: Vec<usize> = (0..ranges.len()).collect();
+            reporter.phase(Phase::Uploading);
+            match self
+                .send_parts(&upload.parts, ranges, &pending, &mut etags, reporter)
+                .await?
+            {
+                expired if !expired.is_empty() => {
+                    if refreshes >= MAX_REFRESHES {
+                        return Err(Error::Expired("instructions kept expiring".into()));
+                    }
+                    refreshes += 1;
+                    continue;
+                }
+                _ => {}
+            }
+            let etags: Vec<String> = etags.into_iter().map(Option::unwrap_or_default).collect();
+            reporter.phase(Phase::Completing);
+            let completed = self
+                .api(
+                    Method::Patch,
+                    &self.scope().upload_url(&upload.uuid),
+                    Some(protocol::v1_complete_body(&etags)),
+                )
+                .await?;
+            let status = protocol::parse_v1_status(&completed.body)?;
+            return Ok((upload.uuid, etags, status));
+        }
+    }
+
+    /// v2.1: create, PUT each part (renewing expired URLs through GET), PATCH all
+    /// ETags, then GET until `available`.
+    async fn v2_parts(
+        &self,
+        ranges: &[Range<u64>],
+        declared: &[SegmentDigest],
+        whole: &Digests,
+        reporter: &Reporter<'_>,
+    ) -> Result<(String, Vec<String>, String), Error> {
+        reporter.phase(Phase::Creating);
+        let whole_md5 = whole.md5_hex();
+        let body = protocol::v2_create_body(
+            &self.options.file,
+            &whole.sha256_hex(),
+            whole_md5.as_deref(),
+            declared,
+        );
+        let created = self
+            .api(Method::Post, &self.scope().uploads_url(), Some(body))
+            .await?;
+        let upload = protocol::parse_v2(&created.body, Some(ranges.len()))?;
+        let upload_url = self.scope().upload_url(&upload.uuid);
+        let mut parts = upload.parts;
+        let mut etags = vec![None; ranges.len()];
+        let mut pending: Vec<usize> = (0..ranges.len()).collect();
+        let mut refreshes = 0;
+        reporter.phase(Phase::Uploading);
+        loop {
+            pending = self
+                .send_parts(&parts, ranges, &pending, &mut etags, reporter)
+                .await?;
+            if pending.is_empty() {
+                break;
+            }
+            if refreshes >= MAX_REFRESHES {
+                return Err(Error::Expired("part URLs kept expiring".into()));
+            }
+            refreshes += 1;
+            // GET answers fresh URLs for the parts whose URL expired.
+            let shown = self.api(Method::Get, &upload_url, None).await?;
+            parts = protocol::parse_v2(&shown.body, Some(ranges.len()))?.parts;
+        }
+        let etags: Vec<String> = etags.into_iter().map(Option::unwrap_or_default).collect();
+        reporter.phase(Phase::Completing);
+        let all: Vec<Option<String>> = etags.iter().cloned().map(Some).collect();
+        self.api(
+            Method::Patch,
+            &upload_url,
+            Some(protocol::v2_complete_body(&all)),
+        )
+        .await?;
+        reporter.phase(Phase::Processing);
+        let status = self.wait_available(&upload_url).await?;
+        Ok((upload.uuid, etags, status))
+    }
+
+    /// Polls a v2.1 upload with a growing interval until it is `available`.
+    async fn wait_available(&self, upload_url: &str) -> Result<String, Error> {
+        let started = self.http.now_ms();
+        let mut interval = 250u64;
+        loop {
+            let shown = self.api(Method::Get, upload_url, None).await?;
+            let upload = protocol::parse_v2(&shown.body, None)?;
+            match upload.status.as_deref() {
+                Some("available") => return Ok("available".into()),
+                Some("failed") => {
+                    let reason = serde_json::from_str::<serde_json::Value>(&shown.body)
+                        .ok()
+                        .and_then(|v| v["data"]["failure_reason"].as_str().map(str::to_string))
+                        .unwrap_or_else(|| "status failed".into());
+                    return Err(Error::ProcessingFailed(reason));
+                }
+                _ => {}
+            }
+            let waited = (self.http.now_ms() - started).max(0.0) as u64;
+            if waited >= self.options.processing_timeout_ms {
+                return Err(Error::Timeout(format!(
+                    "the upload was not available after {} s (last status {:?})",
+                    waited / 1000,
+                    upload.status.unwrap_or_default()
+                )));
+            }
+            self.http.sleep(interval).await?;
+            interval = (interval * 3 / 2).min(2000);
+        }
+    }
+
+    /// PUTs the `pending` segments, `concurrency` at a time, into `etags`; returns
+    /// the segments whose instructions expired. Any other failure stops them all.
+    async fn send_parts(
+        &self,
+        parts: &[PartInstruction],
+        ranges: &[Range<u64>],
+        pending: &[usize],
+        etags: &mut [Option<String>],
+        reporter: &Reporter<'_>,
+    ) -> Result<Vec<usize>, Error> {
+        // Every URL is checked before the first byte goes out.
+        for &index in pending {
+            let part = parts.get(index).ok_or_else(|| {
+                Error::Protocol(format!("no instructions for segment {}", index + 1))
+            })?;
+            protocol::check_storage_url(&part.url, self.options.allow_insecure_storage)?;
+        }
+        let mut expired = Vec::new();
+        let mut results = stream::iter(pending.iter().copied())
+            .map(|index| async move {
+                (
+                    index,
+                    self.put_part(index, &parts[index], ranges[index].clone(), reporter)
+                        .await,
+                )
+            })
+            .buffer_unordered(self.options.concurrency);
+        while let Some((index, result)) = results.next().await {
+            match result {
+                Ok(etag) => etags[index] = Some(etag),
+                Err(Error::Expired(_)) => expired.push(index),
+                Err(error) => return Err(error),
+            }
+        }
+        expired.sort_unstable();
+        Ok(expired)
+    }
+
+    /// PUTs one segment's bytes with exactly its headers (those a browser sets
+    /// itself are left to it) plus `Content-Type: application/octet-stream`.
+    async fn put_part(
+        &self,
+        index: usize,
+        part: &PartInstruction,
+        range: Range<u64>,
+        reporter: &Reporter<'_>,
+    ) -> Result<String, Error> {
+        let size = range.end - range.start;
+        let mut headers: Vec<(String, String)> = part
+            .headers
+            .iter()
+            .filter(|(name, _)| !browser_sets_itself(name))
+            .cloned()
+            .collect();
+        if !headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+        {
+            headers.push(("Content-Type".into(), "application/octet-stream".into()));
+        }
+        let request = Request {
+            method: Method::Put,
+            url: part.url.clone(),
+            headers,
+            body: Body::Bytes(range),
+            target: Target::Storage,
+        };
+        let response = self
+            .storage(request, &|sent| reporter.sent(index, sent))
+            .await?;
+        let etag = response
+            .header("etag")
+            .map(|etag| {
+                etag.trim()
+                    .trim_start_matches("W/")
+                    .trim_matches('"')
+                    .to_string()
+            })
+            .filter(|etag| !etag.is_empty())
+            .ok_or_else(|| Error::MissingEtag {
+                url: redact_url(&part.url),
+            })?;
+        reporter.segment_done(index, size);
+        Ok(etag)
+    }
+}
+
+fn http_error(method: Method, url: &str, response: &Response) -> Error {
+    Error::Http {
+        method: method.as_str().into(),
+        url: redact_url(url),
+        status: response.status,
+        body: truncate_body(&response.body),
+    }
+}

@@ -1,0 +1,144 @@
+//! Which answers are retried, after how long, and which are fatal: pure decisions.
+
+use super::http::Target;
+
+/// What an answer means for the request that got it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// 2xx.
+    Success,
+    /// Worth another attempt after a backoff (5xx, 408, a dropped connection).
+    Retryable,
+    /// 429: wait (`Retry-After` when given), then retry.
+    RateLimited,
+    /// 401 from the API: get a fresh token, then retry once.
+    Unauthorized,
+    /// Storage refused expired instructions: get fresh ones, then retry.
+    Expired,
+    /// Anything else: retrying would not help.
+    Fatal,
+}
+
+/// Classifies an answer of `target`.
+pub fn classify(target: Target, status: u16, body: &str) -> Class {
+    match (target, status) {
+        (_, 200..=299) => Class::Success,
+        (_, 408 | 500 | 502 | 503 | 504) => Class::Retryable,
+        (_, 429) => Class::RateLimited,
+        (Target::Api, 401) => Class::Unauthorized,
+        // S3 answers an expired presigned URL or policy 403 AccessDenied "Request has
+        // expired" (Garage: 400 "... expired"); other 403s are refusals.
+        (Target::Storage, 400 | 403) if body.to_ascii_lowercase().contains("expired") => {
+            Class::Expired
+        }
+        _ => Class::Fatal,
+    }
+}
+
+/// Attempts per request, the first included.
+pub const MAX_ATTEMPTS: u32 = 5;
+/// First backoff.
+pub const BASE_DELAY_MS: u64 = 500;
+/// Longest backoff, and longest `Retry-After` honoured.
+pub const MAX_DELAY_MS: u64 = 60_000;
+
+/// Milliseconds to wait before attempt `attempt + 1` (`attempt` counts from 1):
+/// `Retry-After` when the server gave one, else exponential backoff with "equal
+/// jitter" (half fixed, half random; `jitter` in `0.0..1.0`) so that clients that
+/// failed together do not retry together.
+pub fn backoff(attempt: u32, retry_after_secs: Option<u64>, jitter: f64) -> u64 {
+    if let Some(seconds) = retry_after_secs {
+        return seconds.saturating_mul(1000).min(MAX_DELAY_MS);
+    }
+    let exponential = BASE_DELAY_MS
+        .saturating_mul(1u64 << attempt.saturating_sub(1).min(20))
+        .min(MAX_DELAY_MS);
+    let half = exponential / 2;
+    half + (half as f64 * jitter.clamp(0.0, 1.0)) as u64
+}
+
+/// `Retry-After` in seconds (the delta form; an HTTP date is ignored).
+pub fn parse_retry_after(value: Option<&str>) -> Option<u64> {
+    value?.trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classify_table() {
+        use Class::*;
+        use Target::*;
+        let table: &[(Target, u16, &str, Class)] = &[
+            (Api, 200, "", Success),
+            (Api, 201, "", Success),
+            (Storage, 204, "", Success),
+            (Api, 500, "", Retryable),
+            (Storage, 503, "<Code>SlowDown</Code>", Retryable),
+            (Storage, 408, "", Retryable),
+            (Api, 429, "", RateLimited),
+            (Storage, 429, "", RateLimited),
+            (Api, 401, "", Unauthorized),
+            (Storage, 401, "", Fatal),
+            (
+                Storage,
+                403,
+                "<Message>Request has expired</Message>",
+                Expired,
+            ),
+            (
+                Storage,
+                400,
+                "<Message>Presigned URL expired</Message>",
+                Expired,
+            ),
+            (Storage, 403, "<Code>SignatureDoesNotMatch</Code>", Fatal),
+            (Api, 403, "expired", Fatal),
+            (Api, 404, "", Fatal),
+            (Api, 422, "", Fatal),
+            (Storage, 400, "<Code>BadDigest</Code>", Fatal),
+        ];
+        for &(target, status, body, expected) in table {
+            assert_eq!(
+                classify(target, status, body),
+                expected,
+                "{target:?} {status} {body}"
+            );
+        }
+    }
+
+    #[test]
+    fn backoff_table() {
+        // (attempt, retry_after, jitter) -> ms
+        let table: &[(u32, Option<u64>, f64, u64)] = &[
+            (1, None, 0.0, 250),
+            (1, None, 1.0, 500),
+            (2, None, 0.0, 500),
+            (3, None, 0.5, 1500),
+            (10, None, 1.0, MAX_DELAY_MS),
+            (40, None, 0.0, MAX_DELAY_MS / 2),
+            (1, Some(3), 0.9, 3000),
+            (1, Some(0), 0.9, 0),
+            (1, Some(3600), 0.0, MAX_DELAY_MS),
+            (1, None, 7.0, 500),
+        ];
+        for &(attempt, retry_after, jitter, expected) in table {
+            assert_eq!(
+                backoff(attempt, retry_after, jitter),
+                expected,
+                "{attempt} {retry_after:?} {jitter}"
+            );
+        }
+    }
+
+    #[test]
+    fn retry_after_values() {
+        assert_eq!(parse_retry_after(Some(" 7 ")), Some(7));
+        assert_eq!(
+            parse_retry_after(Some("Wed, 21 Oct 2015 07:28:00 GMT")),
+            None
+        );
+        assert_eq!(parse_retry_after(None), None);
+    }
+}
