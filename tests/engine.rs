@@ -1,0 +1,845 @@
+//! The upload engine driven natively by a scripted transport (after tus-js-client's
+//! test stack): every request is recorded, and a responder per test plays Procore and
+//! storage, including their failures.
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use procore_upload::core::engine::{upload, Phase, Progress, UploadOptions, UploadResult};
+use procore_upload::core::hash::hash_bytes;
+use procore_upload::core::http::{Body, Http, Method, Request, Response, Target, Tokens};
+use procore_upload::core::plan::{ApiVersion, Segmented, MIB};
+use procore_upload::core::protocol::{FileMeta, Scope};
+use procore_upload::core::Error;
+use serde_json::{json, Value};
+
+type Responder = Box<dyn FnMut(&Request) -> Result<Response, Error>>;
+
+/// Records requests, answers through the responder, keeps a virtual clock.
+struct Scripted {
+    log: RefCell<Vec<Request>>,
+    responder: RefCell<Responder>,
+    clock: Cell<f64>,
+    sleeps: RefCell<Vec<u64>>,
+}
+
+impl Scripted {
+    fn new(responder: impl FnMut(&Request) -> Result<Response, Error> + 'static) -> Self {
+        Self {
+            log: RefCell::new(Vec::new()),
+            responder: RefCell::new(Box::new(responder)),
+            clock: Cell::new(0.0),
+            sleeps: RefCell::new(Vec::new()),
+        }
+    }
+
+    fn requests(&self) -> Vec<Request> {
+        self.log.borrow().clone()
+    }
+}
+
+impl Http for Scripted {
+    async fn send(&self, request: Request, progress: &dyn Fn(u64)) -> Result<Response, Error> {
+        self.log.borrow_mut().push(request.clone());
+        let response = (self.responder.borrow_mut())(&request)?;
+        if let Body::Bytes(range) = &request.body {
+            progress((range.end - range.start) / 2);
+        }
+        Ok(response)
+    }
+
+    async fn sleep(&self, millis: u64) -> Result<(), Error> {
+        self.sleeps.borrow_mut().push(millis);
+        self.clock.set(self.clock.get() + millis as f64);
+        Ok(())
+    }
+
+    fn now_ms(&self) -> f64 {
+        self.clock.get()
+    }
+}
+
+/// Tokens "t1", "t2", … : a refresh hands out the next one.
+struct CountingTokens(Cell<u32>);
+
+impl Tokens for CountingTokens {
+    async fn token(&self, refresh: bool) -> Result<String, Error> {
+        if refresh || self.0.get() == 0 {
+            self.0.set(self.0.get() + 1);
+        }
+        Ok(format!("t{}", self.0.get()))
+    }
+}
+
+fn tokens() -> CountingTokens {
+    CountingTokens(Cell::new(0))
+}
+
+fn options(
+    version: ApiVersion,
+    project: Option<u64>,
+    size: u64,
+    segmented: Segmented,
+) -> UploadOptions {
+    UploadOptions {
+        scope: Scope {
+            base_url: "https://api.test".into(),
+            version,
+            company_id: 7,
+            project_id: project,
+        },
+        file: FileMeta {
+            name: "plan.pdf".into(),
+            size,
+            content_type: Some("application/pdf".into()),
+            attachment: None,
+        },
+        segmented,
+        segment_size: None,
+        md5: true,
+        concurrency: 2,
+        allow_insecure_storage: false,
+        processing_timeout_ms: 60_000,
+        chunk_size: 1 << 20,
+    }
+}
+
+fn ok(status: u16, body: Value) -> Result<Response, Error> {
+    Ok(Response {
+        status,
+        headers: Vec::new(),
+        body: body.to_string(),
+    })
+}
+
+fn etag_response(etag: &str) -> Result<Response, Error> {
+    Ok(Response {
+        status: 200,
+        headers: vec![("ETag".into(), format!("\"{etag}\""))],
+        body: String::new(),
+    })
+}
+
+fn data(n: usize) -> Vec<u8> {
+    (0..n).map(|i| (i * 31 % 251) as u8).collect()
+}
+
+fn run(
+    http: &Scripted,
+    source: &[u8],
+    options: &UploadOptions,
+) -> (Result<UploadResult, Error>, Vec<Progress>) {
+    let seen = RefCell::new(Vec::new());
+    let result = pollster::block_on(upload(http, &tokens(), source, options, &|p| {
+        seen.borrow_mut().push(*p)
+    }));
+    (result, seen.into_inner())
+}
+
+fn assert_monotonic(progress: &[Progress]) {
+    for pair in progress.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        assert!(
+            b.phase >= a.phase && b.bytes_hashed >= a.bytes_hashed,
+            "{a:?} → {b:?}"
+        );
+        assert!(
+            b.bytes_uploaded >= a.bytes_uploaded && b.segments_done >= a.segments_done,
+            "{a:?} → {b:?}"
+        );
+    }
+}
+
+fn header<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
+    request
+        .headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// Storage requests carry only what the instructions say; API requests carry the
+/// token and company.
+fn assert_headers(requests: &[Request]) {
+    for request in requests {
+        match request.target {
+            Target::Api => {
+                assert!(header(request, "authorization")
+                    .unwrap()
+                    .starts_with("Bearer t"));
+                assert_eq!(header(request, "procore-company-id"), Some("7"));
+                assert!(request.url.starts_with("https://api.test/rest/"));
+            }
+            Target::Storage => {
+                assert_eq!(
+                    header(request, "authorization"),
+                    None,
+                    "no token to storage"
+                );
+                assert!(request.url.starts_with("https://storage.test/"));
+            }
+        }
+    }
+}
+
+#[test]
+fn v1_form_upload_posts_fields_in_order_then_the_file() {
+    let source = data(1000);
+    let http = Scripted::new(|request| match (request.method, request.url.as_str()) {
+        (Method::Post, "https://api.test/rest/v1.0/projects/42/uploads") => ok(
+            201,
+            json!({"uuid": "U1", "url": "https://storage.test/bucket", "fields": {"key": "k", "Content-Type": "application/pdf", "policy": "p", "x-amz-signature": "s"}}),
+        ),
+        (Method::Post, "https://storage.test/bucket") => ok(204, json!(null)),
+        other => panic!("unexpected {other:?}"),
+    });
+    let (result, progress) = run(
+        &http,
+        &source,
+        &options(ApiVersion::V10, Some(42), 1000, Segmented::Auto),
+    );
+    let result = result.unwrap();
+    assert_eq!(
+        (result.uuid.as_str(), result.status.as_str(), result.size),
+        ("U1", "complete", 1000)
+    );
+    let requests = http.requests();
+    assert_eq!(requests.len(), 2);
+    let create: Value = match &requests[0].body {
+        Body::Json(text) => serde_json::from_str(text).unwrap(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        create,
+        json!({"response_filename": "plan.pdf", "response_content_type": "application/pdf", "size": 1000})
+    );
+    match &requests[1].body {
+        Body::Form {
+            fields,
+            file,
+            filename,
+        } => {
+            let names: Vec<&str> = fields.iter().map(|(n, _)| n.as_str()).collect();
+            assert_eq!(names, ["key", "Content-Type", "policy", "x-amz-signature"]);
+            assert_eq!((file.clone(), filename.as_str()), (0..1000, "plan.pdf"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        requests[1].headers.is_empty(),
+        "nothing added to the form POST"
+    );
+    assert_headers(&requests);
+    assert_monotonic(&progress);
+    let last = progress.last().unwrap();
+    assert_eq!(
+        (last.phase, last.bytes_uploaded, last.segments_done),
+        (Phase::Done, 1000, 1)
+    );
+}
+
+/// A v1 storage mock: create answers one URL per segment; PUTs answer the MD5 as
+/// ETag; PATCH checks the ETags.
+fn v1_segmented_responder(
+    source: Vec<u8>,
+    segment: usize,
+) -> impl FnMut(&Request) -> Result<Response, Error> {
+    move |request| match (request.method, request.url.as_str()) {
+        (Method::Post, url) if url.ends_with("/uploads") => {
+            let body: Value = match &request.body {
+                Body::Json(text) => serde_json::from_str(text).unwrap(),
+                _ => panic!("create without JSON"),
+            };
+            let segments: Vec<Value> = body["segments"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    json!({"size": s["size"], "sha256": s["sha256"], "url": format!("https://storage.test/part/{i}?sig=x"),
+                           "headers": {"x-amz-content-sha256": s["sha256"], "content-length": s["size"].to_string(), "content-md5": "b64"}})
+                })
+                .collect();
+            ok(
+                201,
+                json!({"uuid": "U2", "segments": segments, "status": "ready"}),
+            )
+        }
+        (Method::Put, url) => {
+            let index: usize = url["https://storage.test/part/".len()..]
+                .split('?')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+            let start = index * segment;
+            let end = (start + segment).min(source.len());
+            match &request.body {
+                Body::Bytes(range) => assert_eq!(range.clone(), start as u64..end as u64),
+                other => panic!("{other:?}"),
+            }
+            etag_response(&hash_bytes(&source[start..end], true).md5_hex().unwrap())
+        }
+        (Method::Patch, url) if url.ends_with("/uploads/U2") => {
+            ok(200, json!({"uuid": "U2", "status": "complete"}))
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn v1_segmented_upload_hashes_puts_and_completes_in_order() {
+    let size = 2 * 5 * MIB as usize + 123;
+    let source = data(size);
+    let http = Scripted::new(v1_segmented_responder(source.clone(), 5 * MIB as usize));
+    let mut options = options(ApiVersion::V11, None, size as u64, Segmented::Yes);
+    options.segment_size = Some(5 * MIB);
+    let (result, progress) = run(&http, &source, &options);
+    let result = result.unwrap();
+    assert_eq!(result.status, "complete");
+    let segments = result.segments.unwrap();
+    assert_eq!(segments.len(), 3);
+    for (i, segment) in segments.iter().enumerate() {
+        let start = i * 5 * MIB as usize;
+        let end = (start + 5 * MIB as usize).min(size);
+        let digest = hash_bytes(&source[start..end], true);
+        assert_eq!(segment.sha256, digest.sha256_hex());
+        assert_eq!(
+            segment.etag,
+            digest.md5_hex().unwrap(),
+            "ETag without quotes"
+        );
+    }
+    let requests = http.requests();
+    let puts: Vec<&Request> = requests
+        .iter()
+        .filter(|r| r.method == Method::Put)
+        .collect();
+    assert_eq!(puts.len(), 3);
+    for put in &puts {
+        assert_eq!(header(put, "content-length"), None, "left to the browser");
+        assert_eq!(header(put, "content-md5"), Some("b64"));
+        assert_eq!(
+            header(put, "content-type"),
+            Some("application/octet-stream")
+        );
+        assert!(header(put, "x-amz-content-sha256").is_some());
+    }
+    let patch = requests.iter().find(|r| r.method == Method::Patch).unwrap();
+    let expected: Vec<Value> = segments.iter().map(|s| json!({"etag": s.etag})).collect();
+    assert_eq!(
+        patch.body,
+        Body::Json(json!({"segments": expected}).to_string())
+    );
+    assert_headers(&requests);
+    assert_monotonic(&progress);
+    let phases: Vec<Phase> = progress.iter().map(|p| p.phase).collect();
+    assert!(phases.contains(&Phase::Hashing) && phases.contains(&Phase::Completing));
+    let last = progress.last().unwrap();
+    assert_eq!(
+        (
+            last.bytes_hashed,
+            last.bytes_uploaded,
+            last.segments_done,
+            last.segments_total
+        ),
+        (size as u64, size as u64, 3, 3)
+    );
+}
+
+#[test]
+fn v2_upload_polls_until_available() {
+    let size = 6 * MIB as usize;
+    let source = data(size);
+    let polls = Cell::new(0);
+    let whole = hash_bytes(&source, true);
+    let expected_sha = whole.sha256_hex();
+    let http = Scripted::new(
+        move |request| match (request.method, request.url.as_str()) {
+            (Method::Post, "https://api.test/rest/v2.1/companies/7/projects/42/uploads") => {
+                let body: Value = match &request.body {
+                    Body::Json(text) => serde_json::from_str(text).unwrap(),
+                    _ => panic!(),
+                };
+                assert_eq!(body["sha256"], expected_sha);
+                assert_eq!(body["file_size"], size);
+                assert_eq!(body["segments"].as_array().unwrap().len(), 1);
+                ok(
+                    201,
+                    json!({"data": {"upload_id": "V2", "status": "ready", "segments": [{"url": "https://storage.test/v2/1", "url_expires_at": 1, "headers": {"Content-Length": size.to_string()}}]}}),
+                )
+            }
+            (Method::Put, _) => etag_response("e1"),
+            (Method::Patch, _) => {
+                assert_eq!(request.body, Body::Json(r#"{"part_etags":["e1"]}"#.into()));
+                ok(
+                    200,
+                    json!({"data": {"upload_id": "V2", "status": "complete"}}),
+                )
+            }
+            (Method::Get, _) => {
+                polls.set(polls.get() + 1);
+                let status = if polls.get() < 3 {
+                    "complete"
+                } else {
+                    "available"
+                };
+                ok(
+                    200,
+                    json!({"data": {"upload_id": "V2", "status": status, "segments": []}}),
+                )
+            }
+            other => panic!("unexpected {other:?}"),
+        },
+    );
+    let (result, progress) = run(
+        &http,
+        &source,
+        &options(ApiVersion::V21, Some(42), size as u64, Segmented::Auto),
+    );
+    let result = result.unwrap();
+    assert_eq!(
+        (result.uuid.as_str(), result.status.as_str()),
+        ("V2", "available")
+    );
+    assert_eq!(
+        http.sleeps.borrow().as_slice(),
+        [250, 375],
+        "growing poll interval"
+    );
+    assert!(progress.iter().any(|p| p.phase == Phase::Processing));
+    assert_monotonic(&progress);
+}
+
+#[test]
+fn v2_failed_processing_and_timeout() {
+    for (status, code) in [("failed", "PROCESSING_FAILED"), ("complete", "TIMEOUT")] {
+        let source = data(10);
+        let http = Scripted::new(move |request| match request.method {
+            Method::Post => ok(
+                201,
+                json!({"data": {"upload_id": "V", "status": "ready", "segments": [{"url": "https://storage.test/1", "headers": {}}]}}),
+            ),
+            Method::Put => etag_response("e"),
+            Method::Patch => ok(
+                200,
+                json!({"data": {"upload_id": "V", "status": "complete"}}),
+            ),
+            Method::Get => ok(
+                200,
+                json!({"data": {"upload_id": "V", "status": status, "failure_reason": "checksum mismatch"}}),
+            ),
+        });
+        let mut options = options(ApiVersion::V21, None, 10, Segmented::Auto);
+        options.processing_timeout_ms = 5_000;
+        let (result, _) = run(&http, &source, &options);
+        let error = result.unwrap_err();
+        assert_eq!(error.code(), code, "{error}");
+        if code == "PROCESSING_FAILED" {
+            assert!(error.to_string().contains("checksum mismatch"));
+        }
+    }
+}
+
+#[test]
+fn v2_expired_part_urls_are_renewed_through_get() {
+    let source = data(10);
+    let puts = Cell::new(0);
+    let http = Scripted::new(
+        move |request| match (request.method, request.url.as_str()) {
+            (Method::Post, _) => ok(
+                201,
+                json!({"data": {"upload_id": "V", "status": "ready", "segments": [{"url": "https://storage.test/old", "headers": {}}]}}),
+            ),
+            (Method::Put, "https://storage.test/old") => {
+                puts.set(puts.get() + 1);
+                ok(403, json!("<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>"))
+            }
+            (Method::Get, _) if puts.get() == 1 && !request.url.is_empty() => {
+                puts.set(2);
+                ok(
+                    200,
+                    json!({"data": {"upload_id": "V", "status": "ready", "segments": [{"url": "https://storage.test/new", "headers": {}}]}}),
+                )
+            }
+            (Method::Put, "https://storage.test/new") => etag_response("e"),
+            (Method::Patch, _) => ok(
+                200,
+                json!({"data": {"upload_id": "V", "status": "complete"}}),
+            ),
+            (Method::Get, _) => ok(
+                200,
+                json!({"data": {"upload_id": "V", "status": "available"}}),
+            ),
+            other => panic!("unexpected {other:?}"),
+        },
+    );
+    let (result, _) = run(
+        &http,
+        &source,
+        &options(ApiVersion::V21, None, 10, Segmented::Auto),
+    );
+    assert_eq!(result.unwrap().status, "available");
+    let puts: Vec<String> = http
+        .requests()
+        .iter()
+        .filter(|r| r.method == Method::Put)
+        .map(|r| r.url.clone())
+        .collect();
+    assert_eq!(
+        puts,
+        ["https://storage.test/old", "https://storage.test/new"]
+    );
+}
+
+#[test]
+fn v1_expired_instructions_create_again_without_rehashing() {
+    let size = 100;
+    let source = data(size);
+    let creates = Rc::new(Cell::new(0));
+    let counter = creates.clone();
+    let mut inner = v1_segmented_responder(source.clone(), size);
+    let http = Scripted::new(move |request| {
+        if request.method == Method::Post {
+            counter.set(counter.get() + 1);
+        }
+        if request.method == Method::Put && counter.get() == 1 {
+            return ok(403, json!("Request has expired"));
+        }
+        inner(request)
+    });
+    let mut reads = 0;
+    let counting = CountingSource(&source, RefCell::new(&mut reads));
+    let seen = RefCell::new(Vec::new());
+    let options = options(ApiVersion::V10, None, size as u64, Segmented::Yes);
+    let result = pollster::block_on(upload(&http, &tokens(), &counting, &options, &|p| {
+        seen.borrow_mut().push(*p)
+    }));
+    assert_eq!(result.unwrap().status, "complete");
+    assert_eq!(creates.get(), 2, "created again after the expiry");
+    drop(counting);
+    assert_eq!(reads, 1, "the file was hashed once");
+}
+
+/// Counts reads of a byte slice.
+struct CountingSource<'a, 'b>(&'a [u8], RefCell<&'b mut u32>);
+
+impl procore_upload::core::source::ByteSource for CountingSource<'_, '_> {
+    fn size(&self) -> u64 {
+        self.0.len() as u64
+    }
+    async fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), Error> {
+        **self.1.borrow_mut() += 1;
+        self.0.read_at(offset, buf).await
+    }
+}
+
+#[test]
+fn api_401_gets_a_fresh_token_once() {
+    let source = data(10);
+    let http = Scripted::new(|request| {
+        let token = header(request, "authorization")
+            .unwrap_or_default()
+            .to_string();
+        match (request.method, token.as_str()) {
+            (Method::Post, "Bearer t1") => ok(401, json!({"errors": "expired"})),
+            (Method::Post, "Bearer t2") if request.target == Target::Api => ok(
+                201,
+                json!({"uuid": "U", "url": "https://storage.test/b", "fields": {}}),
+            ),
+            (Method::Post, _) => ok(204, json!(null)),
+            other => panic!("{other:?}"),
+        }
+    });
+    let (result, _) = run(
+        &http,
+        &source,
+        &options(ApiVersion::V10, None, 10, Segmented::No),
+    );
+    assert_eq!(result.unwrap().uuid, "U");
+
+    let always_401 = Scripted::new(|_| ok(401, json!({"errors": "no"})));
+    let (result, _) = run(
+        &always_401,
+        &source,
+        &options(ApiVersion::V10, None, 10, Segmented::No),
+    );
+    let error = result.unwrap_err();
+    assert_eq!(error.code(), "UNAUTHORIZED");
+    assert_eq!(error.http(), Some((401, r#"{"errors":"no"}"#)));
+    assert_eq!(
+        always_401.requests().len(),
+        2,
+        "one retry with a fresh token, then stop"
+    );
+}
+
+#[test]
+fn api_429_waits_retry_after_then_gives_up() {
+    let source = data(10);
+    let calls = Cell::new(0);
+    let http = Scripted::new(move |request| {
+        calls.set(calls.get() + 1);
+        match (request.target, calls.get()) {
+            (Target::Api, 1 | 2) => Ok(Response {
+                status: 429,
+                headers: vec![("Retry-After".into(), "2".into())],
+                body: String::new(),
+            }),
+            (Target::Api, _) => ok(
+                201,
+                json!({"uuid": "U", "url": "https://storage.test/b", "fields": {}}),
+            ),
+            (Target::Storage, _) => ok(204, json!(null)),
+        }
+    });
+    let (result, _) = run(
+        &http,
+        &source,
+        &options(ApiVersion::V10, None, 10, Segmented::No),
+    );
+    assert!(result.is_ok());
+    assert_eq!(http.sleeps.borrow().as_slice(), [2000, 2000]);
+
+    let always = Scripted::new(|_| {
+        Ok(Response {
+            status: 429,
+            headers: vec![],
+            body: "slow down".into(),
+        })
+    });
+    let (result, _) = run(
+        &always,
+        &source,
+        &options(ApiVersion::V10, None, 10, Segmented::No),
+    );
+    assert_eq!(result.unwrap_err().code(), "RATE_LIMITED");
+    assert_eq!(always.requests().len(), 5);
+}
+
+#[test]
+fn storage_5xx_and_network_errors_are_retried() {
+    let source = data(10);
+    let attempts = Cell::new(0);
+    let http = Scripted::new(move |request| match request.target {
+        Target::Api => ok(
+            201,
+            json!({"uuid": "U", "url": "https://storage.test/b", "fields": {}}),
+        ),
+        Target::Storage => {
+            attempts.set(attempts.get() + 1);
+            match attempts.get() {
+                1 => ok(503, json!("<Code>SlowDown</Code>")),
+                2 => Err(Error::Network {
+                    method: "POST".into(),
+                    url: request.url.clone(),
+                    message: "reset".into(),
+                }),
+                _ => ok(204, json!(null)),
+            }
+        }
+    });
+    let (result, _) = run(
+        &http,
+        &source,
+        &options(ApiVersion::V10, None, 10, Segmented::No),
+    );
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(http.sleeps.borrow().len(), 2);
+
+    let fatal = Scripted::new(|request| match request.target {
+        Target::Api => ok(
+            201,
+            json!({"uuid": "U", "url": "https://storage.test/b", "fields": {}}),
+        ),
+        Target::Storage => ok(403, json!("<Code>AccessDenied</Code>")),
+    });
+    let (result, _) = run(
+        &fatal,
+        &source,
+        &options(ApiVersion::V10, None, 10, Segmented::No),
+    );
+    let error = result.unwrap_err();
+    assert_eq!(error.code(), "HTTP");
+    assert_eq!(error.http().unwrap().0, 403);
+    assert_eq!(fatal.requests().len(), 2, "a 403 is not retried");
+}
+
+/// Each bad answer gets its typed error, and nothing more is sent after it.
+#[test]
+fn bad_answers_stop_the_upload() {
+    let source = data(10);
+    let cases: Vec<(Value, Option<&str>, &str, usize)> = vec![
+        (json!("not an object"), None, "PROTOCOL", 1),
+        (json!({"uuid": "U", "fields": {}}), None, "PROTOCOL", 1),
+        (
+            json!({"uuid": "U", "url": "http://storage.test/b", "fields": {}}),
+            None,
+            "PROTOCOL",
+            1,
+        ),
+        (
+            json!({"uuid": "U", "segments": [{"url": "http://storage.test/p", "headers": {}}]}),
+            Some("segmented"),
+            "PROTOCOL",
+            1,
+        ),
+        (
+            json!({"uuid": "U", "segments": [{"url": "https://storage.test/p", "headers": {}}]}),
+            Some("no-etag"),
+            "MISSING_ETAG",
+            2,
+        ),
+    ];
+    for (created, mode, code, requests) in cases {
+        let http = Scripted::new(move |request| match request.target {
+            Target::Api => ok(201, created.clone()),
+            Target::Storage => ok(200, json!(null)),
+        });
+        let segmented = if mode.is_some() {
+            Segmented::Yes
+        } else {
+            Segmented::No
+        };
+        let (result, _) = run(
+            &http,
+            &source,
+            &options(ApiVersion::V10, None, 10, segmented),
+        );
+        let error = result.unwrap_err();
+        assert_eq!(error.code(), code, "{mode:?}: {error}");
+        assert_eq!(
+            http.requests().len(),
+            requests,
+            "{mode:?}: no request after the bad answer"
+        );
+        if code == "MISSING_ETAG" {
+            assert!(error.to_string().contains("must expose the ETag header"));
+        }
+    }
+}
+
+#[test]
+fn insecure_storage_is_allowed_only_when_asked() {
+    let source = data(10);
+    let http = Scripted::new(|request| match request.target {
+        Target::Api => ok(
+            201,
+            json!({"uuid": "U", "url": "http://127.0.0.1:9/b", "fields": {}}),
+        ),
+        Target::Storage => ok(204, json!(null)),
+    });
+    let mut options = options(ApiVersion::V10, None, 10, Segmented::No);
+    options.allow_insecure_storage = true;
+    let (result, _) = run(&http, &source, &options);
+    assert!(result.is_ok());
+}
+
+/// Each bad option and the error it gets, before any request.
+#[test]
+fn bad_options_are_refused_before_any_request() {
+    let source = data(10);
+    let mut cases: Vec<(UploadOptions, &str)> = Vec::new();
+    let mut o = options(ApiVersion::V21, None, 10, Segmented::No);
+    cases.push((o.clone(), "always segmented"));
+    o = options(ApiVersion::V10, None, 10, Segmented::Yes);
+    o.segment_size = Some(1);
+    cases.push((o.clone(), "segmentSize must be between"));
+    o = options(ApiVersion::V10, None, 10, Segmented::Yes);
+    o.concurrency = 0;
+    cases.push((o.clone(), "concurrency must be between 1"));
+    o = options(ApiVersion::V11, None, 10, Segmented::Yes);
+    o.file.name = String::new();
+    cases.push((o.clone(), "needs a file name"));
+    for (options, message) in cases {
+        let http = Scripted::new(|request| panic!("nothing may be sent: {request:?}"));
+        let (result, _) = run(&http, &source, &options);
+        match result {
+            Err(Error::InvalidInput(text)) => assert!(text.contains(message), "{text}"),
+            other => panic!("{message}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn empty_files_per_version() {
+    let empty: &[u8] = &[];
+    // v1 auto: a form POST of 0 bytes.
+    let http = Scripted::new(|request| match request.target {
+        Target::Api => ok(
+            201,
+            json!({"uuid": "U", "url": "https://storage.test/b", "fields": {}}),
+        ),
+        Target::Storage => ok(204, json!(null)),
+    });
+    let (result, progress) = run(
+        &http,
+        empty,
+        &options(ApiVersion::V10, None, 0, Segmented::Auto),
+    );
+    assert!(result.unwrap().segments.is_none());
+    assert_eq!(progress.last().unwrap().phase, Phase::Done);
+    // v2.1: one empty part with the empty input's digests.
+    let http = Scripted::new(|request| match request.method {
+        Method::Post => {
+            let body: Value = match &request.body {
+                Body::Json(text) => serde_json::from_str(text).unwrap(),
+                _ => panic!(),
+            };
+            assert_eq!(
+                body["segments"],
+                json!([{"size": 0, "sha256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "md5": "d41d8cd98f00b204e9800998ecf8427e"}])
+            );
+            ok(
+                201,
+                json!({"data": {"upload_id": "V", "status": "ready", "segments": [{"url": "https://storage.test/1", "headers": {}}]}}),
+            )
+        }
+        Method::Put => etag_response("e"),
+        Method::Patch => ok(
+            200,
+            json!({"data": {"upload_id": "V", "status": "complete"}}),
+        ),
+        Method::Get => ok(
+            200,
+            json!({"data": {"upload_id": "V", "status": "available"}}),
+        ),
+    });
+    let (result, _) = run(
+        &http,
+        empty,
+        &options(ApiVersion::V21, None, 0, Segmented::Auto),
+    );
+    assert_eq!(result.unwrap().segments.unwrap().len(), 1);
+}
+
+#[test]
+fn an_abort_while_sending_stops_everything() {
+    let source = data(3 * 5 * MIB as usize);
+    // The transport reports an abort on the second PUT.
+    let puts = Cell::new(0);
+    let aborting = Scripted::new({
+        let mut inner = v1_segmented_responder(source.clone(), 5 * MIB as usize);
+        move |request| {
+            if request.method == Method::Put {
+                puts.set(puts.get() + 1);
+                if puts.get() == 2 {
+                    return Err(Error::Aborted);
+                }
+            }
+            inner(request)
+        }
+    });
+    let mut options = options(ApiVersion::V10, None, source.len() as u64, Segmented::Yes);
+    options.segment_size = Some(5 * MIB);
+    options.concurrency = 1;
+    let (result, _) = run(&aborting, &source, &options);
+    assert_eq!(result.unwrap_err(), Error::Aborted);
+    let methods: Vec<Method> = aborting.requests().iter().map(|r| r.method).collect();
+    assert_eq!(
+        methods,
+        [Method::Post, Method::Put, Method::Put],
+        "no PATCH, no third PUT"
+    );
+}
