@@ -509,8 +509,10 @@ fn v1_expired_instructions_create_again_without_rehashing() {
         }
         inner(request)
     });
-    let mut reads = 0;
-    let counting = CountingSource(&source, RefCell::new(&mut reads));
+    let counting = CountingSource {
+        bytes: &source,
+        reads: Cell::new(0),
+    };
     let seen = RefCell::new(Vec::new());
     let options = options(ApiVersion::V10, None, size as u64, Segmented::Yes);
     let result = pollster::block_on(upload(&http, &tokens(), &counting, &options, &|p| {
@@ -518,20 +520,22 @@ fn v1_expired_instructions_create_again_without_rehashing() {
     }));
     assert_eq!(result.unwrap().status, "complete");
     assert_eq!(creates.get(), 2, "created again after the expiry");
-    drop(counting);
-    assert_eq!(reads, 1, "the file was hashed once");
+    assert_eq!(counting.reads.get(), 1, "the file was hashed once");
 }
 
 /// Counts reads of a byte slice.
-struct CountingSource<'a, 'b>(&'a [u8], RefCell<&'b mut u32>);
+struct CountingSource<'a> {
+    bytes: &'a [u8],
+    reads: Cell<u32>,
+}
 
-impl procore_upload::core::source::ByteSource for CountingSource<'_, '_> {
+impl procore_upload::core::source::ByteSource for CountingSource<'_> {
     fn size(&self) -> u64 {
-        self.0.len() as u64
+        self.bytes.len() as u64
     }
     async fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), Error> {
-        **self.1.borrow_mut() += 1;
-        self.0.read_at(offset, buf).await
+        self.reads.set(self.reads.get() + 1);
+        self.bytes.read_at(offset, buf).await
     }
 }
 

@@ -303,7 +303,7 @@ mod tests {
         }
         let (segments, whole) = block_on(hash_segments(
             &data[..0],
-            &[0..0],
+            &[Range { start: 0, end: 0 }],
             HashOptions::default(),
             false,
             |_| Ok(()),

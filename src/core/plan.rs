@@ -198,8 +198,9 @@ mod tests {
     fn plans_table() {
         use ApiVersion::*;
         const GIB: u64 = 1024 * MIB;
-        // (size, version, requested) -> Ok((segment_size, count)) or Err
-        let table: &[(u64, ApiVersion, Option<u64>, Option<(u64, u64)>)] = &[
+        // (size, version, requested) -> Some((segment_size, count)), or None: refused
+        type Row = (u64, ApiVersion, Option<u64>, Option<(u64, u64)>);
+        let table: &[Row] = &[
             (0, V10, None, Some((16 * MIB, 1))),
             (1, V10, None, Some((16 * MIB, 1))),
             (16 * MIB, V10, None, Some((16 * MIB, 1))),
