@@ -8,6 +8,94 @@ export interface UploadProgress {
   segmentsTotal: number;
 }
 
+export interface ProcoreClientOptions {
+  /** The company uploads belong to; sent as Procore-Company-Id. A positive integer. */
+  companyId: number;
+  /** An access token (give this or getAccessToken). */
+  accessToken?: string;
+  /** Called for each API request, and again after a 401. */
+  getAccessToken?: () => Promise<string> | string;
+  /** Default "https://api.procore.com". */
+  baseUrl?: string;
+  /** Default "v1.1". */
+  apiVersion?: "v1.0" | "v1.1" | "v2.1";
+  /** Accept http: instruction URLs (local testing against the sandbox). Default false. */
+  allowInsecureStorage?: boolean;
+}
+
+export interface UploadOptions {
+  /** Project-level upload when set, else company level. */
+  projectId?: number;
+  /**
+   * v1.0/v1.1: true = segments, false = one form POST, "auto" (default) = segments
+   * from 32 MiB. v2.1 always uses segments (false is refused).
+   */
+  segmented?: boolean | "auto";
+  /**
+   * Bytes per segment. v1: 5 MiB to 5 GiB; v2.1: 5 MiB + 1 to 100 MiB. Default 16 MiB,
+   * larger when 10,000 segments would not hold the file.
+   */
+  segmentSize?: number;
+  /** Send MD5s besides SHA-256 (default true). */
+  md5?: boolean;
+  /** Parallel storage requests, 1 to 16 (default 4). */
+  concurrency?: number;
+  /** Hashing workers (accepted; the worker pool arrives in a later release). */
+  workers?: number;
+  /** Default: the File's name. v1.1 and v2.1 need one. */
+  filename?: string;
+  /** Default: the Blob's type, when it has one. */
+  contentType?: string;
+  /** v1: download as an attachment rather than inline. */
+  attachmentContentDisposition?: boolean;
+  onProgress?: (progress: UploadProgress) => void;
+  /** Aborting rejects with an AbortError and stops every request. */
+  signal?: AbortSignal;
+  /** v2.1: how long to wait for "available" (default 10 minutes). */
+  processingTimeoutMs?: number;
+  /** Bytes read per step while hashing (default 4 MiB). */
+  chunkSize?: number;
+}
+
+export interface SegmentInfo {
+  size: number;
+  /** Lowercase hex. */
+  sha256: string;
+  /** Lowercase hex; absent when md5 is off. */
+  md5?: string;
+}
+
+export interface UploadResult {
+  /** The id to attach to a Procore resource. */
+  uuid: string;
+  /** Procore's last status: "complete" (v1) or "available" (v2.1). */
+  status: string;
+  size: number;
+  apiVersion: string;
+  /** For segmented uploads: each segment with the ETag storage returned (no quotes). */
+  segments?: (SegmentInfo & { etag: string })[];
+}
+
+export interface HashSegmentsOptions {
+  segmentSize?: number;
+  md5?: boolean;
+  workers?: number;
+  onProgress?: (progress: UploadProgress) => void;
+  signal?: AbortSignal;
+  chunkSize?: number;
+}
+
+export interface HashSegmentsResult {
+  size: number;
+  segments: SegmentInfo[];
+}
+
+export declare class ProcoreClient {
+  constructor(options: ProcoreClientOptions);
+  upload(file: Blob, options?: UploadOptions): Promise<UploadResult>;
+  hashFile(file: Blob, options?: HashSegmentsOptions): Promise<HashSegmentsResult>;
+}
+
 export interface HashFileOptions {
   /** Compute MD5 besides SHA-256 (default true). */
   md5?: boolean;
@@ -28,12 +116,28 @@ export interface HashFileResult {
 }
 
 /** Stable error codes; `name` is "ProcoreUploadError", or "AbortError" for ABORTED. */
-export type ProcoreUploadErrorCode = "INVALID_INPUT" | "FILE_READ" | "ABORTED";
+export type ProcoreUploadErrorCode =
+  | "INVALID_INPUT"
+  | "HTTP"
+  | "NETWORK"
+  | "ABORTED"
+  | "EXPIRED"
+  | "MISSING_ETAG"
+  | "UNAUTHORIZED"
+  | "RATE_LIMITED"
+  | "PROTOCOL"
+  | "PROCESSING_FAILED"
+  | "TIMEOUT"
+  | "FILE_READ";
 
 export interface ProcoreUploadError extends Error {
   name: "ProcoreUploadError" | "AbortError";
   code: ProcoreUploadErrorCode;
+  /** HTTP, UNAUTHORIZED (401), RATE_LIMITED (429): the status of the last answer. */
+  status?: number;
+  /** The body of that answer (at most 2,000 characters). */
+  body?: string;
 }
 
-/** Hashes a Blob or File in slices: SHA-256 and MD5 in one pass over the bytes. */
+/** Hashes a whole Blob or File in slices: SHA-256 and MD5 in one pass over the bytes. */
 export function hashFile(file: Blob, options?: HashFileOptions): Promise<HashFileResult>;

@@ -167,7 +167,8 @@ async fn serve_client(
         return Ok(refusal);
     }
     let is_post = parts.method == Method::POST;
-    let response = call_s3(service, Request::from_parts(parts, s3s::Body::from(body))).await;
+    let body = s3s_body(&parts.method, body);
+    let response = call_s3(service, Request::from_parts(parts, body)).await;
     if is_post && response.status() == StatusCode::BAD_REQUEST {
         return Ok(as_s3_policy_refusal(response).await);
     }
@@ -203,7 +204,39 @@ async fn serve_checked(
 ) -> Result<Response<s3s::Body>, Reset> {
     let (parts, body) = req.into_parts();
     let body = body.collect().await.map_err(|_| Reset)?.to_bytes();
-    Ok(call_s3(service, Request::from_parts(parts, s3s::Body::from(body))).await)
+    let body = s3s_body(&parts.method, body);
+    Ok(call_s3(service, Request::from_parts(parts, body)).await)
+}
+
+/// The body as s3s takes it. s3s parses a POST form as a stream and refuses to buffer
+/// more than 20 MB before it reaches the file part, so a form goes in two pieces: up
+/// to the end of the file part's headers, then the rest. (Its file-part scanner also
+/// lost the closing boundary of some browser-made bodies when the rest came in many
+/// small pieces; one piece is what it handles reliably.)
+fn s3s_body(method: &Method, body: Bytes) -> s3s::Body {
+    let split = (*method == Method::POST)
+        .then(|| file_part_start(&body))
+        .flatten()
+        .filter(|&at| at < body.len());
+    let Some(at) = split else {
+        return s3s::Body::from(body);
+    };
+    let frames: Vec<Result<hyper::body::Frame<Bytes>, std::convert::Infallible>> = vec![
+        Ok(hyper::body::Frame::data(body.slice(..at))),
+        Ok(hyper::body::Frame::data(body.slice(at..))),
+    ];
+    s3s::Body::http_body(http_body_util::StreamBody::new(futures_util::stream::iter(
+        frames,
+    )))
+}
+
+/// Offset just past the headers of the `file` part of a multipart form.
+fn file_part_start(body: &[u8]) -> Option<usize> {
+    let find =
+        |haystack: &[u8], needle: &[u8]| haystack.windows(needle.len()).position(|w| w == needle);
+    let name = find(body, b"name=\"file\"")?;
+    let end = find(&body[name..], b"\r\n\r\n")?;
+    Some(name + end + 4)
 }
 
 async fn call_s3(service: &S3Service, req: Request<s3s::Body>) -> Response<s3s::Body> {

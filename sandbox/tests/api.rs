@@ -13,7 +13,8 @@ async fn v1_form_upload_every_version_and_level() {
     let h = Harness::embedded().await;
     for version in ["v1.0", "v1.1"] {
         for level in LEVELS_V1 {
-            let data = bytes(100_003, 1);
+            // Above the 20 MB s3s buffers before the file part.
+            let data = bytes(21 * 1024 * 1024 + 17, 1);
             let path = format!("/rest/{version}/{level}/uploads");
             let created = h
                 .create(

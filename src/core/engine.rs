@@ -205,10 +205,11 @@ pub async fn upload<H: Http, T: Tokens, S: ByteSource + ?Sized>(
         )));
     }
     let version = options.scope.version;
-    if version == ApiVersion::V11 && options.file.name.is_empty() {
-        return Err(Error::InvalidInput(
-            "v1.1 needs a file name (response_filename): pass filename".into(),
-        ));
+    if version != ApiVersion::V10 && options.file.name.is_empty() {
+        return Err(Error::InvalidInput(format!(
+            "{} needs a file name: pass filename (a Blob has none)",
+            version.as_str()
+        )));
     }
     // A requested segment size is checked even when the file goes in one piece.
     let plan = plan_segments(size, version, options.segment_size)?;

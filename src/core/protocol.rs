@@ -101,7 +101,9 @@ fn segments_json(segments: &[SegmentDigest]) -> Value {
 /// The v1.0/v1.1 Create Upload body; `segments` for a segmented upload.
 pub fn v1_create_body(file: &FileMeta, segments: Option<&[SegmentDigest]>) -> String {
     let mut body = Map::new();
-    body.insert("response_filename".into(), json!(file.name));
+    if !file.name.is_empty() {
+        body.insert("response_filename".into(), json!(file.name));
+    }
     if let Some(content_type) = &file.content_type {
         body.insert("response_content_type".into(), json!(content_type));
     }

@@ -4,11 +4,16 @@
 //! The npm package's `index.js` wraps these (lazy loading) and `index.d.ts` types
 //! them, so the generated typings are skipped here.
 
+mod client;
+
 use js_sys::Function;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use web_sys::AbortSignal;
 
+pub use client::ProcoreClient;
+
+use crate::core::engine::{Phase, Progress};
 use crate::core::hash::{hash_source, HashOptions};
 use crate::core::Error;
 use crate::web::abort;
@@ -25,22 +30,49 @@ struct HashFileResult {
     md5: Option<String>,
 }
 
-/// What `onProgress` receives (the `UploadProgress` of the typings).
+/// `UploadProgress` as JS sees it.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Progress {
+struct JsProgress {
     phase: &'static str,
     bytes_hashed: u64,
     bytes_uploaded: u64,
     total_bytes: u64,
-    segments_done: u32,
-    segments_total: u32,
+    segments_done: u64,
+    segments_total: u64,
+}
+
+/// Calls the caller's `onProgress`, if any, like a DOM event listener: an exception
+/// it throws is reported and the work goes on.
+#[derive(Clone, Default)]
+struct ProgressCallback(Option<Function>);
+
+impl ProgressCallback {
+    fn report(&self, progress: &Progress) {
+        let Some(callback) = &self.0 else { return };
+        let js = JsProgress {
+            phase: progress.phase.as_str(),
+            bytes_hashed: progress.bytes_hashed,
+            bytes_uploaded: progress.bytes_uploaded,
+            total_bytes: progress.total_bytes,
+            segments_done: progress.segments_done,
+            segments_total: progress.segments_total,
+        };
+        match serde_wasm_bindgen::to_value(&js) {
+            Ok(value) => {
+                if let Err(thrown) = callback.call1(&JsValue::UNDEFINED, &value) {
+                    report_callback_error("onProgress", &thrown);
+                }
+            }
+            Err(error) => report_callback_error("onProgress", &error.into()),
+        }
+    }
 }
 
 /// `hashFile` options, read from the JS object.
 struct HashFileOptions {
     hash: HashOptions,
-    on_progress: Option<Function>,
+    on_progress: ProgressCallback,
     signal: Option<AbortSignal>,
 }
 
@@ -51,24 +83,9 @@ impl HashFileOptions {
         let chunk_size = options.whole_number("chunkSize")?;
         Ok(Self {
             hash: HashOptions::new(md5, chunk_size)?,
-            on_progress: options.function("onProgress")?,
+            on_progress: ProgressCallback(options.function("onProgress")?),
             signal: options.instance::<AbortSignal>("signal", "an AbortSignal")?,
         })
-    }
-
-    fn report(&self, progress: &Progress) {
-        let Some(callback) = &self.on_progress else {
-            return;
-        };
-        // Like a DOM event listener: a throwing callback is reported, and the work goes on.
-        match serde_wasm_bindgen::to_value(progress) {
-            Ok(value) => {
-                if let Err(thrown) = callback.call1(&JsValue::UNDEFINED, &value) {
-                    report_callback_error("onProgress", &thrown);
-                }
-            }
-            Err(error) => report_callback_error("onProgress", &error.into()),
-        }
     }
 }
 
@@ -99,13 +116,17 @@ async fn hash_file_impl(file: JsValue, options: &JsValue) -> Result<HashFileResu
     };
     let digests = hash_source(&source, options.hash, |bytes_hashed| {
         abort::check(options.signal.as_ref())?;
-        options.report(&progress("hashing", bytes_hashed, 0));
+        options
+            .on_progress
+            .report(&progress(Phase::Hashing, bytes_hashed, 0));
         Ok(())
     })
     .await?;
     // An abort that lands during the last read still wins: the caller asked to stop.
     abort::check(options.signal.as_ref())?;
-    options.report(&progress("done", total_bytes, 1));
+    options
+        .on_progress
+        .report(&progress(Phase::Done, total_bytes, 1));
     Ok(HashFileResult {
         size: total_bytes,
         sha256: digests.sha256_hex(),

@@ -20,8 +20,12 @@ pub fn to_js_error(error: &Error) -> JsValue {
         _ => ERROR_NAME,
     };
     js_error.set_name(name);
-    // Setting a property on a fresh Error object cannot fail.
+    // Setting properties on a fresh Error object cannot fail.
     let _ = Reflect::set(&js_error, &"code".into(), &error.code().into());
+    if let Some((status, body)) = error.http() {
+        let _ = Reflect::set(&js_error, &"status".into(), &status.into());
+        let _ = Reflect::set(&js_error, &"body".into(), &body.into());
+    }
     js_error.into()
 }
 

@@ -48,14 +48,16 @@ impl<'a> Options<'a> {
         })
     }
 
-    fn get(&self, key: &str) -> Result<Option<JsValue>, Error> {
+    /// The raw value of `key` (`None` when undefined).
+    pub fn get(&self, key: &str) -> Result<Option<JsValue>, Error> {
         let Some(raw) = self.raw else { return Ok(None) };
         let value = Reflect::get(raw, &key.into())
             .map_err(|_| Error::InvalidInput(format!("{}.{key} could not be read", self.what)))?;
         Ok((!value.is_undefined()).then_some(value))
     }
 
-    fn invalid(&self, key: &str, expected: &str, got: &JsValue) -> Error {
+    /// The error for `key` holding `got` where `expected` was wanted.
+    pub fn invalid(&self, key: &str, expected: &str, got: &JsValue) -> Error {
         Error::InvalidInput(format!(
             "{}.{key} must be {expected}, got {}",
             self.what,
@@ -70,6 +72,17 @@ impl<'a> Options<'a> {
                 value
                     .as_bool()
                     .ok_or_else(|| self.invalid(key, "a boolean", &value))
+            })
+            .transpose()
+    }
+
+    /// A string option.
+    pub fn string(&self, key: &str) -> Result<Option<String>, Error> {
+        self.get(key)?
+            .map(|value| {
+                value
+                    .as_string()
+                    .ok_or_else(|| self.invalid(key, "a string", &value))
             })
             .transpose()
     }
@@ -113,4 +126,16 @@ impl<'a> Options<'a> {
 /// DOM reports one thrown by an event listener, without failing our own work.
 pub fn report_callback_error(callback: &str, thrown: &JsValue) {
     web_sys::console::error_2(&format!("procore-upload: {callback} threw").into(), thrown);
+}
+
+/// `name: message` of a thrown `Error`, or a description of anything else thrown.
+pub fn describe_error(thrown: &JsValue) -> String {
+    match thrown.dyn_ref::<js_sys::Error>() {
+        Some(error) => format!(
+            "{}: {}",
+            String::from(error.name()),
+            String::from(error.message())
+        ),
+        None => thrown.as_string().unwrap_or_else(|| describe(thrown)),
+    }
 }

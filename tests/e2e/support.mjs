@@ -82,3 +82,74 @@ export function openssl(algorithm, file) {
   const out = execFileSync("openssl", ["dgst", `-${algorithm}`, "-r", file], { encoding: "utf8" });
   return out.split(" ")[0].trim();
 }
+
+/**
+ * Starts the Procore sandbox (target/release/procore-sandbox, built by scripts/test)
+ * on free ports; resolves once it printed its URLs.
+ * @param {string[]} args extra flags
+ */
+export async function startSandbox(args = []) {
+  const { spawn } = await import("node:child_process");
+  const binary = path.join(ROOT, "target/release/procore-sandbox");
+  if (!fs.existsSync(binary)) throw new Error(`${binary} is missing: cargo build --release -p procore-sandbox`);
+  const child = spawn(binary, ["--port", "0", ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  const urls = await new Promise((resolve, reject) => {
+    let buffer = "";
+    const found = {};
+    child.once("exit", (code) => reject(new Error(`the sandbox exited with ${code}`)));
+    child.stdout.on("data", (chunk) => {
+      buffer += chunk;
+      for (const line of buffer.split("\n")) {
+        const match = /^(api|storage): (\S+)/.exec(line);
+        if (match) found[match[1]] = match[2];
+      }
+      if (found.api && found.storage) resolve(found);
+    });
+  });
+  const admin = async (method, route, body) => {
+    const response = await fetch(new URL(`_sandbox/${route}`, urls.api), {
+      method,
+      headers: body ? { "content-type": "application/json" } : {},
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    if (!response.ok) throw new Error(`${method} _sandbox/${route}: ${response.status} ${await response.text()}`);
+    return response.status === 204 ? null : response.json();
+  };
+  return {
+    api: urls.api.replace(/\/$/, ""),
+    storage: urls.storage,
+    /** The upload record and what storage holds for it. */
+    inspect: (uuid) => admin("GET", `uploads/${uuid}`),
+    requests: () => admin("GET", "requests"),
+    clearRequests: () => admin("DELETE", "requests"),
+    setFaults: (faults) => admin("PUT", "faults", faults),
+    stop: () =>
+      new Promise((resolve) => {
+        child.removeAllListeners("exit");
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+      }),
+  };
+}
+
+/** Writes a sparse file of `size` bytes (no disk used; reads give zeros). */
+export function sparseFile(dir, name, size) {
+  const file = path.join(dir, name);
+  const fd = fs.openSync(file, "w");
+  fs.ftruncateSync(fd, size);
+  fs.closeSync(fd);
+  return file;
+}
+
+/** Fails unless no counter of `events` ever goes backwards and phases only advance. */
+export function assertMonotonic(assert, events) {
+  const phases = ["hashing", "creating", "uploading", "completing", "processing", "done"];
+  for (let i = 1; i < events.length; i++) {
+    const [a, b] = [events[i - 1], events[i]];
+    for (const key of ["bytesHashed", "bytesUploaded", "segmentsDone"]) {
+      assert.ok(b[key] >= a[key], `${key} went from ${a[key]} to ${b[key]}`);
+    }
+    assert.ok(phases.indexOf(b.phase) >= phases.indexOf(a.phase), `phase went from ${a.phase} to ${b.phase}`);
+    assert.equal(b.totalBytes, a.totalBytes);
+  }
+}

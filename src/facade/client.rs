@@ -1,0 +1,323 @@
+//! `ProcoreClient`: options in, the engine through the web adapter, results out.
+
+use std::rc::Rc;
+
+use js_sys::Promise;
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+use web_sys::AbortSignal;
+
+use super::ProgressCallback;
+use crate::core::engine::{
+    self, Phase, Progress, UploadOptions, DEFAULT_CONCURRENCY, DEFAULT_PROCESSING_TIMEOUT_MS,
+};
+use crate::core::hash::{hash_segments, HashOptions};
+use crate::core::plan::{plan_segments, ApiVersion, Segmented};
+use crate::core::protocol::{FileMeta, Scope};
+use crate::core::source::ByteSource;
+use crate::core::Error;
+use crate::web::abort;
+use crate::web::blob::BlobSource;
+use crate::web::error::to_js_error;
+use crate::web::http::WebHttp;
+use crate::web::js::Options;
+use crate::web::tokens::JsTokens;
+
+/// The client's settings, shared by its calls.
+struct Settings {
+    company_id: u64,
+    base_url: String,
+    version: ApiVersion,
+    tokens: JsTokens,
+    allow_insecure_storage: bool,
+}
+
+/// Uploads files to one Procore company.
+#[wasm_bindgen(skip_typescript)]
+pub struct ProcoreClient {
+    settings: Rc<Settings>,
+}
+
+#[wasm_bindgen]
+impl ProcoreClient {
+    /// `new ProcoreClient({ companyId, accessToken | getAccessToken, baseUrl?,
+    /// apiVersion?, allowInsecureStorage? })`; throws `INVALID_INPUT` on bad options.
+    #[wasm_bindgen(constructor)]
+    pub fn new(options: JsValue) -> Result<ProcoreClient, JsValue> {
+        Settings::from_js(&options)
+            .map(|settings| ProcoreClient {
+                settings: Rc::new(settings),
+            })
+            .map_err(|error| to_js_error(&error))
+    }
+
+    /// Uploads a `Blob`/`File`; resolves to `UploadResult`.
+    pub fn upload(&self, file: JsValue, options: JsValue) -> Promise {
+        let settings = self.settings.clone();
+        future_to_promise(async move {
+            let result = upload(&settings, file, &options)
+                .await
+                .map_err(|error| to_js_error(&error))?;
+            serde_wasm_bindgen::to_value(&result).map_err(JsValue::from)
+        })
+    }
+
+    /// Hashes a `Blob`/`File` segment by segment, as `upload` would with these
+    /// options; resolves to `{ size, segments: [{ size, sha256, md5? }] }`.
+    #[wasm_bindgen(js_name = hashFile)]
+    pub fn hash_file(&self, file: JsValue, options: JsValue) -> Promise {
+        let settings = self.settings.clone();
+        future_to_promise(async move {
+            let result = hash_file(&settings, file, &options)
+                .await
+                .map_err(|error| to_js_error(&error))?;
+            serde_wasm_bindgen::to_value(&result).map_err(JsValue::from)
+        })
+    }
+}
+
+impl Settings {
+    fn from_js(raw: &JsValue) -> Result<Self, Error> {
+        if raw.is_undefined() || raw.is_null() {
+            return Err(Error::InvalidInput(
+                "ProcoreClient needs options: { companyId, accessToken }".into(),
+            ));
+        }
+        let options = Options::new(raw, "options")?;
+        let company_id = match options.get("companyId")? {
+            None => return Err(Error::InvalidInput("options.companyId is required".into())),
+            Some(value) => positive_id(&options, "companyId", &value)?,
+        };
+        let tokens = match (options.string("accessToken")?, options.function("getAccessToken")?) {
+            (Some(token), None) if !token.is_empty() => JsTokens::Fixed(token),
+            (None, Some(provider)) => JsTokens::Provider(provider),
+            (Some(_), Some(_)) => {
+                return Err(Error::InvalidInput(
+                    "pass one of options.accessToken and options.getAccessToken, not both".into(),
+                ))
+            }
+            _ => {
+                return Err(Error::InvalidInput(
+                    "options.accessToken (a non-empty string) or options.getAccessToken (a function) is required".into(),
+                ))
+            }
+        };
+        let base_url = options
+            .string("baseUrl")?
+            .unwrap_or_else(|| "https://api.procore.com".into());
+        if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
+            return Err(Error::InvalidInput(format!(
+                "options.baseUrl must be an http(s) URL, got {base_url:?}"
+            )));
+        }
+        let version = match options.string("apiVersion")? {
+            Some(text) => ApiVersion::parse(&text)?,
+            None => ApiVersion::V11,
+        };
+        Ok(Self {
+            company_id,
+            base_url,
+            version,
+            tokens,
+            allow_insecure_storage: options.bool("allowInsecureStorage")?.unwrap_or(false),
+        })
+    }
+}
+
+/// A positive integer id.
+fn positive_id(options: &Options<'_>, key: &str, value: &JsValue) -> Result<u64, Error> {
+    match value.as_f64() {
+        Some(n) if n >= 1.0 && n.fract() == 0.0 && n <= 9_007_199_254_740_991.0 => Ok(n as u64),
+        _ => Err(options.invalid(key, "a positive integer", value)),
+    }
+}
+
+/// `upload()` options besides the file.
+struct Call {
+    options: UploadOptions,
+    on_progress: ProgressCallback,
+    signal: Option<AbortSignal>,
+}
+
+fn read_call(settings: &Settings, source: &BlobSource, raw: &JsValue) -> Result<Call, Error> {
+    let options = Options::new(raw, "options")?;
+    let project_id = options
+        .get("projectId")?
+        .map(|value| positive_id(&options, "projectId", &value))
+        .transpose()?;
+    let segmented = match options.get("segmented")? {
+        None => Segmented::Auto,
+        Some(value) if value.as_bool() == Some(true) => Segmented::Yes,
+        Some(value) if value.as_bool() == Some(false) => Segmented::No,
+        Some(value) if value.as_string().as_deref() == Some("auto") => Segmented::Auto,
+        Some(value) => return Err(options.invalid("segmented", "true, false or \"auto\"", &value)),
+    };
+    let concurrency = options
+        .whole_number("concurrency")?
+        .unwrap_or(DEFAULT_CONCURRENCY as u64);
+    // Hashing workers arrive with the worker pool; the option is checked already.
+    if options.whole_number("workers")? == Some(0) {
+        return Err(Error::InvalidInput(
+            "options.workers must be at least 1".into(),
+        ));
+    }
+    let md5 = options.bool("md5")?.unwrap_or(true);
+    let hash = HashOptions::new(md5, options.whole_number("chunkSize")?)?;
+    let blob = source.as_raw();
+    let name = match options.string("filename")? {
+        Some(name) => name,
+        None => blob
+            .dyn_ref::<web_sys::File>()
+            .map(|file| file.name())
+            .unwrap_or_default(),
+    };
+    let content_type = match options.string("contentType")? {
+        Some(content_type) => Some(content_type),
+        None => Some(blob.type_()).filter(|t| !t.is_empty()),
+    };
+    Ok(Call {
+        options: UploadOptions {
+            scope: Scope {
+                base_url: settings.base_url.clone(),
+                version: settings.version,
+                company_id: settings.company_id,
+                project_id,
+            },
+            file: FileMeta {
+                name,
+                size: source.size(),
+                content_type,
+                attachment: options.bool("attachmentContentDisposition")?,
+            },
+            segmented,
+            segment_size: options.whole_number("segmentSize")?,
+            md5,
+            concurrency: usize::try_from(concurrency).unwrap_or(usize::MAX),
+            allow_insecure_storage: settings.allow_insecure_storage,
+            processing_timeout_ms: options
+                .whole_number("processingTimeoutMs")?
+                .unwrap_or(DEFAULT_PROCESSING_TIMEOUT_MS),
+            chunk_size: hash.chunk_size,
+        },
+        on_progress: ProgressCallback(options.function("onProgress")?),
+        signal: options.instance::<AbortSignal>("signal", "an AbortSignal")?,
+    })
+}
+
+/// What `upload()` resolves to.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsUploadResult {
+    uuid: String,
+    status: String,
+    size: u64,
+    api_version: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    segments: Option<Vec<JsSegment>>,
+}
+
+#[derive(Serialize)]
+struct JsSegment {
+    size: u64,
+    sha256: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    md5: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    etag: Option<String>,
+}
+
+async fn upload(
+    settings: &Settings,
+    file: JsValue,
+    raw: &JsValue,
+) -> Result<JsUploadResult, Error> {
+    let source = BlobSource::from_js(file)?;
+    let call = read_call(settings, &source, raw)?;
+    abort::check(call.signal.as_ref())?;
+    let http = WebHttp::new(source.as_raw().clone(), call.signal.clone());
+    let progress = call.on_progress.clone();
+    let result = engine::upload(&http, &settings.tokens, &source, &call.options, &|p| {
+        progress.report(p)
+    })
+    .await?;
+    Ok(JsUploadResult {
+        uuid: result.uuid,
+        status: result.status,
+        size: result.size,
+        api_version: result.api_version.as_str(),
+        segments: result.segments.map(|segments| {
+            segments
+                .into_iter()
+                .map(|s| JsSegment {
+                    size: s.size,
+                    sha256: s.sha256,
+                    md5: s.md5,
+                    etag: Some(s.etag),
+                })
+                .collect()
+        }),
+    })
+}
+
+#[derive(Serialize)]
+struct JsHashResult {
+    size: u64,
+    segments: Vec<JsSegment>,
+}
+
+async fn hash_file(
+    settings: &Settings,
+    file: JsValue,
+    raw: &JsValue,
+) -> Result<JsHashResult, Error> {
+    let source = BlobSource::from_js(file)?;
+    let options = Options::new(raw, "options")?;
+    let md5 = options.bool("md5")?.unwrap_or(true);
+    let hash = HashOptions::new(md5, options.whole_number("chunkSize")?)?;
+    if options.whole_number("workers")? == Some(0) {
+        return Err(Error::InvalidInput(
+            "options.workers must be at least 1".into(),
+        ));
+    }
+    let on_progress = ProgressCallback(options.function("onProgress")?);
+    let signal = options.instance::<AbortSignal>("signal", "an AbortSignal")?;
+    let size = source.size();
+    let plan = plan_segments(size, settings.version, options.whole_number("segmentSize")?)?;
+    let ranges: Vec<_> = plan.ranges().collect();
+    let report = |phase, bytes_hashed, segments_done| {
+        on_progress.report(&Progress {
+            phase,
+            bytes_hashed,
+            bytes_uploaded: 0,
+            total_bytes: size,
+            segments_done,
+            segments_total: plan.count(),
+        })
+    };
+    let (digests, _) = hash_segments(&source, &ranges, hash, false, |hashed| {
+        abort::check(signal.as_ref())?;
+        let done = ranges
+            .iter()
+            .take_while(|r| r.end <= hashed && r.end > r.start)
+            .count() as u64;
+        report(Phase::Hashing, hashed, done);
+        Ok(())
+    })
+    .await?;
+    abort::check(signal.as_ref())?;
+    report(Phase::Done, size, plan.count());
+    Ok(JsHashResult {
+        size,
+        segments: ranges
+            .iter()
+            .zip(digests)
+            .map(|(range, digest)| JsSegment {
+                size: range.end - range.start,
+                sha256: digest.sha256_hex(),
+                md5: digest.md5_hex(),
+                etag: None,
+            })
+            .collect(),
+    })
+}
