@@ -93,12 +93,20 @@ async fn handle(
     };
     let mut response = match outcome {
         Ok(response) => response,
-        Err(Reset) => {
+        Err(Dropped::Reset) => {
             entry.fault = Some("reset".into());
             if !internal {
                 state.lock().log.push(entry);
             }
             return Err("connection reset by fault injection".into());
+        }
+        Err(Dropped::ClientGone) => {
+            // As nginx logs it: the client closed the connection before an answer.
+            entry.status = CLIENT_CLOSED_REQUEST;
+            if !internal {
+                state.lock().log.push(entry);
+            }
+            return Err("the client closed the connection".into());
         }
     };
     if let Some(origin) = origin {
@@ -111,15 +119,23 @@ async fn handle(
     Ok(response)
 }
 
-/// Marker: drop the connection.
-struct Reset;
+/// Why a request ends without an answer.
+enum Dropped {
+    /// Injected fault: drop the connection mid-body.
+    Reset,
+    /// The client went away (aborted) before its body arrived.
+    ClientGone,
+}
+
+/// Logged status of a request whose client closed the connection (nginx's 499).
+pub const CLIENT_CLOSED_REQUEST: u16 = 499;
 
 async fn serve_client(
     state: &AppState,
     service: &S3Service,
     req: Request<Incoming>,
     entry: &mut LoggedRequest,
-) -> Result<Response<s3s::Body>, Reset> {
+) -> Result<Response<s3s::Body>, Dropped> {
     if req.method() == Method::OPTIONS {
         return Ok(preflight(req.headers()));
     }
@@ -151,7 +167,7 @@ async fn serve_client(
             // Take part of the body, then drop the connection.
             let mut body = req.into_body();
             let _ = body.frame().await;
-            return Err(Reset);
+            return Err(Dropped::Reset);
         }
         None => {}
     }
@@ -161,7 +177,7 @@ async fn serve_client(
     let (parts, body) = req.into_parts();
     let body = match body.collect().await {
         Ok(collected) => collected.to_bytes(),
-        Err(_) => return Err(Reset),
+        Err(_) => return Err(Dropped::ClientGone),
     };
     if let Some(refusal) = check_digests(&parts.headers, parts.uri.query(), &body) {
         return Ok(refusal);
@@ -201,9 +217,13 @@ async fn as_s3_policy_refusal(response: Response<s3s::Body>) -> Response<s3s::Bo
 async fn serve_checked(
     service: &S3Service,
     req: Request<Incoming>,
-) -> Result<Response<s3s::Body>, Reset> {
+) -> Result<Response<s3s::Body>, Dropped> {
     let (parts, body) = req.into_parts();
-    let body = body.collect().await.map_err(|_| Reset)?.to_bytes();
+    let body = body
+        .collect()
+        .await
+        .map_err(|_| Dropped::ClientGone)?
+        .to_bytes();
     let body = s3s_body(&parts.method, body);
     Ok(call_s3(service, Request::from_parts(parts, body)).await)
 }

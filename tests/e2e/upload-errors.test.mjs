@@ -1,0 +1,279 @@
+// ProcoreClient in headless Chromium: each bad input and bad answer gets its typed
+// error and nothing more is sent; aborting stops every request; a refused token is
+// replaced through getAccessToken.
+import { after, afterEach, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import {
+  ROOT, launchChromium, packAndUnpack, randomFile, serve, sparseFile, startSandbox, strictPage, tempDir,
+} from "./support.mjs";
+
+const MiB = 1024 * 1024;
+
+describe("ProcoreClient refusals, aborts and token refresh in headless Chromium", () => {
+  let dir, sandbox, hidingSandbox, server, browser, page, small, medium, huge;
+  const problems = [];
+
+  before(async () => {
+    dir = tempDir("upload-errors");
+    const pkg = packAndUnpack(dir);
+    sandbox = await startSandbox();
+    hidingSandbox = await startSandbox(["--hide-etag"]);
+    server = await serve({ "/": path.join(ROOT, "tests/e2e/fixtures"), "/pkg/": pkg });
+    browser = await launchChromium();
+    page = await strictPage(browser, problems);
+    await page.goto(`${server.url}/`);
+    small = randomFile(dir, "small.bin", 1000);
+    medium = randomFile(dir, "medium.bin", 12 * MiB + 5);
+    // 50 GiB + 1: more than 10,000 segments of 5 MiB. Sparse: no disk used, never read.
+    huge = sparseFile(dir, "huge.bin", 50 * 1024 * MiB + 1);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+    await sandbox?.stop();
+    await hidingSandbox?.stop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  afterEach(() => {
+    assert.deepEqual(problems.splice(0), [], "no page errors or console errors");
+  });
+
+  /** Runs `body(ProcoreClient, file)` in the page; resolves to its value or { error }. */
+  function inPage(body, arg) {
+    return page.evaluate(
+      async ({ body, arg }) => {
+        const { ProcoreClient } = await import("/pkg/index.js");
+        const file = document.getElementById("files").files[0];
+        try {
+          return await new Function("ProcoreClient", "file", "arg", `return (${body})(ProcoreClient, file, arg);`)(
+            ProcoreClient, file, arg,
+          );
+        } catch (e) {
+          return { error: { name: e.name, code: e.code, message: e.message, status: e.status, isError: e instanceof Error } };
+        }
+      },
+      { body: body.toString(), arg },
+    );
+  }
+
+  const options = (api, extra = {}) => ({
+    companyId: 7, accessToken: "sandbox-token", baseUrl: api, apiVersion: "v1.1", allowInsecureStorage: true, ...extra,
+  });
+
+  test("each bad input is refused with INVALID_INPUT before any request", async () => {
+    await page.setInputFiles("#files", small);
+    await sandbox.clearRequests();
+    const cases = [
+      ["not a Blob", options(sandbox.api), { notABlob: true }, /expected a Blob or File, got string/],
+      ["companyId missing", { ...options(sandbox.api), companyId: undefined }, {}, /companyId is required/],
+      ["companyId 0", options(sandbox.api, { companyId: 0 }), {}, /companyId must be a positive integer/],
+      ["companyId 1.5", options(sandbox.api, { companyId: 1.5 }), {}, /companyId must be a positive integer/],
+      ["companyId string", options(sandbox.api, { companyId: "7" }), {}, /companyId must be a positive integer/],
+      ["no token", { companyId: 7, baseUrl: sandbox.api }, {}, /accessToken .* or options.getAccessToken/],
+      ["unknown apiVersion", options(sandbox.api, { apiVersion: "v3" }), {}, /apiVersion must be/],
+      ["segmentSize below v1's minimum", options(sandbox.api), { segmented: true, segmentSize: 5 * MiB - 1 }, /segmentSize must be between 5242880 and/],
+      ["segmentSize above v1's maximum", options(sandbox.api), { segmented: true, segmentSize: 5 * 1024 * MiB + 1 }, /segmentSize must be between/],
+      ["segmentSize of exactly 5 MiB in v2.1", options(sandbox.api, { apiVersion: "v2.1" }), { segmentSize: 5 * MiB }, /between 5242881 and 104857600/],
+      ["segmentSize above v2.1's maximum", options(sandbox.api, { apiVersion: "v2.1" }), { segmentSize: 100 * MiB + 1 }, /between 5242881 and 104857600/],
+      ["segmented: false in v2.1", options(sandbox.api, { apiVersion: "v2.1" }), { segmented: false }, /always segmented/],
+      ["segmented: 'yes'", options(sandbox.api), { segmented: "yes" }, /segmented must be true, false or "auto"/],
+      ["concurrency 0", options(sandbox.api), { concurrency: 0 }, /concurrency must be between 1 and 16/],
+      ["projectId -1", options(sandbox.api), { projectId: -1 }, /projectId must be a positive integer/],
+      ["onProgress not a function", options(sandbox.api), { onProgress: 1 }, /onProgress must be a function/],
+    ];
+    for (const [label, clientOptions, uploadOptions, message] of cases) {
+      const { error } = await inPage(async (ProcoreClient, file, { clientOptions, uploadOptions }) => {
+        const target = uploadOptions.notABlob ? "not a file" : file;
+        delete uploadOptions.notABlob;
+        return new ProcoreClient(clientOptions).upload(target, uploadOptions);
+      }, { clientOptions, uploadOptions });
+      assert.ok(error, `${label}: rejected`);
+      assert.deepEqual([error.isError, error.name, error.code], [true, "ProcoreUploadError", "INVALID_INPUT"], label);
+      assert.match(error.message, message, label);
+    }
+    assert.deepEqual(await sandbox.requests(), [], "nothing reached the sandbox");
+  });
+
+  test("a file needing more than 10,000 segments is refused before any request", async () => {
+    await page.setInputFiles("#files", huge);
+    await sandbox.clearRequests();
+    const { error } = await inPage(
+      (ProcoreClient, file, api) => new ProcoreClient({ companyId: 7, accessToken: "t", baseUrl: api, apiVersion: "v1.0" })
+        .upload(file, { segmented: true, segmentSize: 5 * 1024 * 1024 }),
+      sandbox.api,
+    );
+    assert.equal(error.code, "INVALID_INPUT");
+    assert.match(error.message, /needs 10241 segments .* at most 10000 segments/);
+    assert.deepEqual(await sandbox.requests(), []);
+  });
+
+  test("http: instruction URLs are refused unless allowInsecureStorage; nothing goes to storage", async () => {
+    await page.setInputFiles("#files", small);
+    for (const segmented of [false, true]) {
+      await sandbox.clearRequests();
+      const { error } = await inPage(
+        (ProcoreClient, file, { api, segmented }) => new ProcoreClient({ companyId: 7, accessToken: "sandbox-token", baseUrl: api })
+          .upload(file, { segmented }),
+        { api: sandbox.api, segmented },
+      );
+      assert.equal(error.code, "PROTOCOL", JSON.stringify(error));
+      assert.match(error.message, /only https: is accepted \(allowInsecureStorage permits http:/);
+      const log = await sandbox.requests();
+      assert.deepEqual(log.filter((r) => r.method !== "OPTIONS").map((r) => `${r.side} ${r.method}`), ["api POST"]);
+    }
+  });
+
+  test("a storage answer without a readable ETag is MISSING_ETAG, naming CORS; no completion is sent", async () => {
+    await page.setInputFiles("#files", small);
+    const { error } = await inPage(
+      (ProcoreClient, file, api) => new ProcoreClient({ companyId: 7, accessToken: "sandbox-token", baseUrl: api, allowInsecureStorage: true })
+        .upload(file, { segmented: true }),
+      hidingSandbox.api,
+    );
+    assert.equal(error.code, "MISSING_ETAG");
+    assert.match(error.message, /CORS configuration must expose the ETag header/);
+    const methods = (await hidingSandbox.requests()).filter((r) => r.method !== "OPTIONS").map((r) => `${r.side} ${r.method}`);
+    assert.deepEqual(methods, ["api POST", "storage PUT"], "no PATCH after the missing ETag");
+  });
+
+  test("malformed or incomplete create answers are PROTOCOL errors; nothing more is sent", async () => {
+    await page.setInputFiles("#files", small);
+    const answers = [
+      ["not JSON", "{not json", /not JSON/],
+      ["no url", JSON.stringify({ uuid: "U", fields: {} }), /has no url/],
+      ["no fields", JSON.stringify({ uuid: "U", url: "https://storage.example/b" }), /fields is missing/],
+      ["no uuid", JSON.stringify({ url: "https://storage.example/b", fields: {} }), /has no uuid/],
+    ];
+    for (const [label, body, message] of answers) {
+      let creates = 0;
+      let others = 0;
+      await page.route("http://api.invalid/**", (route) => {
+        if (route.request().method() === "OPTIONS") {
+          return route.fulfill({ status: 204, headers: cors(route) });
+        }
+        if (route.request().method() === "POST" && route.request().url().endsWith("/uploads")) {
+          creates += 1;
+          return route.fulfill({ status: 201, body, headers: { ...cors(route), "content-type": "application/json" } });
+        }
+        others += 1;
+        return route.fulfill({ status: 500, headers: cors(route) });
+      });
+      await page.route("https://storage.example/**", (route) => {
+        others += 1;
+        return route.abort();
+      });
+      const { error } = await inPage(
+        (ProcoreClient, file) => new ProcoreClient({ companyId: 7, accessToken: "t", baseUrl: "http://api.invalid", apiVersion: "v1.0" })
+          .upload(file, { segmented: false }),
+      );
+      await page.unrouteAll();
+      assert.equal(error.code, "PROTOCOL", `${label}: ${JSON.stringify(error)}`);
+      assert.match(error.message, message, label);
+      assert.deepEqual([creates, others], [1, 0], `${label}: one create, nothing after`);
+    }
+  });
+
+  test("abort mid-upload rejects with AbortError and leaves no request running", async () => {
+    await page.setInputFiles("#files", medium);
+    await sandbox.clearRequests();
+    await sandbox.setFaults({ storage_latency_ms: 1500 });
+    const outcome = await inPage(async (ProcoreClient, file, api) => {
+      // Count requests in flight as the browser sees them.
+      const live = new Set();
+      const open = XMLHttpRequest.prototype.send;
+      XMLHttpRequest.prototype.send = function (...args) {
+        live.add(this);
+        this.addEventListener("loadend", () => live.delete(this));
+        return open.apply(this, args);
+      };
+      const controller = new AbortController();
+      const started = performance.now();
+      const uploading = new ProcoreClient({ companyId: 7, accessToken: "sandbox-token", baseUrl: api, allowInsecureStorage: true })
+        .upload(file, {
+          segmented: true, segmentSize: 5 * 1024 * 1024, signal: controller.signal,
+          onProgress: (p) => { if (p.phase === "uploading" && !controller.signal.aborted) setTimeout(() => controller.abort(), 300); },
+        });
+      let error = null;
+      try { await uploading; } catch (e) { error = { name: e.name, code: e.code }; }
+      const inFlightAtAbort = live.size;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      XMLHttpRequest.prototype.send = open;
+      return { error, inFlightAtAbort, liveAfter: live.size, ms: performance.now() - started };
+    }, sandbox.api);
+    assert.deepEqual(outcome.error, { name: "AbortError", code: "ABORTED" });
+    assert.equal(outcome.inFlightAtAbort, 0, "every XHR ended when the promise rejected");
+    assert.equal(outcome.liveAfter, 0);
+    // Storage holds every request 1.5 s before reading its body: by then the client
+    // must have closed each connection (the sandbox logs 499), none may have finished.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    await sandbox.setFaults({});
+    const log = await sandbox.requests();
+    const puts = log.filter((r) => r.side === "storage" && r.method === "PUT");
+    assert.ok(puts.length >= 1, "some PUTs had started");
+    assert.deepEqual(puts.map((r) => r.status), puts.map(() => 499), "each PUT was abandoned by the browser");
+    assert.ok(!log.some((r) => r.method === "PATCH"), "no completion after the abort");
+  });
+
+  test("an aborted signal before the call sends nothing", async () => {
+    await page.setInputFiles("#files", small);
+    await sandbox.clearRequests();
+    const { error } = await inPage(
+      (ProcoreClient, file, api) => new ProcoreClient({ companyId: 7, accessToken: "sandbox-token", baseUrl: api, allowInsecureStorage: true })
+        .upload(file, { signal: AbortSignal.abort() }),
+      sandbox.api,
+    );
+    assert.deepEqual([error.name, error.code], ["AbortError", "ABORTED"]);
+    assert.deepEqual(await sandbox.requests(), []);
+  });
+
+  test("a 401 calls getAccessToken again and the upload goes on; a token that stays refused is UNAUTHORIZED", async () => {
+    await page.setInputFiles("#files", small);
+    await sandbox.setFaults({ api_401_next: 1 });
+    const result = await inPage(async (ProcoreClient, file, api) => {
+      let calls = 0;
+      const client = new ProcoreClient({
+        companyId: 7, baseUrl: api, allowInsecureStorage: true,
+        getAccessToken: async () => { calls += 1; return "sandbox-token"; },
+      });
+      const uploaded = await client.upload(file, { segmented: true });
+      return { status: uploaded.status, calls };
+    }, sandbox.api);
+    assert.deepEqual(result, { status: "complete", calls: 3 }, "create (401), create again, complete");
+    const { error } = await inPage(
+      (ProcoreClient, file, api) => new ProcoreClient({ companyId: 7, accessToken: "wrong", baseUrl: api, allowInsecureStorage: true })
+        .upload(file),
+      sandbox.api,
+    );
+    assert.deepEqual([error.code, error.status], ["UNAUTHORIZED", 401]);
+  });
+
+  test("HTTP errors carry status and body", async () => {
+    await page.setInputFiles("#files", small);
+    const { error } = await inPage(
+      (ProcoreClient, file, api) => new ProcoreClient({ companyId: 7, accessToken: "sandbox-token", baseUrl: api, apiVersion: "v1.1", allowInsecureStorage: true })
+        .upload(new Blob(["x"]), {}),
+      sandbox.api,
+    );
+    assert.equal(error.code, "INVALID_INPUT", "a Blob has no name, which v1.1 needs");
+    await sandbox.setFaults({ storage_fail_next: 5, storage_error_status: 500 });
+    const failed = await inPage(
+      (ProcoreClient, file, api) => new ProcoreClient({ companyId: 7, accessToken: "sandbox-token", baseUrl: api, allowInsecureStorage: true })
+        .upload(file, { segmented: false }),
+      sandbox.api,
+    );
+    await sandbox.setFaults({});
+    assert.deepEqual([failed.error.code, failed.error.status], ["HTTP", 500], "after five attempts");
+  });
+});
+
+function cors(route) {
+  return {
+    "access-control-allow-origin": route.request().headers().origin ?? "*",
+    "access-control-allow-headers": "authorization, procore-company-id, content-type, accept",
+    "access-control-allow-methods": "GET, POST, PATCH",
+  };
+}
