@@ -19,7 +19,7 @@ describe("hashFile in headless Chromium (packed npm package)", () => {
   before(async () => {
     dir = tempDir("e2e");
     const pkg = packAndUnpack(dir);
-    server = await serve({ "/": path.join(ROOT, "tests/e2e/fixtures"), "/pkg/": pkg, "/demo/": path.join(ROOT, "www") });
+    server = await serve({ "/": path.join(ROOT, "tests/e2e/fixtures"), "/pkg/": pkg });
     browser = await launchChromium();
     page = await strictPage(browser, problems);
     files = SIZES.map((size) => randomFile(dir, `f-${size}.bin`, size));
@@ -101,16 +101,5 @@ describe("hashFile in headless Chromium (packed npm package)", () => {
       [true, "AbortError", "ABORTED"],
     ]);
     assert.match(errors[0].message, /expected a Blob or File, got string/);
-  });
-
-  test("the demo page hashes a picked file and shows openssl's digests", async () => {
-    const demo = await strictPage(browser, problems);
-    await demo.goto(`${server.url}/demo/`);
-    const file = files.at(-1);
-    await demo.setInputFiles("#file", file);
-    await demo.waitForFunction(() => document.getElementById("status").textContent === "done");
-    assert.equal(await demo.textContent("#sha256"), openssl("sha256", file));
-    assert.equal(await demo.textContent("#md5-hex"), openssl("md5", file));
-    await demo.close();
   });
 });

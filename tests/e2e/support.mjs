@@ -92,14 +92,14 @@ export function openssl(algorithm, file) {
 }
 
 /**
- * Starts the Procore sandbox (target/release/procore-sandbox, built by scripts/test)
+ * Starts the Procore sandbox (target/debug/procore-sandbox, built by scripts/test; SANDBOX_BIN overrides)
  * on free ports; resolves once it printed its URLs.
  * @param {string[]} args extra flags
  */
 export async function startSandbox(args = []) {
   const { spawn } = await import("node:child_process");
-  const binary = path.join(ROOT, "target/release/procore-sandbox");
-  if (!fs.existsSync(binary)) throw new Error(`${binary} is missing: cargo build --release -p procore-sandbox`);
+  const binary = process.env.SANDBOX_BIN ?? path.join(ROOT, "target/debug/procore-sandbox");
+  if (!fs.existsSync(binary)) throw new Error(`${binary} is missing: cargo build -p procore-sandbox`);
   const child = spawn(binary, ["--port", "0", ...args], { stdio: ["ignore", "pipe", "inherit"] });
   const urls = await new Promise((resolve, reject) => {
     let buffer = "";
