@@ -25,27 +25,27 @@ pub fn router(state: AppState) -> Router {
     let procore = Router::new()
         .route(
             "/rest/{version}/companies/{company_id}/uploads",
-            post(create_company),
+            post(create),
         )
         .route(
             "/rest/{version}/projects/{project_id}/uploads",
-            post(create_project_v1),
+            post(create),
         )
         .route(
             "/rest/{version}/companies/{company_id}/projects/{project_id}/uploads",
-            post(create_project_v2),
+            post(create),
         )
         .route(
             "/rest/{version}/companies/{company_id}/uploads/{uuid}",
-            get(show_company).patch(complete_company),
+            get(show).patch(complete),
         )
         .route(
             "/rest/{version}/projects/{project_id}/uploads/{uuid}",
-            get(show_project_v1).patch(complete_project_v1),
+            get(show).patch(complete),
         )
         .route(
             "/rest/{version}/companies/{company_id}/projects/{project_id}/uploads/{uuid}",
-            get(show_project_v2).patch(complete_project_v2),
+            get(show).patch(complete),
         )
         .layer(middleware::from_fn_with_state(state.clone(), guard));
     Router::new()
@@ -204,154 +204,87 @@ pub fn json_object(body: &[u8]) -> Result<serde_json::Map<String, serde_json::Va
     }
 }
 
-// --- routes: the three path shapes, each dispatching on the version -----------
+// --- routes: three path shapes, one handler per action ---------------------------
 
 type Body = axum::body::Bytes;
 
-async fn create_company(
-    State(state): State<AppState>,
-    axum::Extension(caller): axum::Extension<Caller>,
-    axum::extract::Path((version, company_id)): axum::extract::Path<(String, u64)>,
-    body: Body,
-) -> Result<Response, ApiError> {
-    let scope = Scope::resolve(&version, Some(company_id), None, &caller)?;
-    create(state, caller, scope, body).await
+/// An upload endpoint's path, checked: the scope it names, the caller, and the
+/// upload id for show/complete.
+struct Located {
+    scope: Scope,
+    caller: Caller,
+    uuid: String,
 }
 
-async fn create_project_v1(
-    State(state): State<AppState>,
-    axum::Extension(caller): axum::Extension<Caller>,
-    axum::extract::Path((version, project_id)): axum::extract::Path<(String, u64)>,
-    body: Body,
-) -> Result<Response, ApiError> {
-    let scope = Scope::resolve(&version, None, Some(project_id), &caller)?;
-    if scope.is_v2() {
-        return Err(not_in_version());
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Located {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        let axum::extract::Path(params) = axum::extract::Path::<
+            std::collections::HashMap<String, String>,
+        >::from_request_parts(parts, state)
+        .await
+        .map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
+        let caller = parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "not authenticated"))?;
+        let id = |name: &str| -> Result<Option<u64>, ApiError> {
+            params
+                .get(name)
+                .map(|text| {
+                    text.parse()
+                        .map_err(|_| ApiError::bad_request(format!("{name} must be an integer")))
+                })
+                .transpose()
+        };
+        let (company, project) = (id("company_id")?, id("project_id")?);
+        let scope = Scope::resolve(
+            params.get("version").map_or("", String::as_str),
+            company,
+            project,
+            &caller,
+        )?;
+        // v1 names projects without their company; v2.1 always within it.
+        let shape_fits = match (company, project) {
+            (None, Some(_)) => !scope.is_v2(),
+            (Some(_), Some(_)) => scope.is_v2(),
+            _ => true,
+        };
+        if !shape_fits {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "this endpoint does not exist in this API version",
+            ));
+        }
+        Ok(Self {
+            scope,
+            caller,
+            uuid: params.get("uuid").cloned().unwrap_or_default(),
+        })
     }
-    create(state, caller, scope, body).await
-}
-
-async fn create_project_v2(
-    State(state): State<AppState>,
-    axum::Extension(caller): axum::Extension<Caller>,
-    axum::extract::Path((version, company_id, project_id)): axum::extract::Path<(String, u64, u64)>,
-    body: Body,
-) -> Result<Response, ApiError> {
-    let scope = Scope::resolve(&version, Some(company_id), Some(project_id), &caller)?;
-    if !scope.is_v2() {
-        return Err(not_in_version());
-    }
-    create(state, caller, scope, body).await
-}
-
-async fn show_company(
-    State(state): State<AppState>,
-    axum::Extension(caller): axum::Extension<Caller>,
-    axum::extract::Path((version, company_id, uuid)): axum::extract::Path<(String, u64, String)>,
-) -> Result<Response, ApiError> {
-    let scope = Scope::resolve(&version, Some(company_id), None, &caller)?;
-    show(state, caller, scope, uuid).await
-}
-
-async fn show_project_v1(
-    State(state): State<AppState>,
-    axum::Extension(caller): axum::Extension<Caller>,
-    axum::extract::Path((version, project_id, uuid)): axum::extract::Path<(String, u64, String)>,
-) -> Result<Response, ApiError> {
-    let scope = Scope::resolve(&version, None, Some(project_id), &caller)?;
-    if scope.is_v2() {
-        return Err(not_in_version());
-    }
-    show(state, caller, scope, uuid).await
-}
-
-async fn show_project_v2(
-    State(state): State<AppState>,
-    axum::Extension(caller): axum::Extension<Caller>,
-    axum::extract::Path((version, company_id, project_id, uuid)): axum::extract::Path<(
-        String,
-        u64,
-        u64,
-        String,
-    )>,
-) -> Result<Response, ApiError> {
-    let scope = Scope::resolve(&version, Some(company_id), Some(project_id), &caller)?;
-    if !scope.is_v2() {
-        return Err(not_in_version());
-    }
-    show(state, caller, scope, uuid).await
-}
-
-async fn complete_company(
-    State(state): State<AppState>,
-    axum::Extension(caller): axum::Extension<Caller>,
-    axum::extract::Path((version, company_id, uuid)): axum::extract::Path<(String, u64, String)>,
-    body: Body,
-) -> Result<Response, ApiError> {
-    let scope = Scope::resolve(&version, Some(company_id), None, &caller)?;
-    complete(state, caller, scope, uuid, body).await
-}
-
-async fn complete_project_v1(
-    State(state): State<AppState>,
-    axum::Extension(caller): axum::Extension<Caller>,
-    axum::extract::Path((version, project_id, uuid)): axum::extract::Path<(String, u64, String)>,
-    body: Body,
-) -> Result<Response, ApiError> {
-    let scope = Scope::resolve(&version, None, Some(project_id), &caller)?;
-    if scope.is_v2() {
-        return Err(not_in_version());
-    }
-    complete(state, caller, scope, uuid, body).await
-}
-
-async fn complete_project_v2(
-    State(state): State<AppState>,
-    axum::Extension(caller): axum::Extension<Caller>,
-    axum::extract::Path((version, company_id, project_id, uuid)): axum::extract::Path<(
-        String,
-        u64,
-        u64,
-        String,
-    )>,
-    body: Body,
-) -> Result<Response, ApiError> {
-    let scope = Scope::resolve(&version, Some(company_id), Some(project_id), &caller)?;
-    if !scope.is_v2() {
-        return Err(not_in_version());
-    }
-    complete(state, caller, scope, uuid, body).await
-}
-
-fn not_in_version() -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "this endpoint does not exist in this API version",
-    )
 }
 
 async fn create(
-    state: AppState,
-    caller: Caller,
-    scope: Scope,
+    State(state): State<AppState>,
+    at: Located,
     body: Body,
 ) -> Result<Response, ApiError> {
     let body = json_object(&body)?;
-    if scope.is_v2() {
-        v2::create(&state, &caller, scope, body).await
+    if at.scope.is_v2() {
+        v2::create(&state, &at.caller, at.scope, body).await
     } else {
-        v1::create(&state, &caller, scope, body).await
+        v1::create(&state, &at.caller, at.scope, body).await
     }
 }
 
-async fn show(
-    state: AppState,
-    caller: Caller,
-    scope: Scope,
-    uuid: String,
-) -> Result<Response, ApiError> {
-    let upload = find_upload(&state.lock(), &scope, &uuid, &caller)?;
-    if scope.is_v2() {
+async fn show(State(state): State<AppState>, at: Located) -> Result<Response, ApiError> {
+    let upload = find_upload(&state.lock(), &at.scope, &at.uuid, &at.caller)?;
+    if at.scope.is_v2() {
         v2::show(&state, upload).await
     } else {
         v1::show(&state, upload).await
@@ -359,15 +292,13 @@ async fn show(
 }
 
 async fn complete(
-    state: AppState,
-    caller: Caller,
-    scope: Scope,
-    uuid: String,
+    State(state): State<AppState>,
+    at: Located,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let upload = find_upload(&state.lock(), &scope, &uuid, &caller)?;
+    let upload = find_upload(&state.lock(), &at.scope, &at.uuid, &at.caller)?;
     let body = json_object(&body)?;
-    if scope.is_v2() {
+    if at.scope.is_v2() {
         v2::complete(&state, upload, body).await
     } else {
         v1::complete(&state, upload, body).await
