@@ -173,6 +173,32 @@ pub fn new_uuid() -> String {
         .collect()
 }
 
+/// A new upload record, `ready`, owned by `caller`.
+pub fn new_upload(
+    scope: Scope,
+    caller: &Caller,
+    uuid: String,
+    request: serde_json::Map<String, serde_json::Value>,
+    file: Option<crate::state::FileInfo>,
+    transfer: crate::state::Transfer,
+) -> Upload {
+    Upload {
+        key: scope.key(&uuid),
+        uuid,
+        api_version: scope.version,
+        company_id: scope.company_id,
+        project_id: scope.project_id,
+        owner: caller.token.clone(),
+        status: crate::state::Status::Ready,
+        failure: None,
+        request: serde_json::Value::Object(request),
+        file,
+        transfer,
+        created_at: crate::state::now_unix(),
+        completed_at: None,
+    }
+}
+
 /// Finds `uuid` in `scope`, owned by `caller`.
 pub fn find_upload(
     inner: &Inner,

@@ -29,50 +29,38 @@ pub async fn create(
                 .s3
                 .presign_post(&key, &request.form_fields(), request.size_range(), ttl),
         },
-        Some(segments) => {
-            let multipart_id = state
-                .s3
-                .create_multipart_upload(&key)
-                .await
-                .map_err(ApiError::storage)?;
-            let segments = segments
-                .iter()
-                .enumerate()
-                .map(|(index, declared)| {
-                    presign_segment(
-                        state,
-                        (&key, &multipart_id),
-                        index,
-                        declared,
-                        &V1_HEADERS,
-                        ttl,
-                    )
-                })
-                .collect();
-            Transfer::Multipart {
-                multipart_id,
-                segments,
-            }
-        }
+        Some(segments) => start_multipart(state, &key, segments, &V1_HEADERS, ttl).await?,
     };
-    let upload = Upload {
-        uuid: uuid.clone(),
-        api_version: scope.version,
-        company_id: scope.company_id,
-        project_id: scope.project_id,
-        owner: caller.token.clone(),
-        key,
-        status: Status::Ready,
-        failure: None,
-        request: Value::Object(body),
-        file: None,
-        transfer,
-        created_at: now_unix(),
-        completed_at: None,
-    };
+    let upload = super::new_upload(scope, caller, uuid.clone(), body, None, transfer);
     let out = representation(&upload, false);
     state.lock().uploads.insert(uuid, upload);
     Ok((StatusCode::CREATED, Json(out)).into_response())
+}
+
+/// Starts the storage multipart upload of `key` and presigns a PUT per segment.
+pub async fn start_multipart(
+    state: &AppState,
+    key: &str,
+    declared: &[DeclaredSegment],
+    names: &HeaderNames,
+    ttl: u64,
+) -> Result<Transfer, ApiError> {
+    let multipart_id = state
+        .s3
+        .create_multipart_upload(key)
+        .await
+        .map_err(ApiError::storage)?;
+    let segments = declared
+        .iter()
+        .enumerate()
+        .map(|(index, declared)| {
+            presign_segment(state, (key, &multipart_id), index, declared, names, ttl)
+        })
+        .collect();
+    Ok(Transfer::Multipart {
+        multipart_id,
+        segments,
+    })
 }
 
 /// Names of the headers a part's PUT must carry, as each API version spells them.

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Map, Value};
 
-use super::v1::{presign_segment, HeaderNames};
+use super::v1::{start_multipart, HeaderNames};
 use super::validate::{self, DeclaredSegment, V2_RULES};
 use super::{new_uuid, ApiError, Caller, Scope};
 use crate::state::{now_unix, AppState, FileInfo, Status, Transfer, Upload};
@@ -37,43 +37,8 @@ pub async fn create(
     let uuid = new_uuid();
     let key = scope.key(&uuid);
     let ttl = state.instruction_ttl();
-    let multipart_id = state
-        .s3
-        .create_multipart_upload(&key)
-        .await
-        .map_err(ApiError::storage)?;
-    let segments = segments
-        .iter()
-        .enumerate()
-        .map(|(index, declared)| {
-            presign_segment(
-                state,
-                (&key, &multipart_id),
-                index,
-                declared,
-                &V2_HEADERS,
-                ttl,
-            )
-        })
-        .collect();
-    let upload = Upload {
-        uuid: uuid.clone(),
-        api_version: scope.version,
-        company_id: scope.company_id,
-        project_id: scope.project_id,
-        owner: caller.token.clone(),
-        key,
-        status: Status::Ready,
-        failure: None,
-        request: Value::Object(body),
-        file: Some(file),
-        transfer: Transfer::Multipart {
-            multipart_id,
-            segments,
-        },
-        created_at: now_unix(),
-        completed_at: None,
-    };
+    let transfer = start_multipart(state, &key, &segments, &V2_HEADERS, ttl).await?;
+    let upload = super::new_upload(scope, caller, uuid.clone(), body, Some(file), transfer);
     let out = json!({ "data": data(&upload, true) });
     state.lock().uploads.insert(uuid, upload);
     Ok((StatusCode::CREATED, Json(out)).into_response())
