@@ -1,34 +1,12 @@
 //! The storage-side checks on the embedded store (s3s + the sandbox's own checks).
 
+#[macro_use]
 mod checks;
 mod common;
 
 use common::Harness;
 
-macro_rules! embedded_checks {
-    ($($check:ident),* $(,)?) => {
-        $(
-            #[tokio::test]
-            async fn $check() {
-                checks::$check(&Harness::embedded().await).await;
-            }
-        )*
-    };
-}
-
-embedded_checks!(
-    presigned_put_returns_quoted_md5_etag,
-    wrong_content_md5_is_bad_digest,
-    wrong_sha256_is_refused,
-    tampered_signature_is_refused,
-    altered_signed_header_is_refused,
-    expired_url_is_refused,
-    authorization_header_on_storage_is_refused,
-    form_post_policy_is_enforced,
-    expired_form_policy_is_refused,
-    cors_lets_browsers_put_and_read_etag,
-    full_uploads_store_every_byte,
-);
+storage_check_tests!(Harness::embedded().await);
 
 #[tokio::test]
 async fn hide_etag_leaves_etag_unexposed() {

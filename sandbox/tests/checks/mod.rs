@@ -3,6 +3,34 @@
 //! differently, each check states both answers.
 
 use crate::common::*;
+
+/// One `#[tokio::test]` per check, each on a fresh harness made by `$harness`
+/// (an expression that may `.await`): the list of checks lives here, once.
+macro_rules! storage_check_tests {
+    ($harness:expr) => {
+        storage_check_tests!(@each $harness;
+            presigned_put_returns_quoted_md5_etag,
+            wrong_content_md5_is_bad_digest,
+            wrong_sha256_is_refused,
+            tampered_signature_is_refused,
+            altered_signed_header_is_refused,
+            expired_url_is_refused,
+            authorization_header_on_storage_is_refused,
+            form_post_policy_is_enforced,
+            expired_form_policy_is_refused,
+            cors_lets_browsers_put_and_read_etag,
+            full_uploads_store_every_byte,
+        );
+    };
+    (@each $harness:expr; $($check:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $check() {
+                checks::$check(&$harness).await;
+            }
+        )*
+    };
+}
 use reqwest::Method;
 use serde_json::{json, Value};
 
