@@ -238,6 +238,31 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
         &self.options.scope
     }
 
+    /// Waits before attempt `attempt + 1`.
+    async fn pause(&self, attempt: u32, retry_after: Option<u64>) -> Result<(), Error> {
+        self.http
+            .sleep(backoff(attempt, retry_after, self.http.jitter()))
+            .await
+    }
+
+    /// Sends `request`; after a network error that leaves attempts, waits and
+    /// answers `None` (try again).
+    async fn send_or_pause(
+        &self,
+        request: Request,
+        progress: &dyn Fn(u64),
+        attempt: u32,
+    ) -> Result<Option<Response>, Error> {
+        match self.http.send(request, progress).await {
+            Ok(response) => Ok(Some(response)),
+            Err(Error::Network { .. }) if attempt < MAX_ATTEMPTS => {
+                self.pause(attempt, None).await?;
+                Ok(None)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
     /// One API call with Procore's headers, retried as [`classify`] says: a fresh
     /// token once after a 401, `Retry-After` on 429, backoff on 5xx and network errors.
     async fn api(
@@ -271,15 +296,8 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
                 body: body.clone().map_or(Body::Empty, Body::Json),
                 target: Target::Api,
             };
-            let response = match self.http.send(request, &|_| {}).await {
-                Ok(response) => response,
-                Err(Error::Network { .. }) if attempt < MAX_ATTEMPTS => {
-                    self.http
-                        .sleep(backoff(attempt, None, self.http.jitter()))
-                        .await?;
-                    continue;
-                }
-                Err(error) => return Err(error),
+            let Some(response) = self.send_or_pause(request, &|_| {}, attempt).await? else {
+                continue;
             };
             let retry_after = parse_retry_after(response.header("retry-after"));
             match classify(Target::Api, response.status, &response.body) {
@@ -295,9 +313,7 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
                     })
                 }
                 Class::RateLimited if attempt < MAX_ATTEMPTS => {
-                    self.http
-                        .sleep(backoff(attempt, retry_after, self.http.jitter()))
-                        .await?;
+                    self.pause(attempt, retry_after).await?
                 }
                 Class::RateLimited => {
                     return Err(Error::RateLimited {
@@ -307,9 +323,7 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
                     })
                 }
                 Class::Retryable if attempt < MAX_ATTEMPTS => {
-                    self.http
-                        .sleep(backoff(attempt, retry_after, self.http.jitter()))
-                        .await?;
+                    self.pause(attempt, retry_after).await?
                 }
                 _ => return Err(http_error(method, url, &response)),
             }
@@ -323,23 +337,17 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let response = match self.http.send(request.clone(), progress).await {
-                Ok(response) => response,
-                Err(Error::Network { .. }) if attempt < MAX_ATTEMPTS => {
-                    self.http
-                        .sleep(backoff(attempt, None, self.http.jitter()))
-                        .await?;
-                    continue;
-                }
-                Err(error) => return Err(error),
+            let Some(response) = self
+                .send_or_pause(request.clone(), progress, attempt)
+                .await?
+            else {
+                continue;
             };
             match classify(Target::Storage, response.status, &response.body) {
                 Class::Success => return Ok(response),
                 Class::Expired => return Err(Error::Expired(truncate_body(&response.body))),
                 Class::Retryable | Class::RateLimited if attempt < MAX_ATTEMPTS => {
-                    let retry_after = parse_retry_after(response.header("retry-after"));
-                    self.http
-                        .sleep(backoff(attempt, retry_after, self.http.jitter()))
+                    self.pause(attempt, parse_retry_after(response.header("retry-after")))
                         .await?;
                 }
                 _ => return Err(http_error(request.method, &request.url, &response)),
