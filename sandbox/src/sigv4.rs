@@ -64,11 +64,7 @@ impl Credentials {
             .collect();
         signed.push(("host".into(), host_header(url)));
         signed.sort();
-        let signed_names = signed
-            .iter()
-            .map(|(n, _)| n.as_str())
-            .collect::<Vec<_>>()
-            .join(";");
+        let signed_names = names_of(&signed);
 
         let mut url = url.clone();
         url.query_pairs_mut()
@@ -104,11 +100,7 @@ impl Credentials {
             ("x-amz-date".to_string(), stamp.amz_date.clone()),
         ];
         signed.sort();
-        let signed_names = signed
-            .iter()
-            .map(|(n, _)| n.as_str())
-            .collect::<Vec<_>>()
-            .join(";");
+        let signed_names = names_of(&signed);
         let canonical = canonical_request(method, url, &signed, &payload_hash);
         let signature = sign(&stamp, &canonical);
         vec![
@@ -204,16 +196,21 @@ fn canonical_request(
         .collect::<Vec<_>>()
         .join("&");
     let headers: String = signed.iter().map(|(n, v)| format!("{n}:{v}\n")).collect();
-    let names = signed
-        .iter()
-        .map(|(n, _)| n.as_str())
-        .collect::<Vec<_>>()
-        .join(";");
+    let names = names_of(signed);
     // The URL keeps its path percent-encoded already; S3 does not encode it twice.
     format!(
         "{method}\n{}\n{query}\n{headers}\n{names}\n{payload_hash}",
         url.path()
     )
+}
+
+/// `SignedHeaders`: the sorted lowercase names joined by `;`.
+fn names_of(signed: &[(String, String)]) -> String {
+    signed
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
 /// `host[:port]` as the client will send it in `Host`.

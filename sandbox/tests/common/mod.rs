@@ -126,25 +126,21 @@ impl Harness {
 
     /// GET /_sandbox/uploads/{uuid}: the record and what storage holds.
     pub async fn inspect(&self, uuid: &str) -> Value {
-        self.http
-            .get(self.url(&format!("/_sandbox/uploads/{uuid}")))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.admin_get(&format!("uploads/{uuid}")).await
     }
 
     pub async fn requests(&self) -> Vec<Value> {
-        self.http
-            .get(self.url("/_sandbox/requests"))
+        serde_json::from_value(self.admin_get("requests").await).unwrap()
+    }
+
+    async fn admin_get(&self, route: &str) -> Value {
+        let response = self
+            .http
+            .get(self.url(&format!("/_sandbox/{route}")))
             .send()
             .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+            .unwrap();
+        response.json().await.unwrap()
     }
 
     pub async fn set_faults(&self, faults: Value) {
