@@ -257,21 +257,9 @@ async fn v2_declared_hash_that_differs_from_the_bytes_fails_processing() {
         .await;
     let uuid = created["data"]["upload_id"].as_str().unwrap();
     let etags = h.put_all(&created, &data, 1000).await;
-    let response = h
-        .api(Method::PATCH, &format!("{path}/{uuid}"))
-        .json(&json!({ "part_etags": etags }))
-        .send()
-        .await
-        .unwrap();
+    let response = h.patch_v2(path, uuid, json!(etags)).await;
     assert_eq!(response.status(), 200);
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    let (_, shown) = json_of(
-        h.api(Method::GET, &format!("{path}/{uuid}"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, shown) = h.show_after_processing(path, uuid).await;
     assert_eq!(shown["data"]["status"], "failed", "{shown}");
     assert!(shown["data"]["failure_reason"]
         .as_str()
@@ -605,20 +593,8 @@ async fn empty_files_upload_as_one_empty_part() {
         .await;
     let etags = h.put_all(&created, empty, 1).await;
     let uuid = created["data"]["upload_id"].as_str().unwrap();
-    let response = h
-        .api(Method::PATCH, &format!("{path}/{uuid}"))
-        .json(&json!({ "part_etags": etags }))
-        .send()
-        .await
-        .unwrap();
+    let response = h.patch_v2(path, uuid, json!(etags)).await;
     assert_eq!(response.status(), 200);
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    let (_, shown) = json_of(
-        h.api(Method::GET, &format!("{path}/{uuid}"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, shown) = h.show_after_processing(path, uuid).await;
     assert_eq!(shown["data"]["status"], "available", "{shown}");
 }

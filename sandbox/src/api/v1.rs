@@ -161,19 +161,7 @@ pub async fn complete(
         ));
     }
     if upload.status != Status::Complete {
-        super::v2::check_against_storage(state, &upload.key, multipart_id, &etags).await?;
-        let parts: Vec<(u32, String)> = etags
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (i as u32 + 1, e.clone()))
-            .collect();
-        state
-            .s3
-            .complete_multipart_upload(&upload.key, multipart_id, &parts)
-            .await
-            .map_err(|error| {
-                ApiError::unprocessable(format!("storage refused to complete the upload: {error}"))
-            })?;
+        super::v2::finish_multipart(state, &upload.key, multipart_id, &etags).await?;
         if let Some(failure) = super::v2::verify_stored(state, &upload).await? {
             if let Some(stored) = state.lock().uploads.get_mut(&upload.uuid) {
                 stored.status = Status::Failed;

@@ -209,19 +209,7 @@ pub async fn complete(
         Status::Complete | Status::Available | Status::Failed
     );
     if let (Some(all), false) = (&all, already_done) {
-        check_against_storage(state, &upload.key, multipart_id, all).await?;
-        let parts: Vec<(u32, String)> = all
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (i as u32 + 1, e.clone()))
-            .collect();
-        state
-            .s3
-            .complete_multipart_upload(&upload.key, multipart_id, &parts)
-            .await
-            .map_err(|error| {
-                ApiError::unprocessable(format!("storage refused to complete the upload: {error}"))
-            })?;
+        finish_multipart(state, &upload.key, multipart_id, all).await?;
     }
     let mut inner = state.lock();
     let stored = inner
@@ -278,8 +266,31 @@ fn parse_part_etags(
         .collect()
 }
 
+/// Completes the storage multipart upload with `etags` (part 1 first), each checked
+/// against the one storage returned for that part.
+pub async fn finish_multipart(
+    state: &AppState,
+    key: &str,
+    multipart_id: &str,
+    etags: &[String],
+) -> Result<(), ApiError> {
+    check_against_storage(state, key, multipart_id, etags).await?;
+    let parts: Vec<(u32, String)> = etags
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (i as u32 + 1, e.clone()))
+        .collect();
+    state
+        .s3
+        .complete_multipart_upload(key, multipart_id, &parts)
+        .await
+        .map_err(|error| {
+            ApiError::unprocessable(format!("storage refused to complete the upload: {error}"))
+        })
+}
+
 /// Every submitted ETag must be the one storage returned for that part.
-pub async fn check_against_storage(
+async fn check_against_storage(
     state: &AppState,
     key: &str,
     multipart_id: &str,

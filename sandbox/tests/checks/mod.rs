@@ -306,21 +306,9 @@ pub async fn full_uploads_store_every_byte(h: &Harness) {
         .await;
     let etags = h.put_all(&created, &data, 5 * MIB + 1).await;
     let uuid = created["data"]["upload_id"].as_str().unwrap();
-    let response = h
-        .api(Method::PATCH, &format!("{path}/{uuid}"))
-        .json(&json!({ "part_etags": etags }))
-        .send()
-        .await
-        .unwrap();
+    let response = h.patch_v2(path, uuid, json!(etags)).await;
     assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    let (_, shown) = json_of(
-        h.api(Method::GET, &format!("{path}/{uuid}"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, shown) = h.show_after_processing(path, uuid).await;
     assert_eq!(shown["data"]["status"], "available", "{shown}");
     assert_eq!(h.inspect(uuid).await["stored"]["sha256"], sha256_hex(&data));
 }

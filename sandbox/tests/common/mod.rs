@@ -94,6 +94,28 @@ impl Harness {
         serde_json::from_str(&text).unwrap()
     }
 
+    /// PATCH a v2.1 upload's `part_etags`.
+    pub async fn patch_v2(&self, path: &str, uuid: &str, etags: Value) -> Response {
+        let body = json!({ "part_etags": etags });
+        self.api(Method::PATCH, &format!("{path}/{uuid}"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// GET an upload (after the processing delay): status and JSON body.
+    pub async fn show_after_processing(&self, path: &str, uuid: &str) -> (u16, Value) {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        json_of(
+            self.api(Method::GET, &format!("{path}/{uuid}"))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
     /// PUT `bytes` to a segment's URL with exactly its headers (+ Content-Type).
     pub async fn put_segment(&self, segment: &Value, bytes: &[u8]) -> Response {
         put_with_headers(
