@@ -62,6 +62,29 @@ describe("the demo: sandbox + page", () => {
     });
   }
 
+  test("a file dropped on the page is uploaded", async () => {
+    await page.selectOption("#api-version", "v1.1");
+    await page.selectOption("#segmented", "auto");
+    // A drop as the browser delivers it: a DataTransfer holding a File.
+    const dataTransfer = await page.evaluateHandle(() => {
+      const bytes = new Uint8Array(777_777).map((_, i) => (i * 131) % 251);
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([bytes], "dropped.bin"));
+      return transfer;
+    });
+    await page.dispatchEvent("#drop", "dragover", { dataTransfer });
+    await page.dispatchEvent("#drop", "drop", { dataTransfer });
+    await page.waitForFunction(() => document.getElementById("status").textContent === "done");
+    assert.equal(await page.textContent("#name"), "dropped.bin");
+    const expected = await page.evaluate(async () => {
+      const bytes = new Uint8Array(777_777).map((_, i) => (i * 131) % 251);
+      const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+      return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
+    });
+    assert.equal(await page.textContent("#stored-sha256"), expected);
+    assert.deepEqual(problems, []);
+  });
+
   test("hash only: the digests equal openssl's", async () => {
     const file = randomFile(dir, "hash.bin", 5_000_123);
     await page.selectOption("#api-version", "v1.1");

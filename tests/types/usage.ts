@@ -1,0 +1,44 @@
+// Compiled (not run) by scripts/test against pkg/index.d.ts: the README's calls must
+// type-check, and misuse must not.
+import { ProcoreClient, hashFile } from "procore-upload";
+import type { ProcoreUploadError, UploadProgress, UploadResult } from "procore-upload";
+
+declare const file: File;
+
+async function main(): Promise<void> {
+  const client = new ProcoreClient({ companyId: 1234, getAccessToken: async () => "token", apiVersion: "v2.1" });
+  const controller = new AbortController();
+  const result: UploadResult = await client.upload(file, {
+    projectId: 42,
+    segmented: "auto",
+    segmentSize: 16 * 1024 * 1024,
+    concurrency: 4,
+    onProgress: (p: UploadProgress) => console.log(p.phase, p.bytesUploaded / p.totalBytes),
+    signal: controller.signal,
+  });
+  const etags: string[] = (result.segments ?? []).map((s) => s.etag);
+  const hashed = await client.hashFile(file, { segmentSize: 5 * 1024 * 1024 + 1, md5: false });
+  const first: string = hashed.segments[0].sha256;
+  const whole = await hashFile(file);
+  const digest: string = whole.sha256;
+  try {
+    await new ProcoreClient({ companyId: 1, accessToken: "t" }).upload(file);
+  } catch (error) {
+    const e = error as ProcoreUploadError;
+    const code: "HTTP" | string = e.code;
+    const status: number | undefined = e.status;
+    console.log(etags, first, digest, code, status);
+  }
+
+  // @ts-expect-error companyId is required
+  new ProcoreClient({ accessToken: "t" });
+  // @ts-expect-error apiVersion is one of three
+  new ProcoreClient({ companyId: 1, accessToken: "t", apiVersion: "v3" });
+  // @ts-expect-error segmented is a boolean or "auto"
+  await client.upload(file, { segmented: "yes" });
+  // @ts-expect-error phases are named
+  const phase: UploadProgress["phase"] = "sending";
+  console.log(phase);
+}
+
+void main;
