@@ -6,17 +6,45 @@
 // understand.
 import init, { hashFile as wasmHashFile, ProcoreClient as WasmClient } from "./procore_upload_wasm.js";
 
+const wasmUrl = new URL("./procore_upload_wasm_bg.wasm", import.meta.url);
 let loading = null;
+
+/** Compiles the wasm once: the same Module goes to the hashing workers. */
+async function compile() {
+  if (WebAssembly.compileStreaming) {
+    try {
+      return await WebAssembly.compileStreaming(fetch(wasmUrl));
+    } catch {
+      // Served without the application/wasm type: compile from the bytes instead.
+    }
+  }
+  const response = await fetch(wasmUrl);
+  return WebAssembly.compile(await response.arrayBuffer());
+}
 
 /** Loads and instantiates the wasm module once; a failed load may be retried. */
 function ready() {
   if (!loading) {
-    loading = init().catch((error) => {
+    loading = (async () => {
+      const module = await compile();
+      await init({ module_or_path: module });
+      return module;
+    })().catch((error) => {
       loading = null;
       throw error;
     });
   }
   return loading;
+}
+
+/** How the client starts hashing workers; null where there are no Workers. */
+function workerRuntime(module, workerUrl) {
+  if (typeof Worker === "undefined") return null;
+  const createWorker = workerUrl
+    ? () => new Worker(workerUrl, { type: "module" })
+    : // Written literally so that bundlers (Vite, webpack) find and ship the worker.
+      () => new Worker(new URL("./hash-worker.js", import.meta.url), { type: "module" });
+  return { createWorker, module };
 }
 
 /**
@@ -33,8 +61,10 @@ export class ProcoreClient {
   }
 
   async #inner() {
-    await ready();
-    if (!this.#client) this.#client = new WasmClient(this.#options);
+    const module = await ready();
+    if (!this.#client) {
+      this.#client = new WasmClient(this.#options, workerRuntime(module, this.#options?.workerUrl));
+    }
     return this.#client;
   }
 

@@ -7,7 +7,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use procore_upload::core::engine::{upload, Phase, Progress, UploadOptions, UploadResult};
-use procore_upload::core::hash::hash_bytes;
+use procore_upload::core::hash::{hash_bytes, InThread};
 use procore_upload::core::http::{Body, Http, Method, Request, Response, Target, Tokens};
 use procore_upload::core::plan::{ApiVersion, Segmented, MIB};
 use procore_upload::core::protocol::{FileMeta, Scope};
@@ -131,9 +131,13 @@ fn run(
     options: &UploadOptions,
 ) -> (Result<UploadResult, Error>, Vec<Progress>) {
     let seen = RefCell::new(Vec::new());
-    let result = pollster::block_on(upload(http, &tokens(), source, options, &|p| {
-        seen.borrow_mut().push(*p)
-    }));
+    let result = pollster::block_on(upload(
+        http,
+        &tokens(),
+        &InThread::new(source),
+        options,
+        &|p| seen.borrow_mut().push(*p),
+    ));
     (result, seen.into_inner())
 }
 
@@ -515,9 +519,13 @@ fn v1_expired_instructions_create_again_without_rehashing() {
     };
     let seen = RefCell::new(Vec::new());
     let options = options(ApiVersion::V10, None, size as u64, Segmented::Yes);
-    let result = pollster::block_on(upload(&http, &tokens(), &counting, &options, &|p| {
-        seen.borrow_mut().push(*p)
-    }));
+    let result = pollster::block_on(upload(
+        &http,
+        &tokens(),
+        &InThread::new(&counting),
+        &options,
+        &|p| seen.borrow_mut().push(*p),
+    ));
     assert_eq!(result.unwrap().status, "complete");
     assert_eq!(creates.get(), 2, "created again after the expiry");
     assert_eq!(counting.reads.get(), 1, "the file was hashed once");

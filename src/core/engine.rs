@@ -8,12 +8,11 @@ use std::ops::Range;
 use futures_util::stream::{self, StreamExt};
 
 use super::error::{redact_url, truncate_body};
-use super::hash::{hash_segments, Digests, HashOptions};
+use super::hash::{Digests, HashBackend, HashOptions};
 use super::http::{browser_sets_itself, Body, Http, Method, Request, Response, Target, Tokens};
 use super::plan::{plan_segments, use_segments, ApiVersion, SegmentPlan, Segmented};
 use super::protocol::{self, FileMeta, PartInstruction, Scope, SegmentDigest};
 use super::retry::{backoff, classify, parse_retry_after, Class, MAX_ATTEMPTS};
-use super::source::ByteSource;
 use super::Error;
 
 /// Parallel storage requests when the caller does not say.
@@ -187,14 +186,14 @@ impl<'a> Reporter<'a> {
 }
 
 /// Uploads `source` as `options` say.
-pub async fn upload<H: Http, T: Tokens, S: ByteSource + ?Sized>(
+pub async fn upload<H: Http, T: Tokens, B: HashBackend>(
     http: &H,
     tokens: &T,
-    source: &S,
+    hasher: &B,
     options: &UploadOptions,
     report: &dyn Fn(&Progress),
 ) -> Result<UploadResult, Error> {
-    let size = source.size();
+    let size = hasher.size();
     if size != options.file.size {
         return Err(Error::InvalidInput("the file size changed".into()));
     }
@@ -224,7 +223,7 @@ pub async fn upload<H: Http, T: Tokens, S: ByteSource + ?Sized>(
         return client.form_upload(&reporter).await;
     }
     let reporter = Reporter::new(size, plan.count(), report);
-    client.segmented_upload(source, plan, &reporter).await
+    client.segmented_upload(hasher, plan, &reporter).await
 }
 
 struct Client<'a, H, T> {
@@ -401,9 +400,9 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
         }
     }
 
-    async fn segmented_upload<S: ByteSource + ?Sized>(
+    async fn segmented_upload<B: HashBackend>(
         &self,
-        source: &S,
+        hasher: &B,
         plan: SegmentPlan,
         reporter: &Reporter<'_>,
     ) -> Result<UploadResult, Error> {
@@ -414,11 +413,11 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
             chunk_size: self.options.chunk_size,
         };
         let is_v2 = version == ApiVersion::V21;
-        let (digests, whole) = hash_segments(source, &ranges, hash_options, is_v2, |hashed| {
-            reporter.update(|p| p.bytes_hashed = hashed);
-            Ok(())
-        })
-        .await?;
+        let (digests, whole) = hasher
+            .hash(&ranges, hash_options, is_v2, &|hashed| {
+                reporter.update(|p| p.bytes_hashed = hashed)
+            })
+            .await?;
         let declared: Vec<SegmentDigest> = ranges
             .iter()
             .zip(&digests)

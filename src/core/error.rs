@@ -76,6 +76,9 @@ pub enum Error {
     /// The upload did not become available in time.
     #[error("timed out: {0}")]
     Timeout(String),
+    /// A hashing worker failed to start or crashed.
+    #[error("hashing worker failed: {0}")]
+    Worker(String),
 }
 
 /// Longest response body kept in an error.
@@ -97,6 +100,7 @@ impl Error {
             Error::Protocol(_) => "PROTOCOL",
             Error::ProcessingFailed(_) => "PROCESSING_FAILED",
             Error::Timeout(_) => "TIMEOUT",
+            Error::Worker(_) => "WORKER",
         }
     }
 
@@ -169,6 +173,7 @@ mod tests {
             (Error::Protocol("x".into()), "PROTOCOL"),
             (Error::ProcessingFailed("x".into()), "PROCESSING_FAILED"),
             (Error::Timeout("x".into()), "TIMEOUT"),
+            (Error::Worker("x".into()), "WORKER"),
         ];
         for (error, code) in table {
             assert_eq!(error.code(), code, "{error}");

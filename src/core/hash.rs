@@ -32,6 +32,31 @@ impl Digests {
     pub fn md5_hex(&self) -> Option<String> {
         self.md5.as_ref().map(|md5| to_hex(md5))
     }
+
+    /// Digests from their hex forms (as a hashing worker sends them).
+    pub fn from_hex(sha256: &str, md5: Option<&str>) -> Option<Self> {
+        Some(Self {
+            sha256: from_hex(sha256)?,
+            md5: match md5 {
+                Some(hex) => Some(from_hex(hex)?),
+                None => None,
+            },
+        })
+    }
+}
+
+/// `N` bytes from `2N` hex digits (either case).
+fn from_hex<const N: usize>(hex: &str) -> Option<[u8; N]> {
+    let bytes = hex.as_bytes();
+    if bytes.len() != 2 * N {
+        return None;
+    }
+    let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    let mut out = [0u8; N];
+    for (i, pair) in bytes.chunks(2).enumerate() {
+        out[i] = digit(pair[0])? << 4 | digit(pair[1])?;
+    }
+    Some(out)
 }
 
 /// Feeds each byte once to SHA-256 and (optionally) MD5.
@@ -172,6 +197,69 @@ pub async fn hash_segments<S: ByteSource + ?Sized>(
         digests.push(hasher.finalize());
     }
     Ok((digests, whole_hasher.map(MultiHasher::finalize)))
+}
+
+/// Computes the digests of byte ranges of the file being uploaded: on the calling
+/// thread ([`InThread`]) or elsewhere (the web adapter's worker pool).
+#[allow(async_fn_in_trait)] // Single-threaded (wasm): no Send bound wanted.
+pub trait HashBackend {
+    /// Size of the file.
+    fn size(&self) -> u64;
+
+    /// Digests of consecutive `ranges`, and of the whole file when `whole`;
+    /// `progress` gets the bytes hashed so far (never decreasing).
+    async fn hash(
+        &self,
+        ranges: &[Range<u64>],
+        options: HashOptions,
+        whole: bool,
+        progress: &dyn Fn(u64),
+    ) -> Result<(Vec<Digests>, Option<Digests>), Error>;
+}
+
+/// Hashing on the calling thread, one read of each byte, stopping between reads
+/// once `cancelled` says so.
+pub struct InThread<'a, S: ?Sized> {
+    source: &'a S,
+    cancelled: &'a dyn Fn() -> bool,
+}
+
+impl<'a, S: ByteSource + ?Sized> InThread<'a, S> {
+    /// Hashes `source`, never cancelled.
+    pub fn new(source: &'a S) -> Self {
+        Self {
+            source,
+            cancelled: &|| false,
+        }
+    }
+
+    /// Hashes `source` until `cancelled()` turns true ([`Error::Aborted`]).
+    pub fn cancellable(source: &'a S, cancelled: &'a dyn Fn() -> bool) -> Self {
+        Self { source, cancelled }
+    }
+}
+
+impl<S: ByteSource + ?Sized> HashBackend for InThread<'_, S> {
+    fn size(&self) -> u64 {
+        self.source.size()
+    }
+
+    async fn hash(
+        &self,
+        ranges: &[Range<u64>],
+        options: HashOptions,
+        whole: bool,
+        progress: &dyn Fn(u64),
+    ) -> Result<(Vec<Digests>, Option<Digests>), Error> {
+        hash_segments(self.source, ranges, options, whole, |hashed| {
+            if (self.cancelled)() {
+                return Err(Error::Aborted);
+            }
+            progress(hashed);
+            Ok(())
+        })
+        .await
+    }
 }
 
 /// Lowercase hex of `bytes`.
@@ -382,6 +470,18 @@ mod tests {
                 (got, want) => panic!("{requested:?}: got {got:?}, want {want:?}"),
             }
         }
+    }
+
+    #[test]
+    fn digests_round_trip_through_hex() {
+        let digests = hash_bytes(b"abc", true);
+        let back = Digests::from_hex(&digests.sha256_hex(), digests.md5_hex().as_deref());
+        assert_eq!(back, Some(digests.clone()));
+        let upper = digests.sha256_hex().to_uppercase();
+        assert_eq!(Digests::from_hex(&upper, None).map(|d| d.sha256), Some(digests.sha256));
+        assert_eq!(Digests::from_hex("abc", None), None);
+        assert_eq!(Digests::from_hex(&"zz".repeat(32), None), None);
+        assert_eq!(Digests::from_hex(&digests.sha256_hex(), Some("00")), None);
     }
 
     #[test]

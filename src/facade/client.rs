@@ -12,7 +12,7 @@ use super::ProgressCallback;
 use crate::core::engine::{
     self, Phase, Progress, UploadOptions, DEFAULT_CONCURRENCY, DEFAULT_PROCESSING_TIMEOUT_MS,
 };
-use crate::core::hash::{hash_segments, HashOptions};
+use crate::core::hash::{HashBackend, HashOptions, InThread};
 use crate::core::plan::{plan_segments, ApiVersion, Segmented};
 use crate::core::protocol::{FileMeta, Scope};
 use crate::core::source::ByteSource;
@@ -22,6 +22,7 @@ use crate::web::blob::BlobSource;
 use crate::web::error::to_js_error;
 use crate::web::http::WebHttp;
 use crate::web::js::Options;
+use crate::web::pool::{default_worker_count, WorkerHashing, WorkerRuntime};
 use crate::web::tokens::JsTokens;
 
 /// The client's settings, shared by its calls.
@@ -31,6 +32,8 @@ struct Settings {
     version: ApiVersion,
     tokens: JsTokens,
     allow_insecure_storage: bool,
+    /// How to start hashing workers; `None` where Workers do not exist.
+    workers: Option<WorkerRuntime>,
 }
 
 /// Uploads files to one Procore company.
@@ -42,10 +45,12 @@ pub struct ProcoreClient {
 #[wasm_bindgen]
 impl ProcoreClient {
     /// `new ProcoreClient({ companyId, accessToken | getAccessToken, baseUrl?,
-    /// apiVersion?, allowInsecureStorage? })`; throws `INVALID_INPUT` on bad options.
+    /// apiVersion?, allowInsecureStorage? }, { createWorker, module })`; the second
+    /// argument comes from `index.js` (null where there are no Workers). Throws
+    /// `INVALID_INPUT` on bad options.
     #[wasm_bindgen(constructor)]
-    pub fn new(options: JsValue) -> Result<ProcoreClient, JsValue> {
-        Settings::from_js(&options)
+    pub fn new(options: JsValue, runtime: JsValue) -> Result<ProcoreClient, JsValue> {
+        Settings::from_js(&options, &runtime)
             .map(|settings| ProcoreClient {
                 settings: Rc::new(settings),
             })
@@ -78,7 +83,7 @@ impl ProcoreClient {
 }
 
 impl Settings {
-    fn from_js(raw: &JsValue) -> Result<Self, Error> {
+    fn from_js(raw: &JsValue, runtime: &JsValue) -> Result<Self, Error> {
         if raw.is_undefined() || raw.is_null() {
             return Err(Error::InvalidInput(
                 "ProcoreClient needs options: { companyId, accessToken }".into(),
@@ -121,8 +126,53 @@ impl Settings {
             version,
             tokens,
             allow_insecure_storage: options.bool("allowInsecureStorage")?.unwrap_or(false),
+            workers: worker_runtime(runtime)?,
         })
     }
+}
+
+/// `{ createWorker, module }` from `index.js`, or `None`.
+fn worker_runtime(raw: &JsValue) -> Result<Option<WorkerRuntime>, Error> {
+    if raw.is_undefined() || raw.is_null() {
+        return Ok(None);
+    }
+    let runtime = Options::new(raw, "runtime")?;
+    let (Some(create_worker), Some(module)) = (runtime.function("createWorker")?, runtime.get("module")?) else {
+        return Ok(None);
+    };
+    Ok(Some(WorkerRuntime { create_worker, module }))
+}
+
+/// Hashing workers asked for: `workers` (0 = on the calling thread), else one per
+/// core up to 4; none where Workers do not exist.
+fn worker_count(settings: &Settings, options: &Options<'_>) -> Result<usize, Error> {
+    let asked = options.whole_number("workers")?;
+    if asked.is_some_and(|n| n > 64) {
+        return Err(Error::InvalidInput("options.workers must be at most 64".into()));
+    }
+    Ok(match (&settings.workers, asked) {
+        (None, _) => 0,
+        (Some(_), Some(n)) => n as usize,
+        (Some(_), None) => default_worker_count(),
+    })
+}
+
+/// Runs `work` with the hashing backend the options ask for.
+macro_rules! with_hasher {
+    ($settings:expr, $workers:expr, $source:expr, $signal:expr, |$hasher:ident| $work:expr) => {{
+        let signal: Option<AbortSignal> = $signal;
+        match (&$settings.workers, $workers) {
+            (Some(runtime), count) if count > 0 => {
+                let $hasher = WorkerHashing::new(runtime, count, $source.as_raw().clone(), signal);
+                $work
+            }
+            _ => {
+                let cancelled = move || signal.as_ref().is_some_and(AbortSignal::aborted);
+                let $hasher = InThread::cancellable($source, &cancelled);
+                $work
+            }
+        }
+    }};
 }
 
 /// A positive integer id.
@@ -136,6 +186,7 @@ fn positive_id(options: &Options<'_>, key: &str, value: &JsValue) -> Result<u64,
 /// `upload()` options besides the file.
 struct Call {
     options: UploadOptions,
+    workers: usize,
     on_progress: ProgressCallback,
     signal: Option<AbortSignal>,
 }
@@ -156,12 +207,7 @@ fn read_call(settings: &Settings, source: &BlobSource, raw: &JsValue) -> Result<
     let concurrency = options
         .whole_number("concurrency")?
         .unwrap_or(DEFAULT_CONCURRENCY as u64);
-    // Hashing workers arrive with the worker pool; the option is checked already.
-    if options.whole_number("workers")? == Some(0) {
-        return Err(Error::InvalidInput(
-            "options.workers must be at least 1".into(),
-        ));
-    }
+    let workers = worker_count(settings, &options)?;
     let md5 = options.bool("md5")?.unwrap_or(true);
     let hash = HashOptions::new(md5, options.whole_number("chunkSize")?)?;
     let blob = source.as_raw();
@@ -200,6 +246,7 @@ fn read_call(settings: &Settings, source: &BlobSource, raw: &JsValue) -> Result<
                 .unwrap_or(DEFAULT_PROCESSING_TIMEOUT_MS),
             chunk_size: hash.chunk_size,
         },
+        workers,
         on_progress: ProgressCallback(options.function("onProgress")?),
         signal: options.instance::<AbortSignal>("signal", "an AbortSignal")?,
     })
@@ -237,10 +284,10 @@ async fn upload(
     abort::check(call.signal.as_ref())?;
     let http = WebHttp::new(source.as_raw().clone(), call.signal.clone());
     let progress = call.on_progress.clone();
-    let result = engine::upload(&http, &settings.tokens, &source, &call.options, &|p| {
-        progress.report(p)
-    })
-    .await?;
+    let report = |p: &Progress| progress.report(p);
+    let result = with_hasher!(settings, call.workers, &source, call.signal.clone(), |hasher| {
+        engine::upload(&http, &settings.tokens, &hasher, &call.options, &report).await?
+    });
     Ok(JsUploadResult {
         uuid: result.uuid,
         status: result.status,
@@ -275,11 +322,7 @@ async fn hash_file(
     let options = Options::new(raw, "options")?;
     let md5 = options.bool("md5")?.unwrap_or(true);
     let hash = HashOptions::new(md5, options.whole_number("chunkSize")?)?;
-    if options.whole_number("workers")? == Some(0) {
-        return Err(Error::InvalidInput(
-            "options.workers must be at least 1".into(),
-        ));
-    }
+    let workers = worker_count(settings, &options)?;
     let on_progress = ProgressCallback(options.function("onProgress")?);
     let signal = options.instance::<AbortSignal>("signal", "an AbortSignal")?;
     let size = source.size();
@@ -295,16 +338,10 @@ async fn hash_file(
             segments_total: plan.count(),
         })
     };
-    let (digests, _) = hash_segments(&source, &ranges, hash, false, |hashed| {
-        abort::check(signal.as_ref())?;
-        let done = ranges
-            .iter()
-            .take_while(|r| r.end <= hashed && r.end > r.start)
-            .count() as u64;
-        report(Phase::Hashing, hashed, done);
-        Ok(())
-    })
-    .await?;
+    let progress = |hashed| report(Phase::Hashing, hashed, 0);
+    let (digests, _) = with_hasher!(settings, workers, &source, signal.clone(), |hasher| {
+        hasher.hash(&ranges, hash, false, &progress).await?
+    });
     abort::check(signal.as_ref())?;
     report(Phase::Done, size, plan.count());
     Ok(JsHashResult {

@@ -133,3 +133,47 @@ async fn hash_file_impl(file: JsValue, options: &JsValue) -> Result<HashFileResu
         md5: digests.md5_hex(),
     })
 }
+
+/// The job a hashing worker runs (`js/hash-worker.js`): digests of the consecutive
+/// byte ranges `ranges` (flat `[start, end, …]`) of `file`, and of all of them
+/// together when `whole`. Resolves to `{ segments: [[sha256, md5|null]…],
+/// whole: [sha256, md5|null] | null }`; `on_progress(bytes)` after every read.
+#[wasm_bindgen(js_name = hashJob, skip_typescript)]
+pub async fn hash_job(
+    file: JsValue,
+    ranges: Vec<f64>,
+    md5: bool,
+    chunk_size: f64,
+    whole: bool,
+    on_progress: Function,
+) -> Result<JsValue, JsValue> {
+    hash_job_impl(file, &ranges, md5, chunk_size, whole, &on_progress)
+        .await
+        .map_err(|error| to_js_error(&error))
+}
+
+async fn hash_job_impl(
+    file: JsValue,
+    flat: &[f64],
+    md5: bool,
+    chunk_size: f64,
+    whole: bool,
+    on_progress: &Function,
+) -> Result<JsValue, Error> {
+    let source = BlobSource::from_js(file)?;
+    let ranges: Vec<std::ops::Range<u64>> = flat.chunks_exact(2).map(|pair| pair[0] as u64..pair[1] as u64).collect();
+    let options = HashOptions::new(md5, Some(chunk_size as u64))?;
+    let (segments, whole) = crate::core::hash::hash_segments(&source, &ranges, options, whole, |bytes| {
+        // The main thread stops this worker by terminating it; nothing to check here.
+        let _ = on_progress.call1(&JsValue::UNDEFINED, &(bytes as f64).into());
+        Ok(())
+    })
+    .await?;
+    let result = js_sys::Object::new();
+    let list: js_sys::Array = segments.iter().map(crate::web::pool::digest_to_js).collect();
+    let whole = whole.as_ref().map_or(JsValue::NULL, crate::web::pool::digest_to_js);
+    // Plain data properties on a fresh object: cannot fail.
+    let _ = js_sys::Reflect::set(&result, &"segments".into(), &list);
+    let _ = js_sys::Reflect::set(&result, &"whole".into(), &whole);
+    Ok(result.into())
+}

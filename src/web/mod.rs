@@ -11,4 +11,5 @@ pub mod blob;
 pub mod error;
 pub mod http;
 pub mod js;
+pub mod pool;
 pub mod tokens;

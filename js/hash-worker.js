@@ -1,0 +1,29 @@
+// A hashing worker: instantiates the wasm module compiled once by the main thread,
+// then hashes byte ranges of the File it is given, reading its own slices.
+// Started by index.js as new Worker(new URL("./hash-worker.js", import.meta.url), { type: "module" }).
+import { initSync, hashJob } from "./procore_upload_wasm.js";
+
+self.onmessage = async ({ data }) => {
+  if (data.type === "init") {
+    initSync({ module: data.module });
+    return;
+  }
+  if (data.type !== "job") return;
+  const { id } = data;
+  let reported = 0;
+  let last = 0;
+  try {
+    const result = await hashJob(data.file, data.ranges, data.md5, data.chunkSize, data.whole, (bytes) => {
+      // At least every 64 MiB or 250 ms, and at the end.
+      const now = performance.now();
+      if (bytes - reported >= 64 * 1024 * 1024 || now - last >= 250) {
+        reported = bytes;
+        last = now;
+        self.postMessage({ type: "progress", id, bytes });
+      }
+    });
+    self.postMessage({ type: "done", id, segments: result.segments, whole: result.whole });
+  } catch (error) {
+    self.postMessage({ type: "error", id, code: error?.code ?? "WORKER", message: String(error?.message ?? error) });
+  }
+};

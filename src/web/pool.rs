@@ -1,0 +1,340 @@
+//! Hashing in Web Workers: each worker instantiates the already-compiled wasm module
+//! and reads its own slices of the `File` (the main thread copies no bytes).
+//!
+//! Protocol (see `js/hash-worker.js`):
+//! - main → worker `{type:"init", module}`, then `{type:"job", id, file, ranges, md5, chunkSize, whole}`
+//!   (`ranges`: flat `[start, end, start, end, …]`);
+//! - worker → main `{type:"progress", id, bytes}`, `{type:"done", id, segments:[[sha256, md5|null]…],
+//!   whole:[sha256, md5|null]|null}` or `{type:"error", id, code, message}`.
+//!
+//! Segments are hashed in parallel. The whole-file digest of v2.1 is sequential by
+//! nature: with two or more workers, one worker streams the whole file while the
+//! others share the segments, so it does not serialise them.
+
+use std::ops::Range;
+
+use futures_channel::mpsc;
+use futures_util::future::{select, Either};
+use futures_util::StreamExt;
+use js_sys::{Array, Function, Object, Reflect};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortSignal, Blob, MessageEvent, Worker};
+
+use super::abort;
+use super::js::describe_error;
+use crate::core::hash::{Digests, HashBackend, HashOptions};
+use crate::core::Error;
+
+/// How to start hashing workers: a function returning a new module `Worker`, and the
+/// compiled `WebAssembly.Module` to give each.
+#[derive(Clone, Debug)]
+pub struct WorkerRuntime {
+    /// `() => new Worker(new URL("./hash-worker.js", import.meta.url), { type: "module" })`.
+    pub create_worker: Function,
+    /// The compiled module.
+    pub module: JsValue,
+}
+
+/// Hashing in `count` workers (created per call, terminated when it ends).
+pub struct WorkerHashing<'a> {
+    runtime: &'a WorkerRuntime,
+    count: usize,
+    blob: Blob,
+    signal: Option<AbortSignal>,
+}
+
+impl<'a> WorkerHashing<'a> {
+    /// Hashes `blob` in `count` (≥ 1) workers, stopping them all when `signal` aborts.
+    pub fn new(runtime: &'a WorkerRuntime, count: usize, blob: Blob, signal: Option<AbortSignal>) -> Self {
+        Self {
+            runtime,
+            count: count.max(1),
+            blob,
+            signal,
+        }
+    }
+}
+
+/// Where a job's digests go.
+#[derive(Clone, Copy)]
+enum Slot {
+    /// Segments starting at this index.
+    Segments(usize),
+    /// The whole-file digest (hashed as a single range).
+    Whole,
+}
+
+struct Job {
+    ranges: Vec<Range<u64>>,
+    /// Also the whole-file digest, in the same pass (one worker only).
+    whole: bool,
+    slot: Slot,
+}
+
+/// Splits the work: one worker does everything in one pass; more workers share
+/// the segments, one of them streaming the whole file first when it is wanted.
+fn plan_jobs(ranges: &[Range<u64>], whole: bool, workers: usize, size: u64) -> Vec<Job> {
+    if workers == 1 || ranges.len() <= 1 {
+        return vec![Job {
+            ranges: ranges.to_vec(),
+            whole,
+            slot: Slot::Segments(0),
+        }];
+    }
+    let mut jobs = Vec::with_capacity(ranges.len() + 1);
+    if whole {
+        jobs.push(Job {
+            ranges: vec![Range { start: 0, end: size }],
+            whole: false,
+            slot: Slot::Whole,
+        });
+    }
+    jobs.extend(ranges.iter().enumerate().map(|(index, range)| Job {
+        ranges: vec![range.clone()],
+        whole: false,
+        slot: Slot::Segments(index),
+    }));
+    jobs
+}
+
+/// Terminates the workers when the hashing ends, however it ends.
+struct Workers {
+    workers: Vec<Worker>,
+    _handlers: Vec<Closure<dyn FnMut(JsValue)>>,
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        for worker in &self.workers {
+            worker.terminate();
+        }
+    }
+}
+
+/// What a worker said.
+enum Event {
+    Message(usize, JsValue),
+    Crashed(usize, String),
+}
+
+impl WorkerHashing<'_> {
+    fn spawn(&self, count: usize) -> Result<(Workers, mpsc::UnboundedReceiver<Event>), Error> {
+        let (tx, rx) = mpsc::unbounded();
+        let mut workers = Workers {
+            workers: Vec::with_capacity(count),
+            _handlers: Vec::with_capacity(count * 2),
+        };
+        for index in 0..count {
+            let worker: Worker = self
+                .runtime
+                .create_worker
+                .call0(&JsValue::UNDEFINED)
+                .map_err(|e| Error::Worker(format!("could not start a hashing worker: {}", describe_error(&e))))?
+                .dyn_into()
+                .map_err(|_| Error::Worker("the worker factory did not return a Worker".into()))?;
+            let messages = tx.clone();
+            let on_message = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+                let data = event.unchecked_into::<MessageEvent>().data();
+                let _ = messages.unbounded_send(Event::Message(index, data));
+            });
+            let crashes = tx.clone();
+            let on_error = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+                let message = event
+                    .dyn_ref::<web_sys::ErrorEvent>()
+                    .map(|e| e.message())
+                    .filter(|m| !m.is_empty())
+                    .unwrap_or_else(|| "the worker script failed (not found, or not a module?)".into());
+                let _ = crashes.unbounded_send(Event::Crashed(index, message));
+            });
+            worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+            worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+            worker.set_onmessageerror(Some(on_error.as_ref().unchecked_ref()));
+            let init = Object::new();
+            set(&init, "type", &"init".into());
+            set(&init, "module", &self.runtime.module);
+            worker.post_message(&init).map_err(|e| Error::Worker(describe_error(&e)))?;
+            workers.workers.push(worker);
+            workers._handlers.push(on_message);
+            workers._handlers.push(on_error);
+        }
+        Ok((workers, rx))
+    }
+
+    fn post_job(&self, worker: &Worker, id: usize, job: &Job, options: HashOptions) -> Result<(), Error> {
+        let message = Object::new();
+        set(&message, "type", &"job".into());
+        set(&message, "id", &(id as f64).into());
+        set(&message, "file", &self.blob);
+        let flat: Array = job
+            .ranges
+            .iter()
+            .flat_map(|r| [JsValue::from(r.start as f64), JsValue::from(r.end as f64)])
+            .collect();
+        set(&message, "ranges", &flat);
+        set(&message, "md5", &options.md5.into());
+        set(&message, "chunkSize", &(options.chunk_size as f64).into());
+        set(&message, "whole", &job.whole.into());
+        worker.post_message(&message).map_err(|e| Error::Worker(describe_error(&e)))
+    }
+}
+
+impl HashBackend for WorkerHashing<'_> {
+    fn size(&self) -> u64 {
+        self.blob.size() as u64
+    }
+
+    async fn hash(
+        &self,
+        ranges: &[Range<u64>],
+        options: HashOptions,
+        whole: bool,
+        progress: &dyn Fn(u64),
+    ) -> Result<(Vec<Digests>, Option<Digests>), Error> {
+        abort::check(self.signal.as_ref())?;
+        let size = self.size();
+        let jobs = plan_jobs(ranges, whole, self.count, size);
+        let (workers, mut events) = self.spawn(self.count.min(jobs.len()))?;
+        let aborted = abort::rejected_on_abort(self.signal.as_ref());
+        let mut aborted = aborted.map(|(promise, listener)| (JsFuture::from(promise), listener));
+
+        let mut segments: Vec<Option<Digests>> = vec![None; ranges.len()];
+        let mut whole_digest = None;
+        let mut job_bytes = vec![0u64; jobs.len()];
+        let mut next_job = 0;
+        let mut running = 0;
+        for worker in &workers.workers {
+            self.post_job(worker, next_job, &jobs[next_job], options)?;
+            next_job += 1;
+            running += 1;
+        }
+        let report = |job_bytes: &[u64]| {
+            let (mut segment_bytes, mut whole_bytes) = (0u64, None);
+            for (job, bytes) in jobs.iter().zip(job_bytes) {
+                match job.slot {
+                    Slot::Whole => whole_bytes = Some(*bytes),
+                    Slot::Segments(_) => segment_bytes += bytes,
+                }
+            }
+            // Bytes for which every wanted digest is done.
+            progress(whole_bytes.map_or(segment_bytes, |w| w.min(segment_bytes)));
+        };
+        while running > 0 {
+            let event = match &mut aborted {
+                Some((abort, _)) => match select(events.next(), abort).await {
+                    Either::Left((event, _)) => event,
+                    Either::Right(_) => return Err(Error::Aborted),
+                },
+                None => events.next().await,
+            };
+            let (worker_index, data) = match event {
+                Some(Event::Message(index, data)) => (index, data),
+                Some(Event::Crashed(index, message)) => return Err(Error::Worker(format!("worker {index}: {message}"))),
+                None => return Err(Error::Worker("the workers went away".into())),
+            };
+            let id = get(&data, "id").as_f64().unwrap_or(-1.0) as usize;
+            let Some(job) = jobs.get(id) else {
+                return Err(Error::Worker("a worker answered an unknown job".into()));
+            };
+            match get(&data, "type").as_string().as_deref() {
+                Some("progress") => {
+                    job_bytes[id] = job_bytes[id].max(get(&data, "bytes").as_f64().unwrap_or(0.0) as u64);
+                    report(&job_bytes);
+                }
+                Some("done") => {
+                    let digests = read_digest_list(&get(&data, "segments"))?;
+                    match job.slot {
+                        Slot::Whole => whole_digest = digests.into_iter().next(),
+                        Slot::Segments(first) => {
+                            for (offset, digest) in digests.into_iter().enumerate() {
+                                if let Some(slot) = segments.get_mut(first + offset) {
+                                    *slot = Some(digest);
+                                }
+                            }
+                            if job.whole {
+                                whole_digest = read_digest(&get(&data, "whole"))?;
+                            }
+                        }
+                    }
+                    job_bytes[id] = job.ranges.iter().map(|r| r.end - r.start).sum();
+                    report(&job_bytes);
+                    running -= 1;
+                    if next_job < jobs.len() {
+                        self.post_job(&workers.workers[worker_index], next_job, &jobs[next_job], options)?;
+                        next_job += 1;
+                        running += 1;
+                    }
+                }
+                Some("error") => {
+                    let message = get(&data, "message").as_string().unwrap_or_default();
+                    return Err(match get(&data, "code").as_string().as_deref() {
+                        Some("FILE_READ") => Error::FileRead(message),
+                        Some("ABORTED") => Error::Aborted,
+                        _ => Error::Worker(message),
+                    });
+                }
+                _ => return Err(Error::Worker("a worker sent an unknown message".into())),
+            }
+        }
+        drop(workers);
+        let segments: Option<Vec<Digests>> = segments.into_iter().collect();
+        let segments = segments.ok_or_else(|| Error::Worker("a segment was never hashed".into()))?;
+        if whole && whole_digest.is_none() {
+            return Err(Error::Worker("the whole file was never hashed".into()));
+        }
+        Ok((segments, whole_digest))
+    }
+}
+
+fn set(target: &Object, key: &str, value: &JsValue) {
+    // Plain data properties on a fresh object: cannot fail.
+    let _ = Reflect::set(target, &key.into(), value);
+}
+
+fn get(target: &JsValue, key: &str) -> JsValue {
+    Reflect::get(target, &key.into()).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// `[sha256, md5|null]` → digests; `null` → `None`.
+fn read_digest(value: &JsValue) -> Result<Option<Digests>, Error> {
+    if value.is_null() || value.is_undefined() {
+        return Ok(None);
+    }
+    let pair: &Array = value
+        .dyn_ref()
+        .ok_or_else(|| Error::Worker("a worker sent a malformed digest".into()))?;
+    let sha256 = pair.get(0).as_string().unwrap_or_default();
+    let md5 = pair.get(1).as_string();
+    Digests::from_hex(&sha256, md5.as_deref())
+        .map(Some)
+        .ok_or_else(|| Error::Worker("a worker sent a malformed digest".into()))
+}
+
+fn read_digest_list(value: &JsValue) -> Result<Vec<Digests>, Error> {
+    let list: &Array = value
+        .dyn_ref()
+        .ok_or_else(|| Error::Worker("a worker sent no digests".into()))?;
+    list.iter()
+        .map(|item| read_digest(&item)?.ok_or_else(|| Error::Worker("a worker sent an empty digest".into())))
+        .collect()
+}
+
+/// Digests as the worker sends them: `[sha256, md5|null]`.
+pub fn digest_to_js(digests: &Digests) -> JsValue {
+    let pair = Array::new();
+    pair.push(&digests.sha256_hex().into());
+    pair.push(&digests.md5_hex().map_or(JsValue::NULL, JsValue::from));
+    pair.into()
+}
+
+/// Workers by default: one per core, at most 4 (past that the disk, not the CPU,
+/// sets the pace).
+pub fn default_worker_count() -> usize {
+    let cores = Reflect::get(&js_sys::global(), &"navigator".into())
+        .and_then(|navigator| Reflect::get(&navigator, &"hardwareConcurrency".into()))
+        .ok()
+        .and_then(|n| n.as_f64())
+        .unwrap_or(1.0);
+    (cores as usize).clamp(1, 4)
+}
