@@ -21,6 +21,11 @@ export interface ProcoreClientOptions {
   apiVersion?: "v1.0" | "v1.1" | "v2.1";
   /** Accept http: instruction URLs (local testing against the sandbox). Default false. */
   allowInsecureStorage?: boolean;
+  /**
+   * Where the hashing worker script is, when the bundler did not ship `hash-worker.js`
+   * beside `index.js` (it is found with `new URL("./hash-worker.js", import.meta.url)`).
+   */
+  workerUrl?: string | URL;
 }
 
 export interface UploadOptions {
@@ -40,7 +45,7 @@ export interface UploadOptions {
   md5?: boolean;
   /** Parallel storage requests, 1 to 16 (default 4). */
   concurrency?: number;
-  /** Hashing workers (accepted; the worker pool arrives in a later release). */
+  /** Hashing Web Workers: default one per core, at most 4; 0 hashes on the calling thread. */
   workers?: number;
   /** Default: the File's name. v1.1 and v2.1 need one. */
   filename?: string;
@@ -79,6 +84,7 @@ export interface UploadResult {
 export interface HashSegmentsOptions {
   segmentSize?: number;
   md5?: boolean;
+  /** As in UploadOptions. */
   workers?: number;
   onProgress?: (progress: UploadProgress) => void;
   signal?: AbortSignal;
@@ -128,7 +134,8 @@ export type ProcoreUploadErrorCode =
   | "PROTOCOL"
   | "PROCESSING_FAILED"
   | "TIMEOUT"
-  | "FILE_READ";
+  | "FILE_READ"
+  | "WORKER";
 
 export interface ProcoreUploadError extends Error {
   name: "ProcoreUploadError" | "AbortError";

@@ -36,6 +36,8 @@ async function main(): Promise<void> {
   new ProcoreClient({ companyId: 1, accessToken: "t", apiVersion: "v3" });
   // @ts-expect-error segmented is a boolean or "auto"
   await client.upload(file, { segmented: "yes" });
+  new ProcoreClient({ companyId: 1, accessToken: "t", workerUrl: new URL("https://cdn.example/hash-worker.js") });
+  await client.upload(file, { workers: 0 });
   // @ts-expect-error phases are named
   const phase: UploadProgress["phase"] = "sending";
   console.log(phase);

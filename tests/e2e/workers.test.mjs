@@ -1,0 +1,171 @@
+// Hashing in Web Workers, in headless Chromium: digests equal openssl's around chunk
+// and segment boundaries with 0 (calling thread), 1 and 3 workers; abort terminates
+// the workers; a crashing worker is an error, not a hang; no Worker, still hashes.
+import { after, afterEach, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import {
+  ROOT, launchChromium, packAndUnpack, randomFile, serve, startSandbox, strictPage, tempDir,
+} from "./support.mjs";
+
+const MiB = 1024 * 1024;
+const SEGMENT = 5 * MiB;
+const SIZES = [0, 1, 4 * MiB - 1, 4 * MiB, 4 * MiB + 1, SEGMENT - 1, SEGMENT, SEGMENT + 1, 3 * SEGMENT + 3];
+
+/** `openssl dgst` of bytes `start..end` of `file`. */
+function opensslRange(file, start, end, algorithm) {
+  const bytes = Buffer.alloc(end - start);
+  const fd = fs.openSync(file, "r");
+  fs.readSync(fd, bytes, 0, bytes.length, start);
+  fs.closeSync(fd);
+  return execFileSync("openssl", ["dgst", `-${algorithm}`, "-r"], { input: bytes, encoding: "utf8" }).split(" ")[0];
+}
+
+describe("hashing in Web Workers (headless Chromium)", () => {
+  let dir, sandbox, server, browser, page, files, big;
+  const problems = [];
+
+  before(async () => {
+    dir = tempDir("workers");
+    const pkg = packAndUnpack(dir);
+    sandbox = await startSandbox(["--processing-delay-ms", "50"]);
+    server = await serve({ "/": path.join(ROOT, "tests/e2e/fixtures"), "/pkg/": pkg });
+    browser = await launchChromium();
+    page = await strictPage(browser, problems);
+    await page.goto(`${server.url}/`);
+    // Count Workers as the page creates and ends them.
+    await page.evaluate(() => {
+      const Original = window.Worker;
+      window.__workers = { created: 0, terminated: 0 };
+      window.Worker = class extends Original {
+        constructor(...args) {
+          super(...args);
+          window.__workers.created += 1;
+        }
+        terminate() {
+          window.__workers.terminated += 1;
+          super.terminate();
+        }
+      };
+    });
+    files = new Map(SIZES.map((size) => [size, randomFile(dir, `w-${size}.bin`, size)]));
+    big = randomFile(dir, "big.bin", 96 * MiB);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+    await sandbox?.stop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  afterEach(() => {
+    assert.deepEqual(problems.splice(0), [], "no page errors or console errors");
+  });
+
+  async function hashInPage(workers, options = {}) {
+    return page.evaluate(async ({ workers, options, segment }) => {
+      const { ProcoreClient } = await import("/pkg/index.js");
+      const file = document.getElementById("files").files[0];
+      const before = { ...window.__workers };
+      const client = new ProcoreClient({ companyId: 7, accessToken: "t", apiVersion: "v1.0", ...options.client });
+      try {
+        const result = await client.hashFile(file, { segmentSize: segment, workers, ...options.hash });
+        return { result, created: window.__workers.created - before.created, terminated: window.__workers.terminated - before.terminated };
+      } catch (e) {
+        return { error: { name: e.name, code: e.code, message: e.message }, created: window.__workers.created - before.created, terminated: window.__workers.terminated - before.terminated };
+      }
+    }, { workers, options, segment: SEGMENT });
+  }
+
+  for (const workers of [0, 1, 3]) {
+    test(`${workers} workers: every segment's SHA-256 and MD5 equal openssl's`, async () => {
+      for (const size of SIZES) {
+        const file = files.get(size);
+        await page.setInputFiles("#files", file);
+        const { result, error, created, terminated } = await hashInPage(workers);
+        assert.equal(error, undefined, `${size} B: ${JSON.stringify(error)}`);
+        const count = Math.max(1, Math.ceil(size / SEGMENT));
+        assert.equal(result.segments.length, count, `${size} B`);
+        result.segments.forEach((segment, i) => {
+          const start = i * SEGMENT;
+          const end = Math.min(start + SEGMENT, size);
+          assert.equal(segment.size, end - start);
+          assert.equal(segment.sha256, opensslRange(file, start, end, "sha256"), `${size} B segment ${i} sha256`);
+          assert.equal(segment.md5, opensslRange(file, start, end, "md5"), `${size} B segment ${i} md5`);
+        });
+        const expectedWorkers = workers === 0 ? 0 : Math.min(workers, count);
+        assert.equal(created, expectedWorkers, `${size} B: workers started`);
+        assert.equal(terminated, created, `${size} B: every worker ended`);
+      }
+    });
+  }
+
+  for (const workers of [0, 1, 3]) {
+    test(`v2.1 upload with ${workers} workers: the whole-file digest is right (Procore verifies it → available)`, async () => {
+      await page.setInputFiles("#files", files.get(3 * SEGMENT + 3));
+      const outcome = await page.evaluate(async ({ api, workers }) => {
+        const { ProcoreClient } = await import("/pkg/index.js");
+        const file = document.getElementById("files").files[0];
+        const client = new ProcoreClient({ companyId: 7, accessToken: "sandbox-token", baseUrl: api, apiVersion: "v2.1", allowInsecureStorage: true });
+        try {
+          return await client.upload(file, { workers, segmentSize: 5 * 1024 * 1024 + 1 });
+        } catch (e) {
+          return { error: e.message };
+        }
+      }, { api: sandbox.api, workers });
+      assert.equal(outcome.status, "available", JSON.stringify(outcome));
+    });
+  }
+
+  test("abort terminates the workers at once", async () => {
+    await page.setInputFiles("#files", big);
+    const outcome = await page.evaluate(async () => {
+      const { ProcoreClient } = await import("/pkg/index.js");
+      const file = document.getElementById("files").files[0];
+      const before = { ...window.__workers };
+      const controller = new AbortController();
+      const client = new ProcoreClient({ companyId: 7, accessToken: "t" });
+      let error = null;
+      try {
+        await client.hashFile(file, {
+          workers: 2, segmentSize: 16 * 1024 * 1024, signal: controller.signal,
+          onProgress: (p) => { if (p.bytesHashed > 0) controller.abort(); },
+        });
+      } catch (e) {
+        error = { name: e.name, code: e.code };
+      }
+      return { error, created: window.__workers.created - before.created, terminated: window.__workers.terminated - before.terminated };
+    });
+    assert.deepEqual(outcome.error, { name: "AbortError", code: "ABORTED" });
+    assert.equal(outcome.created, 2);
+    assert.equal(outcome.terminated, 2, "both workers terminated when the promise rejected");
+  });
+
+  test("a worker that fails to start is a WORKER error, not a hang", async () => {
+    await page.setInputFiles("#files", files.get(SEGMENT + 1));
+    const { error, created, terminated } = await hashInPage(2, { client: { workerUrl: "/broken-worker.js" } });
+    assert.equal(error?.code, "WORKER", JSON.stringify(error));
+    assert.equal(terminated, created);
+  });
+
+  test("without Web Workers, hashing runs on the page and stays right", async () => {
+    await page.setInputFiles("#files", files.get(3 * SEGMENT + 3));
+    const result = await page.evaluate(async (segment) => {
+      const saved = window.Worker;
+      window.Worker = undefined;
+      try {
+        const { ProcoreClient } = await import("/pkg/index.js");
+        const file = document.getElementById("files").files[0];
+        return await new ProcoreClient({ companyId: 7, accessToken: "t" }).hashFile(file, { segmentSize: segment, workers: 4 });
+      } finally {
+        window.Worker = saved;
+      }
+    }, SEGMENT);
+    const file = files.get(3 * SEGMENT + 3);
+    assert.equal(result.segments[3].sha256, opensslRange(file, 3 * SEGMENT, 3 * SEGMENT + 3, "sha256"));
+    assert.equal(result.segments[0].md5, opensslRange(file, 0, SEGMENT, "md5"));
+  });
+});
