@@ -3,9 +3,13 @@
 // Started by index.js as new Worker(new URL("./hash-worker.js", import.meta.url), { type: "module" }).
 import { initSync, hashJob } from "./procore_upload_wasm.js";
 
+let wasm = null;
+/** Bytes of wasm memory now (reported for benchmarks: it must stay bounded). */
+const wasmBytes = () => wasm?.memory?.buffer.byteLength ?? 0;
+
 self.onmessage = async ({ data }) => {
   if (data.type === "init") {
-    initSync({ module: data.module });
+    wasm = initSync({ module: data.module });
     return;
   }
   if (data.type !== "job") return;
@@ -19,10 +23,10 @@ self.onmessage = async ({ data }) => {
       if (bytes - reported >= 64 * 1024 * 1024 || now - last >= 250) {
         reported = bytes;
         last = now;
-        self.postMessage({ type: "progress", id, bytes });
+        self.postMessage({ type: "progress", id, bytes, wasmBytes: wasmBytes() });
       }
     });
-    self.postMessage({ type: "done", id, segments: result.segments, whole: result.whole });
+    self.postMessage({ type: "done", id, segments: result.segments, whole: result.whole, wasmBytes: wasmBytes() });
   } catch (error) {
     self.postMessage({ type: "error", id, code: error?.code ?? "WORKER", message: String(error?.message ?? error) });
   }

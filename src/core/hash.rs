@@ -478,7 +478,10 @@ mod tests {
         let back = Digests::from_hex(&digests.sha256_hex(), digests.md5_hex().as_deref());
         assert_eq!(back, Some(digests.clone()));
         let upper = digests.sha256_hex().to_uppercase();
-        assert_eq!(Digests::from_hex(&upper, None).map(|d| d.sha256), Some(digests.sha256));
+        assert_eq!(
+            Digests::from_hex(&upper, None).map(|d| d.sha256),
+            Some(digests.sha256)
+        );
         assert_eq!(Digests::from_hex("abc", None), None);
         assert_eq!(Digests::from_hex(&"zz".repeat(32), None), None);
         assert_eq!(Digests::from_hex(&digests.sha256_hex(), Some("00")), None);

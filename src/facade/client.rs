@@ -137,10 +137,15 @@ fn worker_runtime(raw: &JsValue) -> Result<Option<WorkerRuntime>, Error> {
         return Ok(None);
     }
     let runtime = Options::new(raw, "runtime")?;
-    let (Some(create_worker), Some(module)) = (runtime.function("createWorker")?, runtime.get("module")?) else {
+    let (Some(create_worker), Some(module)) =
+        (runtime.function("createWorker")?, runtime.get("module")?)
+    else {
         return Ok(None);
     };
-    Ok(Some(WorkerRuntime { create_worker, module }))
+    Ok(Some(WorkerRuntime {
+        create_worker,
+        module,
+    }))
 }
 
 /// Hashing workers asked for: `workers` (0 = on the calling thread), else one per
@@ -148,7 +153,9 @@ fn worker_runtime(raw: &JsValue) -> Result<Option<WorkerRuntime>, Error> {
 fn worker_count(settings: &Settings, options: &Options<'_>) -> Result<usize, Error> {
     let asked = options.whole_number("workers")?;
     if asked.is_some_and(|n| n > 64) {
-        return Err(Error::InvalidInput("options.workers must be at most 64".into()));
+        return Err(Error::InvalidInput(
+            "options.workers must be at most 64".into(),
+        ));
     }
     Ok(match (&settings.workers, asked) {
         (None, _) => 0,
@@ -285,9 +292,15 @@ async fn upload(
     let http = WebHttp::new(source.as_raw().clone(), call.signal.clone());
     let progress = call.on_progress.clone();
     let report = |p: &Progress| progress.report(p);
-    let result = with_hasher!(settings, call.workers, &source, call.signal.clone(), |hasher| {
-        engine::upload(&http, &settings.tokens, &hasher, &call.options, &report).await?
-    });
+    let result = with_hasher!(
+        settings,
+        call.workers,
+        &source,
+        call.signal.clone(),
+        |hasher| {
+            engine::upload(&http, &settings.tokens, &hasher, &call.options, &report).await?
+        }
+    );
     Ok(JsUploadResult {
         uuid: result.uuid,
         status: result.status,

@@ -20,6 +20,7 @@ use crate::web::abort;
 use crate::web::blob::BlobSource;
 use crate::web::error::to_js_error;
 use crate::web::js::{report_callback_error, Options};
+use crate::web::webcrypto;
 
 /// What `hashFile` resolves to.
 #[derive(Serialize)]
@@ -161,17 +162,57 @@ async fn hash_job_impl(
     on_progress: &Function,
 ) -> Result<JsValue, Error> {
     let source = BlobSource::from_js(file)?;
-    let ranges: Vec<std::ops::Range<u64>> = flat.chunks_exact(2).map(|pair| pair[0] as u64..pair[1] as u64).collect();
+    let ranges: Vec<std::ops::Range<u64>> = flat
+        .chunks_exact(2)
+        .map(|pair| pair[0] as u64..pair[1] as u64)
+        .collect();
     let options = HashOptions::new(md5, Some(chunk_size as u64))?;
-    let (segments, whole) = crate::core::hash::hash_segments(&source, &ranges, options, whole, |bytes| {
+    let report = |bytes: u64| {
         // The main thread stops this worker by terminating it; nothing to check here.
         let _ = on_progress.call1(&JsValue::UNDEFINED, &(bytes as f64).into());
-        Ok(())
-    })
-    .await?;
+    };
+    let small = ranges
+        .iter()
+        .all(|r| r.end - r.start <= webcrypto::MAX_SEGMENT);
+    let (segments, whole) = match (webcrypto::subtle(), whole, small) {
+        // Native SHA-256 alongside wasm MD5, segment by segment.
+        (Some(subtle), false, true) => {
+            let mut buffer = vec![0u8; options.chunk_size];
+            let mut digests = Vec::with_capacity(ranges.len());
+            let mut hashed = 0;
+            for range in &ranges {
+                digests.push(
+                    webcrypto::hash_segment(
+                        &subtle,
+                        source.as_raw(),
+                        range.clone(),
+                        md5,
+                        &mut buffer,
+                    )
+                    .await?,
+                );
+                hashed += range.end - range.start;
+                report(hashed);
+            }
+            (digests, None)
+        }
+        // Streaming: the whole-file digest, large segments, no WebCrypto.
+        _ => {
+            crate::core::hash::hash_segments(&source, &ranges, options, whole, |bytes| {
+                report(bytes);
+                Ok(())
+            })
+            .await?
+        }
+    };
     let result = js_sys::Object::new();
-    let list: js_sys::Array = segments.iter().map(crate::web::pool::digest_to_js).collect();
-    let whole = whole.as_ref().map_or(JsValue::NULL, crate::web::pool::digest_to_js);
+    let list: js_sys::Array = segments
+        .iter()
+        .map(crate::web::pool::digest_to_js)
+        .collect();
+    let whole = whole
+        .as_ref()
+        .map_or(JsValue::NULL, crate::web::pool::digest_to_js);
     // Plain data properties on a fresh object: cannot fail.
     let _ = js_sys::Reflect::set(&result, &"segments".into(), &list);
     let _ = js_sys::Reflect::set(&result, &"whole".into(), &whole);

@@ -147,6 +147,10 @@ impl WebHttp {
             }
         };
         guard.finished();
+        // Unhook before dropping: a late progress event must not reach a dropped closure.
+        if let Ok(upload) = xhr.upload() {
+            upload.set_onprogress(None);
+        }
         drop(on_progress);
         if let Err(event) = outcome {
             abort::check(self.signal.as_ref())?;
@@ -300,6 +304,10 @@ impl XhrGuard {
 
 impl Drop for XhrGuard {
     fn drop(&mut self) {
+        // The progress closure is dropped right after this guard (declared before it).
+        if let Ok(upload) = self.xhr.upload() {
+            upload.set_onprogress(None);
+        }
         if self.running.get() {
             let _ = self.xhr.abort();
         }

@@ -13,3 +13,4 @@ pub mod http;
 pub mod js;
 pub mod pool;
 pub mod tokens;
+pub mod webcrypto;

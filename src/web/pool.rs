@@ -47,7 +47,12 @@ pub struct WorkerHashing<'a> {
 
 impl<'a> WorkerHashing<'a> {
     /// Hashes `blob` in `count` (≥ 1) workers, stopping them all when `signal` aborts.
-    pub fn new(runtime: &'a WorkerRuntime, count: usize, blob: Blob, signal: Option<AbortSignal>) -> Self {
+    pub fn new(
+        runtime: &'a WorkerRuntime,
+        count: usize,
+        blob: Blob,
+        signal: Option<AbortSignal>,
+    ) -> Self {
         Self {
             runtime,
             count: count.max(1),
@@ -86,7 +91,10 @@ fn plan_jobs(ranges: &[Range<u64>], whole: bool, workers: usize, size: u64) -> V
     let mut jobs = Vec::with_capacity(ranges.len() + 1);
     if whole {
         jobs.push(Job {
-            ranges: vec![Range { start: 0, end: size }],
+            ranges: vec![Range {
+                start: 0,
+                end: size,
+            }],
             whole: false,
             slot: Slot::Whole,
         });
@@ -108,6 +116,10 @@ struct Workers {
 impl Drop for Workers {
     fn drop(&mut self) {
         for worker in &self.workers {
+            // Unhook first: an event already queued must not reach a dropped closure.
+            worker.set_onmessage(None);
+            worker.set_onerror(None);
+            worker.set_onmessageerror(None);
             worker.terminate();
         }
     }
@@ -131,7 +143,12 @@ impl WorkerHashing<'_> {
                 .runtime
                 .create_worker
                 .call0(&JsValue::UNDEFINED)
-                .map_err(|e| Error::Worker(format!("could not start a hashing worker: {}", describe_error(&e))))?
+                .map_err(|e| {
+                    Error::Worker(format!(
+                        "could not start a hashing worker: {}",
+                        describe_error(&e)
+                    ))
+                })?
                 .dyn_into()
                 .map_err(|_| Error::Worker("the worker factory did not return a Worker".into()))?;
             let messages = tx.clone();
@@ -145,7 +162,9 @@ impl WorkerHashing<'_> {
                     .dyn_ref::<web_sys::ErrorEvent>()
                     .map(|e| e.message())
                     .filter(|m| !m.is_empty())
-                    .unwrap_or_else(|| "the worker script failed (not found, or not a module?)".into());
+                    .unwrap_or_else(|| {
+                        "the worker script failed (not found, or not a module?)".into()
+                    });
                 let _ = crashes.unbounded_send(Event::Crashed(index, message));
             });
             worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
@@ -154,7 +173,9 @@ impl WorkerHashing<'_> {
             let init = Object::new();
             set(&init, "type", &"init".into());
             set(&init, "module", &self.runtime.module);
-            worker.post_message(&init).map_err(|e| Error::Worker(describe_error(&e)))?;
+            worker
+                .post_message(&init)
+                .map_err(|e| Error::Worker(describe_error(&e)))?;
             workers.workers.push(worker);
             workers._handlers.push(on_message);
             workers._handlers.push(on_error);
@@ -162,7 +183,13 @@ impl WorkerHashing<'_> {
         Ok((workers, rx))
     }
 
-    fn post_job(&self, worker: &Worker, id: usize, job: &Job, options: HashOptions) -> Result<(), Error> {
+    fn post_job(
+        &self,
+        worker: &Worker,
+        id: usize,
+        job: &Job,
+        options: HashOptions,
+    ) -> Result<(), Error> {
         let message = Object::new();
         set(&message, "type", &"job".into());
         set(&message, "id", &(id as f64).into());
@@ -176,7 +203,9 @@ impl WorkerHashing<'_> {
         set(&message, "md5", &options.md5.into());
         set(&message, "chunkSize", &(options.chunk_size as f64).into());
         set(&message, "whole", &job.whole.into());
-        worker.post_message(&message).map_err(|e| Error::Worker(describe_error(&e)))
+        worker
+            .post_message(&message)
+            .map_err(|e| Error::Worker(describe_error(&e)))
     }
 }
 
@@ -230,7 +259,9 @@ impl HashBackend for WorkerHashing<'_> {
             };
             let (worker_index, data) = match event {
                 Some(Event::Message(index, data)) => (index, data),
-                Some(Event::Crashed(index, message)) => return Err(Error::Worker(format!("worker {index}: {message}"))),
+                Some(Event::Crashed(index, message)) => {
+                    return Err(Error::Worker(format!("worker {index}: {message}")))
+                }
                 None => return Err(Error::Worker("the workers went away".into())),
             };
             let id = get(&data, "id").as_f64().unwrap_or(-1.0) as usize;
@@ -239,7 +270,8 @@ impl HashBackend for WorkerHashing<'_> {
             };
             match get(&data, "type").as_string().as_deref() {
                 Some("progress") => {
-                    job_bytes[id] = job_bytes[id].max(get(&data, "bytes").as_f64().unwrap_or(0.0) as u64);
+                    job_bytes[id] =
+                        job_bytes[id].max(get(&data, "bytes").as_f64().unwrap_or(0.0) as u64);
                     report(&job_bytes);
                 }
                 Some("done") => {
@@ -261,7 +293,12 @@ impl HashBackend for WorkerHashing<'_> {
                     report(&job_bytes);
                     running -= 1;
                     if next_job < jobs.len() {
-                        self.post_job(&workers.workers[worker_index], next_job, &jobs[next_job], options)?;
+                        self.post_job(
+                            &workers.workers[worker_index],
+                            next_job,
+                            &jobs[next_job],
+                            options,
+                        )?;
                         next_job += 1;
                         running += 1;
                     }
@@ -279,7 +316,8 @@ impl HashBackend for WorkerHashing<'_> {
         }
         drop(workers);
         let segments: Option<Vec<Digests>> = segments.into_iter().collect();
-        let segments = segments.ok_or_else(|| Error::Worker("a segment was never hashed".into()))?;
+        let segments =
+            segments.ok_or_else(|| Error::Worker("a segment was never hashed".into()))?;
         if whole && whole_digest.is_none() {
             return Err(Error::Worker("the whole file was never hashed".into()));
         }
@@ -316,7 +354,9 @@ fn read_digest_list(value: &JsValue) -> Result<Vec<Digests>, Error> {
         .dyn_ref()
         .ok_or_else(|| Error::Worker("a worker sent no digests".into()))?;
     list.iter()
-        .map(|item| read_digest(&item)?.ok_or_else(|| Error::Worker("a worker sent an empty digest".into())))
+        .map(|item| {
+            read_digest(&item)?.ok_or_else(|| Error::Worker("a worker sent an empty digest".into()))
+        })
         .collect()
 }
 

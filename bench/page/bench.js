@@ -1,0 +1,60 @@
+// Runs one benchmark variant at a time on the picked File; the driver (bench/hash.mjs)
+// calls window.runVariant and reads the elapsed milliseconds.
+import { ProcoreClient } from "/pkg/index.js";
+
+const file = () => document.getElementById("file").files[0];
+
+/** Segments of `size` bytes, dealt round-robin to `workers` lists. */
+function deal(size, segment, workers) {
+  const lists = Array.from({ length: workers }, () => []);
+  for (let start = 0, i = 0; start < size; start += segment, i++) {
+    lists[i % workers].push([start, Math.min(start + segment, size)]);
+  }
+  return lists;
+}
+
+/** A competitor in `workers` bench workers; resolves to the wall-clock ms. */
+async function inBenchWorkers(mode, workers, segment, chunk) {
+  const f = file();
+  const pool = Array.from({ length: workers }, () => new Worker("/bench-worker.js", { type: "module" }));
+  const started = performance.now();
+  await Promise.all(
+    deal(f.size, segment, workers).map(
+      (segments, i) =>
+        new Promise((resolve, reject) => {
+          pool[i].onmessage = resolve;
+          pool[i].onerror = reject;
+          pool[i].postMessage({ file: f, segments, chunk, mode });
+        }),
+    ),
+  );
+  const ms = performance.now() - started;
+  pool.forEach((w) => w.terminate());
+  return ms;
+}
+
+window.runVariant = async ({ kind, workers, md5, segment, chunk }) => {
+  if (kind === "library") {
+    const client = new ProcoreClient({ companyId: 1, accessToken: "unused" });
+    const started = performance.now();
+    await client.hashFile(file(), { segmentSize: segment, workers, md5, chunkSize: chunk });
+    return performance.now() - started;
+  }
+  return inBenchWorkers(kind, workers, segment, chunk);
+};
+
+/** Watches the library's workers' wasm memory (they report it with each message). */
+window.watchWasmMemory = () => {
+  window.__wasmPeak = 0;
+  const Original = window.Worker;
+  window.Worker = class extends Original {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener("message", ({ data }) => {
+        if (data?.wasmBytes) window.__wasmPeak = Math.max(window.__wasmPeak, data.wasmBytes);
+      });
+    }
+  };
+};
+
+window.benchReady = true;
