@@ -77,6 +77,8 @@ await page.setInputFiles("#file", file);
 const variants = [
   { label: "read floor (slice().arrayBuffer() only)", kind: "read", workers: 1 },
   { label: "read floor (slice().arrayBuffer() only)", kind: "read", workers: 2 },
+  { label: "read floor, FileReaderSync", kind: "read-sync", workers: 1 },
+  { label: "read floor, FileReaderSync", kind: "read-sync", workers: 2 },
   { label: "procore-upload SHA-256 + MD5", kind: "library", md5: true, workers: 1 },
   { label: "procore-upload SHA-256 + MD5", kind: "library", md5: true, workers: 2 },
   { label: "procore-upload SHA-256 (MD5 off)", kind: "library", md5: false, workers: 1 },
@@ -167,7 +169,9 @@ const report = `# Hashing benchmark
 Produced by \`scripts/bench\` (\`node bench/hash.mjs\`) on ${new Date().toISOString().slice(0, 10)}:
 ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), ${chromeVersion}, headless.
 One disk-backed File of ${SIZE / MiB} MiB picked with \`setInputFiles\` (in the OS page cache),
-${SEGMENT / MiB} MiB segments, ${CHUNK / MiB} MiB reads, median of ${RUNS} runs. MB = 10^6 bytes.
+${SEGMENT / MiB} MiB segments, median of ${RUNS} runs; MB = 10^6 bytes. Every browser variant
+reads the same way the library does: each segment as one \`slice().arrayBuffer()\`, the next one
+read while the current one is processed; workers take runs of consecutive segments.
 
 | variant | 1 worker | 2 workers |
 |---|---:|---:|

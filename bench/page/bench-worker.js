@@ -1,26 +1,30 @@
-// Competitors and the read floor, in a module worker of their own, on the same File,
-// slices and segments as the library: read only; hash-wasm SHA-256 (+ MD5); WebCrypto.
+// Competitors and the read floor, in a module worker of their own, on the same File
+// and with the library's I/O pattern: whole-segment slices, the next one read while
+// the current one is processed. Modes: read only; hash-wasm SHA-256 (+ MD5); WebCrypto.
 import { createMD5, createSHA256 } from "/hash-wasm/index.esm.js";
 
 self.onmessage = async ({ data }) => {
-  const { file, segments, chunk, mode } = data;
+  const { file, segments, mode } = data;
+  const sync = mode === "read-sync" ? new FileReaderSync() : null;
+  const read = ([start, end]) => (sync ? sync.readAsArrayBuffer(file.slice(start, end)) : file.slice(start, end).arrayBuffer());
   const started = performance.now();
-  for (const [start, end] of segments) {
+  let next = segments.length ? read(segments[0]) : null;
+  for (let i = 0; i < segments.length; i++) {
+    const bytes = await next;
+    next = i + 1 < segments.length ? read(segments[i + 1]) : null;
     if (mode === "webcrypto") {
-      // One-shot: the whole segment in memory.
-      const bytes = await file.slice(start, end).arrayBuffer();
       await crypto.subtle.digest("SHA-256", bytes);
-      continue;
+    } else if (mode.startsWith("hash-wasm")) {
+      const view = new Uint8Array(bytes);
+      const sha = await createSHA256();
+      sha.update(view);
+      sha.digest();
+      if (mode === "hash-wasm-sha256-md5") {
+        const md5 = await createMD5();
+        md5.update(view);
+        md5.digest();
+      }
     }
-    const sha = mode.startsWith("hash-wasm") ? await createSHA256() : null;
-    const md5 = mode === "hash-wasm-sha256-md5" ? await createMD5() : null;
-    for (let at = start; at < end; at += chunk) {
-      const bytes = new Uint8Array(await file.slice(at, Math.min(at + chunk, end)).arrayBuffer());
-      sha?.update(bytes);
-      md5?.update(bytes);
-    }
-    sha?.digest();
-    md5?.digest();
   }
   self.postMessage({ ms: performance.now() - started });
 };

@@ -4,13 +4,12 @@ import { ProcoreClient } from "/pkg/index.js";
 
 const file = () => document.getElementById("file").files[0];
 
-/** Segments of `size` bytes, dealt round-robin to `workers` lists. */
+/** Segments of `segment` bytes, in `workers` runs of consecutive ones. */
 function deal(size, segment, workers) {
-  const lists = Array.from({ length: workers }, () => []);
-  for (let start = 0, i = 0; start < size; start += segment, i++) {
-    lists[i % workers].push([start, Math.min(start + segment, size)]);
-  }
-  return lists;
+  const all = [];
+  for (let start = 0; start < size; start += segment) all.push([start, Math.min(start + segment, size)]);
+  const run = Math.ceil(all.length / workers);
+  return Array.from({ length: workers }, (_, i) => all.slice(i * run, (i + 1) * run));
 }
 
 /** A competitor in `workers` bench workers; resolves to the wall-clock ms. */

@@ -177,23 +177,15 @@ async fn hash_job_impl(
     let (segments, whole) = match (webcrypto::subtle(), whole, small) {
         // Native SHA-256 alongside wasm MD5, segment by segment.
         (Some(subtle), false, true) => {
-            let mut buffer = vec![0u8; options.chunk_size];
-            let mut digests = Vec::with_capacity(ranges.len());
-            let mut hashed = 0;
-            for range in &ranges {
-                digests.push(
-                    webcrypto::hash_segment(
-                        &subtle,
-                        source.as_raw(),
-                        range.clone(),
-                        md5,
-                        &mut buffer,
-                    )
-                    .await?,
-                );
-                hashed += range.end - range.start;
-                report(hashed);
-            }
+            let digests = webcrypto::hash_ranges(
+                &subtle,
+                source.as_raw(),
+                &ranges,
+                md5,
+                options.chunk_size,
+                report,
+            )
+            .await?;
             (digests, None)
         }
         // Streaming: the whole-file digest, large segments, no WebCrypto.

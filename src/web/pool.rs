@@ -99,10 +99,14 @@ fn plan_jobs(ranges: &[Range<u64>], whole: bool, workers: usize, size: u64) -> V
             slot: Slot::Whole,
         });
     }
-    jobs.extend(ranges.iter().enumerate().map(|(index, range)| Job {
-        ranges: vec![range.clone()],
+    // Runs of consecutive segments, about two per worker: a worker reads a run's next
+    // segment while it hashes the current one, and the runs still spread the load.
+    let segment_workers = if whole { workers - 1 } else { workers };
+    let run = ranges.len().div_ceil(2 * segment_workers.max(1)).max(1);
+    jobs.extend(ranges.chunks(run).enumerate().map(|(index, chunk)| Job {
+        ranges: chunk.to_vec(),
         whole: false,
-        slot: Slot::Segments(index),
+        slot: Slot::Segments(index * run),
     }));
     jobs
 }
