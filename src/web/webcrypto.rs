@@ -15,6 +15,7 @@ use web_sys::{Blob, SubtleCrypto};
 
 use super::error::file_read_error;
 use crate::core::hash::Digests;
+use crate::core::md5x4::Md5x4;
 use crate::core::Error;
 
 /// Largest segment read whole for WebCrypto (bounds the memory a worker holds).
@@ -68,7 +69,14 @@ async fn finish_sha256(digest: JsFuture) -> Result<[u8; 32], Error> {
         .map_err(|_| Error::Worker("WebCrypto gave a SHA-256 of the wrong length".into()))
 }
 
-/// Digests of consecutive `ranges` of `blob` (two segments in memory at most).
+/// Segments hashed together by [`Md5x4`]: four of the same size, each at most this
+/// big (four segments are in memory at once).
+const GROUP: usize = 4;
+const GROUP_MAX_SEGMENT: u64 = 16 * 1024 * 1024;
+
+/// Digests of consecutive `ranges` of `blob`. Runs of four equally sized segments are
+/// read together and their MD5s computed four at a time (wasm SIMD lanes); other
+/// segments one at a time, the next read while the current is hashed.
 pub async fn hash_ranges(
     subtle: &SubtleCrypto,
     blob: &Blob,
@@ -79,12 +87,55 @@ pub async fn hash_ranges(
 ) -> Result<Vec<Digests>, Error> {
     let mut buffer = vec![0u8; chunk];
     let mut digests = Vec::with_capacity(ranges.len());
+    let mut hashed = 0;
+    let mut index = 0;
+    while index < ranges.len() {
+        let group = &ranges[index..(index + GROUP).min(ranges.len())];
+        let size = group[0].end - group[0].start;
+        let groupable = md5
+            && group.len() == GROUP
+            && size <= GROUP_MAX_SEGMENT
+            && group.iter().all(|r| r.end - r.start == size);
+        if groupable {
+            digests.extend(hash_group(subtle, blob, group, &mut buffer).await?);
+            index += GROUP;
+        } else {
+            let run_end = ranges[index..]
+                .windows(GROUP)
+                .position(|w| {
+                    let size = w[0].end - w[0].start;
+                    md5 && size <= GROUP_MAX_SEGMENT && w.iter().all(|r| r.end - r.start == size)
+                })
+                .map_or(ranges.len(), |offset| index + offset.max(1));
+            digests.extend(
+                hash_one_by_one(subtle, blob, &ranges[index..run_end], md5, &mut buffer).await?,
+            );
+            index = run_end;
+        }
+        hashed = ranges[..index]
+            .iter()
+            .map(|r| r.end - r.start)
+            .sum::<u64>()
+            .max(hashed);
+        progress(hashed);
+    }
+    Ok(digests)
+}
+
+/// One segment after the other, the next read while the current one is hashed.
+async fn hash_one_by_one(
+    subtle: &SubtleCrypto,
+    blob: &Blob,
+    ranges: &[Range<u64>],
+    md5: bool,
+    buffer: &mut [u8],
+) -> Result<Vec<Digests>, Error> {
+    let mut digests = Vec::with_capacity(ranges.len());
     let mut next = ranges
         .first()
         .map(|range| start_read(blob, range))
         .transpose()?;
-    let mut hashed = 0;
-    for (index, range) in ranges.iter().enumerate() {
+    for index in 0..ranges.len() {
         let Some(current) = next.take() else { break };
         let bytes = current.await.map_err(file_read_error)?;
         // SHA-256 goes off this thread first; the next read and MD5 overlap with it.
@@ -94,13 +145,67 @@ pub async fn hash_ranges(
             .get(index + 1)
             .map(|range| start_read(blob, range))
             .transpose()?;
-        let md5 = md5.then(|| md5_of(&bytes, &mut buffer));
+        let md5 = md5.then(|| md5_of(&bytes, buffer));
         digests.push(Digests {
             sha256: finish_sha256(sha256).await?,
             md5,
         });
-        hashed += range.end - range.start;
-        progress(hashed);
     }
     Ok(digests)
+}
+
+/// Four equally sized segments: read together, four native SHA-256s, and the four
+/// MD5s in the lanes of one [`Md5x4`], through `buffer` split in four.
+async fn hash_group(
+    subtle: &SubtleCrypto,
+    blob: &Blob,
+    group: &[Range<u64>],
+    buffer: &mut [u8],
+) -> Result<Vec<Digests>, Error> {
+    let reads: Vec<JsFuture> = group
+        .iter()
+        .map(|range| start_read(blob, range))
+        .collect::<Result<_, _>>()?;
+    let mut views = Vec::with_capacity(GROUP);
+    let mut shas = Vec::with_capacity(GROUP);
+    for read in reads {
+        let bytes = read.await.map_err(file_read_error)?;
+        shas.push(start_sha256(subtle, &bytes)?);
+        views.push(Uint8Array::new(&bytes));
+    }
+    let length = views[0].length();
+    // Each lane's share of the buffer, whole 64-byte blocks.
+    let lane = (buffer.len() / GROUP / 64 * 64).max(64) as u32;
+    let (b0, rest) = buffer.split_at_mut(lane as usize);
+    let (b1, rest) = rest.split_at_mut(lane as usize);
+    let (b2, b3) = rest.split_at_mut(lane as usize);
+    let mut lanes = [b0, b1, b2, &mut b3[..lane as usize]];
+    let mut md5 = Md5x4::new();
+    let mut offset = 0u32;
+    loop {
+        let len = (length - offset).min(lane);
+        for (view, lane) in views.iter().zip(lanes.iter_mut()) {
+            view.subarray(offset, offset + len)
+                .copy_to(&mut lane[..len as usize]);
+        }
+        let parts = [
+            &lanes[0][..len as usize],
+            &lanes[1][..len as usize],
+            &lanes[2][..len as usize],
+            &lanes[3][..len as usize],
+        ];
+        offset += len;
+        if offset == length {
+            let md5s = md5.finalize(parts);
+            let mut digests = Vec::with_capacity(GROUP);
+            for (sha, md5) in shas.into_iter().zip(md5s) {
+                digests.push(Digests {
+                    sha256: finish_sha256(sha).await?,
+                    md5: Some(md5),
+                });
+            }
+            return Ok(digests);
+        }
+        md5.update_blocks(parts);
+    }
 }
