@@ -175,8 +175,8 @@ Produced by \`scripts/bench\` (\`node bench/hash.mjs\`) on ${new Date().toISOStr
 ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), ${chromeVersion}, headless.
 One disk-backed File of ${SIZE / MiB} MiB picked with \`setInputFiles\` (in the OS page cache),
 ${SEGMENT / MiB} MiB segments, median of ${RUNS} rounds (each round runs every variant once); MB = 10^6 bytes. Every browser variant
-reads the same way the library does: each segment as one \`slice().arrayBuffer()\`, the next one
-read while the current one is processed; workers take runs of consecutive segments.
+reads the same way the library does: whole-segment \`slice().arrayBuffer()\` reads, four segments
+at a time; workers take runs of consecutive segments.
 
 | variant | 1 worker | 2 workers | all runs, 1 worker / 2 workers |
 |---|---:|---:|---|
