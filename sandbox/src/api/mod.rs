@@ -221,6 +221,28 @@ pub fn find_upload(
     Ok(upload.clone())
 }
 
+/// `body[key]`: an array of exactly `expected` items (400 when not an array, 422 when
+/// the count is off).
+pub fn listed<'a>(
+    body: &'a serde_json::Map<String, serde_json::Value>,
+    key: &str,
+    expected: usize,
+    shape: &str,
+    rule: &str,
+) -> Result<&'a Vec<serde_json::Value>, ApiError> {
+    let items = body
+        .get(key)
+        .and_then(serde_json::Value::as_array)
+        .ok_or_else(|| ApiError::bad_request(format!("{key} must be {shape}")))?;
+    if items.len() != expected {
+        return Err(ApiError::unprocessable(format!(
+            "expected {expected} {key} ({rule}), got {}",
+            items.len()
+        )));
+    }
+    Ok(items)
+}
+
 /// Parses a JSON object body.
 pub fn json_object(body: &[u8]) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
     match serde_json::from_slice::<serde_json::Value>(body) {

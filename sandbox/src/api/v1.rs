@@ -186,30 +186,26 @@ pub async fn complete(
 
 /// `segments[].etag`, one per created segment, quotes stripped.
 fn parse_etags(body: &Map<String, Value>, expected: usize) -> Result<Vec<String>, ApiError> {
-    let items = body
-        .get("segments")
-        .and_then(Value::as_array)
-        .ok_or_else(|| ApiError::bad_request("segments must be an array of {\"etag\": ...}"))?;
-    if items.len() != expected {
-        return Err(ApiError::unprocessable(format!(
-            "expected {expected} segment etags (one per created segment, in order), got {}",
-            items.len()
-        )));
-    }
-    items
-        .iter()
-        .enumerate()
-        .map(
-            |(index, item)| match item.get("etag").and_then(Value::as_str) {
-                Some(etag) if !etag.trim_matches('"').is_empty() => {
-                    Ok(etag.trim_matches('"').to_string())
-                }
-                _ => Err(ApiError::unprocessable(format!(
-                    "segments[{index}].etag must be a non-empty string"
-                ))),
-            },
-        )
-        .collect()
+    super::listed(
+        body,
+        "segments",
+        expected,
+        "an array of {\"etag\": ...}",
+        "one per created segment, in order",
+    )?
+    .iter()
+    .enumerate()
+    .map(
+        |(index, item)| match item.get("etag").and_then(Value::as_str) {
+            Some(etag) if !etag.trim_matches('"').is_empty() => {
+                Ok(etag.trim_matches('"').to_string())
+            }
+            _ => Err(ApiError::unprocessable(format!(
+                "segments[{index}].etag must be a non-empty string"
+            ))),
+        },
+    )
+    .collect()
 }
 
 /// The JSON Procore returns for an upload (`with_status`: GET/PATCH add `status` to

@@ -241,29 +241,25 @@ fn parse_part_etags(
     body: &Map<String, Value>,
     expected: usize,
 ) -> Result<Vec<Option<String>>, ApiError> {
-    let items = body
-        .get("part_etags")
-        .and_then(Value::as_array)
-        .ok_or_else(|| ApiError::bad_request("part_etags must be an array of strings or nulls"))?;
-    if items.len() != expected {
-        return Err(ApiError::unprocessable(format!(
-            "expected {expected} part_etags (one per part, in order; null for parts not sent yet), got {}",
-            items.len()
-        )));
-    }
-    items
-        .iter()
-        .enumerate()
-        .map(|(index, item)| match item {
-            Value::Null => Ok(None),
-            Value::String(etag) if !etag.trim_matches('"').is_empty() => {
-                Ok(Some(etag.trim_matches('"').to_string()))
-            }
-            _ => Err(ApiError::unprocessable(format!(
-                "part_etags[{index}] must be a string or null"
-            ))),
-        })
-        .collect()
+    super::listed(
+        body,
+        "part_etags",
+        expected,
+        "an array of strings or nulls",
+        "one per part, in order; null for parts not sent yet",
+    )?
+    .iter()
+    .enumerate()
+    .map(|(index, item)| match item {
+        Value::Null => Ok(None),
+        Value::String(etag) if !etag.trim_matches('"').is_empty() => {
+            Ok(Some(etag.trim_matches('"').to_string()))
+        }
+        _ => Err(ApiError::unprocessable(format!(
+            "part_etags[{index}] must be a string or null"
+        ))),
+    })
+    .collect()
 }
 
 /// Completes the storage multipart upload with `etags` (part 1 first), each checked
