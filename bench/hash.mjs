@@ -104,6 +104,11 @@ const results = variants.map((variant, i) => {
   console.log(`${variant.label}, ${variant.workers} worker(s): ${mbps(ms).toFixed(0)} MB/s (median of ${RUNS}; ${times[i].map((t) => mbps(t).toFixed(0)).join(", ")})`);
   return { ...variant, ms, mbps: mbps(ms), all: times[i].map(mbps) };
 });
+// Without workers: on the page (the library reads 1 MiB at a time there); the page must stay
+// responsive (no task over ~50 ms).
+const onPage = await page.evaluate(() => window.runOnPage({ segment: 16 * 1024 * 1024 }));
+const longest = onPage.over50 ? `${onPage.longest.toFixed(0)} ms` : "none over 50 ms";
+console.log(`on the page: ${mbps(onPage.ms).toFixed(0)} MB/s, long tasks: ${longest}`);
 const native = { sha256: mbps(openssl("sha256")), md5: mbps(openssl("md5")) };
 console.log(`openssl: SHA-256 ${native.sha256.toFixed(0)} MB/s, MD5 ${native.md5.toFixed(0)} MB/s`);
 
@@ -196,6 +201,10 @@ ${[...new Set(variants.map((v) => v.label))]
 ${ratios.map(([name, value, goal, text]) => `| ${name} | ${value.toFixed(2)} | ${text} | ${check(value >= goal)} |`).join("\n")}
 
 For context: the read floor itself scales ${floorScaling.toFixed(2)}× from 1 to 2 workers here.
+
+## Without workers (\`workers: 0\`, on the page: 1 MiB reads on the calling thread)
+
+- ${mbps(onPage.ms).toFixed(0)} MB/s; long tasks the page saw (PerformanceObserver "longtask", which reports tasks over 50 ms): ${longest} (target: never frozen for more than ~50 ms: ${check(onPage.over50 === 0)})
 
 ## Memory while hashing a ${MEMORY_SIZE / 1024 / MiB} GiB file (2 workers, SHA-256 + MD5)
 

@@ -32,6 +32,20 @@ async function inBenchWorkers(mode, workers, segment, chunk) {
   return ms;
 }
 
+/** Hashing on the page itself (workers: 0): MB/s and the longest task it caused. */
+window.runOnPage = async ({ segment, chunk }) => {
+  const tasks = [];
+  const observer = new PerformanceObserver((list) => tasks.push(...list.getEntries().map((e) => e.duration)));
+  observer.observe({ type: "longtask" });
+  const client = new ProcoreClient({ companyId: 1, accessToken: "unused" });
+  const started = performance.now();
+  await client.hashFile(file(), { segmentSize: segment, workers: 0, md5: true, ...(chunk ? { chunkSize: chunk } : {}) });
+  const ms = performance.now() - started;
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  observer.disconnect();
+  return { ms, longest: Math.max(0, ...tasks), over50: tasks.filter((d) => d > 50).length };
+};
+
 window.runVariant = async ({ kind, workers, md5, segment, chunk }) => {
   if (kind === "library") {
     const client = new ProcoreClient({ companyId: 1, accessToken: "unused" });

@@ -222,6 +222,7 @@ pub trait HashBackend {
 pub struct InThread<'a, S: ?Sized> {
     source: &'a S,
     cancelled: &'a dyn Fn() -> bool,
+    max_chunk: usize,
 }
 
 impl<'a, S: ByteSource + ?Sized> InThread<'a, S> {
@@ -230,12 +231,24 @@ impl<'a, S: ByteSource + ?Sized> InThread<'a, S> {
         Self {
             source,
             cancelled: &|| false,
+            max_chunk: usize::MAX,
         }
     }
 
     /// Hashes `source` until `cancelled()` turns true ([`Error::Aborted`]).
     pub fn cancellable(source: &'a S, cancelled: &'a dyn Fn() -> bool) -> Self {
-        Self { source, cancelled }
+        Self {
+            source,
+            cancelled,
+            max_chunk: usize::MAX,
+        }
+    }
+
+    /// Reads at most `max_chunk` bytes at a time, whatever the options say: on a page's
+    /// main thread each read and its hashing is one task, which must stay short.
+    pub fn with_max_chunk(mut self, max_chunk: usize) -> Self {
+        self.max_chunk = max_chunk.max(1);
+        self
     }
 }
 
@@ -251,6 +264,10 @@ impl<S: ByteSource + ?Sized> HashBackend for InThread<'_, S> {
         whole: bool,
         progress: &dyn Fn(u64),
     ) -> Result<(Vec<Digests>, Option<Digests>), Error> {
+        let options = HashOptions {
+            chunk_size: options.chunk_size.min(self.max_chunk),
+            ..options
+        };
         hash_segments(self.source, ranges, options, whole, |hashed| {
             if (self.cancelled)() {
                 return Err(Error::Aborted);

@@ -164,6 +164,11 @@ fn worker_count(settings: &Settings, options: &Options<'_>) -> Result<usize, Err
     })
 }
 
+/// Bytes per read when hashing on the calling thread: with wasm still warming up,
+/// 1 MiB keeps every task of a page's main thread well under 50 ms (measured in
+/// bench/RESULTS.md; 4 MiB reads made a 134 ms task).
+const CALLING_THREAD_CHUNK: usize = 1024 * 1024;
+
 /// Runs `work` with the hashing backend the options ask for.
 macro_rules! with_hasher {
     ($settings:expr, $workers:expr, $source:expr, $signal:expr, |$hasher:ident| $work:expr) => {{
@@ -175,7 +180,8 @@ macro_rules! with_hasher {
             }
             _ => {
                 let cancelled = move || signal.as_ref().is_some_and(AbortSignal::aborted);
-                let $hasher = InThread::cancellable($source, &cancelled);
+                let $hasher =
+                    InThread::cancellable($source, &cancelled).with_max_chunk(CALLING_THREAD_CHUNK);
                 $work
             }
         }
