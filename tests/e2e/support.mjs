@@ -161,3 +161,28 @@ export function assertMonotonic(assert, events) {
     assert.equal(b.totalBytes, a.totalBytes);
   }
 }
+
+/**
+ * What most suites need: a temporary folder, the packed package and the fixture page
+ * served on 127.0.0.1, a sandbox (started with `sandboxArgs`), and Chromium on that
+ * page. `problems` collects page errors; `close()` ends it all.
+ */
+export async function openWorld(name, sandboxArgs = []) {
+  const dir = tempDir(name);
+  const pkg = packAndUnpack(dir);
+  const sandbox = await startSandbox(sandboxArgs);
+  const server = await serve({ "/": path.join(ROOT, "tests/e2e/fixtures"), "/pkg/": pkg });
+  const browser = await launchChromium();
+  const problems = [];
+  const page = await strictPage(browser, problems);
+  await page.goto(`${server.url}/`);
+  return {
+    dir, sandbox, server, browser, page, problems,
+    async close() {
+      await browser.close();
+      await server.close();
+      await sandbox.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -3,27 +3,18 @@
 // replaced through getAccessToken.
 import { after, afterEach, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import path from "node:path";
-import {
-  ROOT, launchChromium, packAndUnpack, randomFile, serve, sparseFile, startSandbox, strictPage, tempDir,
-} from "./support.mjs";
+import { openWorld, randomFile, sparseFile, startSandbox } from "./support.mjs";
 
 const MiB = 1024 * 1024;
 
 describe("ProcoreClient refusals, aborts and token refresh in headless Chromium", () => {
-  let dir, sandbox, hidingSandbox, server, browser, page, small, medium, huge;
-  const problems = [];
+  let dir, sandbox, hidingSandbox, page, small, medium, huge;
+  let world;
 
   before(async () => {
-    dir = tempDir("upload-errors");
-    const pkg = packAndUnpack(dir);
-    sandbox = await startSandbox();
+    world = await openWorld("upload-errors", []);
+    ({ dir, sandbox, page } = world);
     hidingSandbox = await startSandbox(["--hide-etag"]);
-    server = await serve({ "/": path.join(ROOT, "tests/e2e/fixtures"), "/pkg/": pkg });
-    browser = await launchChromium();
-    page = await strictPage(browser, problems);
-    await page.goto(`${server.url}/`);
     small = randomFile(dir, "small.bin", 1000);
     medium = randomFile(dir, "medium.bin", 12 * MiB + 5);
     // 50 GiB + 1: more than 10,000 segments of 5 MiB. Sparse: no disk used, never read.
@@ -31,15 +22,12 @@ describe("ProcoreClient refusals, aborts and token refresh in headless Chromium"
   });
 
   after(async () => {
-    await browser?.close();
-    await server?.close();
-    await sandbox?.stop();
     await hidingSandbox?.stop();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    await world?.close();
   });
 
   afterEach(() => {
-    assert.deepEqual(problems.splice(0), [], "no page errors or console errors");
+    assert.deepEqual(world.problems.splice(0), [], "no page errors or console errors");
   });
 
   /** Runs `body(ProcoreClient, file)` in the page; resolves to its value or { error }. */

@@ -3,12 +3,7 @@
 // around the limits, byte-for-byte checks of what storage holds.
 import { after, afterEach, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import path from "node:path";
-import {
-  ROOT, assertMonotonic, launchChromium, openssl, packAndUnpack, randomFile, serve, startSandbox,
-  strictPage, tempDir,
-} from "./support.mjs";
+import { assertMonotonic, openWorld, openssl, randomFile } from "./support.mjs";
 
 const MiB = 1024 * 1024;
 const SIZES = [0, 1, 4_999_999, 5_000_000, 5 * MiB + 1, 17_000_003, 105 * MiB + 7];
@@ -22,30 +17,22 @@ const FLOWS = [
 const LEVELS = [{ name: "company" }, { name: "project", projectId: 42 }];
 
 describe("ProcoreClient.upload in headless Chromium against the sandbox", () => {
-  let dir, sandbox, server, browser, page, files, digests;
-  const problems = [];
+  let dir, sandbox, page, files, digests;
+  let world;
 
   before(async () => {
-    dir = tempDir("upload");
-    const pkg = packAndUnpack(dir);
-    sandbox = await startSandbox(["--processing-delay-ms", "100"]);
-    server = await serve({ "/": path.join(ROOT, "tests/e2e/fixtures"), "/pkg/": pkg });
-    browser = await launchChromium();
-    page = await strictPage(browser, problems);
-    await page.goto(`${server.url}/`);
+    world = await openWorld("upload", ["--processing-delay-ms", "100"]);
+    ({ dir, sandbox, page } = world);
     files = new Map(SIZES.map((size) => [size, randomFile(dir, `u-${size}.bin`, size)]));
     digests = new Map(SIZES.map((size) => [size, openssl("sha256", files.get(size))]));
   });
 
   after(async () => {
-    await browser?.close();
-    await server?.close();
-    await sandbox?.stop();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    await world?.close();
   });
 
   afterEach(() => {
-    assert.deepEqual(problems.splice(0), [], "no page errors or console errors");
+    assert.deepEqual(world.problems.splice(0), [], "no page errors or console errors");
   });
 
   /** Uploads the picked file from the page; resolves to { result, events } or { error }. */

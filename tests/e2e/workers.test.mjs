@@ -5,10 +5,7 @@ import { after, afterEach, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
-import path from "node:path";
-import {
-  ROOT, launchChromium, packAndUnpack, randomFile, serve, startSandbox, strictPage, tempDir,
-} from "./support.mjs";
+import { openWorld, randomFile } from "./support.mjs";
 
 const MiB = 1024 * 1024;
 const SEGMENT = 5 * MiB;
@@ -25,17 +22,12 @@ function opensslRange(file, start, end, algorithm) {
 }
 
 describe("hashing in Web Workers (headless Chromium)", () => {
-  let dir, sandbox, server, browser, page, files, big;
-  const problems = [];
+  let dir, sandbox, page, files, big;
+  let world;
 
   before(async () => {
-    dir = tempDir("workers");
-    const pkg = packAndUnpack(dir);
-    sandbox = await startSandbox(["--processing-delay-ms", "50"]);
-    server = await serve({ "/": path.join(ROOT, "tests/e2e/fixtures"), "/pkg/": pkg });
-    browser = await launchChromium();
-    page = await strictPage(browser, problems);
-    await page.goto(`${server.url}/`);
+    world = await openWorld("workers", ["--processing-delay-ms", "50"]);
+    ({ dir, sandbox, page } = world);
     // Count Workers as the page creates and ends them.
     await page.evaluate(() => {
       const Original = window.Worker;
@@ -56,14 +48,11 @@ describe("hashing in Web Workers (headless Chromium)", () => {
   });
 
   after(async () => {
-    await browser?.close();
-    await server?.close();
-    await sandbox?.stop();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    await world?.close();
   });
 
   afterEach(() => {
-    assert.deepEqual(problems.splice(0), [], "no page errors or console errors");
+    assert.deepEqual(world.problems.splice(0), [], "no page errors or console errors");
   });
 
   async function hashInPage(workers, options = {}) {
