@@ -329,6 +329,12 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
         }
     }
 
+    /// Create Upload with `body`.
+    async fn create(&self, body: String) -> Result<Response, Error> {
+        self.api(Method::Post, &self.scope().uploads_url(), Some(body))
+            .await
+    }
+
     /// One storage request, retried on 5xx, 429 and network errors; an expiry comes
     /// back as [`Error::Expired`] for the caller to renew the instructions.
     async fn storage(&self, request: Request, progress: &dyn Fn(u64)) -> Result<Response, Error> {
@@ -361,13 +367,7 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
         let mut refreshes = 0;
         loop {
             reporter.phase(Phase::Creating);
-            let created = self
-                .api(
-                    Method::Post,
-                    &self.scope().uploads_url(),
-                    Some(protocol::v1_create_body(file, None)),
-                )
-                .await?;
+            let created = self.create(protocol::v1_create_body(file, None)).await?;
             let form = protocol::parse_v1_form(&created.body)?;
             reporter.phase(Phase::Uploading);
             let request = Request {
@@ -467,13 +467,7 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
         let mut refreshes = 0;
         loop {
             reporter.phase(Phase::Creating);
-            let created = self
-                .api(
-                    Method::Post,
-                    &self.scope().uploads_url(),
-                    Some(body.clone()),
-                )
-                .await?;
+            let created = self.create(body.clone()).await?;
             let upload = protocol::parse_v1_segmented(&created.body, ranges.len())?;
             let mut etags = vec![None; ranges.len()];
             let pending: Vec<usize> = (0..ranges.len()).collect();
@@ -522,9 +516,7 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
             whole_md5.as_deref(),
             declared,
         );
-        let created = self
-            .api(Method::Post, &self.scope().uploads_url(), Some(body))
-            .await?;
+        let created = self.create(body).await?;
         let upload = protocol::parse_v2(&created.body, Some(ranges.len()))?;
         let upload_url = self.scope().upload_url(&upload.uuid);
         let mut parts = upload.parts;

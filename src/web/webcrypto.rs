@@ -74,6 +74,14 @@ async fn finish_sha256(digest: JsFuture) -> Result<[u8; 32], Error> {
 const GROUP: usize = 4;
 const GROUP_MAX_SEGMENT: u64 = 16 * 1024 * 1024;
 
+/// Four segments of the same size, each at most [`GROUP_MAX_SEGMENT`].
+fn groupable(window: &[Range<u64>]) -> bool {
+    let size = window[0].end - window[0].start;
+    window.len() == GROUP
+        && size <= GROUP_MAX_SEGMENT
+        && window.iter().all(|r| r.end - r.start == size)
+}
+
 /// Digests of consecutive `ranges` of `blob`. Runs of four equally sized segments are
 /// read together and their MD5s computed four at a time (wasm SIMD lanes); other
 /// segments one at a time, the next read while the current is hashed.
@@ -91,31 +99,25 @@ pub async fn hash_ranges(
     let mut index = 0;
     while index < ranges.len() {
         let group = &ranges[index..(index + GROUP).min(ranges.len())];
-        let size = group[0].end - group[0].start;
-        let groupable = group.len() == GROUP
-            && size <= GROUP_MAX_SEGMENT
-            && group.iter().all(|r| r.end - r.start == size);
-        if groupable {
+        let end = if groupable(group) {
             digests.extend(hash_group(subtle, blob, group, md5, &mut buffer).await?);
-            index += GROUP;
+            index + GROUP
         } else {
-            let run_end = ranges[index..]
+            // One by one up to the next group of four.
+            let end = ranges[index..]
                 .windows(GROUP)
-                .position(|w| {
-                    let size = w[0].end - w[0].start;
-                    size <= GROUP_MAX_SEGMENT && w.iter().all(|r| r.end - r.start == size)
-                })
+                .position(groupable)
                 .map_or(ranges.len(), |offset| index + offset.max(1));
             digests.extend(
-                hash_one_by_one(subtle, blob, &ranges[index..run_end], md5, &mut buffer).await?,
+                hash_one_by_one(subtle, blob, &ranges[index..end], md5, &mut buffer).await?,
             );
-            index = run_end;
-        }
-        hashed = ranges[..index]
+            end
+        };
+        hashed += ranges[index..end]
             .iter()
             .map(|r| r.end - r.start)
-            .sum::<u64>()
-            .max(hashed);
+            .sum::<u64>();
+        index = end;
         progress(hashed);
     }
     Ok(digests)
