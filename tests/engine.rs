@@ -121,6 +121,16 @@ fn etag_response(etag: &str) -> Result<Response, Error> {
     })
 }
 
+/// Procore's side of a v1 form upload of uuid `U`: Create Upload answers a form
+/// posting to `storage_url`, Show Upload answers `complete`.
+fn form_api(request: &Request, storage_url: &str) -> Result<Response, Error> {
+    match request.method {
+        Method::Post => ok(201, json!({"uuid": "U", "url": storage_url, "fields": {}})),
+        Method::Get => ok(200, json!({"uuid": "U", "status": "complete"})),
+        other => panic!("unexpected {other:?} {}", request.url),
+    }
+}
+
 fn data(n: usize) -> Vec<u8> {
     (0..n).map(|i| (i * 31 % 251) as u8).collect()
 }
@@ -196,6 +206,9 @@ fn v1_form_upload_posts_fields_in_order_then_the_file() {
             json!({"uuid": "U1", "url": "https://storage.test/bucket", "fields": {"key": "k", "Content-Type": "application/pdf", "policy": "p", "x-amz-signature": "s"}}),
         ),
         (Method::Post, "https://storage.test/bucket") => ok(204, json!(null)),
+        (Method::Get, "https://api.test/rest/v1.0/projects/42/uploads/U1") => {
+            ok(200, json!({"uuid": "U1", "status": "complete"}))
+        }
         other => panic!("unexpected {other:?}"),
     });
     let (result, progress) = run(
@@ -209,7 +222,11 @@ fn v1_form_upload_posts_fields_in_order_then_the_file() {
         ("U1", "complete", 1000)
     );
     let requests = http.requests();
-    assert_eq!(requests.len(), 2);
+    assert_eq!(requests.len(), 3, "create, form POST, Show Upload");
+    assert_eq!(
+        (requests[2].method, requests[2].target),
+        (Method::Get, Target::Api)
+    );
     let create: Value = match &requests[0].body {
         Body::Json(text) => serde_json::from_str(text).unwrap(),
         other => panic!("{other:?}"),
@@ -241,6 +258,34 @@ fn v1_form_upload_posts_fields_in_order_then_the_file() {
         (last.phase, last.bytes_uploaded, last.segments_done),
         (Phase::Done, 1000, 1)
     );
+}
+
+/// The status of a form upload is what Show Upload says after the POST, not the
+/// library's guess; a Show answer without one is a protocol error.
+#[test]
+fn v1_form_upload_reports_procores_status() {
+    let source = data(10);
+    for (shown, expected) in [
+        (json!({"uuid": "U", "status": "ready"}), Ok("ready")),
+        (json!({"uuid": "U", "status": "complete"}), Ok("complete")),
+        (json!({"uuid": "U"}), Err("PROTOCOL")),
+    ] {
+        let http = Scripted::new(move |request| match (request.target, request.method) {
+            (Target::Api, Method::Get) => ok(200, shown.clone()),
+            (Target::Api, _) => form_api(request, "https://storage.test/b"),
+            (Target::Storage, _) => ok(204, json!(null)),
+        });
+        let (result, _) = run(
+            &http,
+            &source,
+            &options(ApiVersion::V10, None, 10, Segmented::No),
+        );
+        match (result, expected) {
+            (Ok(result), Ok(status)) => assert_eq!(result.status, status),
+            (Err(error), Err(code)) => assert_eq!(error.code(), code, "{error}"),
+            (other, expected) => panic!("{other:?}, expected {expected:?}"),
+        }
+    }
 }
 
 /// A v1 storage mock: create answers one URL per segment; PUTs answer the MD5 as
@@ -460,7 +505,9 @@ fn v2_expired_part_urls_are_renewed_through_get() {
                 puts.set(puts.get() + 1);
                 ok(403, json!("<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>"))
             }
-            (Method::Get, _) if puts.get() == 1 && !request.url.is_empty() => {
+            (Method::Get, "https://api.test/rest/v2.1/companies/7/uploads/V")
+                if puts.get() == 1 =>
+            {
                 puts.set(2);
                 ok(
                     200,
@@ -531,6 +578,49 @@ fn v1_expired_instructions_create_again_without_rehashing() {
     assert_eq!(counting.reads.get(), 1, "the file was hashed once");
 }
 
+/// Expired v1 instructions send every segment again under the new create, yet each
+/// segment counts once: `segmentsDone` never passes `segmentsTotal`, nor
+/// `bytesUploaded` the file size.
+#[test]
+fn v1_expiry_counts_each_segment_once() {
+    let segment = 5 * MIB as usize;
+    let size = 3 * segment;
+    let source = data(size);
+    let creates = Rc::new(Cell::new(0));
+    let puts = Rc::new(Cell::new(0));
+    let (counter, put_counter) = (creates.clone(), puts.clone());
+    let mut inner = v1_segmented_responder(source.clone(), segment);
+    let http = Scripted::new(move |request| {
+        match request.method {
+            Method::Post => counter.set(counter.get() + 1),
+            Method::Put => put_counter.set(put_counter.get() + 1),
+            _ => {}
+        }
+        // The first create's second PUT finds its instructions expired; the other
+        // two are stored before the engine creates again.
+        if request.method == Method::Put && counter.get() == 1 && put_counter.get() == 2 {
+            return ok(403, json!("Request has expired"));
+        }
+        inner(request)
+    });
+    let mut options = options(ApiVersion::V10, None, size as u64, Segmented::Yes);
+    options.segment_size = Some(5 * MIB);
+    let (result, progress) = run(&http, &source, &options);
+    assert_eq!(result.unwrap().segments.unwrap().len(), 3);
+    assert_eq!(creates.get(), 2);
+    assert_eq!(puts.get(), 6, "three PUTs per create");
+    assert_monotonic(&progress);
+    for p in &progress {
+        assert!(p.segments_done <= p.segments_total, "{p:?}");
+        assert!(p.bytes_uploaded <= p.total_bytes, "{p:?}");
+    }
+    let last = progress.last().unwrap();
+    assert_eq!(
+        (last.segments_done, last.segments_total, last.bytes_uploaded),
+        (3, 3, size as u64)
+    );
+}
+
 /// Counts reads of a byte slice.
 struct CountingSource<'a> {
     bytes: &'a [u8],
@@ -561,6 +651,7 @@ fn api_401_gets_a_fresh_token_once() {
                 json!({"uuid": "U", "url": "https://storage.test/b", "fields": {}}),
             ),
             (Method::Post, _) => ok(204, json!(null)),
+            (Method::Get, "Bearer t2") => ok(200, json!({"uuid": "U", "status": "complete"})),
             other => panic!("{other:?}"),
         }
     });
@@ -587,6 +678,66 @@ fn api_401_gets_a_fresh_token_once() {
     );
 }
 
+/// A token source that cannot refresh (a fixed `accessToken`): a 401 fails at once
+/// rather than sending the same token again.
+struct FixedToken;
+
+impl Tokens for FixedToken {
+    async fn token(&self, _refresh: bool) -> Result<String, Error> {
+        Ok("t1".into())
+    }
+
+    fn can_refresh(&self) -> bool {
+        false
+    }
+}
+
+/// A token source that fails, as a `getAccessToken` that throws does.
+struct FailingTokens;
+
+impl Tokens for FailingTokens {
+    async fn token(&self, _refresh: bool) -> Result<String, Error> {
+        Err(Error::AccessToken {
+            message: "threw Error: offline".into(),
+            cause: None,
+        })
+    }
+}
+
+#[test]
+fn a_fixed_token_is_not_sent_again_after_a_401() {
+    let source = data(10);
+    let http = Scripted::new(|_| ok(401, json!({"errors": "no"})));
+    let result = pollster::block_on(upload(
+        &http,
+        &FixedToken,
+        &InThread::new(source.as_slice()),
+        &options(ApiVersion::V10, None, 10, Segmented::No),
+        &|_| {},
+    ));
+    assert_eq!(result.unwrap_err().code(), "UNAUTHORIZED");
+    assert_eq!(http.requests().len(), 1);
+}
+
+/// A failing token source is its own error (no status: no request was made), and
+/// nothing is sent.
+#[test]
+fn a_failing_token_source_sends_nothing() {
+    let source = data(10);
+    let http = Scripted::new(|request| panic!("nothing may be sent: {request:?}"));
+    let result = pollster::block_on(upload(
+        &http,
+        &FailingTokens,
+        &InThread::new(source.as_slice()),
+        &options(ApiVersion::V10, None, 10, Segmented::No),
+        &|_| {},
+    ));
+    let error = result.unwrap_err();
+    assert_eq!(error.code(), "ACCESS_TOKEN");
+    assert_eq!(error.http(), None);
+    assert!(http.requests().is_empty());
+}
+
 #[test]
 fn api_429_waits_retry_after_then_gives_up() {
     let source = data(10);
@@ -599,10 +750,7 @@ fn api_429_waits_retry_after_then_gives_up() {
                 headers: vec![("Retry-After".into(), "2".into())],
                 body: String::new(),
             }),
-            (Target::Api, _) => ok(
-                201,
-                json!({"uuid": "U", "url": "https://storage.test/b", "fields": {}}),
-            ),
+            (Target::Api, _) => form_api(request, "https://storage.test/b"),
             (Target::Storage, _) => ok(204, json!(null)),
         }
     });
@@ -635,10 +783,7 @@ fn storage_5xx_and_network_errors_are_retried() {
     let source = data(10);
     let attempts = Cell::new(0);
     let http = Scripted::new(move |request| match request.target {
-        Target::Api => ok(
-            201,
-            json!({"uuid": "U", "url": "https://storage.test/b", "fields": {}}),
-        ),
+        Target::Api => form_api(request, "https://storage.test/b"),
         Target::Storage => {
             attempts.set(attempts.get() + 1);
             match attempts.get() {
@@ -647,6 +792,7 @@ fn storage_5xx_and_network_errors_are_retried() {
                     method: "POST".into(),
                     url: request.url.clone(),
                     message: "reset".into(),
+                    cause: None,
                 }),
                 _ => ok(204, json!(null)),
             }
@@ -732,20 +878,37 @@ fn bad_answers_stop_the_upload() {
     }
 }
 
+/// An `http:` instruction URL is refused (PROTOCOL, nothing sent to it) unless the
+/// client allows insecure storage.
 #[test]
 fn insecure_storage_is_allowed_only_when_asked() {
     let source = data(10);
-    let http = Scripted::new(|request| match request.target {
-        Target::Api => ok(
-            201,
-            json!({"uuid": "U", "url": "http://127.0.0.1:9/b", "fields": {}}),
-        ),
-        Target::Storage => ok(204, json!(null)),
-    });
-    let mut options = options(ApiVersion::V10, None, 10, Segmented::No);
-    options.allow_insecure_storage = true;
-    let (result, _) = run(&http, &source, &options);
-    assert!(result.is_ok());
+    for allowed in [false, true] {
+        let http = Scripted::new(|request| match request.target {
+            Target::Api => form_api(request, "http://127.0.0.1:9/b"),
+            Target::Storage => ok(204, json!(null)),
+        });
+        let mut options = options(ApiVersion::V10, None, 10, Segmented::No);
+        options.allow_insecure_storage = allowed;
+        let (result, _) = run(&http, &source, &options);
+        let to_storage = http
+            .requests()
+            .iter()
+            .filter(|r| r.target == Target::Storage)
+            .count();
+        if allowed {
+            assert_eq!(result.unwrap().status, "complete");
+            assert_eq!(to_storage, 1);
+        } else {
+            let error = result.unwrap_err();
+            assert_eq!(error.code(), "PROTOCOL", "{error}");
+            assert!(
+                error.to_string().contains("allowInsecureStorage"),
+                "{error}"
+            );
+            assert_eq!(to_storage, 0, "nothing sent to an http: URL");
+        }
+    }
 }
 
 /// Each bad option and the error it gets, before any request.
@@ -779,10 +942,7 @@ fn empty_files_per_version() {
     let empty: &[u8] = &[];
     // v1 auto: a form POST of 0 bytes.
     let http = Scripted::new(|request| match request.target {
-        Target::Api => ok(
-            201,
-            json!({"uuid": "U", "url": "https://storage.test/b", "fields": {}}),
-        ),
+        Target::Api => form_api(request, "https://storage.test/b"),
         Target::Storage => ok(204, json!(null)),
     });
     let (result, progress) = run(

@@ -113,7 +113,9 @@ pub struct SegmentResult {
 pub struct UploadResult {
     /// The id to attach to a Procore resource.
     pub uuid: String,
-    /// Procore's last status (`complete`, `available`).
+    /// The upload's status as Procore last reported it: v1 from Show Upload after
+    /// the form POST or from Complete Upload (`complete`), v2.1 from Show Upload
+    /// (`available`).
     pub status: String,
     /// File size.
     pub size: u64,
@@ -123,11 +125,14 @@ pub struct UploadResult {
     pub segments: Option<Vec<SegmentResult>>,
 }
 
-/// Reports progress, keeping every counter monotonic.
+/// Reports progress, keeping every counter monotonic and counting each segment
+/// once, also when expired instructions make it go out again.
 struct Reporter<'a> {
     state: RefCell<Progress>,
     /// Bytes sent per segment (the largest seen: a retry does not go backwards).
     sent: RefCell<Vec<u64>>,
+    /// Segments stored at least once.
+    done: RefCell<Vec<bool>>,
     emit: &'a dyn Fn(&Progress),
 }
 
@@ -143,6 +148,7 @@ impl<'a> Reporter<'a> {
                 segments_total,
             }),
             sent: RefCell::new(vec![0; usize::try_from(segments_total).unwrap_or(0)]),
+            done: RefCell::new(vec![false; usize::try_from(segments_total).unwrap_or(0)]),
             emit,
         }
     }
@@ -181,7 +187,14 @@ impl<'a> Reporter<'a> {
 
     fn segment_done(&self, segment: usize, size: u64) {
         self.sent(segment, size);
-        self.update(|p| p.segments_done += 1);
+        let stored = {
+            let mut done = self.done.borrow_mut();
+            if let Some(slot) = done.get_mut(segment) {
+                *slot = true;
+            }
+            done.iter().filter(|&&stored| stored).count() as u64
+        };
+        self.update(|p| p.segments_done = stored);
     }
 }
 
@@ -301,7 +314,7 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
             let retry_after = parse_retry_after(response.header("retry-after"));
             match classify(Target::Api, response.status, &response.body) {
                 Class::Success => return Ok(response),
-                Class::Unauthorized if !refreshed => {
+                Class::Unauthorized if !refreshed && self.tokens.can_refresh() => {
                     refreshed = true;
                     refresh = true;
                 }
@@ -361,7 +374,7 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
     }
 
     /// v1 non-segmented: create, then one form POST with every field in order and
-    /// the bytes last as `file`.
+    /// the bytes last as `file`, then Show Upload for the status Procore gives it.
     async fn form_upload(&self, reporter: &Reporter<'_>) -> Result<UploadResult, Error> {
         let file = &self.options.file;
         let mut refreshes = 0;
@@ -384,10 +397,16 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
             match self.storage(request, &|sent| reporter.sent(0, sent)).await {
                 Ok(_) => {
                     reporter.segment_done(0, file.size);
+                    reporter.phase(Phase::Completing);
+                    // Storage took the bytes; what Procore makes of them is its to say.
+                    let shown = self
+                        .api(Method::Get, &self.scope().upload_url(&form.uuid), None)
+                        .await?;
+                    let status = protocol::parse_v1_status(&shown.body, "Show Upload")?;
                     reporter.phase(Phase::Done);
                     return Ok(UploadResult {
                         uuid: form.uuid,
-                        status: "complete".into(),
+                        status,
                         size: file.size,
                         api_version: self.scope().version,
                         segments: None,
@@ -494,7 +513,7 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
                     Some(protocol::v1_complete_body(&etags)),
                 )
                 .await?;
-            let status = protocol::parse_v1_status(&completed.body)?;
+            let status = protocol::parse_v1_status(&completed.body, "Complete Upload")?;
             return Ok((upload.uuid, etags, status));
         }
     }
@@ -560,14 +579,14 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
         loop {
             let shown = self.api(Method::Get, upload_url, None).await?;
             let upload = protocol::parse_v2(&shown.body, None)?;
-            match upload.status.as_deref() {
-                Some("available") => return Ok("available".into()),
-                Some("failed") => {
-                    let reason = serde_json::from_str::<serde_json::Value>(&shown.body)
-                        .ok()
-                        .and_then(|v| v["data"]["failure_reason"].as_str().map(str::to_string))
-                        .unwrap_or_else(|| "status failed".into());
-                    return Err(Error::ProcessingFailed(reason));
+            match upload.status.as_str() {
+                "available" => return Ok(upload.status),
+                "failed" => {
+                    return Err(Error::ProcessingFailed(
+                        upload
+                            .failure_reason
+                            .unwrap_or_else(|| "status failed".into()),
+                    ))
                 }
                 _ => {}
             }
@@ -576,7 +595,7 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
                 return Err(Error::Timeout(format!(
                     "the upload was not available after {} s (last status {:?})",
                     waited / 1000,
-                    upload.status.unwrap_or_default()
+                    upload.status
                 )));
             }
             self.http.sleep(interval).await?;

@@ -1,5 +1,42 @@
 //! The one error type of the library.
 
+use std::any::Any;
+use std::fmt;
+use std::rc::Rc;
+
+/// What lies beneath an error, when something outside the core failed first (a JS
+/// exception, a `DOMException`): opaque here, handed to JS as the `Error`'s `cause`.
+#[derive(Clone)]
+pub struct Cause(Rc<dyn Any>);
+
+impl Cause {
+    /// Wraps any value (the web adapter wraps a `JsValue`).
+    pub fn new<T: Any>(value: T) -> Self {
+        Self(Rc::new(value))
+    }
+
+    /// The wrapped value, if it is a `T`.
+    pub fn downcast_ref<T: Any>(&self) -> Option<&T> {
+        self.0.downcast_ref()
+    }
+}
+
+impl fmt::Debug for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Cause(..)")
+    }
+}
+
+/// Two causes are equal when they are the same value: errors compare by what they
+/// say, and a cause is only carried along.
+impl PartialEq for Cause {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Cause {}
+
 /// Every failure the library reports.
 ///
 /// The facade turns it into a JS `Error` once, with [`Error::code`] as its stable
@@ -11,8 +48,13 @@ pub enum Error {
     #[error("invalid input: {0}")]
     InvalidInput(String),
     /// The file could not be read, e.g. it was changed or deleted after it was picked.
-    #[error("could not read the file: {0}")]
-    FileRead(String),
+    #[error("could not read the file: {message}")]
+    FileRead {
+        /// What went wrong.
+        message: String,
+        /// The browser's exception, where there is one.
+        cause: Option<Cause>,
+    },
     /// The caller cancelled the operation through its abort signal.
     #[error("the operation was aborted")]
     Aborted,
@@ -37,6 +79,8 @@ pub enum Error {
         url: String,
         /// What the browser said.
         message: String,
+        /// The browser's exception, where there is one.
+        cause: Option<Cause>,
     },
     /// Upload instructions expired and could not be renewed.
     #[error("the upload instructions expired: {0}")]
@@ -48,6 +92,15 @@ pub enum Error {
     MissingEtag {
         /// Storage URL without its query.
         url: String,
+    },
+    /// The caller's `getAccessToken` threw, rejected or gave no token; no request
+    /// was sent with it.
+    #[error("getAccessToken() {message}")]
+    AccessToken {
+        /// What it did instead of giving a token.
+        message: String,
+        /// What it threw or rejected with.
+        cause: Option<Cause>,
     },
     /// The API refused the access token (401), also after asking for a fresh one.
     #[error("{url} answered 401: the access token was refused: {body}")]
@@ -77,8 +130,13 @@ pub enum Error {
     #[error("timed out: {0}")]
     Timeout(String),
     /// A hashing worker failed to start or crashed.
-    #[error("hashing worker failed: {0}")]
-    Worker(String),
+    #[error("hashing worker failed: {message}")]
+    Worker {
+        /// What went wrong.
+        message: String,
+        /// The exception or error event, where there is one.
+        cause: Option<Cause>,
+    },
 }
 
 /// Longest response body kept in an error.
@@ -89,18 +147,59 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Error::InvalidInput(_) => "INVALID_INPUT",
-            Error::FileRead(_) => "FILE_READ",
+            Error::FileRead { .. } => "FILE_READ",
             Error::Aborted => "ABORTED",
             Error::Http { .. } => "HTTP",
             Error::Network { .. } => "NETWORK",
             Error::Expired(_) => "EXPIRED",
             Error::MissingEtag { .. } => "MISSING_ETAG",
+            Error::AccessToken { .. } => "ACCESS_TOKEN",
             Error::Unauthorized { .. } => "UNAUTHORIZED",
             Error::RateLimited { .. } => "RATE_LIMITED",
             Error::Protocol(_) => "PROTOCOL",
             Error::ProcessingFailed(_) => "PROCESSING_FAILED",
             Error::Timeout(_) => "TIMEOUT",
-            Error::Worker(_) => "WORKER",
+            Error::Worker { .. } => "WORKER",
+        }
+    }
+
+    /// [`Error::FileRead`] without a cause.
+    pub fn file_read(message: impl Into<String>) -> Self {
+        Error::FileRead {
+            message: message.into(),
+            cause: None,
+        }
+    }
+
+    /// [`Error::Worker`] without a cause.
+    pub fn worker(message: impl Into<String>) -> Self {
+        Error::Worker {
+            message: message.into(),
+            cause: None,
+        }
+    }
+
+    /// This error with `cause` beneath it, for the kinds that carry one (the others
+    /// come from the core's own decisions and are returned unchanged).
+    pub fn with_cause(mut self, cause: Cause) -> Self {
+        match &mut self {
+            Error::FileRead { cause: slot, .. }
+            | Error::Network { cause: slot, .. }
+            | Error::AccessToken { cause: slot, .. }
+            | Error::Worker { cause: slot, .. } => *slot = Some(cause),
+            _ => {}
+        }
+        self
+    }
+
+    /// What lies beneath, where something outside the core failed first.
+    pub fn cause(&self) -> Option<&Cause> {
+        match self {
+            Error::FileRead { cause, .. }
+            | Error::Network { cause, .. }
+            | Error::AccessToken { cause, .. }
+            | Error::Worker { cause, .. } => cause.as_ref(),
+            _ => None,
         }
     }
 
@@ -142,7 +241,7 @@ mod tests {
         };
         let table = [
             (Error::InvalidInput("x".into()), "INVALID_INPUT"),
-            (Error::FileRead("x".into()), "FILE_READ"),
+            (Error::file_read("x"), "FILE_READ"),
             (Error::Aborted, "ABORTED"),
             (http, "HTTP"),
             (
@@ -150,11 +249,19 @@ mod tests {
                     method: "GET".into(),
                     url: "u".into(),
                     message: "m".into(),
+                    cause: None,
                 },
                 "NETWORK",
             ),
             (Error::Expired("x".into()), "EXPIRED"),
             (Error::MissingEtag { url: "u".into() }, "MISSING_ETAG"),
+            (
+                Error::AccessToken {
+                    message: "threw".into(),
+                    cause: None,
+                },
+                "ACCESS_TOKEN",
+            ),
             (
                 Error::Unauthorized {
                     url: "u".into(),
@@ -173,7 +280,7 @@ mod tests {
             (Error::Protocol("x".into()), "PROTOCOL"),
             (Error::ProcessingFailed("x".into()), "PROCESSING_FAILED"),
             (Error::Timeout("x".into()), "TIMEOUT"),
-            (Error::Worker("x".into()), "WORKER"),
+            (Error::worker("x"), "WORKER"),
         ];
         for (error, code) in table {
             assert_eq!(error.code(), code, "{error}");
@@ -200,6 +307,26 @@ mod tests {
         };
         assert!(limited.to_string().ends_with("retry after 3 s"));
         assert_eq!(limited.http(), Some((429, "")));
+    }
+
+    /// A cause rides along on the kinds that come from outside the core, never
+    /// changes what an error says, and is not invented for the core's own errors.
+    #[test]
+    fn causes_ride_along() {
+        let cause = Cause::new(42u32);
+        let read = Error::file_read("gone").with_cause(cause.clone());
+        assert_eq!(read.cause().and_then(Cause::downcast_ref::<u32>), Some(&42));
+        assert_eq!(read.to_string(), "could not read the file: gone");
+        assert_eq!(read, Error::file_read("gone").with_cause(cause.clone()));
+        assert_ne!(read, Error::file_read("gone"));
+        let token = Error::AccessToken {
+            message: "threw".into(),
+            cause: None,
+        }
+        .with_cause(cause.clone());
+        assert!(token.cause().is_some());
+        assert_eq!(token.http(), None, "no request, no status");
+        assert_eq!(Error::Aborted.with_cause(cause).cause(), None);
     }
 
     #[test]

@@ -64,7 +64,6 @@ fn from_hex<const N: usize>(hex: &str) -> Option<[u8; N]> {
 pub struct MultiHasher {
     sha256: Sha256,
     md5: Option<Md5>,
-    bytes: u64,
 }
 
 impl MultiHasher {
@@ -73,7 +72,6 @@ impl MultiHasher {
         Self {
             sha256: Sha256::new(),
             md5: with_md5.then(Md5::new),
-            bytes: 0,
         }
     }
 
@@ -83,12 +81,6 @@ impl MultiHasher {
         if let Some(md5) = &mut self.md5 {
             md5.update(data);
         }
-        self.bytes += data.len() as u64;
-    }
-
-    /// How many bytes have been hashed so far.
-    pub fn bytes_hashed(&self) -> u64 {
-        self.bytes
     }
 
     /// The digests of everything passed to [`MultiHasher::update`].
@@ -156,7 +148,7 @@ pub async fn hash_source<S: ByteSource + ?Sized>(
     let (mut segments, _) = hash_segments(source, &[whole], options, false, progress).await?;
     segments
         .pop()
-        .ok_or_else(|| Error::FileRead("no digest was computed".into()))
+        .ok_or_else(|| Error::file_read("no digest was computed"))
 }
 
 /// Digests of consecutive byte ranges of `source`, and of all of it when `whole`,
@@ -466,7 +458,7 @@ mod tests {
             }
         }
         let result = block_on(hash_source(&Truncated, HashOptions::default(), |_| Ok(())));
-        assert!(matches!(result, Err(Error::FileRead(_))), "{result:?}");
+        assert!(matches!(result, Err(Error::FileRead { .. })), "{result:?}");
     }
 
     #[test]

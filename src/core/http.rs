@@ -96,11 +96,6 @@ impl Response {
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
-
-    /// 2xx.
-    pub fn is_success(&self) -> bool {
-        (200..300).contains(&self.status)
-    }
 }
 
 /// Sends requests and waits; every wait and request ends early with
@@ -114,7 +109,8 @@ pub trait Http {
     /// Waits `millis` milliseconds.
     async fn sleep(&self, millis: u64) -> Result<(), Error>;
 
-    /// Milliseconds on a monotonic clock.
+    /// Milliseconds on a monotonic clock (one that never goes back, whatever the
+    /// wall clock does).
     fn now_ms(&self) -> f64;
 
     /// A random number in `0.0..1.0` to spread retries.
@@ -128,6 +124,12 @@ pub trait Http {
 pub trait Tokens {
     /// A token; `refresh` after the API refused the previous one.
     async fn token(&self, refresh: bool) -> Result<String, Error>;
+
+    /// Whether asking with `refresh` can give another token (a fixed token cannot:
+    /// a 401 then fails at once instead of sending the same token again).
+    fn can_refresh(&self) -> bool {
+        true
+    }
 }
 
 /// Headers a browser sets itself and refuses from scripts (the Fetch standard's
@@ -192,6 +194,5 @@ mod tests {
         };
         assert_eq!(response.header("etag"), Some("\"x\""));
         assert_eq!(response.header("missing"), None);
-        assert!(response.is_success());
     }
 }

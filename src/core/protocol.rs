@@ -169,14 +169,25 @@ pub struct PartInstruction {
     pub headers: Vec<(String, String)>,
 }
 
-/// A segmented upload as the API describes it.
+/// A v1 segmented upload as Create Upload describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PartsUpload {
-    /// `uuid` (v1) or `upload_id` (v2.1).
+    /// `uuid`.
     pub uuid: String,
-    /// `status`, when given.
-    pub status: Option<String>,
-    /// One per segment, in order (v2.1 GET may list none once complete).
+    /// One per segment, in order.
+    pub parts: Vec<PartInstruction>,
+}
+
+/// A v2.1 upload as Create, Show and Complete describe it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct V2Upload {
+    /// `upload_id`.
+    pub uuid: String,
+    /// `status`: `ready`, `receiving`, `complete`, `available` or `failed`.
+    pub status: String,
+    /// `failure_reason`, when Procore gives one.
+    pub failure_reason: Option<String>,
+    /// One per segment, in order (a GET may list none once complete).
     pub parts: Vec<PartInstruction>,
 }
 
@@ -258,33 +269,27 @@ fn parse_parts(
         .collect()
 }
 
-/// Reads a v1 segmented create answer: `{uuid, segments:[{url, headers}], status}`.
+/// Reads a v1 segmented create answer: `{uuid, segments:[{url, headers}], …}`.
 pub fn parse_v1_segmented(body: &str, expected_segments: usize) -> Result<PartsUpload, Error> {
     let value = parse_json(body, "Create Upload")?;
     let map = object(&value, "the Create Upload answer")?;
     Ok(PartsUpload {
         uuid: string(map, "uuid", "the Create Upload answer")?,
-        status: map
-            .get("status")
-            .and_then(Value::as_str)
-            .map(str::to_string),
         parts: parse_parts(map.get("segments"), Some(expected_segments))?,
     })
 }
 
-/// Reads a v1 Show/Complete answer's `status`.
-pub fn parse_v1_status(body: &str) -> Result<String, Error> {
-    let value = parse_json(body, "Complete Upload")?;
-    string(
-        object(&value, "the Complete Upload answer")?,
-        "status",
-        "the Complete Upload answer",
-    )
+/// Reads the `status` of a v1 Show Upload or Complete Upload answer (`call` names
+/// which, for the error message).
+pub fn parse_v1_status(body: &str, call: &str) -> Result<String, Error> {
+    let value = parse_json(body, call)?;
+    let what = format!("the {call} answer");
+    string(object(&value, &what)?, "status", &what)
 }
 
-/// Reads a v2.1 answer `{"data":{upload_id, status, segments?}}`; `expected_segments`
-/// when the segments must all be there (the create answer).
-pub fn parse_v2(body: &str, expected_segments: Option<usize>) -> Result<PartsUpload, Error> {
+/// Reads a v2.1 answer `{"data":{upload_id, status, failure_reason?, segments?}}`;
+/// `expected_segments` when the segments must all be there (the create answer).
+pub fn parse_v2(body: &str, expected_segments: Option<usize>) -> Result<V2Upload, Error> {
     let value = parse_json(body, "v2.1 upload")?;
     let data = object(&value, "the answer")?
         .get("data")
@@ -294,9 +299,13 @@ pub fn parse_v2(body: &str, expected_segments: Option<usize>) -> Result<PartsUpl
         (None, None) => Vec::new(),
         (segments, expected) => parse_parts(segments, expected)?,
     };
-    Ok(PartsUpload {
+    Ok(V2Upload {
         uuid: string(data, "upload_id", "data")?,
-        status: Some(string(data, "status", "data")?),
+        status: string(data, "status", "data")?,
+        failure_reason: data
+            .get("failure_reason")
+            .and_then(Value::as_str)
+            .map(str::to_string),
         parts,
     })
 }
@@ -485,9 +494,12 @@ mod tests {
             [("Content-Length".to_string(), "3".to_string())]
         );
         let available = r#"{"data":{"upload_id":"U","status":"available","segments":[]}}"#;
+        assert_eq!(parse_v2(available, None).unwrap().status, "available");
+        let failed =
+            r#"{"data":{"upload_id":"U","status":"failed","failure_reason":"sha256 mismatch"}}"#;
         assert_eq!(
-            parse_v2(available, None).unwrap().status.as_deref(),
-            Some("available")
+            parse_v2(failed, None).unwrap().failure_reason.as_deref(),
+            Some("sha256 mismatch")
         );
         let no_segments = r#"{"data":{"upload_id":"U","status":"available"}}"#;
         assert!(parse_v2(no_segments, None).unwrap().parts.is_empty());

@@ -31,5 +31,5 @@ impl ByteSource for [u8] {
 }
 
 fn out_of_range(offset: u64, len: usize) -> Error {
-    Error::FileRead(format!("{len} bytes at offset {offset} are past the end"))
+    Error::file_read(format!("{len} bytes at offset {offset} are past the end"))
 }

@@ -12,7 +12,7 @@ use super::ProgressCallback;
 use crate::core::engine::{
     self, Phase, Progress, UploadOptions, DEFAULT_CONCURRENCY, DEFAULT_PROCESSING_TIMEOUT_MS,
 };
-use crate::core::hash::{HashBackend, HashOptions, InThread};
+use crate::core::hash::{HashBackend, HashOptions};
 use crate::core::plan::{plan_segments, ApiVersion, Segmented};
 use crate::core::protocol::{FileMeta, Scope};
 use crate::core::source::ByteSource;
@@ -20,10 +20,11 @@ use crate::core::Error;
 use crate::web::abort;
 use crate::web::blob::BlobSource;
 use crate::web::error::to_js_error;
+use crate::web::hashing::{default_worker_count, Hashing, MAX_WORKERS};
 use crate::web::http::WebHttp;
 use crate::web::js::Options;
-use crate::web::pool::{default_worker_count, WorkerHashing, WorkerRuntime};
 use crate::web::tokens::JsTokens;
+use crate::web::workers::WorkerRuntime;
 
 /// The client's settings, shared by its calls.
 struct Settings {
@@ -90,10 +91,9 @@ impl Settings {
             ));
         }
         let options = Options::new(raw, "options")?;
-        let company_id = match options.get("companyId")? {
-            None => return Err(Error::InvalidInput("options.companyId is required".into())),
-            Some(value) => positive_id(&options, "companyId", &value)?,
-        };
+        let company_id = options
+            .positive_id("companyId")?
+            .ok_or_else(|| Error::InvalidInput("options.companyId is required".into()))?;
         let tokens = match (options.string("accessToken")?, options.function("getAccessToken")?) {
             (Some(token), None) if !token.is_empty() => JsTokens::Fixed(token),
             (None, Some(provider)) => JsTokens::Provider(provider),
@@ -152,48 +152,20 @@ fn worker_runtime(raw: &JsValue) -> Result<Option<WorkerRuntime>, Error> {
 /// core up to 4; none where Workers do not exist.
 fn worker_count(settings: &Settings, options: &Options<'_>) -> Result<usize, Error> {
     let asked = options.whole_number("workers")?;
-    if asked.is_some_and(|n| n > 64) {
-        return Err(Error::InvalidInput(
-            "options.workers must be at most 64".into(),
-        ));
-    }
+    let asked = match asked.map(usize::try_from) {
+        Some(Ok(n)) if n as u64 <= MAX_WORKERS => Some(n),
+        None => None,
+        Some(_) => {
+            return Err(Error::InvalidInput(format!(
+                "options.workers must be at most {MAX_WORKERS}"
+            )))
+        }
+    };
     Ok(match (&settings.workers, asked) {
         (None, _) => 0,
-        (Some(_), Some(n)) => n as usize,
+        (Some(_), Some(n)) => n,
         (Some(_), None) => default_worker_count(),
     })
-}
-
-/// Bytes per read when hashing on the calling thread: with wasm still warming up,
-/// 1 MiB keeps every task of a page's main thread well under 50 ms (measured in
-/// bench/RESULTS.md; 4 MiB reads made a 134 ms task).
-const CALLING_THREAD_CHUNK: usize = 1024 * 1024;
-
-/// Runs `work` with the hashing backend the options ask for.
-macro_rules! with_hasher {
-    ($settings:expr, $workers:expr, $source:expr, $signal:expr, |$hasher:ident| $work:expr) => {{
-        let signal: Option<AbortSignal> = $signal;
-        match (&$settings.workers, $workers) {
-            (Some(runtime), count) if count > 0 => {
-                let $hasher = WorkerHashing::new(runtime, count, $source.as_raw().clone(), signal);
-                $work
-            }
-            _ => {
-                let cancelled = move || signal.as_ref().is_some_and(AbortSignal::aborted);
-                let $hasher =
-                    InThread::cancellable($source, &cancelled).with_max_chunk(CALLING_THREAD_CHUNK);
-                $work
-            }
-        }
-    }};
-}
-
-/// A positive integer id.
-fn positive_id(options: &Options<'_>, key: &str, value: &JsValue) -> Result<u64, Error> {
-    match value.as_f64() {
-        Some(n) if n >= 1.0 && n.fract() == 0.0 && n <= 9_007_199_254_740_991.0 => Ok(n as u64),
-        _ => Err(options.invalid(key, "a positive integer", value)),
-    }
 }
 
 /// `upload()` options besides the file.
@@ -206,10 +178,7 @@ struct Call {
 
 fn read_call(settings: &Settings, source: &BlobSource, raw: &JsValue) -> Result<Call, Error> {
     let options = Options::new(raw, "options")?;
-    let project_id = options
-        .get("projectId")?
-        .map(|value| positive_id(&options, "projectId", &value))
-        .transpose()?;
+    let project_id = options.positive_id("projectId")?;
     let segmented = match options.get("segmented")? {
         None => Segmented::Auto,
         Some(value) if value.as_bool() == Some(true) => Segmented::Yes,
@@ -223,17 +192,13 @@ fn read_call(settings: &Settings, source: &BlobSource, raw: &JsValue) -> Result<
     let workers = worker_count(settings, &options)?;
     let md5 = options.bool("md5")?.unwrap_or(true);
     let hash = HashOptions::new(md5, options.whole_number("chunkSize")?)?;
-    let blob = source.as_raw();
     let name = match options.string("filename")? {
         Some(name) => name,
-        None => blob
-            .dyn_ref::<web_sys::File>()
-            .map(|file| file.name())
-            .unwrap_or_default(),
+        None => source.name(),
     };
     let content_type = match options.string("contentType")? {
         Some(content_type) => Some(content_type),
-        None => Some(blob.type_()).filter(|t| !t.is_empty()),
+        None => source.content_type(),
     };
     Ok(Call {
         options: UploadOptions {
@@ -298,15 +263,13 @@ async fn upload(
     let http = WebHttp::new(source.as_raw().clone(), call.signal.clone());
     let progress = call.on_progress.clone();
     let report = |p: &Progress| progress.report(p);
-    let result = with_hasher!(
-        settings,
+    let hasher = Hashing::choose(
+        settings.workers.as_ref(),
         call.workers,
         &source,
         call.signal.clone(),
-        |hasher| {
-            engine::upload(&http, &settings.tokens, &hasher, &call.options, &report).await?
-        }
     );
+    let result = engine::upload(&http, &settings.tokens, &hasher, &call.options, &report).await?;
     Ok(JsUploadResult {
         uuid: result.uuid,
         status: result.status,
@@ -358,9 +321,8 @@ async fn hash_file(
         })
     };
     let progress = |hashed| report(Phase::Hashing, hashed, 0);
-    let (digests, _) = with_hasher!(settings, workers, &source, signal.clone(), |hasher| {
-        hasher.hash(&ranges, hash, false, &progress).await?
-    });
+    let hasher = Hashing::choose(settings.workers.as_ref(), workers, &source, signal.clone());
+    let (digests, _) = hasher.hash(&ranges, hash, false, &progress).await?;
     abort::check(signal.as_ref())?;
     report(Phase::Done, size, plan.count());
     Ok(JsHashResult {

@@ -1,5 +1,6 @@
-//! The `#[wasm_bindgen]` exports. Each one converts its JS options in, calls the
-//! core through the web adapter, and converts the result or error out; nothing else.
+//! The `#[wasm_bindgen]` exports. Each one reads its JS options, calls the core
+//! through the web adapter, and converts the result or error out; the JS types it
+//! names are only passed through (the web adapter does the work with them).
 //!
 //! The npm package's `index.js` wraps these (lazy loading) and `index.d.ts` types
 //! them, so the generated typings are skipped here.
@@ -19,8 +20,8 @@ use crate::core::Error;
 use crate::web::abort;
 use crate::web::blob::BlobSource;
 use crate::web::error::to_js_error;
+use crate::web::hashing::run_job;
 use crate::web::js::{report_callback_error, Options};
-use crate::web::webcrypto;
 
 /// What `hashFile` resolves to.
 #[derive(Serialize)]
@@ -148,65 +149,7 @@ pub async fn hash_job(
     whole: bool,
     on_progress: Function,
 ) -> Result<JsValue, JsValue> {
-    hash_job_impl(file, &ranges, md5, chunk_size, whole, &on_progress)
+    run_job(file, &ranges, md5, chunk_size, whole, &on_progress)
         .await
         .map_err(|error| to_js_error(&error))
-}
-
-async fn hash_job_impl(
-    file: JsValue,
-    flat: &[f64],
-    md5: bool,
-    chunk_size: f64,
-    whole: bool,
-    on_progress: &Function,
-) -> Result<JsValue, Error> {
-    let source = BlobSource::from_js(file)?;
-    let ranges: Vec<std::ops::Range<u64>> = flat
-        .chunks_exact(2)
-        .map(|pair| pair[0] as u64..pair[1] as u64)
-        .collect();
-    let options = HashOptions::new(md5, Some(chunk_size as u64))?;
-    let report = |bytes: u64| {
-        // The main thread stops this worker by terminating it; nothing to check here.
-        let _ = on_progress.call1(&JsValue::UNDEFINED, &(bytes as f64).into());
-    };
-    let small = ranges
-        .iter()
-        .all(|r| r.end - r.start <= webcrypto::MAX_SEGMENT);
-    let (segments, whole) = match (webcrypto::subtle(), whole, small) {
-        // Native SHA-256 alongside wasm MD5, segment by segment.
-        (Some(subtle), false, true) => {
-            let digests = webcrypto::hash_ranges(
-                &subtle,
-                source.as_raw(),
-                &ranges,
-                md5,
-                options.chunk_size,
-                report,
-            )
-            .await?;
-            (digests, None)
-        }
-        // Streaming: the whole-file digest, large segments, no WebCrypto.
-        _ => {
-            crate::core::hash::hash_segments(&source, &ranges, options, whole, |bytes| {
-                report(bytes);
-                Ok(())
-            })
-            .await?
-        }
-    };
-    let result = js_sys::Object::new();
-    let list: js_sys::Array = segments
-        .iter()
-        .map(crate::web::pool::digest_to_js)
-        .collect();
-    let whole = whole
-        .as_ref()
-        .map_or(JsValue::NULL, crate::web::pool::digest_to_js);
-    // Plain data properties on a fresh object: cannot fail.
-    let _ = js_sys::Reflect::set(&result, &"segments".into(), &list);
-    let _ = js_sys::Reflect::set(&result, &"whole".into(), &whole);
-    Ok(result.into())
 }

@@ -1,8 +1,12 @@
-//! `AbortSignal` as the core's cancellation: checks, and listeners that stop work.
+//! `AbortSignal` as the core's cancellation: checks, listeners that stop work, and
+//! a future that resolves when the signal fires.
+
+use std::future::pending;
 
 use js_sys::Promise;
 use wasm_bindgen::closure::Closure;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
 use web_sys::AbortSignal;
 
 use crate::core::Error;
@@ -29,10 +33,17 @@ impl Drop for Listener {
     }
 }
 
-/// Runs `action` when `signal` aborts (at once if it already has), for as long as
-/// the returned listener lives.
-pub fn on_abort(signal: Option<&AbortSignal>, action: impl FnOnce() + 'static) -> Option<Listener> {
-    let signal = signal?.clone();
+/// Runs `action` when `signal` aborts, for as long as the returned listener lives.
+///
+/// `Ok(None)`: nothing to listen to, because there is no signal or because it had
+/// already aborted, in which case `action` ran at once.
+pub fn on_abort(
+    signal: Option<&AbortSignal>,
+    action: impl FnOnce() + 'static,
+) -> Result<Option<Listener>, Error> {
+    let Some(signal) = signal else {
+        return Ok(None);
+    };
     let mut action = Some(action);
     let mut fire = move || {
         if let Some(action) = action.take() {
@@ -41,23 +52,57 @@ pub fn on_abort(signal: Option<&AbortSignal>, action: impl FnOnce() + 'static) -
     };
     if signal.aborted() {
         fire();
-        return None;
+        return Ok(None);
     }
     let callback = Closure::<dyn FnMut()>::new(fire);
     signal
         .add_event_listener_with_callback("abort", callback.as_ref().unchecked_ref())
-        .ok()?;
-    Some(Listener { signal, callback })
+        .map_err(|thrown| {
+            Error::Protocol(format!(
+                "could not listen to the AbortSignal: {}",
+                super::js::describe_error(&thrown)
+            ))
+        })?;
+    Ok(Some(Listener {
+        signal: signal.clone(),
+        callback,
+    }))
 }
 
-/// A promise rejected when `signal` aborts, with its listener.
-pub fn rejected_on_abort(signal: Option<&AbortSignal>) -> Option<(Promise, Listener)> {
-    let signal = signal?;
-    let mut reject_slot = None;
-    let promise = Promise::new(&mut |_, reject| reject_slot = Some(reject));
-    let reject = reject_slot?;
-    let listener = on_abort(Some(signal), move || {
-        let _ = reject.call0(&wasm_bindgen::JsValue::UNDEFINED);
-    });
-    listener.map(|listener| (promise, listener))
+/// Resolves when a signal aborts; never without a signal. Stops listening when
+/// dropped.
+pub struct AbortWatch {
+    watching: Option<(JsFuture, Listener)>,
+}
+
+impl AbortWatch {
+    /// Watches `signal`; [`Error::Aborted`] at once when it has already aborted.
+    pub fn new(signal: Option<&AbortSignal>) -> Result<Self, Error> {
+        check(signal)?;
+        let Some(signal) = signal else {
+            return Ok(Self { watching: None });
+        };
+        let mut resolve_slot = None;
+        let promise = Promise::new(&mut |resolve, _| resolve_slot = Some(resolve));
+        let resolve = resolve_slot
+            .ok_or_else(|| Error::Protocol("a Promise did not call its executor".into()))?;
+        let listener = on_abort(Some(signal), move || {
+            let _ = resolve.call0(&JsValue::UNDEFINED);
+        })?
+        // Not yet aborted (checked above), so a listener was added.
+        .ok_or(Error::Aborted)?;
+        Ok(Self {
+            watching: Some((JsFuture::from(promise), listener)),
+        })
+    }
+
+    /// Completes once the signal aborts (await it only once, inside a `select`).
+    pub async fn fired(&mut self) {
+        match &mut self.watching {
+            Some((fired, _)) => {
+                let _ = fired.await;
+            }
+            None => pending().await,
+        }
+    }
 }

@@ -1,9 +1,10 @@
 //! Errors across the JS boundary, both ways, each in one place.
 
-use js_sys::Reflect;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::DomException;
 
+use super::js::{describe, set_property};
+use crate::core::error::Cause;
 use crate::core::Error;
 
 /// The `name` of every error this library rejects with, except aborts.
@@ -11,8 +12,14 @@ pub const ERROR_NAME: &str = "ProcoreUploadError";
 /// The `name` of an abort, as `fetch` and the DOM use it.
 pub const ABORT_ERROR_NAME: &str = "AbortError";
 
+/// A JS exception (or anything thrown) as the cause of a core error.
+pub fn js_cause(thrown: JsValue) -> Cause {
+    Cause::new(thrown)
+}
+
 /// Builds the JS `Error` a promise rejects with: `name`, `message` and the stable
-/// `code` (plus, for HTTP errors, `status` and `body`).
+/// `code`; for HTTP errors `status` and `body`; and `cause`, the JS value that
+/// failed first, where there is one (a `DOMException`, what `getAccessToken` threw).
 pub fn to_js_error(error: &Error) -> JsValue {
     let js_error = js_sys::Error::new(&error.to_string());
     let name = match error {
@@ -20,22 +27,31 @@ pub fn to_js_error(error: &Error) -> JsValue {
         _ => ERROR_NAME,
     };
     js_error.set_name(name);
-    // Setting properties on a fresh Error object cannot fail.
-    let _ = Reflect::set(&js_error, &"code".into(), &error.code().into());
+    set_property(&js_error, "code", &error.code().into());
     if let Some((status, body)) = error.http() {
-        let _ = Reflect::set(&js_error, &"status".into(), &status.into());
-        let _ = Reflect::set(&js_error, &"body".into(), &body.into());
+        set_property(&js_error, "status", &status.into());
+        set_property(&js_error, "body", &body.into());
+    }
+    if let Some(cause) = error.cause().and_then(Cause::downcast_ref::<JsValue>) {
+        js_error.set_cause(cause);
     }
     js_error.into()
 }
 
-/// Maps a failed Blob read (a `DOMException` or anything thrown) to the core error.
+/// Maps a failed Blob read (a `DOMException` or anything thrown) to the core error,
+/// the exception as its cause.
 pub fn file_read_error(thrown: JsValue) -> Error {
-    match thrown.dyn_ref::<DomException>() {
-        Some(exception) if exception.name() == "AbortError" => Error::Aborted,
+    let error = match thrown.dyn_ref::<DomException>() {
+        Some(exception) if exception.name() == "AbortError" => return Error::Aborted,
         Some(exception) => {
-            Error::FileRead(format!("{}: {}", exception.name(), exception.message()))
+            Error::file_read(format!("{}: {}", exception.name(), exception.message()))
         }
-        None => Error::FileRead(super::js::describe(&thrown)),
-    }
+        None => Error::file_read(describe(&thrown)),
+    };
+    error.with_cause(js_cause(thrown))
+}
+
+/// A hashing worker's failure, the exception or event as its cause.
+pub fn worker_error(message: impl Into<String>, thrown: JsValue) -> Error {
+    Error::worker(message).with_cause(js_cause(thrown))
 }

@@ -3,12 +3,12 @@
 //! stops when the caller's `AbortSignal` fires or when its future is dropped.
 
 use std::cell::Cell;
-use std::rc::Rc;
+use std::pin::pin;
 
 use futures_channel::mpsc;
 use futures_util::future::{select, Either};
 use futures_util::StreamExt;
-use js_sys::{Function, Promise};
+use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -17,7 +17,9 @@ use web_sys::{
     XmlHttpRequest,
 };
 
-use super::abort;
+use super::abort::{self, AbortWatch};
+use super::error::js_cause;
+use super::timer::{self, Timeout};
 use crate::core::error::redact_url;
 use crate::core::http::{Body, Http, Request, Response, Target};
 use crate::core::Error;
@@ -27,10 +29,13 @@ extern "C" {
     /// The global `fetch` (window or worker).
     #[wasm_bindgen(js_name = fetch)]
     fn global_fetch(input: &web_sys::Request) -> Promise;
-    #[wasm_bindgen(js_name = setTimeout)]
-    fn set_timeout(handler: &Function, millis: f64) -> JsValue;
-    #[wasm_bindgen(js_name = clearTimeout)]
-    fn clear_timeout(id: &JsValue);
+}
+
+/// A request body as the browser takes it.
+enum JsBody {
+    Text(String),
+    Blob(Blob),
+    Form(FormData),
 }
 
 /// The browser as the engine's transport, for one file.
@@ -46,12 +51,38 @@ impl WebHttp {
     }
 
     fn slice(&self, range: &std::ops::Range<u64>) -> Result<Blob, Error> {
+        // Blob offsets are below 2^53: f64 holds them exactly.
+        #[allow(clippy::cast_precision_loss)]
+        let (start, end) = (range.start as f64, range.end as f64);
         self.blob
-            .slice_with_f64_and_f64(range.start as f64, range.end as f64)
-            .map_err(|e| Error::FileRead(super::js::describe(&e)))
+            .slice_with_f64_and_f64(start, end)
+            .map_err(super::error::file_read_error)
     }
 
-    /// An API call by `fetch`: JSON, no cookies.
+    /// The body of `request` for `fetch` or XHR: JSON text, a slice of the file
+    /// (never a copy), or the form with the file's slice last as `file`.
+    fn body(&self, body: &Body) -> Result<Option<JsBody>, Error> {
+        Ok(Some(match body {
+            Body::Empty => return Ok(None),
+            Body::Json(json) => JsBody::Text(json.clone()),
+            Body::Bytes(range) => JsBody::Blob(self.slice(range)?),
+            Body::Form {
+                fields,
+                file,
+                filename,
+            } => {
+                let form = FormData::new().map_err(js_error)?;
+                for (name, value) in fields {
+                    form.append_with_str(name, value).map_err(js_error)?;
+                }
+                form.append_with_blob_and_filename("file", &self.slice(file)?, filename)
+                    .map_err(js_error)?;
+                JsBody::Form(form)
+            }
+        }))
+    }
+
+    /// An API call by `fetch`: any body, no cookies.
     async fn fetch(&self, request: Request) -> Result<Response, Error> {
         let controller = AbortOnDrop::linked(self.signal.as_ref())?;
         let init = RequestInit::new();
@@ -64,8 +95,11 @@ impl WebHttp {
             headers.append(name, value).map_err(js_error)?;
         }
         init.set_headers(&headers);
-        if let Body::Json(json) = &request.body {
-            init.set_body(&JsValue::from_str(json));
+        match self.body(&request.body)? {
+            None => {}
+            Some(JsBody::Text(text)) => init.set_body(&JsValue::from_str(&text)),
+            Some(JsBody::Blob(blob)) => init.set_body(&blob),
+            Some(JsBody::Form(form)) => init.set_body(&form),
         }
         let js_request =
             web_sys::Request::new_with_str_and_init(&request.url, &init).map_err(js_error)?;
@@ -73,18 +107,27 @@ impl WebHttp {
         let response: web_sys::Response = JsFuture::from(global_fetch(&js_request))
             .await
             .map_err(network)?
-            .unchecked_into();
+            .dyn_into()
+            .map_err(|other| {
+                Error::Protocol(format!(
+                    "fetch resolved to {} instead of a Response",
+                    super::js::describe(&other)
+                ))
+            })?;
         let body = JsFuture::from(response.text().map_err(js_error)?)
             .await
             .map_err(network)?;
         let mut header_pairs = Vec::new();
         if let Ok(Some(entries)) = js_sys::try_iter(&response.headers()) {
             for entry in entries.flatten() {
-                let pair: js_sys::Array = entry.unchecked_into();
-                header_pairs.push((
-                    pair.get(0).as_string().unwrap_or_default(),
-                    pair.get(1).as_string().unwrap_or_default(),
-                ));
+                let Some(pair) = entry.dyn_ref::<js_sys::Array>() else {
+                    continue;
+                };
+                if let (Some(name), Some(value)) =
+                    (pair.get(0).as_string(), pair.get(1).as_string())
+                {
+                    header_pairs.push((name, value));
+                }
             }
         }
         Ok(Response {
@@ -106,12 +149,17 @@ impl WebHttp {
         let (progress_tx, mut progress_rx) = mpsc::unbounded::<u64>();
         let on_progress = Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(
             move |event: web_sys::ProgressEvent| {
-                let _ = progress_tx.unbounded_send(event.loaded() as u64);
+                // A count the browser made; anything but a whole number is ignored.
+                if let Some(loaded) = super::js::whole_number(&event.loaded().into()) {
+                    let _ = progress_tx.unbounded_send(loaded);
+                }
             },
         );
         xhr.upload()
             .map_err(js_error)?
             .set_onprogress(Some(on_progress.as_ref().unchecked_ref()));
+        // Built before the XHR starts: a body that cannot be built sends nothing.
+        let body = self.body(&request.body)?;
         let guard = XhrGuard::new(xhr.clone(), self.signal.as_ref())?;
         let done = Promise::new(&mut |resolve, reject| {
             xhr.set_onload(Some(&resolve));
@@ -119,23 +167,11 @@ impl WebHttp {
             xhr.set_onabort(Some(&reject));
             xhr.set_ontimeout(Some(&reject));
         });
-        match &request.body {
-            Body::Empty => xhr.send(),
-            Body::Json(json) => xhr.send_with_opt_str(Some(json)),
-            Body::Bytes(range) => xhr.send_with_opt_blob(Some(&self.slice(range)?)),
-            Body::Form {
-                fields,
-                file,
-                filename,
-            } => {
-                let form = FormData::new().map_err(js_error)?;
-                for (name, value) in fields {
-                    form.append_with_str(name, value).map_err(js_error)?;
-                }
-                form.append_with_blob_and_filename("file", &self.slice(file)?, filename)
-                    .map_err(js_error)?;
-                xhr.send_with_opt_form_data(Some(&form))
-            }
+        match body {
+            None => xhr.send(),
+            Some(JsBody::Text(text)) => xhr.send_with_opt_str(Some(&text)),
+            Some(JsBody::Blob(blob)) => xhr.send_with_opt_blob(Some(&blob)),
+            Some(JsBody::Form(form)) => xhr.send_with_opt_form_data(Some(&form)),
         }
         .map_err(|thrown| self.network_error(&request, thrown))?;
         let mut done = JsFuture::from(done);
@@ -164,6 +200,7 @@ impl WebHttp {
                 message: format!(
                     "the request failed ({kind}): connection refused or reset, or refused by CORS"
                 ),
+                cause: Some(js_cause(event)),
             });
         }
         Ok(Response {
@@ -185,6 +222,7 @@ impl WebHttp {
             method: request.method.as_str().into(),
             url: redact_url(&request.url),
             message: super::js::describe_error(&thrown),
+            cause: Some(js_cause(thrown)),
         }
     }
 }
@@ -201,28 +239,20 @@ impl Http for WebHttp {
         response
     }
 
+    /// Waits, or fails with [`Error::Aborted`] as soon as the signal fires; dropped
+    /// early, its timer is cleared.
     async fn sleep(&self, millis: u64) -> Result<(), Error> {
-        abort::check(self.signal.as_ref())?;
-        let timer = Rc::new(Cell::new(JsValue::UNDEFINED));
-        let slot = timer.clone();
-        let sleeping =
-            Promise::new(&mut |resolve, _| slot.set(set_timeout(&resolve, millis as f64)));
-        let aborted = abort::rejected_on_abort(self.signal.as_ref());
-        let outcome = match aborted {
-            Some((aborted, _listener)) => {
-                match select(JsFuture::from(sleeping), JsFuture::from(aborted)).await {
-                    Either::Left((outcome, _)) | Either::Right((outcome, _)) => outcome,
-                }
-            }
-            None => JsFuture::from(sleeping).await,
-        };
-        clear_timeout(&timer.take());
-        outcome.map(drop).map_err(|_| Error::Aborted)?;
-        abort::check(self.signal.as_ref())
+        let mut aborted = AbortWatch::new(self.signal.as_ref())?;
+        let mut timeout = Timeout::start(millis);
+        let (fired, aborting) = (pin!(timeout.wait()), pin!(aborted.fired()));
+        match select(fired, aborting).await {
+            Either::Left(_) => abort::check(self.signal.as_ref()),
+            Either::Right(_) => Err(Error::Aborted),
+        }
     }
 
     fn now_ms(&self) -> f64 {
-        js_sys::Date::now()
+        timer::now_ms()
     }
 
     fn jitter(&self) -> f64 {
@@ -257,7 +287,7 @@ impl AbortOnDrop {
     fn linked(signal: Option<&AbortSignal>) -> Result<Self, Error> {
         let controller = AbortController::new().map_err(js_error)?;
         let inner = controller.clone();
-        let link = abort::on_abort(signal, move || inner.abort());
+        let link = abort::on_abort(signal, move || inner.abort())?;
         Ok(Self {
             controller,
             _link: link,
@@ -289,7 +319,7 @@ impl XhrGuard {
         let inner = xhr.clone();
         let link = abort::on_abort(signal, move || {
             let _ = inner.abort();
-        });
+        })?;
         Ok(Self {
             xhr,
             running: Cell::new(true),

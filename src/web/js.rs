@@ -1,6 +1,7 @@
-//! Small helpers for reading plain JS option objects.
+//! Small helpers for plain JS objects: reading option objects and messages with
+//! every value checked, writing fresh objects.
 
-use js_sys::{Function, Reflect};
+use js_sys::{Function, Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::core::Error;
@@ -22,6 +23,38 @@ pub fn describe(value: &JsValue) -> String {
         .js_typeof()
         .as_string()
         .unwrap_or_else(|| "unknown".into())
+}
+
+/// Largest integer a JS number holds exactly (`Number.MAX_SAFE_INTEGER`).
+pub const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+
+/// `value` as a whole number when it is a JS number that is an integer from 0 to
+/// [`MAX_SAFE_INTEGER`]; `None` for anything else (NaN, negative, fractional, too
+/// large, not a number), so no cast ever truncates or saturates.
+pub fn whole_number(value: &JsValue) -> Option<u64> {
+    match value.as_f64() {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // checked just here
+        Some(n) if (0.0..=MAX_SAFE_INTEGER).contains(&n) && n.fract() == 0.0 => Some(n as u64),
+        _ => None,
+    }
+}
+
+/// `value` as an index below `len`, or `None`.
+pub fn index_below(value: &JsValue, len: usize) -> Option<usize> {
+    whole_number(value)
+        .and_then(|n| usize::try_from(n).ok())
+        .filter(|&n| n < len)
+}
+
+/// `target[key]`, or `undefined` when it cannot be read (a throwing getter).
+pub fn get_property(target: &JsValue, key: &str) -> JsValue {
+    Reflect::get(target, &key.into()).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// Sets a plain data property on an object this library created (an `Object`, an
+/// `Error`): that cannot fail, so there is nothing to report.
+pub fn set_property(target: &Object, key: &str, value: &JsValue) {
+    let _ = Reflect::set(target, &key.into(), value);
 }
 
 /// An options object: `undefined` or `null` mean "all defaults".
@@ -90,11 +123,20 @@ impl<'a> Options<'a> {
     /// A non-negative integer option (exact in a JS number, so below 2^53).
     pub fn whole_number(&self, key: &str) -> Result<Option<u64>, Error> {
         self.get(key)?
-            .map(|value| match value.as_f64() {
-                Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= 9_007_199_254_740_991.0 => {
-                    Ok(n as u64)
-                }
-                _ => Err(self.invalid(key, "a non-negative integer", &value)),
+            .map(|value| {
+                whole_number(&value)
+                    .ok_or_else(|| self.invalid(key, "a non-negative integer", &value))
+            })
+            .transpose()
+    }
+
+    /// A positive integer option (an id).
+    pub fn positive_id(&self, key: &str) -> Result<Option<u64>, Error> {
+        self.get(key)?
+            .map(|value| {
+                whole_number(&value)
+                    .filter(|&n| n >= 1)
+                    .ok_or_else(|| self.invalid(key, "a positive integer", &value))
             })
             .transpose()
     }

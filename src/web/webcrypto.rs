@@ -9,11 +9,12 @@ use std::ops::Range;
 
 use js_sys::{Reflect, Uint8Array};
 use md5::{Digest, Md5};
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, SubtleCrypto};
 
-use super::error::file_read_error;
+use super::blob::{read_bytes, start_read};
+use super::error::worker_error;
 use crate::core::hash::Digests;
 use crate::core::md5x4::Md5x4;
 use crate::core::Error;
@@ -28,45 +29,47 @@ pub fn subtle() -> Option<SubtleCrypto> {
     subtle.dyn_into().ok()
 }
 
-/// Starts reading `range` of `blob` (the read proceeds while this thread hashes).
-fn start_read(blob: &Blob, range: &Range<u64>) -> Result<JsFuture, Error> {
-    let slice = blob
-        .slice_with_f64_and_f64(range.start as f64, range.end as f64)
-        .map_err(file_read_error)?;
-    Ok(JsFuture::from(slice.array_buffer()))
+/// Copies `view[offset..offset + len]` into the front of `buffer` and returns it:
+/// at most `buffer.len()` bytes, never past the view's end.
+fn copy_chunk<'b>(view: &Uint8Array, offset: u32, buffer: &'b mut [u8]) -> &'b [u8] {
+    let room = u32::try_from(buffer.len()).unwrap_or(u32::MAX);
+    let len = view.length().saturating_sub(offset).min(room);
+    let chunk = buffer.get_mut(..len as usize).unwrap_or_default();
+    view.subarray(offset, offset + len).copy_to(chunk);
+    chunk
 }
 
 /// MD5 of a read segment in wasm, `buffer.len()` bytes at a time.
-fn md5_of(bytes: &JsValue, buffer: &mut [u8]) -> [u8; 16] {
-    let view = Uint8Array::new(bytes);
+fn md5_of(view: &Uint8Array, buffer: &mut [u8]) -> [u8; 16] {
     let mut hasher = Md5::new();
     let mut offset = 0u32;
     while offset < view.length() {
-        let len = (view.length() - offset).min(buffer.len() as u32);
-        let chunk = &mut buffer[..len as usize];
-        view.subarray(offset, offset + len).copy_to(chunk);
-        hasher.update(&chunk[..]);
-        offset += len;
+        let chunk = copy_chunk(view, offset, buffer);
+        if chunk.is_empty() {
+            break;
+        }
+        hasher.update(chunk);
+        offset += chunk.len() as u32;
     }
     hasher.finalize().into()
 }
 
 /// Starts WebCrypto's SHA-256 of a read segment (it runs off this thread).
-fn start_sha256(subtle: &SubtleCrypto, bytes: &JsValue) -> Result<JsFuture, Error> {
+fn start_sha256(subtle: &SubtleCrypto, view: &Uint8Array) -> Result<JsFuture, Error> {
     subtle
-        .digest_with_str_and_buffer_source("SHA-256", bytes.unchecked_ref())
+        .digest_with_str_and_buffer_source("SHA-256", view.unchecked_ref())
         .map(JsFuture::from)
-        .map_err(|e| Error::Worker(super::js::describe_error(&e)))
+        .map_err(|e| worker_error(super::js::describe_error(&e), e))
 }
 
 async fn finish_sha256(digest: JsFuture) -> Result<[u8; 32], Error> {
     let digest = digest
         .await
-        .map_err(|e| Error::Worker(super::js::describe_error(&e)))?;
+        .map_err(|e| worker_error(super::js::describe_error(&e), e))?;
     Uint8Array::new(&digest)
         .to_vec()
         .try_into()
-        .map_err(|_| Error::Worker("WebCrypto gave a SHA-256 of the wrong length".into()))
+        .map_err(|_| Error::worker("WebCrypto gave a SHA-256 of the wrong length"))
 }
 
 /// Segments hashed together by [`Md5x4`]: four of the same size, each at most this
@@ -76,7 +79,9 @@ const GROUP_MAX_SEGMENT: u64 = 16 * 1024 * 1024;
 
 /// Four segments of the same size, each at most [`GROUP_MAX_SEGMENT`].
 fn groupable(window: &[Range<u64>]) -> bool {
-    let size = window[0].end - window[0].start;
+    let Some(size) = window.first().map(|r| r.end - r.start) else {
+        return false;
+    };
     window.len() == GROUP
         && size <= GROUP_MAX_SEGMENT
         && window.iter().all(|r| r.end - r.start == size)
@@ -136,9 +141,9 @@ async fn hash_one_by_one(
         .first()
         .map(|range| start_read(blob, range))
         .transpose()?;
-    for index in 0..ranges.len() {
+    for (index, range) in ranges.iter().enumerate() {
         let Some(current) = next.take() else { break };
-        let bytes = current.await.map_err(file_read_error)?;
+        let bytes = read_bytes(current, range).await?;
         // SHA-256 goes off this thread first; the next read and MD5 overlap with it.
         // (FileReaderSync measured no faster here: its reads cannot overlap.)
         let sha256 = start_sha256(subtle, &bytes)?;
@@ -171,10 +176,11 @@ async fn hash_group(
         .collect::<Result<_, _>>()?;
     let mut views = Vec::with_capacity(GROUP);
     let mut shas = Vec::with_capacity(GROUP);
-    for read in reads {
-        let bytes = read.await.map_err(file_read_error)?;
-        shas.push(start_sha256(subtle, &bytes)?);
-        views.push(Uint8Array::new(&bytes));
+    for (read, range) in reads.into_iter().zip(group) {
+        // Every view has its range's length (checked), so all four are equally long.
+        let view = read_bytes(read, range).await?;
+        shas.push(start_sha256(subtle, &view)?);
+        views.push(view);
     }
     if !md5 {
         let mut digests = Vec::with_capacity(GROUP);
@@ -186,29 +192,28 @@ async fn hash_group(
         }
         return Ok(digests);
     }
-    let length = views[0].length();
-    // Each lane's share of the buffer, whole 64-byte blocks.
-    let lane = (buffer.len() / GROUP / 64 * 64).max(64) as u32;
-    let (b0, rest) = buffer.split_at_mut(lane as usize);
-    let (b1, rest) = rest.split_at_mut(lane as usize);
-    let (b2, b3) = rest.split_at_mut(lane as usize);
-    let mut lanes = [b0, b1, b2, &mut b3[..lane as usize]];
+    let length = views.first().map_or(0, Uint8Array::length);
+    // Each lane's share of the buffer: whole 64-byte blocks, at least one (a buffer
+    // too small for four lanes, as a tiny chunkSize makes, is replaced).
+    let lane = (buffer.len() / GROUP / 64 * 64).max(64);
+    let mut own = Vec::new();
+    let buffer = if buffer.len() >= GROUP * lane {
+        buffer
+    } else {
+        own.resize(GROUP * lane, 0);
+        &mut own[..]
+    };
+    let mut lanes: Vec<&mut [u8]> = buffer.chunks_exact_mut(lane).take(GROUP).collect();
     let mut md5 = Md5x4::new();
     let mut offset = 0u32;
     loop {
-        let len = (length - offset).min(lane);
-        for (view, lane) in views.iter().zip(lanes.iter_mut()) {
-            view.subarray(offset, offset + len)
-                .copy_to(&mut lane[..len as usize]);
+        let mut parts: [&[u8]; GROUP] = [&[]; GROUP];
+        for ((view, lane), part) in views.iter().zip(lanes.iter_mut()).zip(parts.iter_mut()) {
+            *part = copy_chunk(view, offset, lane);
         }
-        let parts = [
-            &lanes[0][..len as usize],
-            &lanes[1][..len as usize],
-            &lanes[2][..len as usize],
-            &lanes[3][..len as usize],
-        ];
-        offset += len;
-        if offset == length {
+        // Equal views, equal lanes: every part has the same length.
+        offset += parts[0].len() as u32;
+        if offset >= length {
             let md5s = md5.finalize(parts);
             let mut digests = Vec::with_capacity(GROUP);
             for (sha, md5) in shas.into_iter().zip(md5s) {

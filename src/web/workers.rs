@@ -1,5 +1,7 @@
-//! Hashing in Web Workers: each worker instantiates the already-compiled wasm module
-//! and reads its own slices of the `File` (the main thread copies no bytes).
+//! Hashing in Web Workers, the main thread's side: each worker instantiates the
+//! already-compiled wasm module and reads its own slices of the `File` (the main
+//! thread copies no bytes). Workers are started for one hashing and ended with it;
+//! every message they send is checked before it is believed.
 //!
 //! Protocol (see `js/hash-worker.js`):
 //! - main → worker `{type:"init", module}`, then `{type:"job", id, file, ranges, md5, chunkSize, whole}`
@@ -13,17 +15,21 @@
 
 use std::ops::Range;
 
+use std::pin::pin;
+
 use futures_channel::mpsc;
 use futures_util::future::{select, Either};
 use futures_util::StreamExt;
-use js_sys::{Array, Function, Object, Reflect};
+use js_sys::{Array, Function, Object};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortSignal, Blob, MessageEvent, Worker};
 
-use super::abort;
-use super::js::describe_error;
+use super::abort::{self, AbortWatch};
+use super::error::worker_error;
+use super::js::{
+    describe_error, get_property as get, index_below, set_property as set, whole_number,
+};
 use crate::core::hash::{Digests, HashBackend, HashOptions};
 use crate::core::Error;
 
@@ -37,7 +43,7 @@ pub struct WorkerRuntime {
     pub module: JsValue,
 }
 
-/// Hashing in `count` workers (created per call, terminated when it ends).
+/// Hashing in `count` workers (started per call, terminated when it ends).
 pub struct WorkerHashing<'a> {
     runtime: &'a WorkerRuntime,
     count: usize,
@@ -132,7 +138,7 @@ impl Drop for Workers {
 /// What a worker said.
 enum Event {
     Message(usize, JsValue),
-    Crashed(usize, String),
+    Crashed(usize, String, JsValue),
 }
 
 impl WorkerHashing<'_> {
@@ -148,13 +154,13 @@ impl WorkerHashing<'_> {
                 .create_worker
                 .call0(&JsValue::UNDEFINED)
                 .map_err(|e| {
-                    Error::Worker(format!(
-                        "could not start a hashing worker: {}",
-                        describe_error(&e)
-                    ))
+                    worker_error(
+                        format!("could not start a hashing worker: {}", describe_error(&e)),
+                        e,
+                    )
                 })?
                 .dyn_into()
-                .map_err(|_| Error::Worker("the worker factory did not return a Worker".into()))?;
+                .map_err(|_| Error::worker("the worker factory did not return a Worker"))?;
             let messages = tx.clone();
             let on_message = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
                 let data = event.unchecked_into::<MessageEvent>().data();
@@ -169,7 +175,7 @@ impl WorkerHashing<'_> {
                     .unwrap_or_else(|| {
                         "the worker script failed (not found, or not a module?)".into()
                     });
-                let _ = crashes.unbounded_send(Event::Crashed(index, message));
+                let _ = crashes.unbounded_send(Event::Crashed(index, message, event));
             });
             worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
             worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
@@ -179,7 +185,7 @@ impl WorkerHashing<'_> {
             set(&init, "module", &self.runtime.module);
             worker
                 .post_message(&init)
-                .map_err(|e| Error::Worker(describe_error(&e)))?;
+                .map_err(|e| worker_error(describe_error(&e), e))?;
             workers.workers.push(worker);
             workers._handlers.push(on_message);
             workers._handlers.push(on_error);
@@ -196,26 +202,29 @@ impl WorkerHashing<'_> {
     ) -> Result<(), Error> {
         let message = Object::new();
         set(&message, "type", &"job".into());
-        set(&message, "id", &(id as f64).into());
+        // Job ids, offsets and sizes are far below 2^53: f64 holds them exactly.
+        #[allow(clippy::cast_precision_loss)]
+        let number = |n: u64| JsValue::from(n as f64);
+        set(&message, "id", &number(id as u64));
         set(&message, "file", &self.blob);
         let flat: Array = job
             .ranges
             .iter()
-            .flat_map(|r| [JsValue::from(r.start as f64), JsValue::from(r.end as f64)])
+            .flat_map(|r| [number(r.start), number(r.end)])
             .collect();
         set(&message, "ranges", &flat);
         set(&message, "md5", &options.md5.into());
-        set(&message, "chunkSize", &(options.chunk_size as f64).into());
+        set(&message, "chunkSize", &number(options.chunk_size as u64));
         set(&message, "whole", &job.whole.into());
         worker
             .post_message(&message)
-            .map_err(|e| Error::Worker(describe_error(&e)))
+            .map_err(|e| worker_error(describe_error(&e), e))
     }
 }
 
 impl HashBackend for WorkerHashing<'_> {
     fn size(&self) -> u64 {
-        self.blob.size() as u64
+        super::blob::blob_size(&self.blob)
     }
 
     async fn hash(
@@ -228,17 +237,16 @@ impl HashBackend for WorkerHashing<'_> {
         abort::check(self.signal.as_ref())?;
         let size = self.size();
         let jobs = plan_jobs(ranges, whole, self.count, size);
+        let mut aborted = AbortWatch::new(self.signal.as_ref())?;
         let (workers, mut events) = self.spawn(self.count.min(jobs.len()))?;
-        let aborted = abort::rejected_on_abort(self.signal.as_ref());
-        let mut aborted = aborted.map(|(promise, listener)| (JsFuture::from(promise), listener));
 
         let mut segments: Vec<Option<Digests>> = vec![None; ranges.len()];
         let mut whole_digest = None;
         let mut job_bytes = vec![0u64; jobs.len()];
         let mut next_job = 0;
         let mut running = 0;
-        for worker in &workers.workers {
-            self.post_job(worker, next_job, &jobs[next_job], options)?;
+        for (worker, job) in workers.workers.iter().zip(&jobs) {
+            self.post_job(worker, next_job, job, options)?;
             next_job += 1;
             running += 1;
         }
@@ -254,32 +262,46 @@ impl HashBackend for WorkerHashing<'_> {
             progress(whole_bytes.map_or(segment_bytes, |w| w.min(segment_bytes)));
         };
         while running > 0 {
-            let event = match &mut aborted {
-                Some((abort, _)) => match select(events.next(), abort).await {
-                    Either::Left((event, _)) => event,
-                    Either::Right(_) => return Err(Error::Aborted),
-                },
-                None => events.next().await,
+            let event = match select(events.next(), pin!(aborted.fired())).await {
+                Either::Left((event, _)) => event,
+                Either::Right(_) => return Err(Error::Aborted),
             };
             let (worker_index, data) = match event {
                 Some(Event::Message(index, data)) => (index, data),
-                Some(Event::Crashed(index, message)) => {
-                    return Err(Error::Worker(format!("worker {index}: {message}")))
+                Some(Event::Crashed(index, message, event)) => {
+                    return Err(worker_error(format!("worker {index}: {message}"), event))
                 }
-                None => return Err(Error::Worker("the workers went away".into())),
+                None => return Err(Error::worker("the workers went away")),
             };
-            let id = get(&data, "id").as_f64().unwrap_or(-1.0) as usize;
-            let Some(job) = jobs.get(id) else {
-                return Err(Error::Worker("a worker answered an unknown job".into()));
+            // A message without a valid job id is refused, never credited to a job.
+            let Some((id, job)) =
+                index_below(&get(&data, "id"), jobs.len()).and_then(|id| Some((id, jobs.get(id)?)))
+            else {
+                return Err(Error::worker(format!(
+                    "a worker answered no job we gave it (id {})",
+                    super::js::describe(&get(&data, "id"))
+                )));
             };
+            let job_size: u64 = job.ranges.iter().map(|r| r.end - r.start).sum();
             match get(&data, "type").as_string().as_deref() {
                 Some("progress") => {
-                    job_bytes[id] =
-                        job_bytes[id].max(get(&data, "bytes").as_f64().unwrap_or(0.0) as u64);
+                    let bytes = whole_number(&get(&data, "bytes"))
+                        .filter(|&bytes| bytes <= job_size)
+                        .ok_or_else(|| Error::worker("a worker reported a bad byte count"))?;
+                    if let Some(slot) = job_bytes.get_mut(id) {
+                        *slot = (*slot).max(bytes);
+                    }
                     report(&job_bytes);
                 }
                 Some("done") => {
                     let digests = read_digest_list(&get(&data, "segments"))?;
+                    if digests.len() != job.ranges.len() {
+                        return Err(Error::worker(format!(
+                            "a worker sent {} digests for {} ranges",
+                            digests.len(),
+                            job.ranges.len()
+                        )));
+                    }
                     match job.slot {
                         Slot::Whole => whole_digest = digests.into_iter().next(),
                         Slot::Segments(first) => {
@@ -293,16 +315,15 @@ impl HashBackend for WorkerHashing<'_> {
                             }
                         }
                     }
-                    job_bytes[id] = job.ranges.iter().map(|r| r.end - r.start).sum();
+                    if let Some(slot) = job_bytes.get_mut(id) {
+                        *slot = job_size;
+                    }
                     report(&job_bytes);
                     running -= 1;
-                    if next_job < jobs.len() {
-                        self.post_job(
-                            &workers.workers[worker_index],
-                            next_job,
-                            &jobs[next_job],
-                            options,
-                        )?;
+                    if let (Some(job), Some(worker)) =
+                        (jobs.get(next_job), workers.workers.get(worker_index))
+                    {
+                        self.post_job(worker, next_job, job, options)?;
                         next_job += 1;
                         running += 1;
                     }
@@ -310,32 +331,22 @@ impl HashBackend for WorkerHashing<'_> {
                 Some("error") => {
                     let message = get(&data, "message").as_string().unwrap_or_default();
                     return Err(match get(&data, "code").as_string().as_deref() {
-                        Some("FILE_READ") => Error::FileRead(message),
+                        Some("FILE_READ") => Error::file_read(message),
                         Some("ABORTED") => Error::Aborted,
-                        _ => Error::Worker(message),
+                        _ => Error::worker(message),
                     });
                 }
-                _ => return Err(Error::Worker("a worker sent an unknown message".into())),
+                _ => return Err(Error::worker("a worker sent an unknown message")),
             }
         }
         drop(workers);
         let segments: Option<Vec<Digests>> = segments.into_iter().collect();
-        let segments =
-            segments.ok_or_else(|| Error::Worker("a segment was never hashed".into()))?;
+        let segments = segments.ok_or_else(|| Error::worker("a segment was never hashed"))?;
         if whole && whole_digest.is_none() {
-            return Err(Error::Worker("the whole file was never hashed".into()));
+            return Err(Error::worker("the whole file was never hashed"));
         }
         Ok((segments, whole_digest))
     }
-}
-
-fn set(target: &Object, key: &str, value: &JsValue) {
-    // Plain data properties on a fresh object: cannot fail.
-    let _ = Reflect::set(target, &key.into(), value);
-}
-
-fn get(target: &JsValue, key: &str) -> JsValue {
-    Reflect::get(target, &key.into()).unwrap_or(JsValue::UNDEFINED)
 }
 
 /// `[sha256, md5|null]` → digests; `null` → `None`.
@@ -345,21 +356,21 @@ fn read_digest(value: &JsValue) -> Result<Option<Digests>, Error> {
     }
     let pair: &Array = value
         .dyn_ref()
-        .ok_or_else(|| Error::Worker("a worker sent a malformed digest".into()))?;
+        .ok_or_else(|| Error::worker("a worker sent a malformed digest"))?;
     let sha256 = pair.get(0).as_string().unwrap_or_default();
     let md5 = pair.get(1).as_string();
     Digests::from_hex(&sha256, md5.as_deref())
         .map(Some)
-        .ok_or_else(|| Error::Worker("a worker sent a malformed digest".into()))
+        .ok_or_else(|| Error::worker("a worker sent a malformed digest"))
 }
 
 fn read_digest_list(value: &JsValue) -> Result<Vec<Digests>, Error> {
     let list: &Array = value
         .dyn_ref()
-        .ok_or_else(|| Error::Worker("a worker sent no digests".into()))?;
+        .ok_or_else(|| Error::worker("a worker sent no digests"))?;
     list.iter()
         .map(|item| {
-            read_digest(&item)?.ok_or_else(|| Error::Worker("a worker sent an empty digest".into()))
+            read_digest(&item)?.ok_or_else(|| Error::worker("a worker sent an empty digest"))
         })
         .collect()
 }
@@ -370,15 +381,4 @@ pub fn digest_to_js(digests: &Digests) -> JsValue {
     pair.push(&digests.sha256_hex().into());
     pair.push(&digests.md5_hex().map_or(JsValue::NULL, JsValue::from));
     pair.into()
-}
-
-/// Workers by default: one per core, at most 4 (past that the disk, not the CPU,
-/// sets the pace).
-pub fn default_worker_count() -> usize {
-    let cores = Reflect::get(&js_sys::global(), &"navigator".into())
-        .and_then(|navigator| Reflect::get(&navigator, &"hardwareConcurrency".into()))
-        .ok()
-        .and_then(|n| n.as_f64())
-        .unwrap_or(1.0);
-    (cores as usize).clamp(1, 4)
 }

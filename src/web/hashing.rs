@@ -1,0 +1,192 @@
+//! Which hashing runs where: the backend an upload or `client.hashFile` uses (Web
+//! Workers, or the calling thread), and the job a worker runs (`hashJob`) with the
+//! strategy it picks (WebCrypto per segment, or streaming).
+
+use std::ops::Range;
+
+use js_sys::{Array, Function, Object, Reflect};
+use wasm_bindgen::JsValue;
+use web_sys::AbortSignal;
+
+use super::blob::BlobSource;
+use super::js::{set_property, whole_number};
+use super::webcrypto;
+use super::workers::{digest_to_js, WorkerHashing, WorkerRuntime};
+use crate::core::hash::{hash_segments, Digests, HashBackend, HashOptions, InThread};
+use crate::core::source::ByteSource;
+use crate::core::Error;
+
+/// Bytes per read when hashing on the calling thread: with wasm still warming up,
+/// 1 MiB keeps every task of a page's main thread well under 50 ms (measured in
+/// bench/RESULTS.md; 4 MiB reads made a 134 ms task).
+pub const CALLING_THREAD_CHUNK: usize = 1024 * 1024;
+
+/// Most workers one hashing may ask for.
+pub const MAX_WORKERS: u64 = 64;
+
+/// Workers by default: one per core, at most 4 (past that the disk, not the CPU,
+/// sets the pace).
+pub fn default_worker_count() -> usize {
+    let cores = Reflect::get(&js_sys::global(), &"navigator".into())
+        .and_then(|navigator| Reflect::get(&navigator, &"hardwareConcurrency".into()))
+        .ok()
+        .and_then(|n| whole_number(&n))
+        .and_then(|n| usize::try_from(n).ok())
+        .unwrap_or(1);
+    cores.clamp(1, 4)
+}
+
+/// Where an upload's digests are computed.
+pub enum Hashing<'a> {
+    /// In `count` Web Workers.
+    Workers(WorkerHashing<'a>),
+    /// On the calling thread, 1 MiB per read, stopping between reads on abort.
+    CallingThread {
+        /// The file.
+        source: &'a BlobSource,
+        /// Stops the hashing.
+        signal: Option<AbortSignal>,
+    },
+}
+
+impl<'a> Hashing<'a> {
+    /// Workers when the page can start them and `workers` > 0, else the calling
+    /// thread.
+    pub fn choose(
+        runtime: Option<&'a WorkerRuntime>,
+        workers: usize,
+        source: &'a BlobSource,
+        signal: Option<AbortSignal>,
+    ) -> Self {
+        match runtime {
+            Some(runtime) if workers > 0 => Hashing::Workers(WorkerHashing::new(
+                runtime,
+                workers,
+                source.as_raw().clone(),
+                signal,
+            )),
+            _ => Hashing::CallingThread { source, signal },
+        }
+    }
+}
+
+impl HashBackend for Hashing<'_> {
+    fn size(&self) -> u64 {
+        match self {
+            Hashing::Workers(workers) => workers.size(),
+            Hashing::CallingThread { source, .. } => source.size(),
+        }
+    }
+
+    async fn hash(
+        &self,
+        ranges: &[Range<u64>],
+        options: HashOptions,
+        whole: bool,
+        progress: &dyn Fn(u64),
+    ) -> Result<(Vec<Digests>, Option<Digests>), Error> {
+        match self {
+            Hashing::Workers(workers) => workers.hash(ranges, options, whole, progress).await,
+            Hashing::CallingThread { source, signal } => {
+                let cancelled = || signal.as_ref().is_some_and(AbortSignal::aborted);
+                InThread::cancellable(*source, &cancelled)
+                    .with_max_chunk(CALLING_THREAD_CHUNK)
+                    .hash(ranges, options, whole, progress)
+                    .await
+            }
+        }
+    }
+}
+
+/// The byte ranges of a job, from the flat `[start, end, start, end, …]` a worker
+/// is sent: whole numbers, in order, each within the file. Anything else is
+/// [`Error::InvalidInput`] and nothing is read.
+pub fn job_ranges(flat: &[f64], size: u64) -> Result<Vec<Range<u64>>, Error> {
+    if flat.len() % 2 != 0 {
+        return Err(Error::InvalidInput(format!(
+            "ranges must be [start, end] pairs, got {} numbers",
+            flat.len()
+        )));
+    }
+    let offset = |n: f64| {
+        whole_number(&JsValue::from(n)).ok_or_else(|| {
+            Error::InvalidInput(format!("range offsets must be whole numbers, got {n}"))
+        })
+    };
+    flat.chunks_exact(2)
+        .map(|pair| match pair {
+            [start, end] => {
+                let (start, end) = (offset(*start)?, offset(*end)?);
+                if start > end || end > size {
+                    return Err(Error::InvalidInput(format!(
+                        "range {start}..{end} is not within the file's {size} bytes"
+                    )));
+                }
+                Ok(start..end)
+            }
+            _ => Err(Error::InvalidInput("ranges must be pairs".into())),
+        })
+        .collect()
+}
+
+/// A worker's job: the digests of `ranges` (flat `[start, end, …]`) of `file`, and
+/// of all of them together when `whole`. Native SHA-256 (WebCrypto) beside wasm MD5
+/// segment by segment where it can; streaming through the core's hasher for the
+/// whole-file digest, segments over [`webcrypto::MAX_SEGMENT`] or no WebCrypto.
+/// Resolves to `{ segments: [[sha256, md5|null]…], whole: [sha256, md5|null] | null }`.
+pub async fn run_job(
+    file: JsValue,
+    flat: &[f64],
+    md5: bool,
+    chunk_size: f64,
+    whole: bool,
+    on_progress: &Function,
+) -> Result<JsValue, Error> {
+    let source = BlobSource::from_js(file)?;
+    let ranges = job_ranges(flat, source.size())?;
+    let chunk_size = whole_number(&JsValue::from(chunk_size)).ok_or_else(|| {
+        Error::InvalidInput(format!(
+            "chunkSize must be a whole number, got {chunk_size}"
+        ))
+    })?;
+    let options = HashOptions::new(md5, Some(chunk_size))?;
+    let report = |bytes: u64| {
+        // The main thread stops this worker by terminating it; nothing to check here.
+        // Byte counts are below 2^53: f64 holds them exactly.
+        #[allow(clippy::cast_precision_loss)]
+        let _ = on_progress.call1(&JsValue::UNDEFINED, &(bytes as f64).into());
+    };
+    let small = ranges
+        .iter()
+        .all(|r| r.end - r.start <= webcrypto::MAX_SEGMENT);
+    let (segments, whole) = match (webcrypto::subtle(), whole, small) {
+        (Some(subtle), false, true) => {
+            let digests = webcrypto::hash_ranges(
+                &subtle,
+                source.as_raw(),
+                &ranges,
+                md5,
+                options.chunk_size,
+                report,
+            )
+            .await?;
+            (digests, None)
+        }
+        _ => {
+            hash_segments(&source, &ranges, options, whole, |bytes| {
+                report(bytes);
+                Ok(())
+            })
+            .await?
+        }
+    };
+    let result = Object::new();
+    let list: Array = segments.iter().map(digest_to_js).collect();
+    set_property(&result, "segments", &list);
+    set_property(
+        &result,
+        "whole",
+        &whole.as_ref().map_or(JsValue::NULL, digest_to_js),
+    );
+    Ok(result.into())
+}
