@@ -1,0 +1,416 @@
+//! The web adapter against what the browser and the caller's JS may hand it: short
+//! reads, bad job ranges, worker messages that name no job, tokens that fail, timers
+//! dropped early, and every body kind on the API path.
+
+// One-range lists are what these tests mean.
+#![allow(clippy::single_range_in_vec_init)]
+
+use std::future::ready;
+use std::pin::pin;
+
+use futures_util::future::{select, Either};
+use js_sys::{Array, Function, Uint8Array};
+use procore_upload::core::error::Cause;
+use procore_upload::core::hash::{hash_bytes, HashBackend, HashOptions};
+use procore_upload::core::http::{Body, Http, Method, Request, Target, Tokens};
+use procore_upload::core::Error;
+use procore_upload::facade::hash_job;
+use procore_upload::web::abort::AbortWatch;
+use procore_upload::web::error::to_js_error;
+use procore_upload::web::http::WebHttp;
+use procore_upload::web::timer::Timeout;
+use procore_upload::web::tokens::JsTokens;
+use procore_upload::web::webcrypto;
+use procore_upload::web::workers::{WorkerHashing, WorkerRuntime};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::wasm_bindgen_test;
+use web_sys::{AbortController, Blob};
+
+use super::support::*;
+
+/// Runs JS `body` as a function of no arguments and returns what it returns.
+fn js(body: &str) -> JsValue {
+    Function::new_no_args(body)
+        .call0(&JsValue::UNDEFINED)
+        .expect("test JS runs")
+}
+
+/// A `Blob` whose slices come back `missing` bytes short, as a file truncated on
+/// disk after it was picked reads.
+fn shrinking_blob(bytes: &[u8], missing: u32) -> Blob {
+    let make = Function::new_with_args(
+        "bytes, missing",
+        "class Shrinking extends Blob {
+           slice(start, end) {
+             const whole = new Blob([bytes]);
+             return whole.slice(start, Math.max(start, end - missing));
+           }
+         }
+         return new Shrinking([bytes]);",
+    );
+    make.call2(
+        &JsValue::UNDEFINED,
+        &Uint8Array::from(bytes),
+        &missing.into(),
+    )
+    .expect("make blob")
+    .unchecked_into()
+}
+
+/// A read that comes back short is FILE_READ on the WebCrypto path too, for single
+/// segments and for the groups of four hashed in SIMD lanes: never a panic, never
+/// a digest of the wrong bytes.
+#[wasm_bindgen_test]
+async fn short_reads_are_file_read_errors() {
+    let bytes = pseudo_random_bytes(4 * 1000, 7);
+    let subtle = webcrypto::subtle().expect("WebCrypto in a secure test page");
+    let one: Vec<std::ops::Range<u64>> = vec![0..1000];
+    let four: Vec<std::ops::Range<u64>> = (0..4).map(|i| i * 1000..(i + 1) * 1000).collect();
+    for ranges in [one, four] {
+        let blob = shrinking_blob(&bytes, 1);
+        let result = webcrypto::hash_ranges(&subtle, &blob, &ranges, true, 1 << 20, |_| {}).await;
+        match result {
+            Err(Error::FileRead { message, .. }) => {
+                assert!(message.contains("changed while it was read"), "{message}")
+            }
+            other => panic!("{} ranges: {other:?}", ranges.len()),
+        }
+        // The same ranges of an intact Blob hash to the right digests.
+        let intact = Blob::new_with_u8_array_sequence(&Array::of1(&Uint8Array::from(&bytes[..])))
+            .expect("blob");
+        let digests = webcrypto::hash_ranges(&subtle, &intact, &ranges, true, 1 << 20, |_| {})
+            .await
+            .expect("hashes");
+        for (range, digest) in ranges.iter().zip(digests) {
+            let expected = hash_bytes(&bytes[range.start as usize..range.end as usize], true);
+            assert_eq!(digest, expected);
+        }
+    }
+}
+
+/// A tiny read size (as `chunkSize: 1` gives a worker) still hashes groups of four
+/// segments, in lanes of one 64-byte block.
+#[wasm_bindgen_test]
+async fn groups_of_four_hash_with_a_tiny_buffer() {
+    let bytes = pseudo_random_bytes(4 * 300, 3);
+    let subtle = webcrypto::subtle().expect("WebCrypto");
+    let blob =
+        Blob::new_with_u8_array_sequence(&Array::of1(&Uint8Array::from(&bytes[..]))).expect("blob");
+    let ranges: Vec<std::ops::Range<u64>> = (0..4).map(|i| i * 300..(i + 1) * 300).collect();
+    let digests = webcrypto::hash_ranges(&subtle, &blob, &ranges, true, 1, |_| {})
+        .await
+        .expect("hashes");
+    for (range, digest) in ranges.iter().zip(digests) {
+        assert_eq!(
+            digest,
+            hash_bytes(&bytes[range.start as usize..range.end as usize], true)
+        );
+    }
+}
+
+/// `hashJob` (a public export) refuses ranges that are not whole, ordered and
+/// within the file with INVALID_INPUT, before reading anything.
+#[wasm_bindgen_test]
+async fn hash_job_checks_its_ranges() {
+    let cases: Vec<(Vec<f64>, f64, &str)> = vec![
+        (vec![10.0, 5.0], 4096.0, "not within the file"),
+        (vec![0.0, 11.0], 4096.0, "not within the file"),
+        (vec![0.0], 4096.0, "pairs"),
+        (vec![-1.0, 5.0], 4096.0, "whole numbers"),
+        (vec![0.5, 5.0], 4096.0, "whole numbers"),
+        (vec![f64::NAN, 5.0], 4096.0, "whole numbers"),
+        (vec![0.0, 5.0], -1.0, "chunkSize"),
+        (vec![0.0, 5.0], 0.0, "chunkSize"),
+    ];
+    let noop = Function::new_no_args("");
+    for (ranges, chunk, message) in cases {
+        let error = hash_job(
+            file(b"0123456789", "f").into(),
+            ranges.clone(),
+            true,
+            chunk,
+            false,
+            noop.clone(),
+        )
+        .await
+        .expect_err("rejects");
+        assert_eq!(get_string(&error, "code"), "INVALID_INPUT", "{ranges:?}");
+        let got = get_string(&error, "message");
+        assert!(got.contains(message), "{ranges:?}: {got}");
+    }
+}
+
+/// A worker that answers with `message` (JS object literal source) to every job.
+fn fake_worker_runtime(message: &str) -> WorkerRuntime {
+    let source =
+        format!("onmessage = (e) => {{ if (e.data.type === 'job') postMessage({message}); }};");
+    let create_worker = Function::new_with_args(
+        "source",
+        "const url = URL.createObjectURL(new Blob([source], { type: 'text/javascript' }));
+         return () => new Worker(url);",
+    )
+    .call1(&JsValue::UNDEFINED, &source.into())
+    .expect("worker factory")
+    .unchecked_into();
+    WorkerRuntime {
+        create_worker,
+        module: JsValue::NULL,
+    }
+}
+
+/// Worker messages are believed only when they name a job that was given out: one
+/// without an id (or with a bad one, or with a byte count past its job) is a
+/// WORKER error, never credited to job 0.
+#[wasm_bindgen_test]
+async fn worker_messages_must_name_their_job() {
+    let digest = "['e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', null]";
+    let cases = [
+        format!("{{ type: 'done', segments: [{digest}], whole: null }}"),
+        format!("{{ type: 'done', id: -1, segments: [{digest}], whole: null }}"),
+        format!("{{ type: 'done', id: 0.5, segments: [{digest}], whole: null }}"),
+        format!("{{ type: 'done', id: '0', segments: [{digest}], whole: null }}"),
+        "{ type: 'progress', id: 0, bytes: 1e12 }".to_string(),
+        format!("{{ type: 'done', id: 0, segments: [{digest}, {digest}], whole: null }}"),
+    ];
+    for message in cases {
+        let runtime = fake_worker_runtime(&message);
+        let blob: Blob = file(b"", "empty").into();
+        let hashing = WorkerHashing::new(&runtime, 1, blob, None);
+        let result = hashing
+            .hash(
+                &[0..0],
+                HashOptions::new(false, None).expect("options"),
+                false,
+                &|_| {},
+            )
+            .await;
+        assert_eq!(
+            result.as_ref().map_err(Error::code).err(),
+            Some("WORKER"),
+            "{message}: {result:?}"
+        );
+    }
+    // The same worker with a proper id is believed.
+    let runtime = fake_worker_runtime(&format!(
+        "{{ type: 'done', id: 0, segments: [{digest}], whole: null }}"
+    ));
+    let hashing = WorkerHashing::new(&runtime, 1, file(b"", "empty").into(), None);
+    let (segments, _) = hashing
+        .hash(
+            &[0..0],
+            HashOptions::new(false, None).expect("options"),
+            false,
+            &|_| {},
+        )
+        .await
+        .expect("a well-formed answer is taken");
+    assert_eq!(segments, vec![hash_bytes(b"", false)]);
+}
+
+/// Replaces `globalThis[name]` for the length of a test; puts it back when dropped.
+struct Patched {
+    name: &'static str,
+    original: JsValue,
+}
+
+impl Patched {
+    fn new(name: &'static str, replacement: &JsValue) -> Self {
+        let global = js_sys::global();
+        let original = get(&global, name);
+        js_sys::Reflect::set(&global, &name.into(), replacement).expect("patch");
+        Self { name, original }
+    }
+}
+
+impl Drop for Patched {
+    fn drop(&mut self) {
+        let _ = js_sys::Reflect::set(&js_sys::global(), &self.name.into(), &self.original);
+    }
+}
+
+/// A timer dropped before it fires is cleared (as gloo's TimeoutFuture does), so a
+/// sleep abandoned by a `select` leaves nothing behind.
+#[wasm_bindgen_test]
+async fn a_dropped_timeout_clears_its_timer() {
+    let cleared = Array::new();
+    let spy = Function::new_with_args(
+        "cleared, original",
+        "return (id) => { cleared.push(id); return original(id); };",
+    )
+    .call2(
+        &JsValue::UNDEFINED,
+        &cleared,
+        &get(&js_sys::global(), "clearTimeout"),
+    )
+    .expect("spy");
+    let _patch = Patched::new("clearTimeout", &spy);
+    {
+        let mut timeout = Timeout::start(60_000);
+        let (long, now) = (pin!(timeout.wait()), pin!(ready(())));
+        let right = matches!(select(long, now).await, Either::Right(_));
+        assert!(right, "the long timer loses");
+    }
+    assert_eq!(cleared.length(), 1, "the dropped timer was cleared");
+    // One that fired is not cleared again.
+    let mut fired = Timeout::start(1);
+    fired.wait().await;
+    drop(fired);
+    assert_eq!(cleared.length(), 1);
+}
+
+/// `WebHttp::sleep` ends with ABORTED as soon as the signal fires, and at once when
+/// it already has; an `AbortWatch` of an aborted signal is an error, not a watch
+/// that never fires.
+#[wasm_bindgen_test]
+async fn sleeps_end_on_abort() {
+    let controller = AbortController::new().expect("controller");
+    controller.abort();
+    assert!(matches!(
+        AbortWatch::new(Some(&controller.signal())),
+        Err(Error::Aborted)
+    ));
+    let http = WebHttp::new(file(b"", "e").into(), Some(controller.signal()));
+    assert_eq!(http.sleep(60_000).await, Err(Error::Aborted));
+
+    let controller = AbortController::new().expect("controller");
+    let http = WebHttp::new(file(b"", "e").into(), Some(controller.signal()));
+    let later = controller.clone();
+    let aborter = Function::new_with_args("abort", "setTimeout(abort, 20);");
+    let abort = wasm_bindgen::closure::Closure::once_into_js(move || later.abort());
+    aborter
+        .call1(&JsValue::UNDEFINED, &abort)
+        .expect("schedule");
+    let started = js_sys::Date::now();
+    assert_eq!(http.sleep(60_000).await, Err(Error::Aborted));
+    assert!(
+        js_sys::Date::now() - started < 10_000.0,
+        "ended with the abort"
+    );
+}
+
+/// `getAccessToken` receives `{ refresh }`; what it throws or rejects with becomes an
+/// ACCESS_TOKEN error with that value as `cause` and no HTTP status.
+#[wasm_bindgen_test]
+async fn token_providers_get_refresh_and_their_failures_are_causes() {
+    let (record, calls) = recorder();
+    let provider: Function =
+        Function::new_with_args("record", "return (arg) => { record(arg); return 'tok'; };")
+            .call1(&JsValue::UNDEFINED, &record)
+            .expect("provider")
+            .unchecked_into();
+    let tokens = JsTokens::Provider(provider);
+    assert_eq!(tokens.token(false).await, Ok("tok".to_string()));
+    assert_eq!(tokens.token(true).await, Ok("tok".to_string()));
+    let refreshes: Vec<Option<bool>> = calls
+        .iter()
+        .map(|arg| get(&arg, "refresh").as_bool())
+        .collect();
+    assert_eq!(refreshes, [Some(false), Some(true)]);
+    assert!(tokens.can_refresh());
+    assert!(!JsTokens::Fixed("t".into()).can_refresh());
+
+    let thrown = js("return new TypeError('offline');");
+    for (body, what) in [
+        (
+            "return () => { throw thrown; };",
+            "threw TypeError: offline",
+        ),
+        (
+            "return () => Promise.reject(thrown);",
+            "rejected with TypeError: offline",
+        ),
+    ] {
+        let provider: Function = Function::new_with_args("thrown", body)
+            .call1(&JsValue::UNDEFINED, &thrown)
+            .expect("provider")
+            .unchecked_into();
+        let error = JsTokens::Provider(provider)
+            .token(false)
+            .await
+            .expect_err("fails");
+        assert_eq!(error.code(), "ACCESS_TOKEN");
+        assert!(error.to_string().contains(what), "{error}");
+        let js_error = to_js_error(&error);
+        assert_eq!(get_string(&js_error, "code"), "ACCESS_TOKEN");
+        assert!(
+            get(&js_error, "status").is_undefined(),
+            "no request, no status"
+        );
+        assert_eq!(
+            get(&js_error, "cause"),
+            thrown,
+            "the thrown value is the cause"
+        );
+    }
+    let empty: Function = js("return () => '';").unchecked_into();
+    let error = JsTokens::Provider(empty)
+        .token(false)
+        .await
+        .expect_err("empty");
+    assert_eq!(error.code(), "ACCESS_TOKEN");
+    assert!(get(&to_js_error(&error), "cause").is_undefined());
+}
+
+/// Errors from the core's own decisions carry no cause; a cause that is not a JS
+/// value is not passed on.
+#[wasm_bindgen_test]
+fn causes_only_from_js() {
+    assert!(get(&to_js_error(&Error::Protocol("x".into())), "cause").is_undefined());
+    let foreign = Error::file_read("x").with_cause(Cause::new(5u8));
+    assert!(get(&to_js_error(&foreign), "cause").is_undefined());
+}
+
+/// The API path sends every body kind (JSON, a slice of the file, a form with the
+/// file last) instead of dropping the ones that are not JSON.
+#[wasm_bindgen_test]
+async fn api_requests_send_every_body_kind() {
+    let requests = Array::new();
+    let stub = Function::new_with_args(
+        "requests",
+        "return async (request) => {
+           requests.push({ method: request.method, type: request.headers.get('content-type') ?? '',
+                           body: new Uint8Array(await request.arrayBuffer()) });
+           return new Response('{}', { status: 200 });
+         };",
+    )
+    .call1(&JsValue::UNDEFINED, &requests)
+    .expect("stub");
+    let _patch = Patched::new("fetch", &stub);
+    let bytes = b"0123456789";
+    let http = WebHttp::new(file(bytes, "f.bin").into(), None);
+    let send = |body: Body| Request {
+        method: Method::Post,
+        url: "https://api.test/x".into(),
+        headers: Vec::new(),
+        body,
+        target: Target::Api,
+    };
+    for body in [
+        Body::Json("{\"a\":1}".into()),
+        Body::Bytes(2..5),
+        Body::Form {
+            fields: vec![("key".into(), "k".into())],
+            file: 0..3,
+            filename: "f.bin".into(),
+        },
+        Body::Empty,
+    ] {
+        let response = http.send(send(body), &|_| {}).await.expect("answered");
+        assert_eq!(response.status, 200);
+    }
+    let sent: Vec<Vec<u8>> = requests
+        .iter()
+        .map(|r| Uint8Array::new(&get(&r, "body")).to_vec())
+        .collect();
+    assert_eq!(sent[0], b"{\"a\":1}");
+    assert_eq!(sent[1], b"234", "the slice, not nothing");
+    let form = String::from_utf8_lossy(&sent[2]).to_string();
+    assert!(
+        form.contains("name=\"key\"")
+            && form.contains("filename=\"f.bin\"")
+            && form.contains("012"),
+        "{form}"
+    );
+    assert!(get_string(&requests.get(2), "type").starts_with("multipart/form-data"));
+    assert!(sent[3].is_empty());
+}
