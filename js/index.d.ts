@@ -11,10 +11,14 @@ export interface UploadProgress {
 export interface ProcoreClientOptions {
   /** The company uploads belong to; sent as Procore-Company-Id. A positive integer. */
   companyId: number;
-  /** An access token (give this or getAccessToken). */
+  /** An access token (give this or getAccessToken). A 401 with it is final (UNAUTHORIZED). */
   accessToken?: string;
-  /** Called for each API request, and again after a 401. */
-  getAccessToken?: () => Promise<string> | string;
+  /**
+   * Called for each API request. `refresh` is true after the API refused the last
+   * token (401): hand out a new one, not a cached one. What it throws or rejects
+   * with fails the call with ACCESS_TOKEN, the thrown value as `cause`.
+   */
+  getAccessToken?: (request: { refresh: boolean }) => Promise<string> | string;
   /** Default "https://api.procore.com". */
   baseUrl?: string;
   /** Default "v1.1". */
@@ -73,7 +77,10 @@ export interface SegmentInfo {
 export interface UploadResult {
   /** The id to attach to a Procore resource. */
   uuid: string;
-  /** Procore's last status: "complete" (v1) or "available" (v2.1). */
+  /**
+   * The upload's status as Procore reported it last: v1 from Show Upload after the
+   * form POST or from Complete Upload ("complete"), v2.1 from Show Upload ("available").
+   */
   status: string;
   size: number;
   apiVersion: string;
@@ -129,6 +136,7 @@ export type ProcoreUploadErrorCode =
   | "ABORTED"
   | "EXPIRED"
   | "MISSING_ETAG"
+  | "ACCESS_TOKEN"
   | "UNAUTHORIZED"
   | "RATE_LIMITED"
   | "PROTOCOL"
@@ -144,6 +152,12 @@ export interface ProcoreUploadError extends Error {
   status?: number;
   /** The body of that answer (at most 2,000 characters). */
   body?: string;
+  /**
+   * What failed first, where something outside the library did: what getAccessToken
+   * threw (ACCESS_TOKEN), the browser's exception for FILE_READ and NETWORK, the
+   * worker's error for WORKER.
+   */
+  cause?: unknown;
 }
 
 /** Hashes a whole Blob or File in slices: SHA-256 and MD5 in one pass over the bytes. */

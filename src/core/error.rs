@@ -282,8 +282,20 @@ mod tests {
             (Error::Timeout("x".into()), "TIMEOUT"),
             (Error::worker("x"), "WORKER"),
         ];
+        // The package's typings list the same codes, so TypeScript callers can
+        // switch over them exhaustively; the README's table explains each.
+        let typings = include_str!("../../js/index.d.ts");
+        let readme = include_str!("../../README.md");
         for (error, code) in table {
             assert_eq!(error.code(), code, "{error}");
+            assert!(
+                typings.contains(&format!("| \"{code}\"")),
+                "{code} in index.d.ts"
+            );
+            assert!(
+                readme.contains(&format!("| `{code}`")),
+                "{code} in README.md"
+            );
         }
     }
 

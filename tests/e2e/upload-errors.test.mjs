@@ -41,7 +41,13 @@ describe("ProcoreClient refusals, aborts and token refresh in headless Chromium"
             ProcoreClient, file, arg,
           );
         } catch (e) {
-          return { error: { name: e.name, code: e.code, message: e.message, status: e.status, isError: e instanceof Error } };
+          return {
+            error: {
+              name: e.name, code: e.code, message: e.message, status: e.status, body: e.body,
+              hasStatus: "status" in e, isError: e instanceof Error,
+              cause: e.cause === undefined ? undefined : { name: e.cause?.name, message: e.cause?.message ?? String(e.cause) },
+            },
+          };
         }
       },
       { body: body.toString(), arg },
@@ -222,21 +228,47 @@ describe("ProcoreClient refusals, aborts and token refresh in headless Chromium"
     await page.setInputFiles("#files", small);
     await sandbox.setFaults({ api_401_next: 1 });
     const result = await inPage(async (ProcoreClient, file, api) => {
-      let calls = 0;
+      const refreshes = [];
       const client = new ProcoreClient({
         companyId: 7, baseUrl: api, allowInsecureStorage: true,
-        getAccessToken: async () => { calls += 1; return "sandbox-token"; },
+        getAccessToken: async ({ refresh }) => { refreshes.push(refresh); return "sandbox-token"; },
       });
       const uploaded = await client.upload(file, { segmented: true });
-      return { status: uploaded.status, calls };
+      return { status: uploaded.status, refreshes };
     }, sandbox.api);
-    assert.deepEqual(result, { status: "complete", calls: 3 }, "create (401), create again, complete");
+    assert.deepEqual(
+      result,
+      { status: "complete", refreshes: [false, true, false] },
+      "create (401), create again with refresh: true, complete",
+    );
     const { error } = await inPage(
       (ProcoreClient, file, api) => new ProcoreClient({ companyId: 7, accessToken: "wrong", baseUrl: api, allowInsecureStorage: true })
         .upload(file),
       sandbox.api,
     );
     assert.deepEqual([error.code, error.status], ["UNAUTHORIZED", 401]);
+    assert.equal(error.body, '{"errors":"invalid access token"}', "Procore's answer comes along");
+  });
+
+  test("a getAccessToken that throws or rejects is ACCESS_TOKEN with what it threw as cause, and nothing is sent", async () => {
+    await page.setInputFiles("#files", small);
+    for (const how of ["throw", "reject"]) {
+      await sandbox.clearRequests();
+      const { error } = await inPage(
+        (ProcoreClient, file, [api, how]) => new ProcoreClient({
+          companyId: 7, baseUrl: api, allowInsecureStorage: true,
+          getAccessToken: how === "throw"
+            ? () => { throw new TypeError("session expired"); }
+            : () => Promise.reject(new TypeError("session expired")),
+        }).upload(file),
+        [sandbox.api, how],
+      );
+      assert.equal(error.code, "ACCESS_TOKEN", how);
+      assert.equal(error.hasStatus, false, `${how}: no request was made, so no status`);
+      assert.deepEqual(error.cause, { name: "TypeError", message: "session expired" }, how);
+      assert.match(error.message, /getAccessToken\(\) (threw|rejected with) TypeError: session expired/);
+      assert.deepEqual(await sandbox.requests(), [], `${how}: nothing sent`);
+    }
   });
 
   test("HTTP errors carry status and body", async () => {
@@ -255,6 +287,8 @@ describe("ProcoreClient refusals, aborts and token refresh in headless Chromium"
     );
     await sandbox.setFaults({});
     assert.deepEqual([failed.error.code, failed.error.status], ["HTTP", 500], "after five attempts");
+    assert.match(failed.error.body, /<Code>InternalError<\/Code>/, "storage's answer comes along");
+    assert.match(failed.error.body, /Injected by the sandbox/);
   });
 });
 

@@ -72,6 +72,7 @@ describe("ProcoreClient.upload in headless Chromium against the sandbox", () => 
           assert.equal(result.apiVersion, flow.apiVersion);
           assert.equal(result.status, flow.apiVersion === "v2.1" ? "available" : "complete");
           const record = await sandbox.inspect(result.uuid);
+          assert.equal(result.status, record.upload.status, `${label} ${size} B: the status Procore gives`);
           assert.equal(record.stored?.sha256, digests.get(size), `${label} ${size} B: stored bytes`);
           assert.equal(record.upload.project_id, level.projectId ?? null);
           assert.equal(record.upload.api_version, flow.apiVersion);

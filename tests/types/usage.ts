@@ -1,12 +1,16 @@
 // Compiled (not run) by scripts/test against pkg/index.d.ts: the README's calls must
 // type-check, and misuse must not.
 import { ProcoreClient, hashFile } from "procore-upload";
-import type { ProcoreUploadError, UploadProgress, UploadResult } from "procore-upload";
+import type { ProcoreUploadError, ProcoreUploadErrorCode, UploadProgress, UploadResult } from "procore-upload";
 
 declare const file: File;
 
 async function main(): Promise<void> {
-  const client = new ProcoreClient({ companyId: 1234, getAccessToken: async () => "token", apiVersion: "v2.1" });
+  const client = new ProcoreClient({
+    companyId: 1234,
+    getAccessToken: async ({ refresh }) => (refresh ? "fresh token" : "cached token"),
+    apiVersion: "v2.1",
+  });
   const controller = new AbortController();
   const result: UploadResult = await client.upload(file, {
     projectId: 42,
@@ -25,9 +29,15 @@ async function main(): Promise<void> {
     await new ProcoreClient({ companyId: 1, accessToken: "t" }).upload(file);
   } catch (error) {
     const e = error as ProcoreUploadError;
-    const code: "HTTP" | string = e.code;
+    const code: ProcoreUploadErrorCode = e.code;
     const status: number | undefined = e.status;
-    console.log(etags, first, digest, code, status);
+    const cause: unknown = e.cause;
+    console.log(etags, first, digest, code, status, cause, describe(code));
+    // @ts-expect-error codes are a closed list, not any string
+    const unknownCode: ProcoreUploadErrorCode = "NOT_A_CODE";
+    // @ts-expect-error a code is not any string either way
+    const asCode: ProcoreUploadError["code"] = "HTTP_ERROR";
+    console.log(unknownCode, asCode);
   }
 
   // @ts-expect-error companyId is required
@@ -41,6 +51,31 @@ async function main(): Promise<void> {
   // @ts-expect-error phases are named
   const phase: UploadProgress["phase"] = "sending";
   console.log(phase);
+}
+
+/** Every code handled: adding one to the list without handling it fails to compile. */
+function describe(code: ProcoreUploadErrorCode): string {
+  switch (code) {
+    case "INVALID_INPUT":
+    case "HTTP":
+    case "NETWORK":
+    case "ABORTED":
+    case "EXPIRED":
+    case "MISSING_ETAG":
+    case "ACCESS_TOKEN":
+    case "UNAUTHORIZED":
+    case "RATE_LIMITED":
+    case "PROTOCOL":
+    case "PROCESSING_FAILED":
+    case "TIMEOUT":
+    case "FILE_READ":
+    case "WORKER":
+      return code;
+    default: {
+      const unhandled: never = code;
+      return unhandled;
+    }
+  }
 }
 
 void main;
