@@ -590,7 +590,7 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
                 }
                 _ => {}
             }
-            let waited = (self.http.now_ms() - started).max(0.0) as u64;
+            let waited = super::retry::elapsed_ms(started, self.http.now_ms());
             if waited >= self.options.processing_timeout_ms {
                 return Err(Error::Timeout(format!(
                     "the upload was not available after {} s (last status {:?})",
@@ -613,26 +613,32 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
         etags: &mut [Option<String>],
         reporter: &Reporter<'_>,
     ) -> Result<Vec<usize>, Error> {
-        // Every URL is checked before the first byte goes out.
-        for &index in pending {
-            let part = parts.get(index).ok_or_else(|| {
-                Error::Protocol(format!("no instructions for segment {}", index + 1))
-            })?;
-            protocol::check_storage_url(&part.url, self.options.allow_insecure_storage)?;
-        }
+        // Every segment has instructions and every URL is checked before the first
+        // byte goes out.
+        let work = pending
+            .iter()
+            .map(|&index| {
+                let missing =
+                    || Error::Protocol(format!("no instructions for segment {}", index + 1));
+                let part = parts.get(index).ok_or_else(missing)?;
+                let range = ranges.get(index).ok_or_else(missing)?.clone();
+                protocol::check_storage_url(&part.url, self.options.allow_insecure_storage)?;
+                Ok((index, part, range))
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
         let mut expired = Vec::new();
-        let mut results = stream::iter(pending.iter().copied())
-            .map(|index| async move {
-                (
-                    index,
-                    self.put_part(index, &parts[index], ranges[index].clone(), reporter)
-                        .await,
-                )
+        let mut results = stream::iter(work)
+            .map(|(index, part, range)| async move {
+                (index, self.put_part(index, part, range, reporter).await)
             })
             .buffer_unordered(self.options.concurrency);
         while let Some((index, result)) = results.next().await {
             match result {
-                Ok(etag) => etags[index] = Some(etag),
+                Ok(etag) => {
+                    if let Some(slot) = etags.get_mut(index) {
+                        *slot = Some(etag);
+                    }
+                }
                 Err(Error::Expired(_)) => expired.push(index),
                 Err(error) => return Err(error),
             }

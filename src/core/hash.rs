@@ -51,10 +51,15 @@ fn from_hex<const N: usize>(hex: &str) -> Option<[u8; N]> {
     if bytes.len() != 2 * N {
         return None;
     }
-    let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    let digit = |c: u8| {
+        char::from(c)
+            .to_digit(16)
+            .and_then(|d| u8::try_from(d).ok())
+    };
     let mut out = [0u8; N];
-    for (i, pair) in bytes.chunks(2).enumerate() {
-        out[i] = digit(pair[0])? << 4 | digit(pair[1])?;
+    for (byte, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+        let [high, low] = pair else { return None };
+        *byte = digit(*high)? << 4 | digit(*low)?;
     }
     Some(out)
 }
@@ -122,7 +127,9 @@ impl HashOptions {
     pub fn new(md5: bool, chunk_size: Option<u64>) -> Result<Self, Error> {
         let chunk_size = match chunk_size {
             None => DEFAULT_CHUNK_SIZE,
-            Some(size) if (1..=MAX_CHUNK_SIZE as u64).contains(&size) => size as usize,
+            Some(size) if (1..=MAX_CHUNK_SIZE as u64).contains(&size) => {
+                usize::try_from(size).unwrap_or(MAX_CHUNK_SIZE)
+            }
             Some(size) => {
                 return Err(Error::InvalidInput(format!(
                     "chunkSize must be between 1 and {MAX_CHUNK_SIZE} bytes, got {size}"
@@ -176,7 +183,8 @@ pub async fn hash_segments<S: ByteSource + ?Sized>(
         let mut offset = range.start;
         while offset < range.end {
             let len = usize::try_from(range.end - offset).map_or(buffer_len, |r| r.min(buffer_len));
-            let chunk = &mut buffer[..len];
+            // len ≤ buffer_len: never past the buffer.
+            let chunk = buffer.get_mut(..len).unwrap_or_default();
             source.read_at(offset, chunk).await?;
             hasher.update(chunk);
             if let Some(whole) = &mut whole_hasher {
@@ -273,11 +281,12 @@ impl<S: ByteSource + ?Sized> HashBackend for InThread<'_, S> {
 
 /// Lowercase hex of `bytes`.
 pub fn to_hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut hex = String::with_capacity(bytes.len() * 2);
     for byte in bytes {
-        hex.push(DIGITS[usize::from(byte >> 4)] as char);
-        hex.push(DIGITS[usize::from(byte & 0xf)] as char);
+        for nibble in [byte >> 4, byte & 0xf] {
+            // A nibble is below 16: always a digit.
+            hex.extend(char::from_digit(u32::from(nibble), 16));
+        }
     }
     hex
 }

@@ -3,6 +3,17 @@
 //! tests). One MD5 stream is a strict chain of dependent steps that no vector can
 //! shorten; four independent ones fill the vector, for about four times the MD5
 //! throughput of one thread.
+//!
+//! Indexing here is into fixed-size blocks and lanes at constant or block-stepped
+//! offsets, and the two `expect`s convert 64- and 16-byte slices cut at such
+//! offsets to arrays; the lengths all this depends on are asserted on entry (equal
+//! streams, whole blocks; the callers check every read's length first), never taken
+//! from JS or the network unchecked. The hot loop stays free of extra branches.
+#![allow(
+    clippy::indexing_slicing,
+    clippy::cast_possible_truncation,
+    clippy::expect_used
+)]
 
 /// Four 32-bit lanes.
 #[derive(Clone, Copy, Debug)]

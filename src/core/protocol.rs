@@ -88,11 +88,13 @@ fn segments_json(segments: &[SegmentDigest]) -> Value {
         segments
             .iter()
             .map(|segment| {
-                let mut out = json!({ "size": segment.size, "sha256": segment.sha256 });
+                let mut out = Map::new();
+                out.insert("size".into(), json!(segment.size));
+                out.insert("sha256".into(), json!(segment.sha256));
                 if let Some(md5) = &segment.md5 {
-                    out["md5"] = json!(md5);
+                    out.insert("md5".into(), json!(md5));
                 }
-                out
+                Value::Object(out)
             })
             .collect(),
     )

@@ -54,7 +54,31 @@ pub fn backoff(attempt: u32, retry_after_secs: Option<u64>, jitter: f64) -> u64 
         .saturating_mul(1u64 << attempt.saturating_sub(1).min(20))
         .min(MAX_DELAY_MS);
     let half = exponential / 2;
-    half + (half as f64 * jitter.clamp(0.0, 1.0)) as u64
+    half + scale(half, jitter)
+}
+
+/// `value × fraction` for a fraction clamped to `0.0..=1.0` (NaN counts as 0), so the
+/// result is never negative nor above `value`.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // bounds checked here
+fn scale(value: u64, fraction: f64) -> u64 {
+    let fraction = if fraction.is_nan() {
+        0.0
+    } else {
+        fraction.clamp(0.0, 1.0)
+    };
+    ((value as f64 * fraction) as u64).min(value)
+}
+
+/// Whole milliseconds from `start` to `now` on the transport's clock; 0 when the
+/// clock gave something odd (NaN, or going back).
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // bounds checked here
+pub fn elapsed_ms(start: f64, now: f64) -> u64 {
+    let elapsed = now - start;
+    if elapsed.is_finite() && elapsed > 0.0 {
+        elapsed.min(u64::MAX as f64) as u64
+    } else {
+        0
+    }
 }
 
 /// `Retry-After` in seconds (the delta form; an HTTP date is ignored).
@@ -122,6 +146,8 @@ mod tests {
             (1, Some(0), 0.9, 0),
             (1, Some(3600), 0.0, MAX_DELAY_MS),
             (1, None, 7.0, 500),
+            (1, None, -3.0, 250),
+            (1, None, f64::NAN, 250),
         ];
         for &(attempt, retry_after, jitter, expected) in table {
             assert_eq!(
@@ -129,6 +155,22 @@ mod tests {
                 expected,
                 "{attempt} {retry_after:?} {jitter}"
             );
+        }
+    }
+
+    /// Odd clocks (NaN, going back, infinite) give 0, never a wrapped or huge wait.
+    #[test]
+    fn elapsed_table() {
+        let table: &[(f64, f64, u64)] = &[
+            (0.0, 1500.7, 1500),
+            (10.0, 5.0, 0),
+            (0.0, f64::NAN, 0),
+            (f64::NAN, 5.0, 0),
+            (0.0, f64::INFINITY, 0),
+            (1e3, 1e3, 0),
+        ];
+        for &(start, now, expected) in table {
+            assert_eq!(elapsed_ms(start, now), expected, "{start} → {now}");
         }
     }
 

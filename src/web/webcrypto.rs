@@ -49,7 +49,8 @@ fn md5_of(view: &Uint8Array, buffer: &mut [u8]) -> [u8; 16] {
             break;
         }
         hasher.update(chunk);
-        offset += chunk.len() as u32;
+        // A chunk is at most the view's length, a u32.
+        offset = offset.saturating_add(u32::try_from(chunk.len()).unwrap_or(u32::MAX));
     }
     hasher.finalize().into()
 }
@@ -102,27 +103,23 @@ pub async fn hash_ranges(
     let mut digests = Vec::with_capacity(ranges.len());
     let mut hashed = 0;
     let mut index = 0;
-    while index < ranges.len() {
-        let group = &ranges[index..(index + GROUP).min(ranges.len())];
-        let end = if groupable(group) {
+    while let Some(rest) = ranges.get(index..).filter(|rest| !rest.is_empty()) {
+        let group = rest.get(..GROUP).unwrap_or(rest);
+        let batch = if groupable(group) {
             digests.extend(hash_group(subtle, blob, group, md5, &mut buffer).await?);
-            index + GROUP
+            group
         } else {
             // One by one up to the next group of four.
-            let end = ranges[index..]
+            let end = rest
                 .windows(GROUP)
                 .position(groupable)
-                .map_or(ranges.len(), |offset| index + offset.max(1));
-            digests.extend(
-                hash_one_by_one(subtle, blob, &ranges[index..end], md5, &mut buffer).await?,
-            );
-            end
+                .map_or(rest.len(), |offset| offset.max(1));
+            let batch = rest.get(..end).unwrap_or(rest);
+            digests.extend(hash_one_by_one(subtle, blob, batch, md5, &mut buffer).await?);
+            batch
         };
-        hashed += ranges[index..end]
-            .iter()
-            .map(|r| r.end - r.start)
-            .sum::<u64>();
-        index = end;
+        hashed += batch.iter().map(|r| r.end - r.start).sum::<u64>();
+        index += batch.len();
         progress(hashed);
     }
     Ok(digests)
@@ -211,8 +208,9 @@ async fn hash_group(
         for ((view, lane), part) in views.iter().zip(lanes.iter_mut()).zip(parts.iter_mut()) {
             *part = copy_chunk(view, offset, lane);
         }
-        // Equal views, equal lanes: every part has the same length.
-        offset += parts[0].len() as u32;
+        // Equal views, equal lanes: every part has the same length, at most a view's.
+        let advanced = parts.first().map_or(0, |part| part.len());
+        offset = offset.saturating_add(u32::try_from(advanced).unwrap_or(u32::MAX));
         if offset >= length {
             let md5s = md5.finalize(parts);
             let mut digests = Vec::with_capacity(GROUP);
