@@ -28,6 +28,12 @@ self.onmessage = async ({ data }) => {
     });
     self.postMessage({ type: "done", id, segments: result.segments, whole: result.whole, wasmBytes: wasmBytes() });
   } catch (error) {
-    self.postMessage({ type: "error", id, code: error?.code ?? "WORKER", message: String(error?.message ?? error) });
+    const failure = { type: "error", id, code: error?.code ?? "WORKER", message: String(error?.message ?? error) };
+    try {
+      // The cause (a DOMException, say) goes along where it can be cloned.
+      self.postMessage({ ...failure, cause: error?.cause });
+    } catch {
+      self.postMessage(failure);
+    }
   }
 };

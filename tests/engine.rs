@@ -824,6 +824,34 @@ fn storage_5xx_and_network_errors_are_retried() {
     assert_eq!(fatal.requests().len(), 2, "a 403 is not retried");
 }
 
+/// A file that can no longer be read while its bytes are sent (changed on disk) is
+/// FILE_READ at once: not retried, nothing completed.
+#[test]
+fn an_unreadable_file_while_sending_is_final() {
+    let source = data(3 * 5 * MIB as usize);
+    let puts = Cell::new(0);
+    let http = Scripted::new({
+        let mut inner = v1_segmented_responder(source.clone(), 5 * MIB as usize);
+        move |request| {
+            if request.method == Method::Put {
+                puts.set(puts.get() + 1);
+                if puts.get() == 2 {
+                    return Err(Error::file_read("NotReadableError: the file changed"));
+                }
+            }
+            inner(request)
+        }
+    });
+    let mut options = options(ApiVersion::V10, None, source.len() as u64, Segmented::Yes);
+    options.segment_size = Some(5 * MIB);
+    options.concurrency = 1;
+    let (result, _) = run(&http, &source, &options);
+    assert_eq!(result.unwrap_err().code(), "FILE_READ");
+    let methods: Vec<Method> = http.requests().iter().map(|r| r.method).collect();
+    assert_eq!(methods, [Method::Post, Method::Put, Method::Put]);
+    assert!(http.sleeps.borrow().is_empty(), "no retry");
+}
+
 /// Each bad answer gets its typed error, and nothing more is sent after it.
 #[test]
 fn bad_answers_stop_the_upload() {

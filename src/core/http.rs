@@ -52,6 +52,16 @@ pub enum Body {
     },
 }
 
+impl Body {
+    /// The byte range of the file this body carries, if it carries one.
+    pub fn file_range(&self) -> Option<&Range<u64>> {
+        match self {
+            Body::Bytes(range) | Body::Form { file: range, .. } => Some(range),
+            Body::Empty | Body::Json(_) => None,
+        }
+    }
+}
+
 /// Whom a request goes to: Procore's API (gets the access token) or storage (gets
 /// nothing but what the instructions say).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,7 +113,9 @@ impl Response {
 #[allow(async_fn_in_trait)] // Single-threaded (wasm): no Send bound wanted.
 pub trait Http {
     /// Sends `request`; `progress` gets the bytes of the body sent so far.
-    /// Fails only when no response came ([`Error::Network`], [`Error::Aborted`]).
+    /// Fails only when no response came: [`Error::Network`], [`Error::Aborted`], or
+    /// [`Error::FileRead`] when the file the body comes from can no longer be read
+    /// (changed or deleted on disk), which no retry can mend.
     async fn send(&self, request: Request, progress: &dyn Fn(u64)) -> Result<Response, Error>;
 
     /// Waits `millis` milliseconds.

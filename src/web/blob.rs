@@ -67,13 +67,16 @@ pub fn blob_size(blob: &Blob) -> u64 {
 /// Starts reading `range` of `blob` (`slice(a, b).arrayBuffer()`); the bytes arrive
 /// while the caller does other work. Check what arrives with [`read_bytes`].
 pub fn start_read(blob: &Blob, range: &Range<u64>) -> Result<JsFuture, Error> {
+    Ok(JsFuture::from(slice(blob, range)?.array_buffer()))
+}
+
+/// `blob.slice(start, end)`: a view of the bytes, nothing copied or read.
+pub fn slice(blob: &Blob, range: &Range<u64>) -> Result<Blob, Error> {
     // Blob offsets are below 2^53: f64 holds them exactly.
     #[allow(clippy::cast_precision_loss)]
     let (start, end) = (range.start as f64, range.end as f64);
-    let slice = blob
-        .slice_with_f64_and_f64(start, end)
-        .map_err(file_read_error)?;
-    Ok(JsFuture::from(slice.array_buffer()))
+    blob.slice_with_f64_and_f64(start, end)
+        .map_err(file_read_error)
 }
 
 /// The bytes of a read started by [`start_read`], or [`Error::FileRead`] when the

@@ -18,6 +18,7 @@ use web_sys::{
 };
 
 use super::abort::{self, AbortWatch};
+use super::blob::{read_bytes, start_read};
 use super::error::js_cause;
 use super::timer::{self, Timeout};
 use crate::core::error::redact_url;
@@ -51,12 +52,7 @@ impl WebHttp {
     }
 
     fn slice(&self, range: &std::ops::Range<u64>) -> Result<Blob, Error> {
-        // Blob offsets are below 2^53: f64 holds them exactly.
-        #[allow(clippy::cast_precision_loss)]
-        let (start, end) = (range.start as f64, range.end as f64);
-        self.blob
-            .slice_with_f64_and_f64(start, end)
-            .map_err(super::error::file_read_error)
+        super::blob::slice(&self.blob, range)
     }
 
     /// The body of `request` for `fetch` or XHR: JSON text, a slice of the file
@@ -190,6 +186,11 @@ impl WebHttp {
         drop(on_progress);
         if let Err(event) = outcome {
             abort::check(self.signal.as_ref())?;
+            // XHR says only "error"; a file changed on disk since it was picked is
+            // one cause, and no retry can mend it: tell it apart by reading it.
+            if let Some(range) = request.body.file_range() {
+                self.check_readable(range).await?;
+            }
             let kind = event
                 .dyn_ref::<web_sys::Event>()
                 .map(|e| e.type_())
@@ -208,6 +209,17 @@ impl WebHttp {
             headers: parse_header_block(&xhr.get_all_response_headers().unwrap_or_default()),
             body: xhr.response_text().ok().flatten().unwrap_or_default(),
         })
+    }
+
+    /// [`Error::FileRead`] when the first byte of `range` cannot be read any more.
+    async fn check_readable(&self, range: &std::ops::Range<u64>) -> Result<(), Error> {
+        if range.is_empty() {
+            return Ok(());
+        }
+        let first = range.start..range.start + 1;
+        read_bytes(start_read(&self.blob, &first)?, &first)
+            .await
+            .map(drop)
     }
 
     fn network_error(&self, request: &Request, thrown: JsValue) -> Error {

@@ -7,7 +7,7 @@
 //! - main → worker `{type:"init", module}`, then `{type:"job", id, file, ranges, md5, chunkSize, whole}`
 //!   (`ranges`: flat `[start, end, start, end, …]`);
 //! - worker → main `{type:"progress", id, bytes}`, `{type:"done", id, segments:[[sha256, md5|null]…],
-//!   whole:[sha256, md5|null]|null}` or `{type:"error", id, code, message}`.
+//!   whole:[sha256, md5|null]|null}` or `{type:"error", id, code, message, cause?}`.
 //!
 //! Segments are hashed in parallel. The whole-file digest of v2.1 is sequential by
 //! nature: with two or more workers, one worker streams the whole file while the
@@ -26,7 +26,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{AbortSignal, Blob, MessageEvent, Worker};
 
 use super::abort::{self, AbortWatch};
-use super::error::worker_error;
+use super::error::{js_cause, worker_error};
 use super::js::{
     describe_error, get_property as get, index_below, set_property as set, whole_number,
 };
@@ -330,10 +330,16 @@ impl HashBackend for WorkerHashing<'_> {
                 }
                 Some("error") => {
                     let message = get(&data, "message").as_string().unwrap_or_default();
-                    return Err(match get(&data, "code").as_string().as_deref() {
+                    let error = match get(&data, "code").as_string().as_deref() {
                         Some("FILE_READ") => Error::file_read(message),
                         Some("ABORTED") => Error::Aborted,
                         _ => Error::worker(message),
+                    };
+                    let cause = get(&data, "cause");
+                    return Err(if cause.is_undefined() {
+                        error
+                    } else {
+                        error.with_cause(js_cause(cause))
                     });
                 }
                 _ => return Err(Error::worker("a worker sent an unknown message")),

@@ -3,6 +3,7 @@
 // replaced through getAccessToken.
 import { after, afterEach, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import fs from "node:fs";
 import { openWorld, randomFile, sparseFile, startSandbox } from "./support.mjs";
 
 const MiB = 1024 * 1024;
@@ -269,6 +270,45 @@ describe("ProcoreClient refusals, aborts and token refresh in headless Chromium"
       assert.match(error.message, /getAccessToken\(\) (threw|rejected with) TypeError: session expired/);
       assert.deepEqual(await sandbox.requests(), [], `${how}: nothing sent`);
     }
+  });
+
+  test("a file changed on disk after it was picked is FILE_READ: hashing, uploading with workers, and sending a form", async () => {
+    const changed = randomFile(dir, "changed.bin", 6 * MiB + 7);
+    const touch = () => {
+      fs.appendFileSync(changed, "more");
+      const later = new Date(Date.now() + 60_000);
+      fs.utimesSync(changed, later, later);
+    };
+    const cases = [
+      ["hashFile", async () => {
+        const { hashFile } = await import("/pkg/index.js");
+        return hashFile(document.getElementById("files").files[0]);
+      }],
+      ["segmented upload, hashed in workers", (ProcoreClient, file, api) =>
+        new ProcoreClient({ companyId: 7, accessToken: "sandbox-token", baseUrl: api, allowInsecureStorage: true })
+          .upload(file, { segmented: true, workers: 2 })],
+      ["form upload, no hashing", (ProcoreClient, file, api) =>
+        new ProcoreClient({ companyId: 7, accessToken: "sandbox-token", baseUrl: api, allowInsecureStorage: true })
+          .upload(file, { segmented: false })],
+    ];
+    for (const [label, body] of cases) {
+      await page.setInputFiles("#files", changed);
+      touch();
+      await sandbox.clearRequests();
+      const { error } = await inPage(body, sandbox.api);
+      assert.equal(error?.code, "FILE_READ", `${label}: ${JSON.stringify(error)}`);
+      assert.equal(error.cause?.name, "NotReadableError", `${label}: the browser's exception is the cause`);
+      const requests = (await sandbox.requests()).filter((r) => r.method !== "OPTIONS");
+      const toStorage = requests.filter((r) => r.side === "storage");
+      assert.deepEqual(toStorage.filter((r) => r.status < 300), [], `${label}: nothing stored`);
+      assert.ok(toStorage.length <= 1, `${label}: not retried (${toStorage.length} storage requests)`);
+      assert.deepEqual(
+        requests.filter((r) => r.side === "api" && r.method !== "POST"), [], `${label}: nothing completed`);
+    }
+    // Chromium logs the form POST it refused to send; that one line is expected.
+    const refused = world.problems.findIndex((p) => p.includes("net::ERR_UPLOAD_FILE_CHANGED"));
+    assert.ok(refused >= 0, "the browser refused to send the changed file");
+    world.problems.splice(refused, 1);
   });
 
   test("HTTP errors carry status and body", async () => {
