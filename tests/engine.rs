@@ -824,10 +824,9 @@ fn storage_5xx_and_network_errors_are_retried() {
     assert_eq!(fatal.requests().len(), 2, "a 403 is not retried");
 }
 
-/// A file that can no longer be read while its bytes are sent (changed on disk) is
-/// FILE_READ at once: not retried, nothing completed.
-#[test]
-fn an_unreadable_file_while_sending_is_final() {
+/// A v1 upload of three 5 MiB segments, one PUT at a time, whose transport fails
+/// the second PUT with `error`: the requests it made and how it ended.
+fn second_put_fails(error: Error) -> (Scripted, Result<UploadResult, Error>) {
     let source = data(3 * 5 * MIB as usize);
     let puts = Cell::new(0);
     let http = Scripted::new({
@@ -836,7 +835,7 @@ fn an_unreadable_file_while_sending_is_final() {
             if request.method == Method::Put {
                 puts.set(puts.get() + 1);
                 if puts.get() == 2 {
-                    return Err(Error::file_read("NotReadableError: the file changed"));
+                    return Err(error.clone());
                 }
             }
             inner(request)
@@ -846,6 +845,14 @@ fn an_unreadable_file_while_sending_is_final() {
     options.segment_size = Some(5 * MIB);
     options.concurrency = 1;
     let (result, _) = run(&http, &source, &options);
+    (http, result)
+}
+
+/// A file that can no longer be read while its bytes are sent (changed on disk) is
+/// FILE_READ at once: not retried, nothing completed.
+#[test]
+fn an_unreadable_file_while_sending_is_final() {
+    let (http, result) = second_put_fails(Error::file_read("NotReadableError: the file changed"));
     assert_eq!(result.unwrap_err().code(), "FILE_READ");
     let methods: Vec<Method> = http.requests().iter().map(|r| r.method).collect();
     assert_eq!(methods, [Method::Post, Method::Put, Method::Put]);
@@ -1016,25 +1023,8 @@ fn empty_files_per_version() {
 
 #[test]
 fn an_abort_while_sending_stops_everything() {
-    let source = data(3 * 5 * MIB as usize);
     // The transport reports an abort on the second PUT.
-    let puts = Cell::new(0);
-    let aborting = Scripted::new({
-        let mut inner = v1_segmented_responder(source.clone(), 5 * MIB as usize);
-        move |request| {
-            if request.method == Method::Put {
-                puts.set(puts.get() + 1);
-                if puts.get() == 2 {
-                    return Err(Error::Aborted);
-                }
-            }
-            inner(request)
-        }
-    });
-    let mut options = options(ApiVersion::V10, None, source.len() as u64, Segmented::Yes);
-    options.segment_size = Some(5 * MIB);
-    options.concurrency = 1;
-    let (result, _) = run(&aborting, &source, &options);
+    let (aborting, result) = second_put_fails(Error::Aborted);
     assert_eq!(result.unwrap_err(), Error::Aborted);
     let methods: Vec<Method> = aborting.requests().iter().map(|r| r.method).collect();
     assert_eq!(
