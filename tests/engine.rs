@@ -151,6 +151,16 @@ fn run(
     (result, seen.into_inner())
 }
 
+/// A v1 form upload (not segmented) of 10 bytes through `http`.
+fn run_form(http: &Scripted) -> Result<UploadResult, Error> {
+    run(
+        http,
+        &data(10),
+        &options(ApiVersion::V10, None, 10, Segmented::No),
+    )
+    .0
+}
+
 fn assert_monotonic(progress: &[Progress]) {
     for pair in progress.windows(2) {
         let (a, b) = (pair[0], pair[1]);
@@ -264,7 +274,6 @@ fn v1_form_upload_posts_fields_in_order_then_the_file() {
 /// library's guess; a Show answer without one is a protocol error.
 #[test]
 fn v1_form_upload_reports_procores_status() {
-    let source = data(10);
     for (shown, expected) in [
         (json!({"uuid": "U", "status": "ready"}), Ok("ready")),
         (json!({"uuid": "U", "status": "complete"}), Ok("complete")),
@@ -275,11 +284,7 @@ fn v1_form_upload_reports_procores_status() {
             (Target::Api, _) => form_api(request, "https://storage.test/b"),
             (Target::Storage, _) => ok(204, json!(null)),
         });
-        let (result, _) = run(
-            &http,
-            &source,
-            &options(ApiVersion::V10, None, 10, Segmented::No),
-        );
+        let result = run_form(&http);
         match (result, expected) {
             (Ok(result), Ok(status)) => assert_eq!(result.status, status),
             (Err(error), Err(code)) => assert_eq!(error.code(), code, "{error}"),
@@ -639,7 +644,6 @@ impl procore_upload::core::source::ByteSource for CountingSource<'_> {
 
 #[test]
 fn api_401_gets_a_fresh_token_once() {
-    let source = data(10);
     let http = Scripted::new(|request| {
         let token = header(request, "authorization")
             .unwrap_or_default()
@@ -655,19 +659,11 @@ fn api_401_gets_a_fresh_token_once() {
             other => panic!("{other:?}"),
         }
     });
-    let (result, _) = run(
-        &http,
-        &source,
-        &options(ApiVersion::V10, None, 10, Segmented::No),
-    );
+    let result = run_form(&http);
     assert_eq!(result.unwrap().uuid, "U");
 
     let always_401 = Scripted::new(|_| ok(401, json!({"errors": "no"})));
-    let (result, _) = run(
-        &always_401,
-        &source,
-        &options(ApiVersion::V10, None, 10, Segmented::No),
-    );
+    let result = run_form(&always_401);
     let error = result.unwrap_err();
     assert_eq!(error.code(), "UNAUTHORIZED");
     assert_eq!(error.http(), Some((401, r#"{"errors":"no"}"#)));
@@ -740,7 +736,6 @@ fn a_failing_token_source_sends_nothing() {
 
 #[test]
 fn api_429_waits_retry_after_then_gives_up() {
-    let source = data(10);
     let calls = Cell::new(0);
     let http = Scripted::new(move |request| {
         calls.set(calls.get() + 1);
@@ -754,11 +749,7 @@ fn api_429_waits_retry_after_then_gives_up() {
             (Target::Storage, _) => ok(204, json!(null)),
         }
     });
-    let (result, _) = run(
-        &http,
-        &source,
-        &options(ApiVersion::V10, None, 10, Segmented::No),
-    );
+    let result = run_form(&http);
     assert!(result.is_ok());
     assert_eq!(http.sleeps.borrow().as_slice(), [2000, 2000]);
 
@@ -769,18 +760,13 @@ fn api_429_waits_retry_after_then_gives_up() {
             body: "slow down".into(),
         })
     });
-    let (result, _) = run(
-        &always,
-        &source,
-        &options(ApiVersion::V10, None, 10, Segmented::No),
-    );
+    let result = run_form(&always);
     assert_eq!(result.unwrap_err().code(), "RATE_LIMITED");
     assert_eq!(always.requests().len(), 5);
 }
 
 #[test]
 fn storage_5xx_and_network_errors_are_retried() {
-    let source = data(10);
     let attempts = Cell::new(0);
     let http = Scripted::new(move |request| match request.target {
         Target::Api => form_api(request, "https://storage.test/b"),
@@ -798,11 +784,7 @@ fn storage_5xx_and_network_errors_are_retried() {
             }
         }
     });
-    let (result, _) = run(
-        &http,
-        &source,
-        &options(ApiVersion::V10, None, 10, Segmented::No),
-    );
+    let result = run_form(&http);
     assert!(result.is_ok(), "{result:?}");
     assert_eq!(http.sleeps.borrow().len(), 2);
 
@@ -813,11 +795,7 @@ fn storage_5xx_and_network_errors_are_retried() {
         ),
         Target::Storage => ok(403, json!("<Code>AccessDenied</Code>")),
     });
-    let (result, _) = run(
-        &fatal,
-        &source,
-        &options(ApiVersion::V10, None, 10, Segmented::No),
-    );
+    let result = run_form(&fatal);
     let error = result.unwrap_err();
     assert_eq!(error.code(), "HTTP");
     assert_eq!(error.http().unwrap().0, 403);
