@@ -98,6 +98,15 @@ impl HashBackend for Hashing<'_> {
     }
 }
 
+/// `n` as JS writes it: JS formats the number, so Rust's float formatting (kilobytes
+/// of wasm) stays out of the package.
+fn number_text(n: f64) -> String {
+    js_sys::Number::from(n)
+        .to_string(10)
+        .map(String::from)
+        .unwrap_or_default()
+}
+
 /// The byte ranges of a job, from the flat `[start, end, start, end, …]` a worker
 /// is sent: whole numbers, in order, each within the file. Anything else is
 /// [`Error::InvalidInput`] and nothing is read.
@@ -110,7 +119,10 @@ pub fn job_ranges(flat: &[f64], size: u64) -> Result<Vec<Range<u64>>, Error> {
     }
     let offset = |n: f64| {
         whole_number(&JsValue::from(n)).ok_or_else(|| {
-            Error::InvalidInput(format!("range offsets must be whole numbers, got {n}"))
+            Error::InvalidInput(format!(
+                "range offsets must be whole numbers, got {}",
+                number_text(n)
+            ))
         })
     };
     flat.chunks_exact(2)
@@ -146,7 +158,8 @@ pub async fn run_job(
     let ranges = job_ranges(flat, source.size())?;
     let chunk_size = whole_number(&JsValue::from(chunk_size)).ok_or_else(|| {
         Error::InvalidInput(format!(
-            "chunkSize must be a whole number, got {chunk_size}"
+            "chunkSize must be a whole number, got {}",
+            number_text(chunk_size)
         ))
     })?;
     let options = HashOptions::new(md5, Some(chunk_size))?;
