@@ -102,7 +102,7 @@ impl HashBackend for Hashing<'_> {
 /// of wasm) stays out of the package.
 fn number_text(n: f64) -> String {
     js_sys::Number::from(n)
-        .to_string(10)
+        .to_string_with_radix(10)
         .map(String::from)
         .unwrap_or_default()
 }
