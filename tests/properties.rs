@@ -1,0 +1,1024 @@
+//! Property tests (proptest) of the core's pure decisions:
+//!
+//! - every reader of a Procore answer (`protocol::parse_*`) and of `Retry-After`
+//!   returns a value or a typed error for any input, never panics, and when it
+//!   accepts an answer, gives back exactly what the answer said (ids, URLs, as many
+//!   parts as asked for, fields and headers in the order of the JSON text);
+//! - the segment planner cuts any file from 0 to 5 TB into contiguous segments within
+//!   the version's limits, or refuses with `InvalidInput`, and `use_segments` decides
+//!   as documented.
+//!
+//! Native only: proptest is not a wasm32 dev-dependency.
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::fmt::Debug;
+
+use procore_upload::core::plan::{
+    plan_segments, use_segments, ApiVersion, SegmentPlan, Segmented, AUTO_SEGMENTED_FROM,
+    DEFAULT_SEGMENT_SIZE, MAX_FORM_UPLOAD, MAX_SEGMENTS, MIB,
+};
+use procore_upload::core::protocol::{
+    parse_v1_form, parse_v1_segmented, parse_v1_status, parse_v2, FormInstructions,
+    PartInstruction, PartsUpload, V2Upload,
+};
+use procore_upload::core::retry::parse_retry_after;
+use procore_upload::core::Error;
+use proptest::prelude::*;
+use proptest::sample::{select, Index};
+use proptest::test_runner::TestCaseError;
+use serde_json::{Map, Value};
+
+// ---------------------------------------------------------------------------------
+// Generators: JSON values, answers, texts
+// ---------------------------------------------------------------------------------
+
+/// Every key the parsers look at (and `etag`, which answers may carry too).
+const REAL_KEYS: &[&str] = &[
+    "uuid",
+    "url",
+    "fields",
+    "segments",
+    "headers",
+    "status",
+    "data",
+    "upload_id",
+    "etag",
+    "url_expires_at",
+    "failure_reason",
+];
+
+/// Any JSON number: any `u64`/`i64`, any finite `f64`, and the extremes.
+fn json_number() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        any::<u64>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        // Non-finite floats have no JSON form: `Value::from` makes them null.
+        any::<f64>().prop_map(Value::from),
+        select(vec![0u64, 1, u64::MAX, i64::MAX as u64]).prop_map(Value::from),
+        select(vec![i64::MIN, -1]).prop_map(Value::from),
+        select(vec![
+            1e308,
+            -1e308,
+            f64::MIN_POSITIVE,
+            5e-324,
+            -0.0,
+            0.5,
+            1e20
+        ])
+        .prop_map(Value::from),
+    ]
+}
+
+/// Strings: arbitrary ones, empty, URL-like, and the real key names.
+fn json_string() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<String>(),
+        Just(String::new()),
+        "https://[a-z]{1,10}\\.example/[a-z0-9/]{0,16}\\?X-Amz-Signature=[0-9a-f]{0,8}",
+        select(REAL_KEYS).prop_map(String::from),
+    ]
+}
+
+/// Object keys: arbitrary strings and the names the parsers look for.
+fn json_key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        2 => select(REAL_KEYS).prop_map(String::from),
+        1 => any::<String>(),
+        1 => "[a-z_]{0,8}",
+    ]
+}
+
+/// Any JSON value, nested up to 4 levels.
+fn arb_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        json_number(),
+        json_string().prop_map(Value::String),
+    ];
+    leaf.prop_recursive(4, 48, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::vec((json_key(), inner), 0..6)
+                .prop_map(|members| Value::Object(members.into_iter().collect())),
+        ]
+    })
+}
+
+/// A non-empty string, as ids and URLs must be.
+fn non_empty() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[0-9A-Z]{1,26}",
+        any::<String>().prop_filter("non-empty", |text| !text.is_empty()),
+    ]
+}
+
+fn storage_url() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => "https://[a-z]{1,10}\\.example/[a-z0-9/]{0,16}\\?X-Amz-Signature=[0-9a-f]{0,8}",
+        1 => non_empty(),
+    ]
+}
+
+/// A valid `fields`/`headers` object: strings and numbers under arbitrary names.
+fn string_map() -> impl Strategy<Value = Value> {
+    let name = prop_oneof![
+        any::<String>(),
+        "[A-Za-z-]{1,16}",
+        select(vec![
+            "key",
+            "policy",
+            "Content-Type",
+            "x-amz-signature",
+            "Content-Length"
+        ])
+        .prop_map(String::from),
+    ];
+    let value = prop_oneof![json_string().prop_map(Value::String), json_number()];
+    prop::collection::vec((name, value), 0..6)
+        .prop_map(|members| Value::Object(members.into_iter().collect()))
+}
+
+/// One valid segment instruction (`url_expires_at` as v2.1 sends it).
+fn valid_part(v2: bool) -> impl Strategy<Value = Value> {
+    (storage_url(), string_map(), any::<u32>()).prop_map(move |(url, headers, expires)| {
+        let mut part = Map::new();
+        part.insert("url".into(), Value::String(url));
+        if v2 {
+            part.insert("url_expires_at".into(), Value::from(expires));
+        }
+        part.insert("headers".into(), headers);
+        Value::Object(part)
+    })
+}
+
+/// A valid v1 non-segmented create answer.
+fn valid_v1_form() -> impl Strategy<Value = Value> {
+    (non_empty(), storage_url(), string_map()).prop_map(|(uuid, url, fields)| {
+        let mut answer = Map::new();
+        answer.insert("uuid".into(), Value::String(uuid));
+        answer.insert("url".into(), Value::String(url));
+        answer.insert("fields".into(), fields);
+        Value::Object(answer)
+    })
+}
+
+/// A valid v1 segmented create answer with `count` segments.
+fn valid_v1_segmented(count: usize) -> impl Strategy<Value = Value> {
+    (
+        non_empty(),
+        prop::collection::vec(valid_part(false), count..=count),
+    )
+        .prop_map(|(uuid, parts)| {
+            let mut answer = Map::new();
+            answer.insert("uuid".into(), Value::String(uuid));
+            answer.insert("segments".into(), Value::Array(parts));
+            Value::Object(answer)
+        })
+}
+
+/// A valid v1 Show/Complete answer.
+fn valid_v1_status() -> impl Strategy<Value = Value> {
+    let status = prop_oneof![
+        select(vec!["ready", "complete", "available"]).prop_map(String::from),
+        non_empty(),
+    ];
+    (non_empty(), status).prop_map(|(uuid, status)| {
+        let mut answer = Map::new();
+        answer.insert("uuid".into(), Value::String(uuid));
+        answer.insert("status".into(), Value::String(status));
+        Value::Object(answer)
+    })
+}
+
+/// A valid v2.1 answer; `count` segments when `Some`, none listed when `None`.
+fn valid_v2(count: Option<usize>) -> impl Strategy<Value = Value> {
+    let status = prop_oneof![
+        select(vec![
+            "ready",
+            "receiving",
+            "complete",
+            "available",
+            "failed"
+        ])
+        .prop_map(String::from),
+        non_empty(),
+    ];
+    let segments = match count {
+        Some(count) => prop::collection::vec(valid_part(true), count..=count)
+            .prop_map(Some)
+            .boxed(),
+        None => Just(None).boxed(),
+    };
+    (
+        non_empty(),
+        status,
+        prop::option::of(any::<String>()),
+        segments,
+    )
+        .prop_map(|(upload_id, status, failure_reason, segments)| {
+            let mut data = Map::new();
+            data.insert("upload_id".into(), Value::String(upload_id));
+            data.insert("status".into(), Value::String(status));
+            if let Some(reason) = failure_reason {
+                data.insert("failure_reason".into(), Value::String(reason));
+            }
+            if let Some(segments) = segments {
+                data.insert("segments".into(), Value::Array(segments));
+            }
+            let mut answer = Map::new();
+            answer.insert("data".into(), Value::Object(data));
+            Value::Object(answer)
+        })
+}
+
+/// A valid answer of any kind, as JSON text.
+fn any_valid_answer_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        valid_v1_form(),
+        (0usize..4).prop_flat_map(valid_v1_segmented),
+        valid_v1_status(),
+        prop::option::of(0usize..4).prop_flat_map(valid_v2),
+    ]
+    .prop_map(|answer| answer.to_string())
+}
+
+/// `text` cut at `at` (moved back to a character boundary).
+fn cut(text: &str, at: Index) -> &str {
+    let mut end = at.index(text.len() + 1);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// Texts that are mostly not JSON, or JSON that is almost right.
+fn arbitrary_text() -> impl Strategy<Value = String> {
+    let tokens = select(vec![
+        "{",
+        "}",
+        "[",
+        "]",
+        ":",
+        ",",
+        " ",
+        "\"uuid\"",
+        "\"url\"",
+        "\"fields\"",
+        "\"segments\"",
+        "\"headers\"",
+        "\"status\"",
+        "\"data\"",
+        "\"upload_id\"",
+        "\"\"",
+        "\"x\"",
+        "\"\\u0000\"",
+        "\"\\ud800\"",
+        "1",
+        "-1",
+        "0.5",
+        "1e999",
+        "-1e999",
+        "18446744073709551616",
+        "-9223372036854775809",
+        "true",
+        "null",
+    ]);
+    let nesting = (
+        0usize..400,
+        select(vec![
+            ("[", "]"),
+            ("{\"data\":", "}"),
+            ("{\"fields\":", "}"),
+            ("{\"segments\":[", "]}"),
+        ]),
+    )
+        .prop_map(|(depth, (open, close))| {
+            format!("{}{{}}{}", open.repeat(depth), close.repeat(depth))
+        });
+    prop_oneof![
+        any::<String>(),
+        prop::collection::vec(any::<u8>(), 0..256)
+            .prop_map(|bytes| String::from_utf8_lossy(&bytes).into_owned()),
+        "[-\\[\\]{}\":,0-9a-z_ .eE+\\\\]{0,64}",
+        prop::collection::vec(tokens, 0..32).prop_map(|tokens| tokens.concat()),
+        nesting,
+        // A valid answer cut short.
+        (any_valid_answer_text(), any::<Index>()).prop_map(|(text, at)| cut(&text, at).to_string()),
+        // A valid answer with a token of junk spliced in.
+        (
+            any_valid_answer_text(),
+            any::<Index>(),
+            "[-\\[\\]{}\":,0-9a-z]{1,3}"
+        )
+            .prop_map(|(text, at, junk)| {
+                let head = cut(&text, at);
+                format!("{head}{junk}{}", &text[head.len()..])
+            }),
+    ]
+}
+
+// ---------------------------------------------------------------------------------
+// Near-valid answers: one value of a valid answer replaced (or removed)
+// ---------------------------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// Every path in `value`, the root (empty path) first.
+fn paths(value: &Value, prefix: &mut Vec<Step>, out: &mut Vec<Vec<Step>>) {
+    out.push(prefix.clone());
+    match value {
+        Value::Object(map) => {
+            for (key, member) in map {
+                prefix.push(Step::Key(key.clone()));
+                paths(member, prefix, out);
+                prefix.pop();
+            }
+        }
+        Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                prefix.push(Step::Index(index));
+                paths(item, prefix, out);
+                prefix.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+fn at_path<'a>(value: &'a mut Value, path: &[Step]) -> &'a mut Value {
+    path.iter().fold(value, |value, step| match step {
+        Step::Key(key) => &mut value[key.as_str()],
+        Step::Index(index) => &mut value[*index],
+    })
+}
+
+/// `valid` with the value at one of its paths (picked by `which`) replaced by
+/// `replacement`, or removed when `replacement` is `None`; as JSON text.
+fn mutate(mut valid: Value, which: Index, replacement: Option<Value>) -> String {
+    let mut all = Vec::new();
+    paths(&valid, &mut Vec::new(), &mut all);
+    let path = which.get(&all);
+    match (replacement, path.split_last()) {
+        (Some(replacement), _) => *at_path(&mut valid, path) = replacement,
+        (None, None) => return String::new(),
+        (None, Some((last, parent))) => match (at_path(&mut valid, parent), last) {
+            (Value::Object(map), Step::Key(key)) => {
+                map.shift_remove(key.as_str());
+            }
+            (Value::Array(items), Step::Index(index)) => {
+                items.remove(*index);
+            }
+            _ => unreachable!("a path leads through objects and arrays"),
+        },
+    }
+    valid.to_string()
+}
+
+/// What replaces the picked value: any JSON value, a string, or nothing (removed).
+fn replacement() -> impl Strategy<Value = Option<Value>> {
+    prop_oneof![
+        4 => arb_json().prop_map(Some),
+        // Often still valid: more accepted answers to check.
+        2 => json_string().prop_map(|text| Some(Value::String(text))),
+        1 => Just(None),
+    ]
+}
+
+/// An expected segment count `n` in 0..20 and a count of segments to put in the
+/// answer: usually `n`, sometimes another.
+fn counts() -> impl Strategy<Value = (usize, usize)> {
+    (0usize..20).prop_flat_map(|n| (Just(n), prop_oneof![3 => Just(n), 1 => 0usize..20]))
+}
+
+/// An expected count `n` and a v2.1 answer listing usually `n` segments, sometimes
+/// another number, sometimes none.
+fn v2_case() -> impl Strategy<Value = (usize, Value)> {
+    counts().prop_flat_map(|(n, count)| {
+        let listed = prop_oneof![3 => Just(Some(count)), 1 => Just(None)];
+        (Just(n), listed.prop_flat_map(valid_v2))
+    })
+}
+
+// ---------------------------------------------------------------------------------
+// Checks of what a parser returned
+// ---------------------------------------------------------------------------------
+
+/// `Ok`, or `Err(Error::Protocol)` with a message: nothing else.
+fn ok_or_protocol<T: Debug>(result: &Result<T, Error>) -> Result<(), TestCaseError> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(Error::Protocol(message)) => {
+            prop_assert!(!message.is_empty(), "a protocol error without a message");
+            Ok(())
+        }
+        Err(other) => Err(TestCaseError::fail(format!(
+            "not a protocol error: {other:?}"
+        ))),
+    }
+}
+
+/// The body an accepted answer came from, as JSON.
+fn accepted_json(body: &str) -> Result<Value, TestCaseError> {
+    serde_json::from_str(body)
+        .map_err(|error| TestCaseError::fail(format!("accepted a body that is not JSON: {error}")))
+}
+
+/// The pairs a `fields`/`headers` object holds, in its order (the text's: serde_json
+/// keeps the order with `preserve_order`), numbers as their decimal text.
+fn expected_pairs(value: &Value) -> Result<Vec<(String, String)>, TestCaseError> {
+    let Value::Object(map) = value else {
+        return Err(TestCaseError::fail(format!(
+            "accepted fields/headers that are not an object: {value}"
+        )));
+    };
+    map.iter()
+        .map(|(name, value)| match value {
+            Value::String(text) => Ok((name.clone(), text.clone())),
+            Value::Number(number) => Ok((name.clone(), number.to_string())),
+            other => Err(TestCaseError::fail(format!(
+                "accepted {name:?}: {other} as a field/header"
+            ))),
+        })
+        .collect()
+}
+
+fn check_parts(parts: &[PartInstruction], segments: &Value) -> Result<(), TestCaseError> {
+    let Value::Array(items) = segments else {
+        return Err(TestCaseError::fail(format!(
+            "accepted segments that are not an array: {segments}"
+        )));
+    };
+    prop_assert_eq!(parts.len(), items.len());
+    for (part, item) in parts.iter().zip(items) {
+        prop_assert!(!part.url.is_empty(), "an empty segment URL");
+        prop_assert_eq!(Some(part.url.as_str()), item["url"].as_str());
+        prop_assert_eq!(&part.headers, &expected_pairs(&item["headers"])?);
+    }
+    Ok(())
+}
+
+fn check_form(body: &str, result: &Result<FormInstructions, Error>) -> Result<(), TestCaseError> {
+    ok_or_protocol(result)?;
+    let Ok(form) = result else { return Ok(()) };
+    let answer = accepted_json(body)?;
+    prop_assert!(!form.uuid.is_empty() && !form.url.is_empty(), "{form:?}");
+    prop_assert_eq!(Some(form.uuid.as_str()), answer["uuid"].as_str());
+    prop_assert_eq!(Some(form.url.as_str()), answer["url"].as_str());
+    prop_assert_eq!(&form.fields, &expected_pairs(&answer["fields"])?);
+    Ok(())
+}
+
+fn check_segmented(
+    body: &str,
+    expected: usize,
+    result: &Result<PartsUpload, Error>,
+) -> Result<(), TestCaseError> {
+    ok_or_protocol(result)?;
+    let Ok(upload) = result else { return Ok(()) };
+    let answer = accepted_json(body)?;
+    prop_assert!(!upload.uuid.is_empty());
+    prop_assert_eq!(Some(upload.uuid.as_str()), answer["uuid"].as_str());
+    prop_assert_eq!(
+        upload.parts.len(),
+        expected,
+        "parts for {} segments",
+        expected
+    );
+    check_parts(&upload.parts, &answer["segments"])
+}
+
+fn check_status(body: &str, result: &Result<String, Error>) -> Result<(), TestCaseError> {
+    ok_or_protocol(result)?;
+    let Ok(status) = result else { return Ok(()) };
+    let answer = accepted_json(body)?;
+    prop_assert!(!status.is_empty());
+    prop_assert_eq!(Some(status.as_str()), answer["status"].as_str());
+    Ok(())
+}
+
+fn check_v2(
+    body: &str,
+    expected: Option<usize>,
+    result: &Result<V2Upload, Error>,
+) -> Result<(), TestCaseError> {
+    ok_or_protocol(result)?;
+    let Ok(upload) = result else { return Ok(()) };
+    let answer = accepted_json(body)?;
+    let data = &answer["data"];
+    prop_assert!(
+        !upload.uuid.is_empty() && !upload.status.is_empty(),
+        "{upload:?}"
+    );
+    prop_assert_eq!(Some(upload.uuid.as_str()), data["upload_id"].as_str());
+    prop_assert_eq!(Some(upload.status.as_str()), data["status"].as_str());
+    prop_assert_eq!(
+        upload.failure_reason.as_deref(),
+        data["failure_reason"].as_str()
+    );
+    if let Some(expected) = expected {
+        prop_assert_eq!(
+            upload.parts.len(),
+            expected,
+            "parts for {} segments",
+            expected
+        );
+    }
+    match data.get("segments") {
+        None => prop_assert!(upload.parts.is_empty()),
+        Some(segments) => check_parts(&upload.parts, segments)?,
+    }
+    Ok(())
+}
+
+/// `parse_retry_after` gives `Some(n)` only for a (trimmed) decimal number `n`.
+fn check_retry_after(text: &str) -> Result<(), TestCaseError> {
+    if let Some(seconds) = parse_retry_after(Some(text)) {
+        let digits = text.trim();
+        let digits = digits.strip_prefix('+').unwrap_or(digits);
+        prop_assert!(
+            !digits.is_empty() && digits.bytes().all(|byte| byte.is_ascii_digit()),
+            "{text:?} read as {seconds}"
+        );
+        prop_assert_eq!(digits.parse::<u64>().ok(), Some(seconds));
+    }
+    Ok(())
+}
+
+/// Runs every parser on `body` and checks what each returned.
+fn check_all_parsers(
+    body: &str,
+    n: usize,
+    v2_expected: Option<usize>,
+) -> Result<(), TestCaseError> {
+    check_form(body, &parse_v1_form(body))?;
+    check_segmented(body, n, &parse_v1_segmented(body, n))?;
+    check_status(body, &parse_v1_status(body, "Show Upload"))?;
+    check_v2(body, v2_expected, &parse_v2(body, v2_expected))?;
+    check_retry_after(body)
+}
+
+/// `{"k1":v1,"k2":v2,…}` written by hand, in exactly this order.
+fn object_text(pairs: &[(String, Value)]) -> String {
+    let members: Vec<String> = pairs
+        .iter()
+        .map(|(name, value)| format!("{}:{value}", Value::String(name.clone())))
+        .collect();
+    format!("{{{}}}", members.join(","))
+}
+
+/// Pairs with distinct arbitrary names (in random order) and string or integer
+/// values, with the text each value must be read as.
+fn ordered_pairs() -> impl Strategy<Value = Vec<(String, Value, String)>> {
+    let value = prop_oneof![
+        any::<String>().prop_map(|text| (Value::String(text.clone()), text)),
+        any::<i64>().prop_map(|number| (Value::from(number), number.to_string())),
+        any::<u64>().prop_map(|number| (Value::from(number), number.to_string())),
+    ];
+    prop::collection::vec((any::<String>(), value), 0..8).prop_map(|pairs| {
+        let mut seen = std::collections::HashSet::new();
+        pairs
+            .into_iter()
+            .filter(|(name, _)| seen.insert(name.clone()))
+            .map(|(name, (value, text))| (name, value, text))
+            .collect()
+    })
+}
+
+fn json_and_expected(pairs: &[(String, Value, String)]) -> (String, Vec<(String, String)>) {
+    let json: Vec<(String, Value)> = pairs
+        .iter()
+        .map(|(name, value, _)| (name.clone(), value.clone()))
+        .collect();
+    let expected = pairs
+        .iter()
+        .map(|(name, _, text)| (name.clone(), text.clone()))
+        .collect();
+    (object_text(&json), expected)
+}
+
+// ---------------------------------------------------------------------------------
+// Parser properties
+// ---------------------------------------------------------------------------------
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    /// Arbitrary text (any string, arbitrary bytes read lossily as UTF-8, JSON-ish
+    /// token soup, nesting deeper than serde_json's recursion limit, valid answers
+    /// cut short or with junk spliced in) never makes a parser panic: each returns a
+    /// value that matches the text, or `Error::Protocol`; `parse_retry_after` reads
+    /// only decimal seconds.
+    #[test]
+    fn parsers_survive_arbitrary_text(
+        body in arbitrary_text(),
+        n in 0usize..20,
+        v2_expected in prop::option::of(0usize..20),
+    ) {
+        check_all_parsers(&body, n, v2_expected)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1500))]
+
+    /// Any JSON value (nested objects and arrays with real and arbitrary keys, huge,
+    /// negative and fractional numbers) never makes a parser panic: each returns a
+    /// value that matches the JSON, or `Error::Protocol`.
+    #[test]
+    fn parsers_survive_arbitrary_json(
+        value in arb_json(),
+        n in 0usize..20,
+        v2_expected in prop::option::of(0usize..20),
+    ) {
+        check_all_parsers(&value.to_string(), n, v2_expected)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    /// `parse_retry_after` reads `n` surrounded by whitespace as `n`, nothing as
+    /// nothing, and never panics on any text.
+    #[test]
+    fn retry_after_reads_delta_seconds(
+        seconds in any::<u64>(),
+        before in "[ \t]{0,3}",
+        after in "[ \t]{0,3}",
+        text in any::<String>(),
+    ) {
+        let padded = format!("{before}{seconds}{after}");
+        prop_assert_eq!(parse_retry_after(Some(&padded)), Some(seconds));
+        prop_assert_eq!(parse_retry_after(None), None);
+        check_retry_after(&text)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// Valid answers of every kind are accepted and read exactly (a control for the
+    /// near-valid tests below: their starting points really are valid).
+    #[test]
+    fn valid_answers_are_read_exactly(
+        form in valid_v1_form(),
+        (n, segmented) in (0usize..20).prop_flat_map(|n| (Just(n), valid_v1_segmented(n))),
+        status in valid_v1_status(),
+        (m, v2) in prop::option::of(0usize..20)
+            .prop_flat_map(|m| (Just(m), valid_v2(m))),
+    ) {
+        let body = form.to_string();
+        let result = parse_v1_form(&body);
+        prop_assert!(result.is_ok(), "{:?}", result);
+        check_form(&body, &result)?;
+
+        let body = segmented.to_string();
+        let result = parse_v1_segmented(&body, n);
+        prop_assert!(result.is_ok(), "{:?}", result);
+        check_segmented(&body, n, &result)?;
+
+        let body = status.to_string();
+        let result = parse_v1_status(&body, "Complete Upload");
+        prop_assert!(result.is_ok(), "{:?}", result);
+        check_status(&body, &result)?;
+
+        let body = v2.to_string();
+        for expected in [m, None] {
+            let result = parse_v2(&body, expected);
+            prop_assert!(result.is_ok(), "{:?}", result);
+            check_v2(&body, expected, &result)?;
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    /// A v1 form answer with one value replaced by any JSON value (or removed) is
+    /// read exactly as it says, or refused with `Error::Protocol`.
+    #[test]
+    fn v1_form_near_valid(
+        valid in valid_v1_form(),
+        which in any::<Index>(),
+        replacement in replacement(),
+    ) {
+        let body = mutate(valid, which, replacement);
+        check_form(&body, &parse_v1_form(&body))?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    /// A v1 segmented answer with one value replaced (or removed), read for an
+    /// arbitrary expected count `n`: exactly `n` parts as the answer says, or
+    /// `Error::Protocol`.
+    #[test]
+    fn v1_segmented_near_valid(
+        (n, valid) in counts()
+            .prop_flat_map(|(n, count)| (Just(n), valid_v1_segmented(count))),
+        which in any::<Index>(),
+        replacement in replacement(),
+    ) {
+        let body = mutate(valid, which, replacement);
+        check_segmented(&body, n, &parse_v1_segmented(&body, n))?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    /// A v1 Show/Complete answer with one value replaced (or removed): its status as
+    /// written, or `Error::Protocol`.
+    #[test]
+    fn v1_status_near_valid(
+        valid in valid_v1_status(),
+        which in any::<Index>(),
+        replacement in replacement(),
+        call in any::<String>(),
+    ) {
+        let body = mutate(valid, which, replacement);
+        check_status(&body, &parse_v1_status(&body, &call))?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    /// A v2.1 answer with one value replaced (or removed), read with an arbitrary
+    /// expected count (or none): exactly the expected number of parts, the id,
+    /// status and failure reason as written, or `Error::Protocol`.
+    #[test]
+    fn v2_near_valid(
+        (n, valid) in v2_case(),
+        expect_count in any::<bool>(),
+        which in any::<Index>(),
+        replacement in replacement(),
+    ) {
+        let body = mutate(valid, which, replacement);
+        let expected = expect_count.then_some(n);
+        check_v2(&body, expected, &parse_v2(&body, expected))?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    /// Form fields and segment headers come back in the order of the JSON text (not
+    /// sorted, not hashed), numbers as their decimal text.
+    #[test]
+    fn fields_and_headers_keep_text_order(
+        fields in ordered_pairs(),
+        headers in prop::collection::vec(ordered_pairs(), 0..4),
+    ) {
+        let (fields_json, expected_fields) = json_and_expected(&fields);
+        let body = format!(r#"{{"uuid":"U","url":"https://s3.example/b","fields":{fields_json}}}"#);
+        let form = parse_v1_form(&body);
+        prop_assert!(form.is_ok(), "{:?}", form);
+        prop_assert_eq!(form.unwrap().fields, expected_fields);
+
+        let (parts_json, expected_headers): (Vec<String>, Vec<Vec<(String, String)>>) = headers
+            .iter()
+            .map(|pairs| {
+                let (json, expected) = json_and_expected(pairs);
+                let part = format!(
+                    r#"{{"url":"https://s3.example/p","url_expires_at":1,"headers":{json}}}"#
+                );
+                (part, expected)
+            })
+            .unzip();
+        let parts_json = parts_json.join(",");
+        let count = headers.len();
+
+        let body = format!(r#"{{"uuid":"U","segments":[{parts_json}]}}"#);
+        let upload = parse_v1_segmented(&body, count);
+        prop_assert!(upload.is_ok(), "{:?}", upload);
+        let got: Vec<_> = upload.unwrap().parts.into_iter().map(|part| part.headers).collect();
+        prop_assert_eq!(&got, &expected_headers);
+
+        let body = format!(
+            r#"{{"data":{{"upload_id":"U","status":"ready","segments":[{parts_json}]}}}}"#
+        );
+        let upload = parse_v2(&body, Some(count));
+        prop_assert!(upload.is_ok(), "{:?}", upload);
+        let got: Vec<_> = upload.unwrap().parts.into_iter().map(|part| part.headers).collect();
+        prop_assert_eq!(&got, &expected_headers);
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Segment planner properties
+// ---------------------------------------------------------------------------------
+
+const GIB: u64 = 1024 * MIB;
+/// 5 TB, the largest file the planner properties consider.
+const MAX_FILE: u64 = 5_000_000_000_000;
+const VERSIONS: [ApiVersion; 3] = [ApiVersion::V10, ApiVersion::V11, ApiVersion::V21];
+
+fn version() -> impl Strategy<Value = ApiVersion> {
+    select(VERSIONS.to_vec())
+}
+
+/// Sizes where a decision changes: the limits of every version times 1 and times
+/// MAX_SEGMENTS, the default segment size and where 10,000 of it stop fitting, the
+/// form upload limit, the `auto` threshold.
+fn boundaries() -> Vec<u64> {
+    let mut sizes = vec![
+        0,
+        1,
+        MIB,
+        DEFAULT_SEGMENT_SIZE,
+        DEFAULT_SEGMENT_SIZE * MAX_SEGMENTS,
+        AUTO_SEGMENTED_FROM,
+        MAX_FORM_UPLOAD,
+        5 * GIB,
+        MAX_FILE,
+    ];
+    for version in VERSIONS {
+        let limits = version.limits();
+        sizes.extend([
+            limits.min_segment,
+            limits.max_segment,
+            limits.min_segment * MAX_SEGMENTS,
+            limits.max_segment * MAX_SEGMENTS,
+        ]);
+    }
+    sizes
+}
+
+/// File sizes from 0 to 5 TB: uniform over the range, and near the boundaries
+/// (± 2), whole MiB ± 1, whole multiples of 10,000 MiB ± 1 (where the default
+/// segment size grows by one MiB), and small files.
+fn file_size() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        2 => 0..=MAX_FILE,
+        2 => (select(boundaries()), -2i64..=2)
+            .prop_map(|(size, delta)| size.saturating_add_signed(delta).min(MAX_FILE)),
+        1 => (0..=MAX_FILE / MIB, -1i64..=1)
+            .prop_map(|(mib, delta)| (mib * MIB).saturating_add_signed(delta).min(MAX_FILE)),
+        2 => (0..=MAX_FILE / (MIB * MAX_SEGMENTS), -1i64..=1).prop_map(|(k, delta)| {
+            (k * MIB * MAX_SEGMENTS).saturating_add_signed(delta).min(MAX_FILE)
+        }),
+        1 => 0..=64 * MIB,
+    ]
+}
+
+/// A requested segment size for a `size`-byte file: none, any `u64`, any size
+/// within the limits, the limits ± 1, or about the smallest size that keeps within
+/// 10,000 segments.
+fn requested(size: u64, version: ApiVersion) -> impl Strategy<Value = Option<u64>> {
+    let limits = version.limits();
+    let fitting = size.div_ceil(MAX_SEGMENTS);
+    prop_oneof![
+        3 => Just(None),
+        1 => any::<u64>().prop_map(Some),
+        2 => (limits.min_segment..=limits.max_segment).prop_map(Some),
+        1 => select(vec![
+            0,
+            1,
+            limits.min_segment - 1,
+            limits.min_segment,
+            limits.min_segment + 1,
+            DEFAULT_SEGMENT_SIZE,
+            limits.max_segment - 1,
+            limits.max_segment,
+            limits.max_segment + 1,
+            u64::MAX,
+        ])
+        .prop_map(Some),
+        1 => (-1i64..=1).prop_map(move |delta| Some(fitting.saturating_add_signed(delta))),
+    ]
+}
+
+/// What a plan promises: contiguous ranges from 0 that sum to the size, 1 to 10,000
+/// of them, all within the limits (all but the last exactly `segment_size` and at
+/// least the minimum, the last non-empty unless the file is).
+fn check_plan(plan: &SegmentPlan, size: u64, version: ApiVersion) -> Result<(), TestCaseError> {
+    let limits = version.limits();
+    prop_assert_eq!(plan.size, size);
+    let count = plan.count();
+    prop_assert!((1..=MAX_SEGMENTS).contains(&count), "{count} segments");
+    prop_assert!(plan.segment_size <= limits.max_segment, "{plan:?}");
+    let (mut next, mut total, mut seen) = (0u64, 0u64, 0u64);
+    for range in plan.ranges() {
+        prop_assert_eq!(range.start, next, "segment {} of {:?}", seen, plan);
+        prop_assert!(range.end >= range.start, "segment {seen}: {range:?}");
+        let length = range.end - range.start;
+        prop_assert!(
+            length <= limits.max_segment,
+            "segment {seen}: {length} bytes"
+        );
+        if seen + 1 < count {
+            prop_assert_eq!(length, plan.segment_size, "segment {} of {:?}", seen, plan);
+            prop_assert!(
+                length >= limits.min_segment,
+                "segment {seen}: {length} bytes"
+            );
+        } else {
+            prop_assert!(length > 0 || size == 0, "an empty last segment: {plan:?}");
+        }
+        next = range.end;
+        total += length;
+        seen += 1;
+    }
+    prop_assert_eq!(seen, count);
+    prop_assert_eq!(next, size);
+    prop_assert_eq!(total, size);
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(10_000))]
+
+    /// For every version, any size up to 5 TB and any requested segment size (or
+    /// none), `plan_segments` returns a plan that keeps its promises (see
+    /// `check_plan`, and the requested size is used as is) or `InvalidInput` with a
+    /// message, and it refuses exactly when it must: a requested size outside the
+    /// limits or needing more than 10,000 segments; with the default, files over
+    /// 10,000 × the largest segment (never up to 5 TB on v1, above 100 MiB × 10,000
+    /// on v2.1).
+    #[test]
+    fn plan_segments_keeps_its_promises(
+        (size, version, requested) in (file_size(), version())
+            .prop_flat_map(|(size, version)| (Just(size), Just(version), requested(size, version))),
+    ) {
+        let limits = version.limits();
+        let result = plan_segments(size, version, requested);
+        let must_succeed = match requested {
+            Some(requested) => {
+                (limits.min_segment..=limits.max_segment).contains(&requested)
+                    && size.div_ceil(requested) <= MAX_SEGMENTS
+            }
+            None => match version {
+                ApiVersion::V10 | ApiVersion::V11 => true,
+                ApiVersion::V21 => size <= 100 * MIB * MAX_SEGMENTS,
+            },
+        };
+        match &result {
+            Ok(plan) => {
+                prop_assert!(must_succeed, "{size} {version:?} {requested:?}: {plan:?}");
+                check_plan(plan, size, version)?;
+                if let Some(requested) = requested {
+                    prop_assert_eq!(plan.segment_size, requested);
+                }
+            }
+            Err(error) => {
+                prop_assert!(
+                    matches!(error, Error::InvalidInput(message) if !message.is_empty()),
+                    "{size} {version:?} {requested:?}: {error:?}"
+                );
+                prop_assert!(!must_succeed, "{size} {version:?} {requested:?}: {error:?}");
+            }
+        }
+    }
+
+    /// The default segment size is the smallest whole number of MiB, at least
+    /// DEFAULT_SEGMENT_SIZE, that keeps the file within 10,000 segments.
+    #[test]
+    fn default_segment_size_is_the_smallest_that_fits(
+        size in file_size(),
+        version in version(),
+    ) {
+        if let Ok(plan) = plan_segments(size, version, None) {
+            let segment_size = plan.segment_size;
+            prop_assert_eq!(segment_size % MIB, 0, "{:?}", plan);
+            prop_assert!(segment_size >= DEFAULT_SEGMENT_SIZE, "{plan:?}");
+            prop_assert!(plan.count() <= MAX_SEGMENTS, "{plan:?}");
+            if segment_size > DEFAULT_SEGMENT_SIZE {
+                prop_assert!(
+                    size.div_ceil(segment_size - MIB) > MAX_SEGMENTS,
+                    "{plan:?}: {} bytes segments would fit", segment_size - MIB
+                );
+            }
+        }
+    }
+
+    /// `use_segments` never panics and decides as documented: v2.1 always segments
+    /// (`No` is refused), v1 `Yes` segments, v1 `Auto` from AUTO_SEGMENTED_FROM, v1
+    /// `No` posts a form up to MAX_FORM_UPLOAD and is refused above.
+    #[test]
+    fn use_segments_decides_as_documented(
+        version in version(),
+        mode in select(vec![Segmented::Yes, Segmented::No, Segmented::Auto]),
+        size in prop_oneof![
+            file_size(),
+            any::<u64>(),
+            (select(vec![AUTO_SEGMENTED_FROM, MAX_FORM_UPLOAD]), -2i64..=2)
+                .prop_map(|(size, delta)| size.saturating_add_signed(delta)),
+        ],
+    ) {
+        let got = use_segments(version, mode, size);
+        let refused = matches!(&got, Err(Error::InvalidInput(message)) if !message.is_empty());
+        match (version, mode) {
+            (ApiVersion::V21, Segmented::No) => prop_assert!(refused, "{got:?}"),
+            (ApiVersion::V21, _) | (_, Segmented::Yes) => prop_assert_eq!(got, Ok(true)),
+            (_, Segmented::Auto) => prop_assert_eq!(got, Ok(size >= AUTO_SEGMENTED_FROM)),
+            (_, Segmented::No) if size <= MAX_FORM_UPLOAD => prop_assert_eq!(got, Ok(false)),
+            (_, Segmented::No) => prop_assert!(refused, "{got:?}"),
+        }
+    }
+}
