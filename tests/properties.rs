@@ -23,6 +23,7 @@ use procore_upload::core::protocol::{
 };
 use procore_upload::core::retry::parse_retry_after;
 use procore_upload::core::Error;
+use proptest::collection::SizeRange;
 use proptest::prelude::*;
 use proptest::sample::{select, Index};
 use proptest::test_runner::TestCaseError;
@@ -164,17 +165,13 @@ fn valid_v1_form() -> impl Strategy<Value = Value> {
 }
 
 /// A valid v1 segmented create answer with `count` segments.
-fn valid_v1_segmented(count: usize) -> impl Strategy<Value = Value> {
-    (
-        non_empty(),
-        prop::collection::vec(valid_part(false), count..=count),
-    )
-        .prop_map(|(uuid, parts)| {
-            let mut answer = Map::new();
-            answer.insert("uuid".into(), Value::String(uuid));
-            answer.insert("segments".into(), Value::Array(parts));
-            Value::Object(answer)
-        })
+fn valid_v1_segmented(count: impl Into<SizeRange>) -> impl Strategy<Value = Value> {
+    (non_empty(), prop::collection::vec(valid_part(false), count)).prop_map(|(uuid, parts)| {
+        let mut answer = Map::new();
+        answer.insert("uuid".into(), Value::String(uuid));
+        answer.insert("segments".into(), Value::Array(parts));
+        Value::Object(answer)
+    })
 }
 
 /// A valid v1 Show/Complete answer.
@@ -191,8 +188,8 @@ fn valid_v1_status() -> impl Strategy<Value = Value> {
     })
 }
 
-/// A valid v2.1 answer; `count` segments when `Some`, none listed when `None`.
-fn valid_v2(count: Option<usize>) -> impl Strategy<Value = Value> {
+/// A valid v2.1 answer with `count` segments, listed with probability `listed`.
+fn valid_v2(count: impl Into<SizeRange>, listed: f64) -> impl Strategy<Value = Value> {
     let status = prop_oneof![
         select(vec![
             "ready",
@@ -204,12 +201,7 @@ fn valid_v2(count: Option<usize>) -> impl Strategy<Value = Value> {
         .prop_map(String::from),
         non_empty(),
     ];
-    let segments = match count {
-        Some(count) => prop::collection::vec(valid_part(true), count..=count)
-            .prop_map(Some)
-            .boxed(),
-        None => Just(None).boxed(),
-    };
+    let segments = prop::option::weighted(listed, prop::collection::vec(valid_part(true), count));
     (
         non_empty(),
         status,
@@ -236,9 +228,9 @@ fn valid_v2(count: Option<usize>) -> impl Strategy<Value = Value> {
 fn any_valid_answer_text() -> impl Strategy<Value = String> {
     prop_oneof![
         valid_v1_form(),
-        (0usize..4).prop_flat_map(valid_v1_segmented),
+        valid_v1_segmented(0..4),
         valid_v1_status(),
-        prop::option::of(0usize..4).prop_flat_map(valid_v2),
+        valid_v2(0..4, 0.5),
     ]
     .prop_map(|answer| answer.to_string())
 }
@@ -389,19 +381,18 @@ fn replacement() -> impl Strategy<Value = Option<Value>> {
     ]
 }
 
-/// An expected segment count `n` in 0..20 and a count of segments to put in the
-/// answer: usually `n`, sometimes another.
-fn counts() -> impl Strategy<Value = (usize, usize)> {
-    (0usize..20).prop_flat_map(|n| (Just(n), prop_oneof![3 => Just(n), 1 => 0usize..20]))
+/// The segment count to expect: usually as many as the valid answer lists
+/// (`None`), sometimes any other in 0..20.
+///
+/// (No `prop_flat_map` in these strategies: shrinking nested flat maps can take
+/// minutes.)
+fn other_count() -> impl Strategy<Value = Option<usize>> {
+    prop_oneof![3 => Just(None), 1 => (0usize..20).prop_map(Some)]
 }
 
-/// An expected count `n` and a v2.1 answer listing usually `n` segments, sometimes
-/// another number, sometimes none.
-fn v2_case() -> impl Strategy<Value = (usize, Value)> {
-    counts().prop_flat_map(|(n, count)| {
-        let listed = prop_oneof![3 => Just(Some(count)), 1 => Just(None)];
-        (Just(n), listed.prop_flat_map(valid_v2))
-    })
+/// How many segments `segments` lists (0 when it is not an array).
+fn listed(segments: &Value) -> usize {
+    segments.as_array().map_or(0, Vec::len)
 }
 
 // ---------------------------------------------------------------------------------
@@ -666,11 +657,13 @@ proptest! {
     #[test]
     fn valid_answers_are_read_exactly(
         form in valid_v1_form(),
-        (n, segmented) in (0usize..20).prop_flat_map(|n| (Just(n), valid_v1_segmented(n))),
+        segmented in valid_v1_segmented(0..20),
         status in valid_v1_status(),
-        (m, v2) in prop::option::of(0usize..20)
-            .prop_flat_map(|m| (Just(m), valid_v2(m))),
+        v2 in valid_v2(0..20, 0.5),
     ) {
+        let n = listed(&segmented["segments"]);
+        let m = v2["data"].get("segments").map(listed);
+
         let body = form.to_string();
         let result = parse_v1_form(&body);
         prop_assert!(result.is_ok(), "{:?}", result);
@@ -719,11 +712,12 @@ proptest! {
     /// `Error::Protocol`.
     #[test]
     fn v1_segmented_near_valid(
-        (n, valid) in counts()
-            .prop_flat_map(|(n, count)| (Just(n), valid_v1_segmented(count))),
+        valid in valid_v1_segmented(0..20),
+        other in other_count(),
         which in any::<Index>(),
         replacement in replacement(),
     ) {
+        let n = other.unwrap_or(listed(&valid["segments"]));
         let body = mutate(valid, which, replacement);
         check_segmented(&body, n, &parse_v1_segmented(&body, n))?;
     }
@@ -754,11 +748,13 @@ proptest! {
     /// status and failure reason as written, or `Error::Protocol`.
     #[test]
     fn v2_near_valid(
-        (n, valid) in v2_case(),
+        valid in valid_v2(0..20, 0.75),
+        other in other_count(),
         expect_count in any::<bool>(),
         which in any::<Index>(),
         replacement in replacement(),
     ) {
+        let n = other.unwrap_or(listed(&valid["data"]["segments"]));
         let body = mutate(valid, which, replacement);
         let expected = expect_count.then_some(n);
         check_v2(&body, expected, &parse_v2(&body, expected))?;
@@ -867,31 +863,61 @@ fn file_size() -> impl Strategy<Value = u64> {
     ]
 }
 
-/// A requested segment size for a `size`-byte file: none, any `u64`, any size
-/// within the limits, the limits ± 1, or about the smallest size that keeps within
-/// 10,000 segments.
-fn requested(size: u64, version: ApiVersion) -> impl Strategy<Value = Option<u64>> {
-    let limits = version.limits();
-    let fitting = size.div_ceil(MAX_SEGMENTS);
+/// How the segment size is requested; [`Request::resolve`] gives the size for a
+/// file and version (a strategy of its own would need `prop_flat_map`, whose
+/// shrinking is slow).
+#[derive(Debug, Clone, Copy)]
+enum Request {
+    /// None: the default.
+    Default,
+    /// Any `u64`.
+    Any(u64),
+    /// A size within the version's limits (this value modulo their span).
+    Within(u64),
+    /// 0, 1, the limits ± 1, DEFAULT_SEGMENT_SIZE or `u64::MAX` (by index).
+    Edge(usize),
+    /// The smallest size that keeps the file within 10,000 segments, ± 1.
+    Fitting(i64),
+}
+
+fn request() -> impl Strategy<Value = Request> {
     prop_oneof![
-        3 => Just(None),
-        1 => any::<u64>().prop_map(Some),
-        2 => (limits.min_segment..=limits.max_segment).prop_map(Some),
-        1 => select(vec![
-            0,
-            1,
-            limits.min_segment - 1,
-            limits.min_segment,
-            limits.min_segment + 1,
-            DEFAULT_SEGMENT_SIZE,
-            limits.max_segment - 1,
-            limits.max_segment,
-            limits.max_segment + 1,
-            u64::MAX,
-        ])
-        .prop_map(Some),
-        1 => (-1i64..=1).prop_map(move |delta| Some(fitting.saturating_add_signed(delta))),
+        3 => Just(Request::Default),
+        1 => any::<u64>().prop_map(Request::Any),
+        2 => any::<u64>().prop_map(Request::Within),
+        1 => (0usize..10).prop_map(Request::Edge),
+        1 => (-1i64..=1).prop_map(Request::Fitting),
     ]
+}
+
+impl Request {
+    fn resolve(self, size: u64, version: ApiVersion) -> Option<u64> {
+        let limits = version.limits();
+        match self {
+            Request::Default => None,
+            Request::Any(value) => Some(value),
+            Request::Within(value) => {
+                Some(limits.min_segment + value % (limits.max_segment - limits.min_segment + 1))
+            }
+            Request::Edge(index) => Some(
+                [
+                    0,
+                    1,
+                    limits.min_segment - 1,
+                    limits.min_segment,
+                    limits.min_segment + 1,
+                    DEFAULT_SEGMENT_SIZE,
+                    limits.max_segment - 1,
+                    limits.max_segment,
+                    limits.max_segment + 1,
+                    u64::MAX,
+                ][index],
+            ),
+            Request::Fitting(delta) => {
+                Some(size.div_ceil(MAX_SEGMENTS).saturating_add_signed(delta))
+            }
+        }
+    }
 }
 
 /// What a plan promises: contiguous ranges from 0 that sum to the size, 1 to 10,000
@@ -943,9 +969,11 @@ proptest! {
     /// on v2.1).
     #[test]
     fn plan_segments_keeps_its_promises(
-        (size, version, requested) in (file_size(), version())
-            .prop_flat_map(|(size, version)| (Just(size), Just(version), requested(size, version))),
+        size in file_size(),
+        version in version(),
+        request in request(),
     ) {
+        let requested = request.resolve(size, version);
         let limits = version.limits();
         let result = plan_segments(size, version, requested);
         let must_succeed = match requested {
