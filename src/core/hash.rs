@@ -182,8 +182,9 @@ pub async fn hash_segments<S: ByteSource + ?Sized>(
         let mut hasher = MultiHasher::new(options.md5);
         let mut offset = range.start;
         while offset < range.end {
-            let len = usize::try_from(range.end - offset).map_or(buffer_len, |r| r.min(buffer_len));
-            // len ≤ buffer_len: never past the buffer.
+            let room = buffer.len();
+            let len = usize::try_from(range.end - offset).map_or(room, |r| r.min(room));
+            // len ≤ buffer.len(): the whole chunk is there.
             let chunk = buffer.get_mut(..len).unwrap_or_default();
             source.read_at(offset, chunk).await?;
             hasher.update(chunk);
