@@ -288,6 +288,20 @@ async fn sleeps_end_on_abort() {
     );
 }
 
+/// The transport's clock is `performance.now()`, which never jumps when the wall
+/// clock is set (`Date.now()` does): the v2.1 processing timeout measures with it.
+#[wasm_bindgen_test]
+fn the_clock_is_monotonic() {
+    let performance = get(&js_sys::global(), "performance");
+    let original = get(&performance, "now");
+    let fixed = js("return () => 12345.5;");
+    js_sys::Reflect::set(&performance, &"now".into(), &fixed).expect("patch");
+    let http = WebHttp::new(file(b"", "e").into(), None);
+    let read = http.now_ms();
+    js_sys::Reflect::set(&performance, &"now".into(), &original).expect("restore");
+    assert_eq!(read, 12345.5);
+}
+
 /// `getAccessToken` receives `{ refresh }`; what it throws or rejects with becomes an
 /// ACCESS_TOKEN error with that value as `cause` and no HTTP status.
 #[wasm_bindgen_test]
