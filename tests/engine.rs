@@ -484,6 +484,7 @@ fn v2_failed_processing_and_timeout() {
                 200,
                 json!({"data": {"upload_id": "V", "status": status, "failure_reason": "checksum mismatch"}}),
             ),
+            Method::Delete => panic!("nothing is deleted"),
         });
         let mut options = options(ApiVersion::V21, None, 10, Segmented::Auto);
         options.processing_timeout_ms = 5_000;
@@ -990,6 +991,7 @@ fn empty_files_per_version() {
             200,
             json!({"data": {"upload_id": "V", "status": "available"}}),
         ),
+        Method::Delete => panic!("nothing is deleted"),
     });
     let (result, _) = run(
         &http,
@@ -1009,5 +1011,57 @@ fn an_abort_while_sending_stops_everything() {
         methods,
         [Method::Post, Method::Put, Method::Put],
         "no PATCH, no third PUT"
+    );
+}
+
+/// The API client alone, as the generic `request` uses it: any method, a JSON body,
+/// extra headers beside Procore's own, a 503 retried, and a 422's body kept in the
+/// HTTP error.
+#[test]
+fn the_api_client_calls_any_method() {
+    use procore_upload::core::api::ApiClient;
+    let calls = Cell::new(0);
+    let http = Scripted::new(move |request| {
+        calls.set(calls.get() + 1);
+        match (request.method, calls.get()) {
+            (Method::Delete, 1) => ok(503, json!("busy")),
+            (Method::Delete, _) => Ok(Response {
+                status: 204,
+                headers: Vec::new(),
+                body: String::new(),
+            }),
+            (Method::Post, _) => ok(422, json!({"errors": {"name": ["can't be blank"]}})),
+            other => panic!("unexpected {other:?}"),
+        }
+    });
+    let tokens = tokens();
+    let api = ApiClient {
+        http: &http,
+        tokens: &tokens,
+        base_url: "https://api.test/",
+        company_id: 7,
+    };
+    let url = api.url("/rest/v1.0/projects/1/rfis/5");
+    assert_eq!(url, "https://api.test/rest/v1.0/projects/1/rfis/5");
+    let extra = [("Idempotency-Token".to_string(), "k1".to_string())];
+    let deleted = pollster::block_on(api.call(Method::Delete, &url, None, &extra)).unwrap();
+    assert_eq!(deleted.status, 204);
+    let requests = http.requests();
+    assert_eq!(requests.len(), 2, "the 503 was retried");
+    for request in &requests {
+        assert_eq!(
+            header(request, "idempotency-token"),
+            Some("k1"),
+            "the same token on every attempt"
+        );
+        assert_eq!(header(request, "content-type"), None, "no body, no type");
+    }
+    assert_headers(&requests);
+    let error = pollster::block_on(api.call(Method::Post, &url, Some(r#"{"rfi":{}}"#.into()), &[]))
+        .unwrap_err();
+    assert_eq!(error.code(), "HTTP");
+    assert_eq!(
+        error.http(),
+        Some((422, r#"{"errors":{"name":["can't be blank"]}}"#))
     );
 }

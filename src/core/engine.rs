@@ -7,12 +7,13 @@ use std::ops::Range;
 
 use futures_util::stream::{self, StreamExt};
 
+use super::api::{http_error, pause, send_or_pause, ApiClient};
 use super::error::{redact_url, truncate_body};
 use super::hash::{Digests, HashBackend, HashOptions};
 use super::http::{browser_sets_itself, Body, Http, Method, Request, Response, Target, Tokens};
 use super::plan::{plan_segments, use_segments, ApiVersion, SegmentPlan, Segmented};
 use super::protocol::{self, FileMeta, PartInstruction, Scope, SegmentDigest};
-use super::retry::{backoff, classify, parse_retry_after, Class, MAX_ATTEMPTS};
+use super::retry::{classify, parse_retry_after, Class, MAX_ATTEMPTS};
 use super::Error;
 
 /// Parallel storage requests when the caller does not say.
@@ -228,7 +229,12 @@ pub async fn upload<H: Http, T: Tokens, B: HashBackend>(
     let segmented = use_segments(version, options.segmented, size)?;
     let client = Client {
         http,
-        tokens,
+        api: ApiClient {
+            http,
+            tokens,
+            base_url: &options.scope.base_url,
+            company_id: options.scope.company_id,
+        },
         options,
     };
     if !segmented {
@@ -241,7 +247,7 @@ pub async fn upload<H: Http, T: Tokens, B: HashBackend>(
 
 struct Client<'a, H, T> {
     http: &'a H,
-    tokens: &'a T,
+    api: ApiClient<'a, H, T>,
     options: &'a UploadOptions,
 }
 
@@ -250,96 +256,14 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
         &self.options.scope
     }
 
-    /// Waits before attempt `attempt + 1`.
-    async fn pause(&self, attempt: u32, retry_after: Option<u64>) -> Result<(), Error> {
-        self.http
-            .sleep(backoff(attempt, retry_after, self.http.jitter()))
-            .await
-    }
-
-    /// Sends `request`; after a network error that leaves attempts, waits and
-    /// answers `None` (try again).
-    async fn send_or_pause(
-        &self,
-        request: Request,
-        progress: &dyn Fn(u64),
-        attempt: u32,
-    ) -> Result<Option<Response>, Error> {
-        match self.http.send(request, progress).await {
-            Ok(response) => Ok(Some(response)),
-            Err(Error::Network { .. }) if attempt < MAX_ATTEMPTS => {
-                self.pause(attempt, None).await?;
-                Ok(None)
-            }
-            Err(error) => Err(error),
-        }
-    }
-
-    /// One API call with Procore's headers, retried as [`classify`] says: a fresh
-    /// token once after a 401, `Retry-After` on 429, backoff on 5xx and network errors.
+    /// One API call without extra headers.
     async fn api(
         &self,
         method: Method,
         url: &str,
         body: Option<String>,
     ) -> Result<Response, Error> {
-        let mut refresh = false;
-        let mut refreshed = false;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let token = self.tokens.token(refresh).await?;
-            refresh = false;
-            let mut headers = vec![
-                ("Authorization".to_string(), format!("Bearer {token}")),
-                (
-                    "Procore-Company-Id".to_string(),
-                    self.scope().company_id.to_string(),
-                ),
-                ("Accept".to_string(), "application/json".to_string()),
-            ];
-            if body.is_some() {
-                headers.push(("Content-Type".to_string(), "application/json".to_string()));
-            }
-            let request = Request {
-                method,
-                url: url.to_string(),
-                headers,
-                body: body.clone().map_or(Body::Empty, Body::Json),
-                target: Target::Api,
-            };
-            let Some(response) = self.send_or_pause(request, &|_| {}, attempt).await? else {
-                continue;
-            };
-            let retry_after = parse_retry_after(response.header("retry-after"));
-            match classify(Target::Api, response.status, &response.body) {
-                Class::Success => return Ok(response),
-                Class::Unauthorized if !refreshed && self.tokens.can_refresh() => {
-                    refreshed = true;
-                    refresh = true;
-                }
-                Class::Unauthorized => {
-                    return Err(Error::Unauthorized {
-                        url: redact_url(url),
-                        body: truncate_body(&response.body),
-                    })
-                }
-                Class::RateLimited if attempt < MAX_ATTEMPTS => {
-                    self.pause(attempt, retry_after).await?
-                }
-                Class::RateLimited => {
-                    return Err(Error::RateLimited {
-                        url: redact_url(url),
-                        retry_after_secs: retry_after,
-                        body: truncate_body(&response.body),
-                    })
-                }
-                Class::Retryable if attempt < MAX_ATTEMPTS => {
-                    self.pause(attempt, retry_after).await?
-                }
-                _ => return Err(http_error(method, url, &response)),
-            }
-        }
+        self.api.call(method, url, body, &[]).await
     }
 
     /// Create Upload with `body`.
@@ -355,9 +279,8 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let Some(response) = self
-                .send_or_pause(request.clone(), progress, attempt)
-                .await?
+            let Some(response) =
+                send_or_pause(self.http, request.clone(), progress, attempt).await?
             else {
                 continue;
             };
@@ -365,8 +288,8 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
                 Class::Success => return Ok(response),
                 Class::Expired => return Err(Error::Expired(truncate_body(&response.body))),
                 Class::Retryable | Class::RateLimited if attempt < MAX_ATTEMPTS => {
-                    self.pause(attempt, parse_retry_after(response.header("retry-after")))
-                        .await?;
+                    let retry_after = parse_retry_after(response.header("retry-after"));
+                    pause(self.http, attempt, retry_after).await?;
                 }
                 _ => return Err(http_error(request.method, &request.url, &response)),
             }
@@ -693,14 +616,5 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
             })?;
         reporter.segment_done(index, size);
         Ok(etag)
-    }
-}
-
-fn http_error(method: Method, url: &str, response: &Response) -> Error {
-    Error::Http {
-        method: method.as_str().into(),
-        url: redact_url(url),
-        status: response.status,
-        body: truncate_body(&response.body),
     }
 }

@@ -18,9 +18,25 @@ pub enum Method {
     Put,
     /// PATCH
     Patch,
+    /// DELETE
+    Delete,
 }
 
 impl Method {
+    /// From a method name in any case: GET, POST, PUT, PATCH or DELETE.
+    pub fn parse(name: &str) -> Result<Self, Error> {
+        match name.to_ascii_uppercase().as_str() {
+            "GET" => Ok(Method::Get),
+            "POST" => Ok(Method::Post),
+            "PUT" => Ok(Method::Put),
+            "PATCH" => Ok(Method::Patch),
+            "DELETE" => Ok(Method::Delete),
+            _ => Err(Error::InvalidInput(format!(
+                "method must be GET, POST, PUT, PATCH or DELETE, got {name:?}"
+            ))),
+        }
+    }
+
     /// As on the wire.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -28,6 +44,7 @@ impl Method {
             Method::Post => "POST",
             Method::Put => "PUT",
             Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
         }
     }
 }

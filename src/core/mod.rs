@@ -1,5 +1,6 @@
 //! The pure-Rust core: everything that decides or computes, nothing that touches the web.
 
+pub mod api;
 pub mod engine;
 pub mod error;
 pub mod hash;

@@ -42,21 +42,12 @@ impl Scope {
 
     /// The Show/Complete Upload URL of `uuid`.
     pub fn upload_url(&self, uuid: &str) -> String {
-        format!("{}/{}", self.uploads_url(), encode_path_segment(uuid))
+        format!(
+            "{}/{}",
+            self.uploads_url(),
+            super::api::percent_encode(uuid)
+        )
     }
-}
-
-fn encode_path_segment(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(byte as char)
-            }
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
 }
 
 /// What the create call says about the file.

@@ -1,0 +1,286 @@
+//! Procore's API as one authenticated client: its headers, the 401 refresh, and
+//! the 429/5xx/network retries for any method and any JSON body. The upload engine
+//! calls it, and so does every other call the package makes (attaching uploads to
+//! resources, the generic `request`).
+
+use super::error::{redact_url, truncate_body};
+use super::http::{browser_sets_itself, Body, Http, Method, Request, Response, Target, Tokens};
+use super::retry::{backoff, classify, parse_retry_after, Class, MAX_ATTEMPTS};
+use super::Error;
+
+/// Authenticated calls to one company's Procore API through `http`.
+pub struct ApiClient<'a, H, T> {
+    /// The transport.
+    pub http: &'a H,
+    /// Where tokens come from.
+    pub tokens: &'a T,
+    /// E.g. `https://api.procore.com` (a trailing slash is fine).
+    pub base_url: &'a str,
+    /// Sent as `Procore-Company-Id`.
+    pub company_id: u64,
+}
+
+/// Headers the API client sets itself: a caller may not replace them.
+const OWN_HEADERS: &[&str] = &[
+    "authorization",
+    "procore-company-id",
+    "accept",
+    "content-type",
+];
+
+impl<H: Http, T: Tokens> ApiClient<'_, H, T> {
+    /// The full URL of `path_and_query` (which starts with `/`).
+    pub fn url(&self, path_and_query: &str) -> String {
+        format!("{}{path_and_query}", self.base_url.trim_end_matches('/'))
+    }
+
+    /// One API call with Procore's headers (and `extra` ones), retried as
+    /// [`classify`] says: a fresh token once after a 401, `Retry-After` on 429,
+    /// backoff on 5xx and network errors. Any other answer but 2xx is an error
+    /// carrying its status and body.
+    pub async fn call(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<String>,
+        extra: &[(String, String)],
+    ) -> Result<Response, Error> {
+        let mut refresh = false;
+        let mut refreshed = false;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let token = self.tokens.token(refresh).await?;
+            refresh = false;
+            let mut headers = vec![
+                ("Authorization".to_string(), format!("Bearer {token}")),
+                (
+                    "Procore-Company-Id".to_string(),
+                    self.company_id.to_string(),
+                ),
+                ("Accept".to_string(), "application/json".to_string()),
+            ];
+            if body.is_some() {
+                headers.push(("Content-Type".to_string(), "application/json".to_string()));
+            }
+            headers.extend(extra.iter().cloned());
+            let request = Request {
+                method,
+                url: url.to_string(),
+                headers,
+                body: body.clone().map_or(Body::Empty, Body::Json),
+                target: Target::Api,
+            };
+            let Some(response) = send_or_pause(self.http, request, &|_| {}, attempt).await? else {
+                continue;
+            };
+            let retry_after = parse_retry_after(response.header("retry-after"));
+            match classify(Target::Api, response.status, &response.body) {
+                Class::Success => return Ok(response),
+                Class::Unauthorized if !refreshed && self.tokens.can_refresh() => {
+                    refreshed = true;
+                    refresh = true;
+                }
+                Class::Unauthorized => {
+                    return Err(Error::Unauthorized {
+                        url: redact_url(url),
+                        body: truncate_body(&response.body),
+                    })
+                }
+                Class::RateLimited if attempt < MAX_ATTEMPTS => {
+                    pause(self.http, attempt, retry_after).await?
+                }
+                Class::RateLimited => {
+                    return Err(Error::RateLimited {
+                        url: redact_url(url),
+                        retry_after_secs: retry_after,
+                        body: truncate_body(&response.body),
+                    })
+                }
+                Class::Retryable if attempt < MAX_ATTEMPTS => {
+                    pause(self.http, attempt, retry_after).await?
+                }
+                _ => return Err(http_error(method, url, &response)),
+            }
+        }
+    }
+}
+
+/// Waits before attempt `attempt + 1`.
+pub async fn pause<H: Http>(http: &H, attempt: u32, retry_after: Option<u64>) -> Result<(), Error> {
+    http.sleep(backoff(attempt, retry_after, http.jitter()))
+        .await
+}
+
+/// Sends `request`; after a network error that leaves attempts, waits and answers
+/// `None` (try again).
+pub async fn send_or_pause<H: Http>(
+    http: &H,
+    request: Request,
+    progress: &dyn Fn(u64),
+    attempt: u32,
+) -> Result<Option<Response>, Error> {
+    match http.send(request, progress).await {
+        Ok(response) => Ok(Some(response)),
+        Err(Error::Network { .. }) if attempt < MAX_ATTEMPTS => {
+            pause(http, attempt, None).await?;
+            Ok(None)
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// [`Error::Http`] for an answer nothing else explains.
+pub fn http_error(method: Method, url: &str, response: &Response) -> Error {
+    Error::Http {
+        method: method.as_str().into(),
+        url: redact_url(url),
+        status: response.status,
+        body: truncate_body(&response.body),
+    }
+}
+
+/// A caller's path for the generic `request`: it must start with `/` and name a
+/// path on the API's own host, never another one (`//host`, `https://…`), never
+/// climb (`..`, `.`), and carry its query in `query`, not in the path.
+/// `query` pairs are percent-encoded and appended in order. Anything else is
+/// [`Error::InvalidInput`].
+pub fn checked_path(path: &str, query: &[(String, String)]) -> Result<String, Error> {
+    let refuse = |why: &str| {
+        Err(Error::InvalidInput(format!(
+            "path {path:?} {why}: give a path on the API such as \"/rest/v1.0/projects/1/rfis\""
+        )))
+    };
+    if !path.starts_with('/') || path.starts_with("//") {
+        return refuse("is not a path that starts with a single /");
+    }
+    if path.contains(['?', '#']) {
+        return refuse("has a query or fragment (pass the query as `query`)");
+    }
+    if path.contains('\\') || path.chars().any(char::is_control) {
+        return refuse("has a backslash or a control character");
+    }
+    let climbs = path.split('/').any(|segment| {
+        let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
+        decoded == "." || decoded == ".."
+    });
+    if climbs {
+        return refuse("has a . or .. segment");
+    }
+    let mut out = path.to_string();
+    for (index, (name, value)) in query.iter().enumerate() {
+        out.push(if index == 0 { '?' } else { '&' });
+        out.push_str(&percent_encode(name));
+        out.push('=');
+        out.push_str(&percent_encode(value));
+    }
+    Ok(out)
+}
+
+/// A caller's extra headers for the generic `request`: the client's own ones
+/// (`Authorization`, `Procore-Company-Id`, `Accept`, `Content-Type`) and those a
+/// browser sets itself cannot be given. Anything else passes as given.
+pub fn checked_headers(headers: &[(String, String)]) -> Result<(), Error> {
+    for (name, _) in headers {
+        let lower = name.to_ascii_lowercase();
+        if OWN_HEADERS.contains(&lower.as_str()) || browser_sets_itself(name) {
+            return Err(Error::InvalidInput(format!(
+                "header {name:?} is set by the client or the browser, not by the caller"
+            )));
+        }
+        let token_char = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+        if name.is_empty() || !name.chars().all(token_char) {
+            return Err(Error::InvalidInput(format!(
+                "header name {name:?} is not a valid HTTP header name"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Percent-encodes all but RFC 3986's unreserved characters.
+pub fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(char::from(byte))
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each path and what it gets: the path with its encoded query, or the reason
+    /// it is refused (nothing is sent then).
+    #[test]
+    fn checked_path_table() {
+        let q = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        type Case = (
+            &'static str,
+            Vec<(String, String)>,
+            Result<&'static str, &'static str>,
+        );
+        let table: &[Case] = &[
+            (
+                "/rest/v1.0/projects/1/rfis",
+                q(&[]),
+                Ok("/rest/v1.0/projects/1/rfis"),
+            ),
+            (
+                "/rest/v1.0/files",
+                q(&[("project_id", "42"), ("filters[name]", "a b&c")]),
+                Ok("/rest/v1.0/files?project_id=42&filters%5Bname%5D=a%20b%26c"),
+            ),
+            ("rest/v1.0/x", q(&[]), Err("single /")),
+            ("//evil.example/x", q(&[]), Err("single /")),
+            ("https://evil.example/x", q(&[]), Err("single /")),
+            ("/rest/../admin", q(&[]), Err(". or ..")),
+            ("/rest/%2E%2E/admin", q(&[]), Err(". or ..")),
+            ("/rest/./x", q(&[]), Err(". or ..")),
+            ("/rest/x?y=1", q(&[]), Err("query or fragment")),
+            ("/rest/x#y", q(&[]), Err("query or fragment")),
+            ("/rest\\x", q(&[]), Err("backslash")),
+            ("/rest/x\n", q(&[]), Err("control")),
+        ];
+        for (path, query, expected) in table {
+            match (checked_path(path, query), expected) {
+                (Ok(got), Ok(want)) => assert_eq!(&got, want),
+                (Err(Error::InvalidInput(message)), Err(why)) => {
+                    assert!(message.contains(why), "{path}: {message}")
+                }
+                (got, want) => panic!("{path}: {got:?}, expected {want:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn checked_headers_table() {
+        let table: &[(&str, bool)] = &[
+            ("Idempotency-Token", true),
+            ("X-Custom", true),
+            ("Authorization", false),
+            ("procore-company-id", false),
+            ("Content-Type", false),
+            ("Accept", false),
+            ("Content-Length", false),
+            ("Cookie", false),
+            ("Bad Name", false),
+            ("", false),
+        ];
+        for (name, allowed) in table {
+            let result = checked_headers(&[(name.to_string(), "v".to_string())]);
+            assert_eq!(result.is_ok(), *allowed, "{name}: {result:?}");
+        }
+    }
+}
