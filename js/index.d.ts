@@ -103,9 +103,35 @@ export interface HashSegmentsResult {
   segments: SegmentInfo[];
 }
 
+/** A query value; arrays repeat the name (`ids: [1, 2]` → `ids=1&ids=2`). */
+export type QueryValue = string | number | boolean | (string | number | boolean)[];
+
+export interface RequestOptions {
+  /** Appended to the path, percent-encoded, in order. */
+  query?: Record<string, QueryValue | undefined>;
+  /** Sent as JSON (JSON.stringify); not with GET. */
+  body?: unknown;
+  /**
+   * Extra headers, e.g. an `Idempotency-Token` (sent again unchanged on every retry).
+   * Authorization, Procore-Company-Id, Accept and Content-Type are the client's.
+   */
+  headers?: Record<string, string | number | boolean>;
+  /** Aborting rejects with an AbortError and stops the request. */
+  signal?: AbortSignal;
+}
+
+export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+
 export declare class ProcoreClient {
   constructor(options: ProcoreClientOptions);
   upload(file: Blob, options?: UploadOptions): Promise<UploadResult>;
+  /**
+   * One authenticated call to Procore's API: the client's token and company, its
+   * retries (401 refresh, 429, 5xx) and typed errors. `path` starts with "/" (no
+   * "..", no full URL: INVALID_INPUT, nothing sent). Resolves to the parsed JSON
+   * answer, or null when there is none (204). `T` only types what you expect back.
+   */
+  request<T = unknown>(method: HttpMethod, path: string, options?: RequestOptions): Promise<T>;
   hashFile(file: Blob, options?: HashSegmentsOptions): Promise<HashSegmentsResult>;
 }
 

@@ -79,6 +79,18 @@ export class ProcoreClient {
   }
 
   /**
+   * One authenticated call to Procore's API (the client's token, company, retries
+   * and typed errors); resolves to the parsed JSON answer, or null when there is none.
+   * @param {"GET" | "POST" | "PUT" | "PATCH" | "DELETE"} method
+   * @param {string} path e.g. "/rest/v1.0/projects/42/rfis"
+   * @param {import("./index.d.ts").RequestOptions} [options]
+   * @returns {Promise<unknown>}
+   */
+  async request(method, path, options) {
+    return (await this.#inner()).request(method, path, options);
+  }
+
+  /**
    * Hashes a Blob or File segment by segment, as upload() would.
    * @param {Blob} file
    * @param {import("./index.d.ts").HashSegmentsOptions} [options]

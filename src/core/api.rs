@@ -160,10 +160,11 @@ pub fn checked_path(path: &str, query: &[(String, String)]) -> Result<String, Er
     if path.contains('\\') || path.chars().any(char::is_control) {
         return refuse("has a backslash or a control character");
     }
-    let climbs = path.split('/').any(|segment| {
-        let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
-        decoded == "." || decoded == ".."
-    });
+    // `.` and `..`, also percent-encoded (`%2e`), in any case.
+    const CLIMBS: &[&str] = &[".", "..", "%2e", "%2e%2e", ".%2e", "%2e."];
+    let climbs = path
+        .split('/')
+        .any(|segment| CLIMBS.iter().any(|c| segment.eq_ignore_ascii_case(c)));
     if climbs {
         return refuse("has a . or .. segment");
     }

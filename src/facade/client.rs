@@ -9,10 +9,12 @@ use wasm_bindgen_futures::future_to_promise;
 use web_sys::AbortSignal;
 
 use super::ProgressCallback;
+use crate::core::api::{checked_headers, checked_path, ApiClient};
 use crate::core::engine::{
     self, Phase, Progress, UploadOptions, DEFAULT_CONCURRENCY, DEFAULT_PROCESSING_TIMEOUT_MS,
 };
 use crate::core::hash::{HashBackend, HashOptions};
+use crate::core::http::Method;
 use crate::core::plan::{plan_segments, ApiVersion, Segmented};
 use crate::core::protocol::{FileMeta, Scope};
 use crate::core::source::ByteSource;
@@ -22,7 +24,7 @@ use crate::web::blob::BlobSource;
 use crate::web::error::to_js_error;
 use crate::web::hashing::{default_worker_count, Hashing, MAX_WORKERS};
 use crate::web::http::WebHttp;
-use crate::web::js::Options;
+use crate::web::js::{json_text, parse_json_answer, text_pairs, Options};
 use crate::web::tokens::JsTokens;
 use crate::web::workers::WorkerRuntime;
 
@@ -66,6 +68,18 @@ impl ProcoreClient {
                 .await
                 .map_err(|error| to_js_error(&error))?;
             serde_wasm_bindgen::to_value(&result).map_err(JsValue::from)
+        })
+    }
+
+    /// `request(method, path, { query?, body?, headers?, signal? })`: one
+    /// authenticated call to the API with the client's token, company, retries and
+    /// typed errors; resolves to the parsed JSON answer (`null` when there is none).
+    pub fn request(&self, method: JsValue, path: JsValue, options: JsValue) -> Promise {
+        let settings = self.settings.clone();
+        future_to_promise(async move {
+            request(&settings, &method, &path, &options)
+                .await
+                .map_err(|error| to_js_error(&error))
         })
     }
 
@@ -287,6 +301,52 @@ async fn upload(
                 .collect()
         }),
     })
+}
+
+async fn request(
+    settings: &Settings,
+    method: &JsValue,
+    path: &JsValue,
+    raw: &JsValue,
+) -> Result<JsValue, Error> {
+    let method = method
+        .as_string()
+        .ok_or_else(|| Error::InvalidInput("method must be a string such as \"GET\"".into()))
+        .and_then(|name| Method::parse(&name))?;
+    let path = path.as_string().ok_or_else(|| {
+        Error::InvalidInput("path must be a string such as \"/rest/v1.0/projects/1/rfis\"".into())
+    })?;
+    let options = Options::new(raw, "options")?;
+    let query = match options.get("query")? {
+        Some(query) => text_pairs(&query, "options.query", true)?,
+        None => Vec::new(),
+    };
+    let headers = match options.get("headers")? {
+        Some(headers) => text_pairs(&headers, "options.headers", false)?,
+        None => Vec::new(),
+    };
+    checked_headers(&headers)?;
+    let path_and_query = checked_path(&path, &query)?;
+    let body = options
+        .get("body")?
+        .map(|body| json_text(&body, "options.body"))
+        .transpose()?;
+    if body.is_some() && method == Method::Get {
+        return Err(Error::InvalidInput("a GET request carries no body".into()));
+    }
+    let signal = options.instance::<AbortSignal>("signal", "an AbortSignal")?;
+    abort::check(signal.as_ref())?;
+    let http = WebHttp::without_file(signal);
+    let api = ApiClient {
+        http: &http,
+        tokens: &settings.tokens,
+        base_url: &settings.base_url,
+        company_id: settings.company_id,
+    };
+    let response = api
+        .call(method, &api.url(&path_and_query), body, &headers)
+        .await?;
+    parse_json_answer(&response.body)
 }
 
 #[derive(Serialize)]

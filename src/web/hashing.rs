@@ -9,7 +9,7 @@ use wasm_bindgen::JsValue;
 use web_sys::AbortSignal;
 
 use super::blob::BlobSource;
-use super::js::{set_property, whole_number};
+use super::js::{number_text, set_property, whole_number};
 use super::webcrypto;
 use super::workers::{digest_to_js, WorkerHashing, WorkerRuntime};
 use crate::core::hash::{hash_segments, Digests, HashBackend, HashOptions, InThread};
@@ -96,15 +96,6 @@ impl HashBackend for Hashing<'_> {
             }
         }
     }
-}
-
-/// `n` as JS writes it: JS formats the number, so Rust's float formatting (kilobytes
-/// of wasm) stays out of the package.
-fn number_text(n: f64) -> String {
-    js_sys::Number::from(n)
-        .to_string_with_radix(10)
-        .map(String::from)
-        .unwrap_or_default()
 }
 
 /// The byte ranges of a job, from the flat `[start, end, start, end, …]` a worker

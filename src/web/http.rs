@@ -41,18 +41,33 @@ enum JsBody {
 
 /// The browser as the engine's transport, for one file.
 pub struct WebHttp {
-    blob: Blob,
+    /// The file request bodies are cut from; `None` for calls that carry no file.
+    blob: Option<Blob>,
     signal: Option<AbortSignal>,
 }
 
 impl WebHttp {
     /// Requests whose bodies are slices of `blob`, all stopped by `signal`.
     pub fn new(blob: Blob, signal: Option<AbortSignal>) -> Self {
-        Self { blob, signal }
+        Self {
+            blob: Some(blob),
+            signal,
+        }
+    }
+
+    /// Requests that carry no file (API calls), all stopped by `signal`.
+    pub fn without_file(signal: Option<AbortSignal>) -> Self {
+        Self { blob: None, signal }
+    }
+
+    fn blob(&self) -> Result<&Blob, Error> {
+        self.blob
+            .as_ref()
+            .ok_or_else(|| Error::InvalidInput("this request has no file to send".into()))
     }
 
     fn slice(&self, range: &std::ops::Range<u64>) -> Result<Blob, Error> {
-        super::blob::slice(&self.blob, range)
+        super::blob::slice(self.blob()?, range)
     }
 
     /// The body of `request` for `fetch` or XHR: JSON text, a slice of the file
@@ -217,7 +232,7 @@ impl WebHttp {
             return Ok(());
         }
         let first = range.start..range.start + 1;
-        read_bytes(start_read(&self.blob, &first)?, &first)
+        read_bytes(start_read(self.blob()?, &first)?, &first)
             .await
             .map(drop)
     }

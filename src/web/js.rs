@@ -57,6 +57,97 @@ pub fn set_property(target: &Object, key: &str, value: &JsValue) {
     let _ = Reflect::set(target, &key.into(), value);
 }
 
+/// A number as JS writes it (`String(n)`): JS does the formatting, so Rust's float
+/// formatting (kilobytes of wasm) stays out of the package.
+pub fn number_text(n: f64) -> String {
+    js_sys::Number::from(n)
+        .to_string_with_radix(10)
+        .map(String::from)
+        .unwrap_or_default()
+}
+
+/// A query or header value as text: a string as is, a finite number or a boolean
+/// as JS writes it; anything else is `None`.
+fn scalar_text(value: &JsValue) -> Option<String> {
+    if let Some(text) = value.as_string() {
+        return Some(text);
+    }
+    if let Some(flag) = value.as_bool() {
+        return Some(flag.to_string());
+    }
+    value.as_f64().filter(|n| n.is_finite()).map(number_text)
+}
+
+/// The own enumerable properties of a plain object as name/text pairs, in order
+/// (`{ a: 1, b: [2, 3] }` → a=1, b=2, b=3 when `arrays`; `undefined` values are
+/// left out). `what` names the object in errors.
+pub fn text_pairs(
+    value: &JsValue,
+    what: &str,
+    arrays: bool,
+) -> Result<Vec<(String, String)>, Error> {
+    if !value.is_object() || value.is_array() {
+        return Err(Error::InvalidInput(format!(
+            "{what} must be an object, got {}",
+            describe(value)
+        )));
+    }
+    let mut pairs = Vec::new();
+    for entry in Object::entries(value.unchecked_ref::<Object>()).iter() {
+        let pair = js_sys::Array::from(&entry);
+        let (Some(name), item) = (pair.get(0).as_string(), pair.get(1)) else {
+            continue;
+        };
+        if item.is_undefined() {
+            continue;
+        }
+        let items: Vec<JsValue> = if arrays && item.is_array() {
+            js_sys::Array::from(&item).iter().collect()
+        } else {
+            vec![item]
+        };
+        for item in items {
+            let text = scalar_text(&item).ok_or_else(|| {
+                Error::InvalidInput(format!(
+                    "{what}.{name} must be a string, a finite number or a boolean{}, got {}",
+                    if arrays { " (or an array of them)" } else { "" },
+                    describe(&item)
+                ))
+            })?;
+            pairs.push((name.clone(), text));
+        }
+    }
+    Ok(pairs)
+}
+
+/// `JSON.stringify(value)`, or [`Error::InvalidInput`] for what JSON cannot hold
+/// (a cycle, a BigInt, a function).
+pub fn json_text(value: &JsValue, what: &str) -> Result<String, Error> {
+    js_sys::JSON::stringify(value)
+        .ok()
+        .and_then(|text| text.as_string())
+        .ok_or_else(|| {
+            Error::InvalidInput(format!(
+                "{what} cannot be sent as JSON ({})",
+                describe(value)
+            ))
+        })
+}
+
+/// An answer's body as JS data: `JSON.parse` of it, `null` when it is empty (204).
+/// A body that is not JSON is [`Error::Protocol`].
+pub fn parse_json_answer(body: &str) -> Result<JsValue, Error> {
+    if body.trim().is_empty() {
+        return Ok(JsValue::NULL);
+    }
+    js_sys::JSON::parse(body).map_err(|thrown| {
+        Error::Protocol(format!(
+            "the answer is not JSON ({})",
+            describe_error(&thrown)
+        ))
+    })
+}
+
 /// An options object: `undefined` or `null` mean "all defaults".
 pub struct Options<'a> {
     raw: Option<&'a JsValue>,

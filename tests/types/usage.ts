@@ -40,6 +40,19 @@ async function main(): Promise<void> {
     console.log(unknownCode, asCode);
   }
 
+  interface Rfi { id: number; subject: string }
+  const rfis = await client.request<Rfi[]>("GET", "/rest/v1.0/projects/42/rfis", { query: { per_page: 100, "filters[status]": ["open", "draft"] } });
+  const subject: string = rfis[0].subject;
+  await client.request("PATCH", "/rest/v1.0/projects/42/rfis/7", {
+    body: { rfi: { upload_ids: [result.uuid] } },
+    headers: { "Idempotency-Token": "one-key" },
+  });
+  console.log(subject);
+  // @ts-expect-error methods are a closed list
+  await client.request("TRACE", "/rest/v1.0/me");
+  // @ts-expect-error query values are scalars or arrays of them
+  await client.request("GET", "/rest/v1.0/me", { query: { nested: { a: 1 } } });
+
   // @ts-expect-error companyId is required
   new ProcoreClient({ accessToken: "t" });
   // @ts-expect-error apiVersion is one of three
