@@ -8,6 +8,7 @@ pub mod http;
 pub mod md5x4;
 pub mod plan;
 pub mod protocol;
+pub mod resources;
 pub mod retry;
 pub mod source;
 #[doc(hidden)]

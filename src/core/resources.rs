@@ -1,0 +1,616 @@
+//! The calls that attach an upload to a Procore resource: project and company
+//! files, images, drawings and drawing uploads, accident logs. Pure functions from
+//! the caller's options (camelCase, as JSON) to the request (method, path with its
+//! query, JSON body), each field checked: a missing required field or one of the
+//! wrong type is [`Error::InvalidInput`] and nothing is sent. Fields this module does
+//! not name pass through untouched, for the many Procore fields integrators need.
+
+use serde_json::{json, Map, Value};
+
+use super::http::Method;
+use super::Error;
+
+/// A call to make through [`super::api::ApiClient`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceCall {
+    /// Method.
+    pub method: Method,
+    /// Path and query, starting with `/`.
+    pub path: String,
+    /// JSON body, when there is one.
+    pub body: Option<Value>,
+}
+
+/// What a field holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A positive integer id.
+    Id,
+    /// A non-empty string (an upload uuid, a name, a number).
+    Text,
+    /// Any string, empty included.
+    AnyText,
+    /// `YYYY-MM-DD`.
+    Date,
+    /// An integer in `0..=max`.
+    UpTo(u64),
+    /// `true` or `false`.
+    Bool,
+    /// A non-empty list of non-empty strings (upload ids).
+    TextList,
+    /// A JSON object, sent as given.
+    Object,
+}
+
+/// One field of a resource: its name in the caller's options, its name on the wire.
+struct Field {
+    js: &'static str,
+    wire: &'static str,
+    kind: Kind,
+    required: bool,
+}
+
+const fn field(js: &'static str, wire: &'static str, kind: Kind, required: bool) -> Field {
+    Field {
+        js,
+        wire,
+        kind,
+        required,
+    }
+}
+
+/// Checks `value` against `kind`; `what` names it in the error.
+fn check(value: &Value, kind: Kind, what: &str) -> Result<(), Error> {
+    let ok = match kind {
+        Kind::Id => value.as_u64().is_some_and(|n| n >= 1),
+        Kind::Text => value.as_str().is_some_and(|s| !s.is_empty()),
+        Kind::AnyText => value.is_string(),
+        Kind::Date => value.as_str().is_some_and(is_date),
+        Kind::UpTo(max) => value.as_u64().is_some_and(|n| n <= max),
+        Kind::Bool => value.is_boolean(),
+        Kind::TextList => value.as_array().is_some_and(|items| {
+            !items.is_empty()
+                && items
+                    .iter()
+                    .all(|item| item.as_str().is_some_and(|s| !s.is_empty()))
+        }),
+        Kind::Object => value.is_object(),
+    };
+    if ok {
+        return Ok(());
+    }
+    let expected = match kind {
+        Kind::Id => "a positive integer".to_string(),
+        Kind::Text => "a non-empty string".to_string(),
+        Kind::AnyText => "a string".to_string(),
+        Kind::Date => "a date as \"YYYY-MM-DD\"".to_string(),
+        Kind::UpTo(max) => format!("an integer from 0 to {max}"),
+        Kind::Bool => "a boolean".to_string(),
+        Kind::TextList => "a non-empty array of non-empty strings".to_string(),
+        Kind::Object => "an object".to_string(),
+    };
+    Err(Error::InvalidInput(format!(
+        "{what} must be {expected}, got {}",
+        json_type(value)
+    )))
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(s) if s.is_empty() => "an empty string",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// `YYYY-MM-DD` with a plausible month and day.
+fn is_date(text: &str) -> bool {
+    let parts: Vec<&str> = text.split('-').collect();
+    let number = |part: &&str, len: usize, range: std::ops::RangeInclusive<u32>| {
+        part.len() == len
+            && part.bytes().all(|b| b.is_ascii_digit())
+            && part.parse().is_ok_and(|n: u32| range.contains(&n))
+    };
+    matches!(parts.as_slice(), [y, m, d] if number(y, 4, 0..=9999) && number(m, 2, 1..=12) && number(d, 2, 1..=31))
+}
+
+/// The caller's options as a JSON object; `what` names them in errors.
+fn object<'a>(input: &'a Value, what: &str) -> Result<&'a Map<String, Value>, Error> {
+    input.as_object().ok_or_else(|| {
+        Error::InvalidInput(format!(
+            "{what} must be an object, got {}",
+            json_type(input)
+        ))
+    })
+}
+
+/// A required route id (`projectId`, `drawingAreaId`): a positive integer.
+fn route_id(input: &Map<String, Value>, js: &str, what: &str) -> Result<u64, Error> {
+    let value = input
+        .get(js)
+        .ok_or_else(|| Error::InvalidInput(format!("{what}.{js} is required")))?;
+    check(value, Kind::Id, &format!("{what}.{js}"))?;
+    value
+        .as_u64()
+        .ok_or_else(|| Error::InvalidInput(format!("{what}.{js} must be a positive integer")))
+}
+
+/// The resource object: each field of `fields` checked and renamed, the `route`
+/// keys left out (they went into the path), every other key passed through as the
+/// caller wrote it. An optional field given as `null` is sent as `null`.
+fn resource(
+    input: &Map<String, Value>,
+    fields: &[Field],
+    route: &[&str],
+    what: &str,
+) -> Result<Map<String, Value>, Error> {
+    let mut out = Map::new();
+    for field in fields {
+        let name = format!("{what}.{}", field.js);
+        match input.get(field.js) {
+            None if field.required => {
+                return Err(Error::InvalidInput(format!("{name} is required")))
+            }
+            None => {}
+            Some(Value::Null) if !field.required => {
+                out.insert(field.wire.into(), Value::Null);
+            }
+            Some(value) => {
+                check(value, field.kind, &name)?;
+                out.insert(field.wire.into(), value.clone());
+            }
+        }
+    }
+    for (key, value) in input {
+        let known = fields.iter().any(|f| f.js == key) || route.contains(&key.as_str());
+        if !known {
+            out.insert(key.clone(), value.clone());
+        }
+    }
+    Ok(out)
+}
+
+const FILE_FIELDS: &[Field] = &[
+    field("uploadUuid", "upload_uuid", Kind::Text, true),
+    field("name", "name", Kind::Text, true),
+    field("parentId", "parent_id", Kind::Id, false),
+    field("description", "description", Kind::AnyText, false),
+    field("private", "private", Kind::Bool, false),
+];
+
+/// `createProjectFile({ projectId, uploadUuid, name, parentId?, description?,
+/// private?, … })`: `POST /rest/v1.0/files?project_id=` with `{"file": {…}}`.
+pub fn project_file(input: &Value) -> Result<ResourceCall, Error> {
+    let what = "options";
+    let input = object(input, what)?;
+    let project = route_id(input, "projectId", what)?;
+    let file = resource(input, FILE_FIELDS, &["projectId"], what)?;
+    Ok(ResourceCall {
+        method: Method::Post,
+        path: format!("/rest/v1.0/files?project_id={project}"),
+        body: Some(json!({ "file": file })),
+    })
+}
+
+/// `createCompanyFile({ uploadUuid, name, parentId?, description?, private?, … })`:
+/// `POST /rest/v1.0/companies/{company_id}/files` with `{"file": {…}}`.
+pub fn company_file(company_id: u64, input: &Value) -> Result<ResourceCall, Error> {
+    let what = "options";
+    let file = resource(object(input, what)?, FILE_FIELDS, &[], what)?;
+    Ok(ResourceCall {
+        method: Method::Post,
+        path: format!("/rest/v1.0/companies/{company_id}/files"),
+        body: Some(json!({ "file": file })),
+    })
+}
+
+const IMAGE_UPLOAD_FIELDS: &[Field] = &[
+    field("uploadUuid", "uuid", Kind::Text, true),
+    field("imageName", "image_name", Kind::Text, true),
+    field("source", "source", Kind::AnyText, false),
+];
+
+/// `createImage({ projectId, uploadUuid, imageName, source?, image? })`:
+/// `POST /rest/v1.0/images?project_id=` with the body the attachments guide shows,
+/// `{"upload": {"uuid", "image_name", "source"}, "image": {…}}`; `image` (Procore's
+/// own fields: `description`, `image_category_id`, `log_date`, …) is sent as given.
+pub fn image(input: &Value) -> Result<ResourceCall, Error> {
+    let what = "options";
+    let input = object(input, what)?;
+    let project = route_id(input, "projectId", what)?;
+    let image = match input.get("image") {
+        None => Map::new(),
+        Some(value) => {
+            check(value, Kind::Object, "options.image")?;
+            value.as_object().cloned().unwrap_or_default()
+        }
+    };
+    let upload = resource(input, IMAGE_UPLOAD_FIELDS, &["projectId", "image"], what)?;
+    Ok(ResourceCall {
+        method: Method::Post,
+        path: format!("/rest/v1.0/images?project_id={project}"),
+        body: Some(json!({ "upload": upload, "image": image })),
+    })
+}
+
+/// `listDrawingAreas(projectId)`: `GET /rest/v1.1/projects/{project_id}/drawing_areas`.
+pub fn drawing_areas(project_id: u64) -> ResourceCall {
+    ResourceCall {
+        method: Method::Get,
+        path: format!("/rest/v1.1/projects/{project_id}/drawing_areas"),
+        body: None,
+    }
+}
+
+const DRAWING_FIELDS: &[Field] = &[
+    field("number", "number", Kind::Text, true),
+    field("title", "title", Kind::AnyText, false),
+];
+
+/// `createDrawing(drawingAreaId, { number, title?, disciplineName, … })`:
+/// `POST /rest/v1.1/drawing_areas/{id}/drawings` with
+/// `{"drawing": {"number", "title", "drawing_discipline": {"name"}}}`.
+pub fn drawing(drawing_area_id: u64, input: &Value) -> Result<ResourceCall, Error> {
+    let what = "options";
+    let input = object(input, what)?;
+    let discipline = input
+        .get("disciplineName")
+        .ok_or_else(|| Error::InvalidInput("options.disciplineName is required".into()))?;
+    check(discipline, Kind::Text, "options.disciplineName")?;
+    let mut drawing = resource(input, DRAWING_FIELDS, &["disciplineName"], what)?;
+    drawing.insert(
+        "drawing_discipline".into(),
+        json!({ "name": discipline.clone() }),
+    );
+    Ok(ResourceCall {
+        method: Method::Post,
+        path: format!("/rest/v1.1/drawing_areas/{drawing_area_id}/drawings"),
+        body: Some(json!({ "drawing": drawing })),
+    })
+}
+
+const DRAWING_IMPORT_FIELDS: &[Field] = &[
+    field("uploadUuid", "upload_uuid", Kind::Text, true),
+    field("drawingDate", "drawing_date", Kind::Date, true),
+    field("receivedDate", "received_date", Kind::Date, false),
+    field("defaultRevision", "default_revision", Kind::AnyText, false),
+    field("drawingId", "drawing_id", Kind::Id, false),
+];
+
+/// `createDrawingUpload({ projectId, drawingAreaId, drawingSetId, imports: [{
+/// uploadUuid, drawingDate, receivedDate?, defaultRevision?, drawingId? }] })`:
+/// `POST /rest/v1.1/projects/{project_id}/drawing_uploads` with `{"drawing_upload":
+/// {"drawing_area_id", "drawing_set_id", "drawing_log_imports": [{…}]}}`. The caller
+/// sends it with an `Idempotency-Token` header, the same on every retry.
+pub fn drawing_upload(input: &Value) -> Result<ResourceCall, Error> {
+    let what = "options";
+    let input = object(input, what)?;
+    let project = route_id(input, "projectId", what)?;
+    let area = route_id(input, "drawingAreaId", what)?;
+    let set = route_id(input, "drawingSetId", what)?;
+    let imports = input
+        .get("imports")
+        .and_then(Value::as_array)
+        .filter(|imports| !imports.is_empty())
+        .ok_or_else(|| {
+            Error::InvalidInput("options.imports must be a non-empty array of imports".into())
+        })?;
+    let imports = imports
+        .iter()
+        .enumerate()
+        .map(|(index, item)| {
+            let what = format!("options.imports[{index}]");
+            resource(object(item, &what)?, DRAWING_IMPORT_FIELDS, &[], &what).map(Value::Object)
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    let mut upload = resource(
+        input,
+        &[],
+        &["projectId", "drawingAreaId", "drawingSetId", "imports"],
+        what,
+    )?;
+    upload.insert("drawing_area_id".into(), json!(area));
+    upload.insert("drawing_set_id".into(), json!(set));
+    upload.insert("drawing_log_imports".into(), Value::Array(imports));
+    Ok(ResourceCall {
+        method: Method::Post,
+        path: format!("/rest/v1.1/projects/{project}/drawing_uploads"),
+        body: Some(json!({ "drawing_upload": upload })),
+    })
+}
+
+const ACCIDENT_LOG_FIELDS: &[Field] = &[
+    field("uploadIds", "upload_ids", Kind::TextList, true),
+    field("timeHour", "time_hour", Kind::UpTo(23), false),
+    field("timeMinute", "time_minute", Kind::UpTo(59), false),
+    field("comments", "comments", Kind::AnyText, false),
+    field("date", "date", Kind::Date, false),
+    field("involvedCompany", "involved_company", Kind::AnyText, false),
+    field("involvedName", "involved_name", Kind::AnyText, false),
+];
+
+/// `createAccidentLog(projectId, { uploadIds, timeHour?, timeMinute?, comments?,
+/// date?, involvedCompany?, involvedName?, … })`:
+/// `POST /rest/v1.0/projects/{project_id}/accident_logs` with `{"accident_log": {…}}`.
+pub fn accident_log(project_id: u64, input: &Value) -> Result<ResourceCall, Error> {
+    let what = "options";
+    let log = resource(object(input, what)?, ACCIDENT_LOG_FIELDS, &[], what)?;
+    Ok(ResourceCall {
+        method: Method::Post,
+        path: format!("/rest/v1.0/projects/{project_id}/accident_logs"),
+        body: Some(json!({ "accident_log": log })),
+    })
+}
+
+/// Drawings must be PDFs: the drawing workflow refuses another file by its name
+/// before anything is sent.
+pub fn check_drawing_file_name(name: &str) -> Result<(), Error> {
+    if name.to_ascii_lowercase().ends_with(".pdf") {
+        Ok(())
+    } else {
+        Err(Error::InvalidInput(format!(
+            "drawings must be PDFs: {name:?} does not end in .pdf"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(result: Result<ResourceCall, Error>) -> (Method, String, Value) {
+        let call = result.unwrap();
+        (call.method, call.path, call.body.unwrap_or(Value::Null))
+    }
+
+    fn refused(result: Result<ResourceCall, Error>) -> String {
+        match result {
+            Err(Error::InvalidInput(message)) => message,
+            other => panic!("expected INVALID_INPUT, got {other:?}"),
+        }
+    }
+
+    /// Every builder with good options: the method, the path and the exact body,
+    /// unknown fields passed through as written.
+    #[test]
+    fn bodies_table() {
+        let table: Vec<(Result<ResourceCall, Error>, Method, &str, Value)> = vec![
+            (
+                project_file(
+                    &json!({"projectId": 42, "uploadUuid": "U1", "name": "plan.pdf", "parentId": 7, "description": "", "custom_field_9": "x"}),
+                ),
+                Method::Post,
+                "/rest/v1.0/files?project_id=42",
+                json!({"file": {"upload_uuid": "U1", "name": "plan.pdf", "parent_id": 7, "description": "", "custom_field_9": "x"}}),
+            ),
+            (
+                project_file(
+                    &json!({"projectId": 42, "uploadUuid": "U1", "name": "a", "parentId": null}),
+                ),
+                Method::Post,
+                "/rest/v1.0/files?project_id=42",
+                json!({"file": {"upload_uuid": "U1", "name": "a", "parent_id": null}}),
+            ),
+            (
+                company_file(
+                    7,
+                    &json!({"uploadUuid": "U2", "name": "terms.pdf", "private": true}),
+                ),
+                Method::Post,
+                "/rest/v1.0/companies/7/files",
+                json!({"file": {"upload_uuid": "U2", "name": "terms.pdf", "private": true}}),
+            ),
+            (
+                image(
+                    &json!({"projectId": 42, "uploadUuid": "U3", "imageName": "site.png", "source": "Image from API", "image": {"description": "north wall", "image_category_id": 2}}),
+                ),
+                Method::Post,
+                "/rest/v1.0/images?project_id=42",
+                json!({"upload": {"uuid": "U3", "image_name": "site.png", "source": "Image from API"}, "image": {"description": "north wall", "image_category_id": 2}}),
+            ),
+            (
+                image(&json!({"projectId": 42, "uploadUuid": "U3", "imageName": "site.png"})),
+                Method::Post,
+                "/rest/v1.0/images?project_id=42",
+                json!({"upload": {"uuid": "U3", "image_name": "site.png"}, "image": {}}),
+            ),
+            (
+                Ok(drawing_areas(42)),
+                Method::Get,
+                "/rest/v1.1/projects/42/drawing_areas",
+                Value::Null,
+            ),
+            (
+                drawing(
+                    5,
+                    &json!({"number": "A-101", "title": "Ground floor", "disciplineName": "Architectural"}),
+                ),
+                Method::Post,
+                "/rest/v1.1/drawing_areas/5/drawings",
+                json!({"drawing": {"number": "A-101", "title": "Ground floor", "drawing_discipline": {"name": "Architectural"}}}),
+            ),
+            (
+                drawing_upload(
+                    &json!({"projectId": 42, "drawingAreaId": 5, "drawingSetId": 9, "imports": [
+                        {"uploadUuid": "U4", "drawingDate": "2026-11-23", "receivedDate": "2026-11-24", "defaultRevision": "0", "drawingId": 11},
+                        {"uploadUuid": "U5", "drawingDate": "2026-11-23"}
+                    ]}),
+                ),
+                Method::Post,
+                "/rest/v1.1/projects/42/drawing_uploads",
+                json!({"drawing_upload": {"drawing_area_id": 5, "drawing_set_id": 9, "drawing_log_imports": [
+                    {"upload_uuid": "U4", "drawing_date": "2026-11-23", "received_date": "2026-11-24", "default_revision": "0", "drawing_id": 11},
+                    {"upload_uuid": "U5", "drawing_date": "2026-11-23"}
+                ]}}),
+            ),
+            (
+                accident_log(
+                    42,
+                    &json!({"timeHour": 10, "timeMinute": 15, "comments": "Minor incident near loading zone", "uploadIds": ["U6"]}),
+                ),
+                Method::Post,
+                "/rest/v1.0/projects/42/accident_logs",
+                json!({"accident_log": {"upload_ids": ["U6"], "time_hour": 10, "time_minute": 15, "comments": "Minor incident near loading zone"}}),
+            ),
+        ];
+        for (result, method, path, body) in table {
+            let (got_method, got_path, got_body) = ok(result);
+            assert_eq!((got_method, got_path.as_str()), (method, path));
+            assert_eq!(got_body, body, "{path}");
+        }
+    }
+
+    /// Each bad option and the message of the INVALID_INPUT it gets.
+    #[test]
+    fn refusals_table() {
+        let table: Vec<(Result<ResourceCall, Error>, &str)> = vec![
+            (
+                project_file(&json!("plan")),
+                "options must be an object, got a string",
+            ),
+            (
+                project_file(&json!({"uploadUuid": "U", "name": "a"})),
+                "options.projectId is required",
+            ),
+            (
+                project_file(&json!({"projectId": 0, "uploadUuid": "U", "name": "a"})),
+                "options.projectId must be a positive integer",
+            ),
+            (
+                project_file(&json!({"projectId": "42", "uploadUuid": "U", "name": "a"})),
+                "options.projectId must be a positive integer, got a string",
+            ),
+            (
+                project_file(&json!({"projectId": 42, "name": "a"})),
+                "options.uploadUuid is required",
+            ),
+            (
+                project_file(&json!({"projectId": 42, "uploadUuid": "", "name": "a"})),
+                "options.uploadUuid must be a non-empty string, got an empty string",
+            ),
+            (
+                project_file(&json!({"projectId": 42, "uploadUuid": "U"})),
+                "options.name is required",
+            ),
+            (
+                project_file(
+                    &json!({"projectId": 42, "uploadUuid": "U", "name": "a", "parentId": 1.5}),
+                ),
+                "options.parentId must be a positive integer, got a number",
+            ),
+            (
+                company_file(
+                    7,
+                    &json!({"uploadUuid": "U", "name": "a", "private": "yes"}),
+                ),
+                "options.private must be a boolean",
+            ),
+            (
+                image(&json!({"projectId": 42, "uploadUuid": "U"})),
+                "options.imageName is required",
+            ),
+            (
+                image(&json!({"projectId": 42, "uploadUuid": "U", "imageName": "a", "image": []})),
+                "options.image must be an object, got an array",
+            ),
+            (
+                drawing(5, &json!({"number": "A-1"})),
+                "options.disciplineName is required",
+            ),
+            (
+                drawing(5, &json!({"disciplineName": "A"})),
+                "options.number is required",
+            ),
+            (
+                drawing_upload(
+                    &json!({"projectId": 42, "drawingAreaId": 5, "drawingSetId": 9, "imports": []}),
+                ),
+                "options.imports must be a non-empty array",
+            ),
+            (
+                drawing_upload(
+                    &json!({"projectId": 42, "drawingSetId": 9, "imports": [{"uploadUuid": "U", "drawingDate": "2026-11-23"}]}),
+                ),
+                "options.drawingAreaId is required",
+            ),
+            (
+                drawing_upload(
+                    &json!({"projectId": 42, "drawingAreaId": 5, "drawingSetId": 9, "imports": [{"uploadUuid": "U"}]}),
+                ),
+                "options.imports[0].drawingDate is required",
+            ),
+            (
+                drawing_upload(
+                    &json!({"projectId": 42, "drawingAreaId": 5, "drawingSetId": 9, "imports": [{"uploadUuid": "U", "drawingDate": "23/11/2026"}]}),
+                ),
+                "options.imports[0].drawingDate must be a date as \"YYYY-MM-DD\"",
+            ),
+            (
+                drawing_upload(
+                    &json!({"projectId": 42, "drawingAreaId": 5, "drawingSetId": 9, "imports": [{"uploadUuid": "U", "drawingDate": "2026-13-01"}]}),
+                ),
+                "drawingDate must be a date",
+            ),
+            (
+                drawing_upload(
+                    &json!({"projectId": 42, "drawingAreaId": 5, "drawingSetId": 9, "imports": ["U"]}),
+                ),
+                "options.imports[0] must be an object",
+            ),
+            (
+                accident_log(42, &json!({"timeHour": 10})),
+                "options.uploadIds is required",
+            ),
+            (
+                accident_log(42, &json!({"uploadIds": []})),
+                "options.uploadIds must be a non-empty array of non-empty strings",
+            ),
+            (
+                accident_log(42, &json!({"uploadIds": ["U"], "timeHour": 24})),
+                "options.timeHour must be an integer from 0 to 23",
+            ),
+            (
+                accident_log(42, &json!({"uploadIds": ["U"], "timeMinute": -1})),
+                "options.timeMinute must be an integer from 0 to 59",
+            ),
+        ];
+        for (result, message) in table {
+            let got = refused(result);
+            assert!(got.contains(message), "{got:?} should contain {message:?}");
+        }
+    }
+
+    #[test]
+    fn drawings_are_pdfs() {
+        for (name, ok) in [
+            ("A-101.pdf", true),
+            ("A-101.PDF", true),
+            ("A-101.png", false),
+            ("pdf", false),
+            ("", false),
+        ] {
+            assert_eq!(check_drawing_file_name(name).is_ok(), ok, "{name}");
+        }
+    }
+
+    #[test]
+    fn dates() {
+        for (text, ok) in [
+            ("2026-11-23", true),
+            ("2026-02-31", true),
+            ("0001-01-01", true),
+            ("2026-1-23", false),
+            ("2026-00-10", false),
+            ("2026-11-32", false),
+            ("20261123", false),
+            ("2026-11-23T00:00", false),
+            ("", false),
+        ] {
+            assert_eq!(is_date(text), ok, "{text}");
+        }
+    }
+}
