@@ -116,6 +116,8 @@ pub struct Faults {
     pub retry_after_secs: Option<u64>,
     /// The next N API requests are answered 401, whatever their token.
     pub api_401_next: u32,
+    /// The next N API requests are answered 503 before they reach the endpoint.
+    pub api_error_next: u32,
     /// When set, new instructions expire after this many seconds instead of
     /// --instruction-ttl.
     pub instruction_ttl_secs: Option<u64>,

@@ -185,6 +185,12 @@ pub struct Inner {
     pub log: Vec<LoggedRequest>,
     /// Current fault settings (counters count down).
     pub faults: Faults,
+    /// Resources created by attach calls, in order.
+    pub records: Vec<crate::api::attach::Record>,
+    /// The last record id given out.
+    pub next_record_id: u64,
+    /// First answers by caller token and `Idempotency-Token`.
+    pub idempotent: BTreeMap<String, serde_json::Value>,
     rng: StdRng,
     windows: BTreeMap<String, Window>,
 }
@@ -206,6 +212,9 @@ impl AppState {
             uploads: BTreeMap::new(),
             log: Vec::new(),
             faults: config.faults.clone().unwrap_or_default(),
+            records: Vec::new(),
+            next_record_id: 0,
+            idempotent: BTreeMap::new(),
             rng: StdRng::seed_from_u64(config.seed),
             windows: BTreeMap::new(),
         };

@@ -22,6 +22,7 @@ pub fn router() -> Router<AppState> {
             get(list_requests).delete(clear_requests),
         )
         .route("/_sandbox/faults", get(get_faults).put(put_faults))
+        .route("/_sandbox/attachments", get(list_attachments))
 }
 
 async fn health(State(state): State<AppState>) -> Json<serde_json::Value> {
@@ -78,4 +79,9 @@ async fn put_faults(
         .map_err(|error| ApiError::bad_request(format!("faults: {error}")))?;
     state.lock().faults = faults.clone();
     Ok(Json(faults))
+}
+
+/// What attach calls created, in order.
+async fn list_attachments(State(state): State<AppState>) -> Json<serde_json::Value> {
+    Json(serde_json::json!(state.lock().records))
 }

@@ -3,6 +3,7 @@
 //! own inspection and fault endpoints under `/_sandbox/`.
 
 mod admin;
+pub mod attach;
 mod v1;
 mod v2;
 pub mod validate;
@@ -46,6 +47,28 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/rest/{version}/companies/{company_id}/projects/{project_id}/uploads/{uuid}",
             get(show).patch(complete),
+        )
+        .route("/rest/v1.0/files", post(attach::project_file))
+        .route(
+            "/rest/v1.0/companies/{company_id}/files",
+            post(attach::company_file),
+        )
+        .route("/rest/v1.0/images", post(attach::image))
+        .route(
+            "/rest/v1.1/projects/{project_id}/drawing_areas",
+            get(attach::drawing_areas),
+        )
+        .route(
+            "/rest/v1.1/drawing_areas/{drawing_area_id}/drawings",
+            post(attach::drawing),
+        )
+        .route(
+            "/rest/v1.1/projects/{project_id}/drawing_uploads",
+            post(attach::drawing_upload),
+        )
+        .route(
+            "/rest/v1.0/projects/{project_id}/accident_logs",
+            post(attach::accident_log),
         )
         .layer(middleware::from_fn_with_state(state.clone(), guard));
     Router::new()
@@ -416,14 +439,21 @@ fn preflight(headers: &HeaderMap) -> Response {
 /// Procore's gate in front of every `/rest/` request: injected faults, the bearer
 /// token, the company header, then the rate limit.
 async fn guard(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let (latency, forced_401, forced_429, retry_after) = {
+    let (latency, forced_401, forced_429, forced_503, retry_after) = {
         let mut inner = state.lock();
         let faults = &mut inner.faults;
-        // One injected answer per request: a pending 401 first, then a 429.
+        // One injected answer per request: a pending 401 first, then a 429, then a 503.
         let forced_401 = Inner::take(&mut faults.api_401_next);
         let forced_429 = !forced_401 && Inner::take(&mut faults.api_429_next);
+        let forced_503 = !forced_401 && !forced_429 && Inner::take(&mut faults.api_error_next);
         let retry_after = faults.retry_after_secs.unwrap_or(1);
-        (faults.api_latency_ms, forced_401, forced_429, retry_after)
+        (
+            faults.api_latency_ms,
+            forced_401,
+            forced_429,
+            forced_503,
+            retry_after,
+        )
     };
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;
@@ -433,6 +463,10 @@ async fn guard(State(state): State<AppState>, mut request: Request, next: Next) 
     }
     if forced_429 {
         return with_fault(too_many_requests(retry_after), "429");
+    }
+    if forced_503 {
+        let busy = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable (injected)");
+        return with_fault(busy.into_response(), "503");
     }
     let token = match bearer_token(request.headers()) {
         Some(token) if state.config.tokens.iter().any(|t| t == token) => token.to_string(),

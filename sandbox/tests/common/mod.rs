@@ -151,6 +151,28 @@ impl Harness {
         self.admin_get(&format!("uploads/{uuid}")).await
     }
 
+    /// GET /_sandbox/attachments: what attach calls created, in order.
+    pub async fn attachments(&self) -> Vec<Value> {
+        serde_json::from_value(self.admin_get("attachments").await).unwrap()
+    }
+
+    /// A v1 form upload of `bytes` named `name`, posted to storage: its uuid.
+    pub async fn form_upload(&self, name: &str, bytes: &[u8]) -> String {
+        let created = self
+            .create(
+                "/rest/v1.1/projects/42/uploads",
+                json!({ "response_filename": name, "size": bytes.len() }),
+            )
+            .await;
+        let posted = self.post_form(&created, bytes).await;
+        assert!(
+            posted.status().is_success(),
+            "form POST: {}",
+            posted.status()
+        );
+        created["uuid"].as_str().unwrap().to_string()
+    }
+
     pub async fn requests(&self) -> Vec<Value> {
         serde_json::from_value(self.admin_get("requests").await).unwrap()
     }

@@ -1,0 +1,457 @@
+//! Attaching uploads to resources, as Procore's API does it: project and company
+//! files, images, drawing areas, drawings and drawing uploads, accident logs.
+//!
+//! Every referenced upload must exist in the caller's company, belong to the caller
+//! and be finished (v1: stored; v2.1: `available`); a drawing upload's files must be
+//! PDFs by name. Answers are 201 with the documented shape, or 422 with an `errors`
+//! body. A repeated `Idempotency-Token` replays the first answer instead of creating
+//! again. Everything attached is listed by `GET /_sandbox/attachments`.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+use super::{json_object, ApiError, Caller};
+use crate::state::{ApiVersion, AppState, Status, Transfer};
+
+/// One resource created by an attach call.
+#[derive(Debug, Clone, Serialize)]
+pub struct Record {
+    /// Its id.
+    pub id: u64,
+    /// `project_file`, `company_file`, `image`, `drawing`, `drawing_upload`,
+    /// `accident_log`.
+    pub kind: &'static str,
+    /// Company.
+    pub company_id: u64,
+    /// Project, where the resource lives in one.
+    pub project_id: Option<u64>,
+    /// The uploads it holds.
+    pub upload_uuids: Vec<String>,
+    /// The request body, as received.
+    pub request: Value,
+}
+
+/// The drawing area every sandbox project has (Procore projects have theirs).
+pub fn drawing_area_id(project_id: u64) -> u64 {
+    project_id * 100 + 1
+}
+
+/// The one drawing set of every sandbox project.
+pub fn drawing_set_id(project_id: u64) -> u64 {
+    project_id * 100 + 2
+}
+
+/// Runs `create` once per `Idempotency-Token` of a caller: a repeated token gets the
+/// first answer again, and nothing is created twice.
+async fn idempotent<F>(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    create: F,
+) -> Result<Response, ApiError>
+where
+    F: std::future::Future<Output = Result<Value, ApiError>>,
+{
+    let key = headers
+        .get("idempotency-token")
+        .and_then(|v| v.to_str().ok())
+        .map(|token| format!("{}\n{token}", caller.token));
+    if let Some(answer) = key
+        .as_ref()
+        .and_then(|key| state.lock().idempotent.get(key).cloned())
+    {
+        return Ok((StatusCode::CREATED, Json(answer)).into_response());
+    }
+    let answer = create.await?;
+    if let Some(key) = key {
+        state.lock().idempotent.insert(key, answer.clone());
+    }
+    Ok((StatusCode::CREATED, Json(answer)).into_response())
+}
+
+/// The object under `key` of a request body (400 when it is not one).
+fn part<'a>(body: &'a Map<String, Value>, key: &str) -> Result<&'a Map<String, Value>, ApiError> {
+    body.get(key)
+        .and_then(Value::as_object)
+        .ok_or_else(|| ApiError::bad_request(format!("the body must have a {key:?} object")))
+}
+
+fn text<'a>(object: &'a Map<String, Value>, key: &str, what: &str) -> Result<&'a str, ApiError> {
+    object
+        .get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ApiError::unprocessable(format!("{what}.{key} is required")))
+}
+
+fn id(object: &Map<String, Value>, key: &str, what: &str) -> Result<u64, ApiError> {
+    object
+        .get(key)
+        .and_then(Value::as_u64)
+        .filter(|&n| n > 0)
+        .ok_or_else(|| ApiError::unprocessable(format!("{what}.{key} must be a positive integer")))
+}
+
+/// `YYYY-MM-DD`.
+fn date(object: &Map<String, Value>, key: &str, what: &str) -> Result<(), ApiError> {
+    let ok = object.get(key).and_then(Value::as_str).is_some_and(|d| {
+        d.len() == 10
+            && d.bytes().enumerate().all(|(i, b)| {
+                if i == 4 || i == 7 {
+                    b == b'-'
+                } else {
+                    b.is_ascii_digit()
+                }
+            })
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::unprocessable(format!(
+            "{what}.{key} must be a date as YYYY-MM-DD"
+        )))
+    }
+}
+
+/// `project_id` from the query.
+fn project_query(query: &HashMap<String, String>) -> Result<u64, ApiError> {
+    query
+        .get("project_id")
+        .and_then(|p| p.parse().ok())
+        .filter(|&p: &u64| p > 0)
+        .ok_or_else(|| ApiError::bad_request("the project_id query parameter is required"))
+}
+
+fn caller_of(headers_caller: Option<Caller>) -> Result<Caller, ApiError> {
+    headers_caller.ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "not authenticated"))
+}
+
+/// Checks that `uuid` names a finished upload of the caller in its company, and
+/// answers its file name.
+async fn finished_upload(
+    state: &AppState,
+    caller: &Caller,
+    uuid: &str,
+) -> Result<String, ApiError> {
+    let upload = state
+        .lock()
+        .uploads
+        .get(uuid)
+        .filter(|u| u.company_id == caller.company_id)
+        .cloned()
+        .ok_or_else(|| ApiError::unprocessable(format!("upload {uuid} does not exist")))?;
+    if upload.owner != caller.token {
+        return Err(ApiError::unprocessable(format!(
+            "upload {uuid} belongs to another user"
+        )));
+    }
+    let finished = match (&upload.transfer, upload.api_version, upload.status.clone()) {
+        (_, ApiVersion::V21, status) => status == Status::Available,
+        (Transfer::Form { .. }, _, Status::Complete) => true,
+        // A form upload is finished once storage has the object, asked or not.
+        (Transfer::Form { .. }, _, Status::Ready) => state
+            .s3
+            .head_object(&upload.key)
+            .await
+            .map_err(ApiError::storage)?
+            .is_some(),
+        (Transfer::Multipart { .. }, _, status) => status == Status::Complete,
+        _ => false,
+    };
+    if !finished {
+        return Err(ApiError::unprocessable(format!(
+            "upload {uuid} is not finished (status {:?})",
+            upload.status
+        )));
+    }
+    let name = match &upload.file {
+        Some(file) => file.file_name.clone(),
+        None => upload
+            .request
+            .get("response_filename")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
+    };
+    Ok(name)
+}
+
+/// Stores a record and answers its id.
+fn record(
+    state: &AppState,
+    kind: &'static str,
+    caller: &Caller,
+    project_id: Option<u64>,
+    upload_uuids: Vec<String>,
+    request: &Map<String, Value>,
+) -> u64 {
+    let mut inner = state.lock();
+    inner.next_record_id += 1;
+    let id = inner.next_record_id;
+    inner.records.push(Record {
+        id,
+        kind,
+        company_id: caller.company_id,
+        project_id,
+        upload_uuids,
+        request: Value::Object(request.clone()),
+    });
+    id
+}
+
+type Extras = (State<AppState>, Option<axum::Extension<Caller>>, HeaderMap);
+
+/// POST `/rest/v1.0/files?project_id=` and `/rest/v1.0/companies/{id}/files`.
+async fn file(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    kind: &'static str,
+    project_id: Option<u64>,
+    body: Map<String, Value>,
+) -> Result<Response, ApiError> {
+    idempotent(state, caller, headers, async {
+        let file = part(&body, "file")?;
+        let uuid = text(file, "upload_uuid", "file")?;
+        let name = text(file, "name", "file")?;
+        finished_upload(state, caller, uuid).await?;
+        let id = record(state, kind, caller, project_id, vec![uuid.into()], &body);
+        Ok(json!({
+            "id": id,
+            "name": name,
+            "parent_id": file.get("parent_id").cloned().unwrap_or(Value::Null),
+            "description": file.get("description").cloned().unwrap_or(Value::Null),
+            "file_versions": [{ "id": id, "upload_uuid": uuid }],
+        }))
+    })
+    .await
+}
+
+/// POST `/rest/v1.0/files?project_id=`.
+pub async fn project_file(
+    (State(state), caller, headers): Extras,
+    Query(query): Query<HashMap<String, String>>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let caller = caller_of(caller.map(|c| c.0))?;
+    let project = project_query(&query)?;
+    let body = json_object(&body)?;
+    file(
+        &state,
+        &caller,
+        &headers,
+        "project_file",
+        Some(project),
+        body,
+    )
+    .await
+}
+
+/// POST `/rest/v1.0/companies/{company_id}/files`.
+pub async fn company_file(
+    (State(state), caller, headers): Extras,
+    Path(company_id): Path<u64>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let caller = caller_of(caller.map(|c| c.0))?;
+    if company_id != caller.company_id {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "Procore-Company-Id does not match the company in the path",
+        ));
+    }
+    let body = json_object(&body)?;
+    file(&state, &caller, &headers, "company_file", None, body).await
+}
+
+/// POST `/rest/v1.0/images?project_id=` with `{"upload": {uuid, image_name,
+/// source}, "image": {…}}`.
+pub async fn image(
+    (State(state), caller, headers): Extras,
+    Query(query): Query<HashMap<String, String>>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let caller = caller_of(caller.map(|c| c.0))?;
+    let project = project_query(&query)?;
+    let body = json_object(&body)?;
+    idempotent(&state, &caller, &headers, async {
+        let upload = part(&body, "upload")?;
+        let uuid = text(upload, "uuid", "upload")?;
+        let name = text(upload, "image_name", "upload")?;
+        let image = body.get("image").cloned().unwrap_or_else(|| json!({}));
+        finished_upload(&state, &caller, uuid).await?;
+        let id = record(
+            &state,
+            "image",
+            &caller,
+            Some(project),
+            vec![uuid.into()],
+            &body,
+        );
+        Ok(json!({
+            "id": id,
+            "filename": name,
+            "description": image.get("description").cloned().unwrap_or(Value::Null),
+        }))
+    })
+    .await
+}
+
+/// GET `/rest/v1.1/projects/{project_id}/drawing_areas`.
+pub async fn drawing_areas(
+    (_, caller, _): Extras,
+    Path(project_id): Path<u64>,
+) -> Result<Response, ApiError> {
+    caller_of(caller.map(|c| c.0))?;
+    Ok(Json(json!([{
+        "id": drawing_area_id(project_id),
+        "name": "Sandbox drawings",
+        "drawing_set_id": drawing_set_id(project_id),
+    }]))
+    .into_response())
+}
+
+/// The project of a sandbox drawing area id.
+fn area_project(area: u64) -> Result<u64, ApiError> {
+    if area % 100 == 1 && area > 100 {
+        Ok(area / 100)
+    } else {
+        Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("drawing area {area} not found"),
+        ))
+    }
+}
+
+/// POST `/rest/v1.1/drawing_areas/{id}/drawings` with `{"drawing": {number, title,
+/// drawing_discipline: {name}}}`.
+pub async fn drawing(
+    (State(state), caller, headers): Extras,
+    Path(area): Path<u64>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let caller = caller_of(caller.map(|c| c.0))?;
+    let project = area_project(area)?;
+    let body = json_object(&body)?;
+    idempotent(&state, &caller, &headers, async {
+        let drawing = part(&body, "drawing")?;
+        let number = text(drawing, "number", "drawing")?;
+        let discipline = drawing
+            .get("drawing_discipline")
+            .and_then(Value::as_object)
+            .ok_or_else(|| ApiError::unprocessable("drawing.drawing_discipline is required"))?;
+        let discipline = text(discipline, "name", "drawing.drawing_discipline")?;
+        let id = record(&state, "drawing", &caller, Some(project), Vec::new(), &body);
+        Ok(json!({
+            "id": id,
+            "number": number,
+            "title": drawing.get("title").cloned().unwrap_or(Value::Null),
+            "discipline": { "name": discipline },
+            "drawing_area_id": area,
+        }))
+    })
+    .await
+}
+
+/// POST `/rest/v1.1/projects/{project_id}/drawing_uploads`: every import's upload
+/// finished and a PDF; answers `status: "in_queue"`.
+pub async fn drawing_upload(
+    (State(state), caller, headers): Extras,
+    Path(project): Path<u64>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let caller = caller_of(caller.map(|c| c.0))?;
+    let body = json_object(&body)?;
+    idempotent(&state, &caller, &headers, async {
+        let upload = part(&body, "drawing_upload")?;
+        let area = id(upload, "drawing_area_id", "drawing_upload")?;
+        let set = id(upload, "drawing_set_id", "drawing_upload")?;
+        if area != drawing_area_id(project) || set != drawing_set_id(project) {
+            return Err(ApiError::unprocessable(format!(
+                "drawing area {area} / set {set} are not in project {project}"
+            )));
+        }
+        let imports = upload
+            .get("drawing_log_imports")
+            .and_then(Value::as_array)
+            .filter(|imports| !imports.is_empty())
+            .ok_or_else(|| {
+                ApiError::unprocessable(
+                    "drawing_upload.drawing_log_imports must be a non-empty array",
+                )
+            })?;
+        let mut uuids = Vec::new();
+        for (index, item) in imports.iter().enumerate() {
+            let what = format!("drawing_log_imports[{index}]");
+            let item = item
+                .as_object()
+                .ok_or_else(|| ApiError::unprocessable(format!("{what} must be an object")))?;
+            let uuid = text(item, "upload_uuid", &what)?;
+            date(item, "drawing_date", &what)?;
+            let name = finished_upload(&state, &caller, uuid).await?;
+            if !name.to_ascii_lowercase().ends_with(".pdf") {
+                return Err(ApiError::unprocessable(format!(
+                    "upload {uuid} ({name:?}) is not a PDF: drawings must be PDFs"
+                )));
+            }
+            uuids.push(uuid.to_string());
+        }
+        let id = record(
+            &state,
+            "drawing_upload",
+            &caller,
+            Some(project),
+            uuids,
+            &body,
+        );
+        Ok(json!({
+            "id": id,
+            "status": "in_queue",
+            "drawing_area_id": area,
+            "drawing_set_id": set,
+        }))
+    })
+    .await
+}
+
+/// POST `/rest/v1.0/projects/{project_id}/accident_logs` with `{"accident_log":
+/// {…, upload_ids}}`.
+pub async fn accident_log(
+    (State(state), caller, headers): Extras,
+    Path(project): Path<u64>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let caller = caller_of(caller.map(|c| c.0))?;
+    let body = json_object(&body)?;
+    idempotent(&state, &caller, &headers, async {
+        let log = part(&body, "accident_log")?;
+        let ids: Vec<String> = log
+            .get("upload_ids")
+            .and_then(Value::as_array)
+            .map(|ids| {
+                ids.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut attachments = Vec::new();
+        for uuid in &ids {
+            let name = finished_upload(&state, &caller, uuid).await?;
+            attachments.push(json!({ "name": name, "filename": name }));
+        }
+        let id = record(&state, "accident_log", &caller, Some(project), ids, &body);
+        let mut answer = log.clone();
+        answer.remove("upload_ids");
+        answer.insert("id".into(), json!(id));
+        answer.insert("attachments".into(), Value::Array(attachments));
+        Ok(Value::Object(answer))
+    })
+    .await
+}

@@ -1,0 +1,173 @@
+//! Attaching uploads to resources, driven over HTTP as a client would: each resource
+//! with a finished upload, and each refusal (unknown, unfinished, someone else's,
+//! not a PDF, missing fields) with its 422; a repeated Idempotency-Token creates once.
+
+mod common;
+
+use common::*;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+/// POSTs `body` to `path` (with `extra` headers): status and JSON answer.
+async fn post(h: &Harness, path: &str, body: Value, extra: &[(&str, &str)]) -> (u16, Value) {
+    let mut request = h.api(Method::POST, path).json(&body);
+    for (name, value) in extra {
+        request = request.header(*name, *value);
+    }
+    json_of(request.send().await.unwrap()).await
+}
+
+#[tokio::test]
+async fn each_resource_takes_a_finished_upload() {
+    let h = Harness::embedded().await;
+    let uuid = h.form_upload("site.png", b"png bytes").await;
+    let cases = [
+        (
+            "/rest/v1.0/files?project_id=42",
+            json!({"file": {"upload_uuid": uuid, "name": "site.png", "parent_id": null}}),
+            "project_file",
+        ),
+        (
+            "/rest/v1.0/companies/7/files",
+            json!({"file": {"upload_uuid": uuid, "name": "site.png"}}),
+            "company_file",
+        ),
+        (
+            "/rest/v1.0/images?project_id=42",
+            json!({"upload": {"uuid": uuid, "image_name": "site.png", "source": "API"}, "image": {"description": "north"}}),
+            "image",
+        ),
+        (
+            "/rest/v1.0/projects/42/accident_logs",
+            json!({"accident_log": {"time_hour": 10, "time_minute": 15, "comments": "c", "upload_ids": [uuid]}}),
+            "accident_log",
+        ),
+    ];
+    for (path, body, kind) in &cases {
+        let (status, answer) = post(&h, path, body.clone(), &[]).await;
+        assert_eq!(status, 201, "{path}: {answer}");
+        assert!(answer["id"].as_u64().is_some(), "{path}: {answer}");
+        let attached = h.attachments().await;
+        let last = attached.last().unwrap();
+        assert_eq!(last["kind"], *kind);
+        assert_eq!(last["upload_uuids"], json!([uuid]));
+    }
+    let (_, log) = post(&h, cases[3].0, cases[3].1.clone(), &[]).await;
+    assert_eq!(log["attachments"][0]["filename"], "site.png");
+    assert_eq!(log["time_hour"], 10);
+}
+
+#[tokio::test]
+async fn refusals_are_422_with_errors() {
+    let h = Harness::embedded().await;
+    let finished = h.form_upload("a.pdf", b"%PDF").await;
+    let unfinished = h
+        .create(
+            "/rest/v1.1/projects/42/uploads",
+            json!({"response_filename": "b.pdf", "size": 3}),
+        )
+        .await["uuid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let file = |uuid: &str| json!({"file": {"upload_uuid": uuid, "name": "x"}});
+    let cases = [
+        (file("NOSUCHUPLOAD"), TOKEN, "does not exist"),
+        (file(&unfinished), TOKEN, "is not finished"),
+        (file(&finished), OTHER_TOKEN, "belongs to another user"),
+        (
+            json!({"file": {"upload_uuid": finished}}),
+            TOKEN,
+            "file.name is required",
+        ),
+    ];
+    for (body, token, message) in cases {
+        let response = h
+            .api_as(token, Method::POST, "/rest/v1.0/files?project_id=42")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let (status, answer) = json_of(response).await;
+        assert_eq!(status, 422, "{body}: {answer}");
+        assert!(
+            answer["errors"].as_str().unwrap().contains(message),
+            "{answer}"
+        );
+    }
+    let (status, _) = post(&h, "/rest/v1.0/files", file(&finished), &[]).await;
+    assert_eq!(status, 400, "project_id is required");
+    assert!(h.attachments().await.is_empty(), "nothing attached");
+}
+
+#[tokio::test]
+async fn the_drawing_workflow_and_its_idempotency() {
+    let h = Harness::embedded().await;
+    let (status, areas) = json_of(
+        h.api(Method::GET, "/rest/v1.1/projects/42/drawing_areas")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let area = areas[0]["id"].as_u64().unwrap();
+    let set = areas[0]["drawing_set_id"].as_u64().unwrap();
+    let (status, drawing) = post(
+        &h,
+        &format!("/rest/v1.1/drawing_areas/{area}/drawings"),
+        json!({"drawing": {"number": "A-101", "title": "Ground", "drawing_discipline": {"name": "Architectural"}}}),
+        &[],
+    )
+    .await;
+    assert_eq!((status, drawing["number"].as_str()), (201, Some("A-101")));
+    let pdf = h.form_upload("A-101.pdf", b"%PDF-1.7").await;
+    let png = h.form_upload("A-101.png", b"png").await;
+    let body = |uuid: &str| {
+        json!({"drawing_upload": {"drawing_area_id": area, "drawing_set_id": set,
+               "drawing_log_imports": [{"upload_uuid": uuid, "drawing_date": "2026-11-23"}]}})
+    };
+    let path = "/rest/v1.1/projects/42/drawing_uploads";
+    let (status, answer) = post(&h, path, body(&png), &[]).await;
+    assert_eq!(status, 422);
+    assert!(
+        answer["errors"].as_str().unwrap().contains("not a PDF"),
+        "{answer}"
+    );
+    let token = [("Idempotency-Token", "import-1")];
+    let (status, first) = post(&h, path, body(&pdf), &token).await;
+    assert_eq!(
+        (status, first["status"].as_str()),
+        (201, Some("in_queue")),
+        "{first}"
+    );
+    let (status, again) = post(&h, path, body(&pdf), &token).await;
+    assert_eq!(
+        (status, &again),
+        (201, &first),
+        "the first answer, replayed"
+    );
+    let uploads: Vec<Value> = h
+        .attachments()
+        .await
+        .into_iter()
+        .filter(|r| r["kind"] == "drawing_upload")
+        .collect();
+    assert_eq!(uploads.len(), 1, "imported once");
+    let (status, _) = post(&h, path, body(&pdf), &[("Idempotency-Token", "import-2")]).await;
+    assert_eq!(status, 201, "another token imports again");
+}
+
+#[tokio::test]
+async fn an_injected_503_comes_before_the_endpoint() {
+    let h = Harness::embedded().await;
+    let uuid = h.form_upload("a.pdf", b"%PDF").await;
+    h.set_faults(json!({"api_error_next": 1})).await;
+    let body = json!({"file": {"upload_uuid": uuid, "name": "a.pdf"}});
+    let (status, _) = post(&h, "/rest/v1.0/files?project_id=42", body.clone(), &[]).await;
+    assert_eq!(status, 503);
+    assert!(h.attachments().await.is_empty(), "the 503 attached nothing");
+    let (status, _) = post(&h, "/rest/v1.0/files?project_id=42", body, &[]).await;
+    assert_eq!(status, 201);
+    assert_eq!(h.attachments().await.len(), 1);
+}
