@@ -122,6 +122,72 @@ export interface RequestOptions {
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
+/**
+ * Options of the attach calls: the named fields are checked and sent under Procore's
+ * snake_case names; any other field passes through as written (Procore's own names).
+ */
+interface AttachOptions {
+  /** Aborting rejects with an AbortError and stops the call. */
+  signal?: AbortSignal;
+  [extra: string]: unknown;
+}
+
+export interface CompanyFileOptions extends AttachOptions {
+  uploadUuid: string;
+  name: string;
+  /** The folder; null or absent for the root. */
+  parentId?: number | null;
+  description?: string;
+  private?: boolean;
+}
+
+export interface ProjectFileOptions extends CompanyFileOptions {
+  projectId: number;
+}
+
+export interface ImageOptions extends AttachOptions {
+  projectId: number;
+  uploadUuid: string;
+  imageName: string;
+  source?: string;
+  /** Procore's image fields as it names them: description, image_category_id, log_date, … */
+  image?: Record<string, unknown>;
+}
+
+export interface DrawingOptions extends AttachOptions {
+  number: string;
+  title?: string;
+  disciplineName: string;
+}
+
+export interface DrawingImport {
+  uploadUuid: string;
+  /** "YYYY-MM-DD". */
+  drawingDate: string;
+  receivedDate?: string;
+  defaultRevision?: string;
+  drawingId?: number;
+  [extra: string]: unknown;
+}
+
+export interface DrawingUploadOptions extends AttachOptions {
+  projectId: number;
+  drawingAreaId: number;
+  drawingSetId: number;
+  imports: DrawingImport[];
+}
+
+export interface AccidentLogOptions extends AttachOptions {
+  uploadIds: string[];
+  timeHour?: number;
+  timeMinute?: number;
+  comments?: string;
+  /** "YYYY-MM-DD". */
+  date?: string;
+  involvedCompany?: string;
+  involvedName?: string;
+}
+
 export declare class ProcoreClient {
   constructor(options: ProcoreClientOptions);
   upload(file: Blob, options?: UploadOptions): Promise<UploadResult>;
@@ -132,6 +198,23 @@ export declare class ProcoreClient {
    * answer, or null when there is none (204). `T` only types what you expect back.
    */
   request<T = unknown>(method: HttpMethod, path: string, options?: RequestOptions): Promise<T>;
+  /** POST /rest/v1.0/files?project_id= with {"file": {upload_uuid, name, parent_id, …}}. */
+  createProjectFile<T = unknown>(options: ProjectFileOptions): Promise<T>;
+  /** POST /rest/v1.0/companies/{companyId}/files with {"file": {…}}. */
+  createCompanyFile<T = unknown>(options: CompanyFileOptions): Promise<T>;
+  /** POST /rest/v1.0/images?project_id= with {"upload": {uuid, image_name, source}, "image": {…}}. */
+  createImage<T = unknown>(options: ImageOptions): Promise<T>;
+  /** GET /rest/v1.1/projects/{projectId}/drawing_areas. */
+  listDrawingAreas<T = unknown>(projectId: number): Promise<T>;
+  /** POST /rest/v1.1/drawing_areas/{id}/drawings with {"drawing": {number, title, drawing_discipline: {name}}}. */
+  createDrawing<T = unknown>(drawingAreaId: number, options: DrawingOptions): Promise<T>;
+  /**
+   * POST /rest/v1.1/projects/{projectId}/drawing_uploads, with an Idempotency-Token
+   * that is the same on every retry of the call: a retried request never imports twice.
+   */
+  createDrawingUpload<T = unknown>(options: DrawingUploadOptions): Promise<T>;
+  /** POST /rest/v1.0/projects/{projectId}/accident_logs with {"accident_log": {…, upload_ids}}. */
+  createAccidentLog<T = unknown>(projectId: number, options: AccidentLogOptions): Promise<T>;
   hashFile(file: Blob, options?: HashSegmentsOptions): Promise<HashSegmentsResult>;
 }
 

@@ -90,6 +90,42 @@ export class ProcoreClient {
     return (await this.#inner()).request(method, path, options);
   }
 
+  // Attaching uploads to resources: each resolves to Procore's parsed answer.
+  /** @param {import("./index.d.ts").ProjectFileOptions} options */
+  async createProjectFile(options) {
+    return (await this.#inner()).createProjectFile(options);
+  }
+
+  /** @param {import("./index.d.ts").CompanyFileOptions} options */
+  async createCompanyFile(options) {
+    return (await this.#inner()).createCompanyFile(options);
+  }
+
+  /** @param {import("./index.d.ts").ImageOptions} options */
+  async createImage(options) {
+    return (await this.#inner()).createImage(options);
+  }
+
+  /** @param {number} projectId */
+  async listDrawingAreas(projectId) {
+    return (await this.#inner()).listDrawingAreas(projectId);
+  }
+
+  /** @param {number} drawingAreaId @param {import("./index.d.ts").DrawingOptions} options */
+  async createDrawing(drawingAreaId, options) {
+    return (await this.#inner()).createDrawing(drawingAreaId, options);
+  }
+
+  /** @param {import("./index.d.ts").DrawingUploadOptions} options */
+  async createDrawingUpload(options) {
+    return (await this.#inner()).createDrawingUpload(options);
+  }
+
+  /** @param {number} projectId @param {import("./index.d.ts").AccidentLogOptions} options */
+  async createAccidentLog(projectId, options) {
+    return (await this.#inner()).createAccidentLog(projectId, options);
+  }
+
   /**
    * Hashes a Blob or File segment by segment, as upload() would.
    * @param {Blob} file

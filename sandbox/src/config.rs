@@ -118,6 +118,9 @@ pub struct Faults {
     pub api_401_next: u32,
     /// The next N API requests are answered 503 before they reach the endpoint.
     pub api_error_next: u32,
+    /// The next N API requests reach their endpoint, which does its work, but are
+    /// answered 502: the client cannot know the work was done.
+    pub api_answer_lost_next: u32,
     /// When set, new instructions expire after this many seconds instead of
     /// --instruction-ttl.
     pub instruction_ttl_secs: Option<u64>,

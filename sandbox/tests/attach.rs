@@ -158,6 +158,25 @@ async fn the_drawing_workflow_and_its_idempotency() {
     assert_eq!(status, 201, "another token imports again");
 }
 
+/// A lost answer: the import happened, the client saw a 502; sent again with the same
+/// token it gets the first answer, and nothing is imported twice.
+#[tokio::test]
+async fn a_lost_answer_is_replayed_for_the_same_token() {
+    let h = Harness::embedded().await;
+    let pdf = h.form_upload("A-1.pdf", b"%PDF").await;
+    let body = json!({"drawing_upload": {"drawing_area_id": 4201, "drawing_set_id": 4202,
+        "drawing_log_imports": [{"upload_uuid": pdf, "drawing_date": "2026-11-23"}]}});
+    let path = "/rest/v1.1/projects/42/drawing_uploads";
+    let token = [("Idempotency-Token", "lost-1")];
+    h.set_faults(json!({"api_answer_lost_next": 1})).await;
+    let (status, _) = post(&h, path, body.clone(), &token).await;
+    assert_eq!(status, 502);
+    assert_eq!(h.attachments().await.len(), 1, "the import happened");
+    let (status, answer) = post(&h, path, body, &token).await;
+    assert_eq!((status, answer["status"].as_str()), (201, Some("in_queue")));
+    assert_eq!(h.attachments().await.len(), 1, "and only once");
+}
+
 #[tokio::test]
 async fn an_injected_503_comes_before_the_endpoint() {
     let h = Harness::embedded().await;

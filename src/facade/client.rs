@@ -17,6 +17,7 @@ use crate::core::hash::{HashBackend, HashOptions};
 use crate::core::http::Method;
 use crate::core::plan::{plan_segments, ApiVersion, Segmented};
 use crate::core::protocol::{FileMeta, Scope};
+use crate::core::resources::{self, ResourceCall};
 use crate::core::source::ByteSource;
 use crate::core::Error;
 use crate::web::abort;
@@ -24,7 +25,7 @@ use crate::web::blob::BlobSource;
 use crate::web::error::to_js_error;
 use crate::web::hashing::{default_worker_count, Hashing, MAX_WORKERS};
 use crate::web::http::WebHttp;
-use crate::web::js::{json_text, parse_json_answer, text_pairs, Options};
+use crate::web::js::{json_text, parse_json_answer, random_token, text_pairs, Options};
 use crate::web::tokens::JsTokens;
 use crate::web::workers::WorkerRuntime;
 
@@ -75,11 +76,61 @@ impl ProcoreClient {
     /// authenticated call to the API with the client's token, company, retries and
     /// typed errors; resolves to the parsed JSON answer (`null` when there is none).
     pub fn request(&self, method: JsValue, path: JsValue, options: JsValue) -> Promise {
-        let settings = self.settings.clone();
-        future_to_promise(async move {
-            request(&settings, &method, &path, &options)
-                .await
-                .map_err(|error| to_js_error(&error))
+        let prepared = prepare_request(&method, &path, &options);
+        future_to_promise(send(self.settings.clone(), prepared))
+    }
+
+    /// `createProjectFile({ projectId, uploadUuid, name, parentId?, description?, … })`.
+    #[wasm_bindgen(js_name = createProjectFile)]
+    pub fn create_project_file(&self, options: JsValue) -> Promise {
+        self.attach(options, false, &|_, input| resources::project_file(input))
+    }
+
+    /// `createCompanyFile({ uploadUuid, name, parentId?, description?, … })`.
+    #[wasm_bindgen(js_name = createCompanyFile)]
+    pub fn create_company_file(&self, options: JsValue) -> Promise {
+        self.attach(options, false, &|settings, input| {
+            resources::company_file(settings.company_id, input)
+        })
+    }
+
+    /// `createImage({ projectId, uploadUuid, imageName, source?, image? })`.
+    #[wasm_bindgen(js_name = createImage)]
+    pub fn create_image(&self, options: JsValue) -> Promise {
+        self.attach(options, false, &|_, input| resources::image(input))
+    }
+
+    /// `listDrawingAreas(projectId)`.
+    #[wasm_bindgen(js_name = listDrawingAreas)]
+    pub fn list_drawing_areas(&self, project_id: JsValue) -> Promise {
+        self.attach(JsValue::UNDEFINED, false, &|_, _| {
+            Ok(resources::drawing_areas(positive(
+                &project_id,
+                "projectId",
+            )?))
+        })
+    }
+
+    /// `createDrawing(drawingAreaId, { number, title?, disciplineName, … })`.
+    #[wasm_bindgen(js_name = createDrawing)]
+    pub fn create_drawing(&self, drawing_area_id: JsValue, options: JsValue) -> Promise {
+        self.attach(options, false, &|_, input| {
+            resources::drawing(positive(&drawing_area_id, "drawingAreaId")?, input)
+        })
+    }
+
+    /// `createDrawingUpload({ projectId, drawingAreaId, drawingSetId, imports })`,
+    /// sent with an `Idempotency-Token`, the same on every retry of this call.
+    #[wasm_bindgen(js_name = createDrawingUpload)]
+    pub fn create_drawing_upload(&self, options: JsValue) -> Promise {
+        self.attach(options, true, &|_, input| resources::drawing_upload(input))
+    }
+
+    /// `createAccidentLog(projectId, { uploadIds, timeHour?, timeMinute?, … })`.
+    #[wasm_bindgen(js_name = createAccidentLog)]
+    pub fn create_accident_log(&self, project_id: JsValue, options: JsValue) -> Promise {
+        self.attach(options, false, &|_, input| {
+            resources::accident_log(positive(&project_id, "projectId")?, input)
         })
     }
 
@@ -95,6 +146,93 @@ impl ProcoreClient {
             serde_wasm_bindgen::to_value(&result).map_err(JsValue::from)
         })
     }
+}
+
+impl ProcoreClient {
+    /// Runs an attach call: the options (all but `signal`) as JSON through `build`,
+    /// then the call through the API client, with an `Idempotency-Token` when
+    /// `idempotent`. Resolves to the parsed answer.
+    fn attach(
+        &self,
+        options: JsValue,
+        idempotent: bool,
+        build: &dyn Fn(&Settings, &serde_json::Value) -> Result<ResourceCall, Error>,
+    ) -> Promise {
+        let prepared = prepare_attach(&self.settings, &options, idempotent, build);
+        future_to_promise(send(self.settings.clone(), prepared))
+    }
+}
+
+/// An API call with everything checked, ready to send.
+struct Prepared {
+    method: Method,
+    path_and_query: String,
+    body: Option<String>,
+    headers: Vec<(String, String)>,
+    signal: Option<AbortSignal>,
+}
+
+/// Sends a prepared call (or rejects with why it could not be prepared): one future
+/// type for `request` and every attach call, so the wasm holds one copy of it.
+async fn send(
+    settings: Rc<Settings>,
+    prepared: Result<Prepared, Error>,
+) -> Result<JsValue, JsValue> {
+    let answer = async {
+        let call = prepared?;
+        abort::check(call.signal.as_ref())?;
+        let http = WebHttp::without_file(call.signal);
+        let api = ApiClient {
+            http: &http,
+            tokens: &settings.tokens,
+            base_url: &settings.base_url,
+            company_id: settings.company_id,
+        };
+        let url = api.url(&call.path_and_query);
+        let response = api
+            .call(call.method, &url, call.body, &call.headers)
+            .await?;
+        parse_json_answer(&response.body)
+    };
+    answer.await.map_err(|error: Error| to_js_error(&error))
+}
+
+fn prepare_attach(
+    settings: &Settings,
+    raw: &JsValue,
+    idempotent: bool,
+    build: &dyn Fn(&Settings, &serde_json::Value) -> Result<ResourceCall, Error>,
+) -> Result<Prepared, Error> {
+    let options = Options::new(raw, "options")?;
+    let signal = options.instance::<AbortSignal>("signal", "an AbortSignal")?;
+    let mut input = if raw.is_undefined() || raw.is_null() {
+        serde_json::Value::Object(serde_json::Map::new())
+    } else {
+        serde_json::from_str(&json_text(raw, "options")?)
+            .map_err(|error| Error::InvalidInput(format!("options are not JSON data: {error}")))?
+    };
+    if let Some(map) = input.as_object_mut() {
+        map.remove("signal");
+    }
+    let call = build(settings, &input)?;
+    Ok(Prepared {
+        method: call.method,
+        path_and_query: call.path,
+        body: call.body.map(|body| body.to_string()),
+        headers: if idempotent {
+            vec![("Idempotency-Token".into(), random_token())]
+        } else {
+            Vec::new()
+        },
+        signal,
+    })
+}
+
+/// A positive integer id passed as an argument.
+fn positive(value: &JsValue, name: &str) -> Result<u64, Error> {
+    crate::web::js::whole_number(value)
+        .filter(|&n| n >= 1)
+        .ok_or_else(|| Error::InvalidInput(format!("{name} must be a positive integer")))
 }
 
 impl Settings {
@@ -303,12 +441,7 @@ async fn upload(
     })
 }
 
-async fn request(
-    settings: &Settings,
-    method: &JsValue,
-    path: &JsValue,
-    raw: &JsValue,
-) -> Result<JsValue, Error> {
+fn prepare_request(method: &JsValue, path: &JsValue, raw: &JsValue) -> Result<Prepared, Error> {
     let method = method
         .as_string()
         .ok_or_else(|| Error::InvalidInput("method must be a string such as \"GET\"".into()))
@@ -334,19 +467,13 @@ async fn request(
     if body.is_some() && method == Method::Get {
         return Err(Error::InvalidInput("a GET request carries no body".into()));
     }
-    let signal = options.instance::<AbortSignal>("signal", "an AbortSignal")?;
-    abort::check(signal.as_ref())?;
-    let http = WebHttp::without_file(signal);
-    let api = ApiClient {
-        http: &http,
-        tokens: &settings.tokens,
-        base_url: &settings.base_url,
-        company_id: settings.company_id,
-    };
-    let response = api
-        .call(method, &api.url(&path_and_query), body, &headers)
-        .await?;
-    parse_json_answer(&response.body)
+    Ok(Prepared {
+        method,
+        path_and_query,
+        body,
+        headers,
+        signal: options.instance::<AbortSignal>("signal", "an AbortSignal")?,
+    })
 }
 
 #[derive(Serialize)]

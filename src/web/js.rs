@@ -148,6 +148,32 @@ pub fn parse_json_answer(body: &str) -> Result<JsValue, Error> {
     })
 }
 
+/// A fresh random token (an `Idempotency-Token`): `crypto.randomUUID()` where the
+/// page has it (secure contexts), else 128 random bits in hex.
+pub fn random_token() -> String {
+    let crypto = get_property(&js_sys::global(), "crypto");
+    let call = |method: &str, arg: Option<&JsValue>| -> Option<JsValue> {
+        let function = get_property(&crypto, method).dyn_into::<Function>().ok()?;
+        match arg {
+            Some(arg) => function.call1(&crypto, arg),
+            None => function.call0(&crypto),
+        }
+        .ok()
+    };
+    if let Some(uuid) = call("randomUUID", None).and_then(|uuid| uuid.as_string()) {
+        return uuid;
+    }
+    let bytes = js_sys::Uint8Array::new_with_length(16);
+    if call("getRandomValues", Some(&bytes)).is_none() {
+        // No crypto at all: Math.random, unique enough for one call's retries.
+        for index in 0..16 {
+            let byte = whole_number(&(js_sys::Math::random() * 256.0).floor().into());
+            bytes.set_index(index, byte.and_then(|b| u8::try_from(b).ok()).unwrap_or(0));
+        }
+    }
+    crate::core::hash::to_hex(&bytes.to_vec())
+}
+
 /// An options object: `undefined` or `null` mean "all defaults".
 pub struct Options<'a> {
     raw: Option<&'a JsValue>,

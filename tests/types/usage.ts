@@ -53,6 +53,20 @@ async function main(): Promise<void> {
   // @ts-expect-error query values are scalars or arrays of them
   await client.request("GET", "/rest/v1.0/me", { query: { nested: { a: 1 } } });
 
+  await client.createProjectFile({ projectId: 42, uploadUuid: result.uuid, name: "plan.pdf", parentId: null, custom_field_9: "x" });
+  await client.createImage({ projectId: 42, uploadUuid: result.uuid, imageName: "site.png", image: { log_date: "2026-11-23" } });
+  const areas = await client.listDrawingAreas<{ id: number; drawing_set_id: number }[]>(42);
+  await client.createDrawing(areas[0].id, { number: "A-101", disciplineName: "Architectural" });
+  await client.createDrawingUpload({
+    projectId: 42, drawingAreaId: areas[0].id, drawingSetId: areas[0].drawing_set_id,
+    imports: [{ uploadUuid: result.uuid, drawingDate: "2026-11-23" }],
+  });
+  await client.createAccidentLog(42, { uploadIds: [result.uuid], timeHour: 10 });
+  // @ts-expect-error name is required
+  await client.createCompanyFile({ uploadUuid: result.uuid });
+  // @ts-expect-error imports hold objects
+  await client.createDrawingUpload({ projectId: 1, drawingAreaId: 2, drawingSetId: 3, imports: ["U"] });
+
   // @ts-expect-error companyId is required
   new ProcoreClient({ accessToken: "t" });
   // @ts-expect-error apiVersion is one of three

@@ -506,7 +506,13 @@ async fn guard(State(state): State<AppState>, mut request: Request, next: Next) 
         request
             .extensions_mut()
             .insert(Caller { token, company_id });
-        next.run(request).await
+        let answered = next.run(request).await;
+        // The endpoint did its work; the client never hears of it (a dropped answer).
+        if Inner::take(&mut state.lock().faults.api_answer_lost_next) {
+            let lost = ApiError::new(StatusCode::BAD_GATEWAY, "the answer was lost (injected)");
+            return with_fault(lost.into_response(), "answer lost");
+        }
+        answered
     };
     let headers = response.headers_mut();
     for (name, value) in [
