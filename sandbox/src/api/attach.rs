@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -128,10 +128,6 @@ fn project_query(query: &HashMap<String, String>) -> Result<u64, ApiError> {
         .ok_or_else(|| ApiError::bad_request("the project_id query parameter is required"))
 }
 
-fn caller_of(headers_caller: Option<Caller>) -> Result<Caller, ApiError> {
-    headers_caller.ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "not authenticated"))
-}
-
 /// Checks that `uuid` names a finished upload of the caller in its company, and
 /// answers its file name.
 async fn finished_upload(
@@ -205,7 +201,33 @@ fn record(
     id
 }
 
-type Extras = (State<AppState>, Option<axum::Extension<Caller>>, HeaderMap);
+/// What every attach handler needs: the state, the authenticated caller (put there
+/// by the API's guard) and the request headers (for `Idempotency-Token`).
+pub struct Ctx {
+    state: AppState,
+    caller: Caller,
+    headers: HeaderMap,
+}
+
+impl axum::extract::FromRequestParts<AppState> for Ctx {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, ApiError> {
+        let caller = parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "not authenticated"))?;
+        Ok(Self {
+            state: state.clone(),
+            caller,
+            headers: parts.headers.clone(),
+        })
+    }
+}
 
 /// POST `/rest/v1.0/files?project_id=` and `/rest/v1.0/companies/{id}/files`.
 async fn file(
@@ -235,11 +257,14 @@ async fn file(
 
 /// POST `/rest/v1.0/files?project_id=`.
 pub async fn project_file(
-    (State(state), caller, headers): Extras,
+    Ctx {
+        state,
+        caller,
+        headers,
+    }: Ctx,
     Query(query): Query<HashMap<String, String>>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let caller = caller_of(caller.map(|c| c.0))?;
     let project = project_query(&query)?;
     let body = json_object(&body)?;
     file(
@@ -255,11 +280,14 @@ pub async fn project_file(
 
 /// POST `/rest/v1.0/companies/{company_id}/files`.
 pub async fn company_file(
-    (State(state), caller, headers): Extras,
+    Ctx {
+        state,
+        caller,
+        headers,
+    }: Ctx,
     Path(company_id): Path<u64>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let caller = caller_of(caller.map(|c| c.0))?;
     if company_id != caller.company_id {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -273,11 +301,14 @@ pub async fn company_file(
 /// POST `/rest/v1.0/images?project_id=` with `{"upload": {uuid, image_name,
 /// source}, "image": {…}}`.
 pub async fn image(
-    (State(state), caller, headers): Extras,
+    Ctx {
+        state,
+        caller,
+        headers,
+    }: Ctx,
     Query(query): Query<HashMap<String, String>>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let caller = caller_of(caller.map(|c| c.0))?;
     let project = project_query(&query)?;
     let body = json_object(&body)?;
     idempotent(&state, &caller, &headers, async {
@@ -304,11 +335,7 @@ pub async fn image(
 }
 
 /// GET `/rest/v1.1/projects/{project_id}/drawing_areas`.
-pub async fn drawing_areas(
-    (_, caller, _): Extras,
-    Path(project_id): Path<u64>,
-) -> Result<Response, ApiError> {
-    caller_of(caller.map(|c| c.0))?;
+pub async fn drawing_areas(_: Ctx, Path(project_id): Path<u64>) -> Result<Response, ApiError> {
     Ok(Json(json!([{
         "id": drawing_area_id(project_id),
         "name": "Sandbox drawings",
@@ -332,11 +359,14 @@ fn area_project(area: u64) -> Result<u64, ApiError> {
 /// POST `/rest/v1.1/drawing_areas/{id}/drawings` with `{"drawing": {number, title,
 /// drawing_discipline: {name}}}`.
 pub async fn drawing(
-    (State(state), caller, headers): Extras,
+    Ctx {
+        state,
+        caller,
+        headers,
+    }: Ctx,
     Path(area): Path<u64>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let caller = caller_of(caller.map(|c| c.0))?;
     let project = area_project(area)?;
     let body = json_object(&body)?;
     idempotent(&state, &caller, &headers, async {
@@ -362,11 +392,14 @@ pub async fn drawing(
 /// POST `/rest/v1.1/projects/{project_id}/drawing_uploads`: every import's upload
 /// finished and a PDF; answers `status: "in_queue"`.
 pub async fn drawing_upload(
-    (State(state), caller, headers): Extras,
+    Ctx {
+        state,
+        caller,
+        headers,
+    }: Ctx,
     Path(project): Path<u64>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let caller = caller_of(caller.map(|c| c.0))?;
     let body = json_object(&body)?;
     idempotent(&state, &caller, &headers, async {
         let upload = part(&body, "drawing_upload")?;
@@ -423,11 +456,14 @@ pub async fn drawing_upload(
 /// POST `/rest/v1.0/projects/{project_id}/accident_logs` with `{"accident_log":
 /// {…, upload_ids}}`.
 pub async fn accident_log(
-    (State(state), caller, headers): Extras,
+    Ctx {
+        state,
+        caller,
+        headers,
+    }: Ctx,
     Path(project): Path<u64>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let caller = caller_of(caller.map(|c| c.0))?;
     let body = json_object(&body)?;
     idempotent(&state, &caller, &headers, async {
         let log = part(&body, "accident_log")?;
