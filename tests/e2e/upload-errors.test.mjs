@@ -274,10 +274,17 @@ describe("ProcoreClient refusals, aborts and token refresh in headless Chromium"
 
   test("a file changed on disk after it was picked is FILE_READ: hashing, uploading with workers, and sending a form", async () => {
     const changed = randomFile(dir, "changed.bin", 6 * MiB + 7);
+    // Chromium notices a change by the modification time in whole seconds: each case
+    // picks the file at its own known time and changes it 50 s later.
+    let stamp = Math.floor(Date.now() / 1000) - 10_000;
+    const pick = async () => {
+      stamp += 100;
+      fs.utimesSync(changed, stamp, stamp);
+      await page.setInputFiles("#files", changed);
+    };
     const touch = () => {
       fs.appendFileSync(changed, "more");
-      const later = new Date(Date.now() + 60_000);
-      fs.utimesSync(changed, later, later);
+      fs.utimesSync(changed, stamp + 50, stamp + 50);
     };
     const cases = [
       ["hashFile", async () => {
@@ -292,7 +299,7 @@ describe("ProcoreClient refusals, aborts and token refresh in headless Chromium"
           .upload(file, { segmented: false })],
     ];
     for (const [label, body] of cases) {
-      await page.setInputFiles("#files", changed);
+      await pick();
       touch();
       await sandbox.clearRequests();
       const { error } = await inPage(body, sandbox.api);
