@@ -1,6 +1,6 @@
 /** Progress of a hash or upload; no counter ever goes backwards. */
 export interface UploadProgress {
-  phase: "hashing" | "creating" | "uploading" | "completing" | "processing" | "done";
+  phase: "hashing" | "creating" | "uploading" | "completing" | "processing" | "attaching" | "done";
   bytesHashed: number;
   bytesUploaded: number;
   totalBytes: number;
@@ -126,13 +126,16 @@ export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
  * Options of the attach calls: the named fields are checked and sent under Procore's
  * snake_case names; any other field passes through as written (Procore's own names).
  */
-interface AttachOptions {
-  /** Aborting rejects with an AbortError and stops the call. */
-  signal?: AbortSignal;
+export interface ExtraFields {
   [extra: string]: unknown;
 }
 
-export interface CompanyFileOptions extends AttachOptions {
+interface Abortable {
+  /** Aborting rejects with an AbortError and stops the call. */
+  signal?: AbortSignal;
+}
+
+export interface CompanyFileFields {
   uploadUuid: string;
   name: string;
   /** The folder; null or absent for the root. */
@@ -141,11 +144,11 @@ export interface CompanyFileOptions extends AttachOptions {
   private?: boolean;
 }
 
-export interface ProjectFileOptions extends CompanyFileOptions {
+export interface ProjectFileFields extends CompanyFileFields {
   projectId: number;
 }
 
-export interface ImageOptions extends AttachOptions {
+export interface ImageFields {
   projectId: number;
   uploadUuid: string;
   imageName: string;
@@ -154,30 +157,31 @@ export interface ImageOptions extends AttachOptions {
   image?: Record<string, unknown>;
 }
 
-export interface DrawingOptions extends AttachOptions {
+export interface DrawingFields {
   number: string;
   title?: string;
   disciplineName: string;
 }
 
-export interface DrawingImport {
+export interface DrawingImportFields {
   uploadUuid: string;
   /** "YYYY-MM-DD". */
   drawingDate: string;
   receivedDate?: string;
   defaultRevision?: string;
   drawingId?: number;
-  [extra: string]: unknown;
 }
 
-export interface DrawingUploadOptions extends AttachOptions {
+export type DrawingImport = DrawingImportFields & ExtraFields;
+
+export interface DrawingUploadFields {
   projectId: number;
   drawingAreaId: number;
   drawingSetId: number;
   imports: DrawingImport[];
 }
 
-export interface AccidentLogOptions extends AttachOptions {
+export interface AccidentLogFields {
   uploadIds: string[];
   timeHour?: number;
   timeMinute?: number;
@@ -186,6 +190,31 @@ export interface AccidentLogOptions extends AttachOptions {
   date?: string;
   involvedCompany?: string;
   involvedName?: string;
+}
+
+export type ProjectFileOptions = ProjectFileFields & Abortable & ExtraFields;
+export type CompanyFileOptions = CompanyFileFields & Abortable & ExtraFields;
+export type ImageOptions = ImageFields & Abortable & ExtraFields;
+export type DrawingOptions = DrawingFields & Abortable & ExtraFields;
+export type DrawingUploadOptions = DrawingUploadFields & Abortable & ExtraFields;
+export type AccidentLogOptions = AccidentLogFields & Abortable & ExtraFields;
+
+/**
+ * Where `uploadAndAttach` attaches the upload: one resource, with that call's options
+ * but the upload id (and, for files and images, a name that defaults to the file's).
+ * A drawing takes its area, set and one import's fields; the file must be a PDF.
+ */
+export type AttachTarget =
+  | { projectFile: Omit<ProjectFileFields, "uploadUuid" | "name"> & { name?: string } & ExtraFields }
+  | { companyFile: Omit<CompanyFileFields, "uploadUuid" | "name"> & { name?: string } & ExtraFields }
+  | { image: Omit<ImageFields, "uploadUuid" | "imageName"> & { imageName?: string } & ExtraFields }
+  | { drawing: Omit<DrawingUploadFields, "imports"> & Omit<DrawingImportFields, "uploadUuid"> & ExtraFields }
+  | { accidentLog: { projectId: number } & Omit<AccidentLogFields, "uploadIds"> & ExtraFields };
+
+export interface UploadAndAttachResult<T = unknown> {
+  upload: UploadResult;
+  /** Procore's answer to the attach call. */
+  attached: T;
 }
 
 export declare class ProcoreClient {
@@ -198,6 +227,13 @@ export declare class ProcoreClient {
    * answer, or null when there is none (204). `T` only types what you expect back.
    */
   request<T = unknown>(method: HttpMethod, path: string, options?: RequestOptions): Promise<T>;
+  /**
+   * Uploads `file`, then attaches it to `target`: one promise, one progress stream
+   * ("attaching", then "done" after the attach step). The target is checked before
+   * anything is sent (INVALID_INPUT); the upload goes to the target's project unless
+   * `options.projectId` says otherwise.
+   */
+  uploadAndAttach<T = unknown>(file: Blob, target: AttachTarget, options?: UploadOptions): Promise<UploadAndAttachResult<T>>;
   /** POST /rest/v1.0/files?project_id= with {"file": {upload_uuid, name, parent_id, …}}. */
   createProjectFile<T = unknown>(options: ProjectFileOptions): Promise<T>;
   /** POST /rest/v1.0/companies/{companyId}/files with {"file": {…}}. */

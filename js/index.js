@@ -90,6 +90,17 @@ export class ProcoreClient {
     return (await this.#inner()).request(method, path, options);
   }
 
+  /**
+   * Uploads, then attaches the upload to the resource `target` names; one progress
+   * stream whose "done" comes after the attach step.
+   * @param {Blob} file
+   * @param {import("./index.d.ts").AttachTarget} target
+   * @param {import("./index.d.ts").UploadOptions} [options]
+   */
+  async uploadAndAttach(file, target, options) {
+    return (await this.#inner()).uploadAndAttach(file, target, options);
+  }
+
   // Attaching uploads to resources: each resolves to Procore's parsed answer.
   /** @param {import("./index.d.ts").ProjectFileOptions} options */
   async createProjectFile(options) {

@@ -61,6 +61,8 @@ pub enum Phase {
     Completing,
     /// v2.1: waiting until Procore has processed the upload.
     Processing,
+    /// `uploadAndAttach`: attaching the upload to its resource.
+    Attaching,
     /// Finished.
     Done,
 }
@@ -74,6 +76,7 @@ impl Phase {
             Phase::Uploading => "uploading",
             Phase::Completing => "completing",
             Phase::Processing => "processing",
+            Phase::Attaching => "attaching",
             Phase::Done => "done",
         }
     }

@@ -346,6 +346,118 @@ pub fn accident_log(project_id: u64, input: &Value) -> Result<ResourceCall, Erro
     })
 }
 
+/// The targets `uploadAndAttach` knows, by their key in its `target` argument.
+pub const TARGETS: &[&str] = &[
+    "projectFile",
+    "companyFile",
+    "image",
+    "drawing",
+    "accidentLog",
+];
+
+/// The attach call of `uploadAndAttach`: `target` names one resource
+/// (`{ projectFile: {…} }`, `{ companyFile }`, `{ image }`, `{ drawing }`,
+/// `{ accidentLog: { projectId, … } }`) with that call's options but the upload id,
+/// which is `uuid`; a file or image name left out is the file's. A drawing target
+/// takes `projectId`, `drawingAreaId`, `drawingSetId` and one import's fields
+/// (`drawingDate`, …), and the file must be a PDF. The flag says whether the call
+/// needs an `Idempotency-Token`. Called with a placeholder uuid before the upload, it
+/// checks the whole target so that a bad one sends nothing.
+pub fn attach_upload(
+    target: &Value,
+    uuid: &str,
+    file_name: &str,
+    company_id: u64,
+) -> Result<(ResourceCall, bool), Error> {
+    let (kind, options) = target_of(target)?;
+    let mut options = options.clone();
+    let mut default = |key: &str, value: &str| {
+        if !options.contains_key(key) {
+            options.insert(key.into(), json!(value));
+        }
+    };
+    match kind {
+        "projectFile" | "companyFile" => default("name", file_name),
+        "image" => default("imageName", file_name),
+        _ => {}
+    }
+    let what = format!("target.{kind}");
+    let refine = |error: Error| match error {
+        Error::InvalidInput(message) => Error::InvalidInput(message.replacen("options", &what, 1)),
+        other => other,
+    };
+    let uuid = json!(uuid);
+    let call = match kind {
+        "projectFile" => {
+            options.insert("uploadUuid".into(), uuid);
+            project_file(&Value::Object(options))
+        }
+        "companyFile" => {
+            options.insert("uploadUuid".into(), uuid);
+            company_file(company_id, &Value::Object(options))
+        }
+        "image" => {
+            options.insert("uploadUuid".into(), uuid);
+            image(&Value::Object(options))
+        }
+        "drawing" => {
+            check_drawing_file_name(file_name)?;
+            let mut upload = Map::new();
+            for key in ["projectId", "drawingAreaId", "drawingSetId"] {
+                if let Some(value) = options.remove(key) {
+                    upload.insert(key.into(), value);
+                }
+            }
+            options.insert("uploadUuid".into(), uuid);
+            upload.insert("imports".into(), json!([options]));
+            return drawing_upload(&Value::Object(upload))
+                .map(|call| (call, true))
+                .map_err(|error| match error {
+                    Error::InvalidInput(message) => Error::InvalidInput(
+                        message
+                            .replacen("options.imports[0]", &what, 1)
+                            .replacen("options", &what, 1),
+                    ),
+                    other => other,
+                });
+        }
+        _ => {
+            let project = route_id(&options, "projectId", &what)?;
+            options.remove("projectId");
+            options.insert("uploadIds".into(), json!([uuid]));
+            accident_log(project, &Value::Object(options))
+        }
+    };
+    call.map(|call| (call, false)).map_err(refine)
+}
+
+/// The project of `target`, where its resource lives in one (the upload then goes to
+/// that project unless the caller says otherwise).
+pub fn target_project(target: &Value) -> Option<u64> {
+    let (_, options) = target_of(target).ok()?;
+    options.get("projectId").and_then(Value::as_u64)
+}
+
+/// `target`'s one key and its options.
+fn target_of(target: &Value) -> Result<(&'static str, &Map<String, Value>), Error> {
+    let map = object(target, "target")?;
+    let named = || {
+        Error::InvalidInput(format!(
+            "target must name one of {}, as {{ projectFile: {{ … }} }}",
+            TARGETS.join(", ")
+        ))
+    };
+    if map.len() != 1 {
+        return Err(named());
+    }
+    let (key, options) = map.iter().next().ok_or_else(named)?;
+    let kind = TARGETS
+        .iter()
+        .find(|kind| **kind == key)
+        .ok_or_else(named)?;
+    Ok((kind, object(options, &format!("target.{kind}"))?))
+}
+
 /// Drawings must be PDFs: the drawing workflow refuses another file by its name
 /// before anything is sent.
 pub fn check_drawing_file_name(name: &str) -> Result<(), Error> {
@@ -581,6 +693,114 @@ mod tests {
         for (result, message) in table {
             let got = refused(result);
             assert!(got.contains(message), "{got:?} should contain {message:?}");
+        }
+    }
+
+    /// `uploadAndAttach`'s targets: the call each makes with the upload's id, names
+    /// defaulting to the file's, and the refusals (with the target in the message).
+    #[test]
+    fn upload_targets_table() {
+        let made = |target: Value, file: &str| attach_upload(&target, "U9", file, 7);
+        let (call, idempotent) = made(
+            json!({"projectFile": {"projectId": 42, "parentId": 3}}),
+            "plan.pdf",
+        )
+        .unwrap();
+        assert_eq!(call.path, "/rest/v1.0/files?project_id=42");
+        assert_eq!(
+            call.body,
+            Some(json!({"file": {"upload_uuid": "U9", "name": "plan.pdf", "parent_id": 3}}))
+        );
+        assert!(!idempotent);
+        let (call, _) = made(json!({"companyFile": {"name": "renamed.pdf"}}), "plan.pdf").unwrap();
+        assert_eq!(
+            call.body,
+            Some(json!({"file": {"upload_uuid": "U9", "name": "renamed.pdf"}}))
+        );
+        let (call, _) = made(json!({"image": {"projectId": 42}}), "site.png").unwrap();
+        assert_eq!(
+            call.body,
+            Some(json!({"upload": {"uuid": "U9", "image_name": "site.png"}, "image": {}}))
+        );
+        let (call, idempotent) = made(
+            json!({"drawing": {"projectId": 42, "drawingAreaId": 4201, "drawingSetId": 4202, "drawingDate": "2026-11-23", "drawingId": 5}}),
+            "A-101.pdf",
+        )
+        .unwrap();
+        assert!(idempotent, "drawing uploads carry an Idempotency-Token");
+        assert_eq!(call.path, "/rest/v1.1/projects/42/drawing_uploads");
+        assert_eq!(
+            call.body,
+            Some(
+                json!({"drawing_upload": {"drawing_area_id": 4201, "drawing_set_id": 4202,
+                "drawing_log_imports": [{"upload_uuid": "U9", "drawing_date": "2026-11-23", "drawing_id": 5}]}})
+            )
+        );
+        let (call, _) = made(
+            json!({"accidentLog": {"projectId": 42, "timeHour": 9}}),
+            "x.jpg",
+        )
+        .unwrap();
+        assert_eq!(call.path, "/rest/v1.0/projects/42/accident_logs");
+        assert_eq!(
+            call.body,
+            Some(json!({"accident_log": {"upload_ids": ["U9"], "time_hour": 9}}))
+        );
+        assert_eq!(
+            target_project(&json!({"image": {"projectId": 42}})),
+            Some(42)
+        );
+        assert_eq!(target_project(&json!({"companyFile": {}})), None);
+
+        let refusals = [
+            (json!({}), "x.pdf", "target must name one of projectFile"),
+            (
+                json!({"projectFile": {}, "image": {}}),
+                "x.pdf",
+                "target must name one of",
+            ),
+            (json!({"folder": {}}), "x.pdf", "target must name one of"),
+            (
+                json!({"image": 5}),
+                "x.png",
+                "target.image must be an object",
+            ),
+            (
+                json!({"projectFile": {"parentId": 3}}),
+                "x.pdf",
+                "target.projectFile.projectId is required",
+            ),
+            (
+                json!({"drawing": {"projectId": 42, "drawingAreaId": 1, "drawingSetId": 2, "drawingDate": "2026-11-23"}}),
+                "A-101.png",
+                "drawings must be PDFs",
+            ),
+            (
+                json!({"drawing": {"projectId": 42, "drawingAreaId": 1, "drawingSetId": 2}}),
+                "A-101.pdf",
+                "target.drawing.drawingDate is required",
+            ),
+            (
+                json!({"drawing": {"projectId": 42, "drawingSetId": 2, "drawingDate": "2026-11-23"}}),
+                "A-101.pdf",
+                "target.drawing.drawingAreaId is required",
+            ),
+            (
+                json!({"accidentLog": {"timeHour": 9}}),
+                "x.jpg",
+                "target.accidentLog.projectId is required",
+            ),
+            (
+                json!({"accidentLog": {"projectId": 42, "timeMinute": 60}}),
+                "x.jpg",
+                "target.accidentLog.timeMinute must be an integer from 0 to 59",
+            ),
+        ];
+        for (target, file, message) in refusals {
+            match attach_upload(&target, "pending", file, 7) {
+                Err(Error::InvalidInput(got)) => assert!(got.contains(message), "{target}: {got}"),
+                other => panic!("{target}: {other:?}"),
+            }
         }
     }
 

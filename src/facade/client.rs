@@ -1,5 +1,6 @@
 //! `ProcoreClient`: options in, the engine through the web adapter, results out.
 
+use std::cell::Cell;
 use std::rc::Rc;
 
 use js_sys::Promise;
@@ -17,7 +18,7 @@ use crate::core::hash::{HashBackend, HashOptions};
 use crate::core::http::Method;
 use crate::core::plan::{plan_segments, ApiVersion, Segmented};
 use crate::core::protocol::{FileMeta, Scope};
-use crate::core::resources::{self, ResourceCall};
+use crate::core::resources::{self, attach_upload, target_project, ResourceCall};
 use crate::core::source::ByteSource;
 use crate::core::Error;
 use crate::web::abort;
@@ -25,7 +26,9 @@ use crate::web::blob::BlobSource;
 use crate::web::error::to_js_error;
 use crate::web::hashing::{default_worker_count, Hashing, MAX_WORKERS};
 use crate::web::http::WebHttp;
-use crate::web::js::{json_text, parse_json_answer, random_token, text_pairs, Options};
+use crate::web::js::{
+    json_text, parse_json_answer, random_token, set_property, text_pairs, Options,
+};
 use crate::web::tokens::JsTokens;
 use crate::web::workers::WorkerRuntime;
 
@@ -63,13 +66,15 @@ impl ProcoreClient {
 
     /// Uploads a `Blob`/`File`; resolves to `UploadResult`.
     pub fn upload(&self, file: JsValue, options: JsValue) -> Promise {
-        let settings = self.settings.clone();
-        future_to_promise(async move {
-            let result = upload(&settings, file, &options)
-                .await
-                .map_err(|error| to_js_error(&error))?;
-            serde_wasm_bindgen::to_value(&result).map_err(JsValue::from)
-        })
+        future_to_promise(upload(self.settings.clone(), file, options, None))
+    }
+
+    /// `uploadAndAttach(file, target, options?)`: uploads, then attaches the upload to
+    /// the resource `target` names (`{ projectFile: {…} }`, `{ image }`, …); one
+    /// progress stream, `done` after the attach step. Resolves to `{ upload, attached }`.
+    #[wasm_bindgen(js_name = uploadAndAttach)]
+    pub fn upload_and_attach(&self, file: JsValue, target: JsValue, options: JsValue) -> Promise {
+        future_to_promise(upload(self.settings.clone(), file, options, Some(target)))
     }
 
     /// `request(method, path, { query?, body?, headers?, signal? })`: one
@@ -178,23 +183,58 @@ async fn send(
     settings: Rc<Settings>,
     prepared: Result<Prepared, Error>,
 ) -> Result<JsValue, JsValue> {
-    let answer = async {
-        let call = prepared?;
-        abort::check(call.signal.as_ref())?;
-        let http = WebHttp::without_file(call.signal);
-        let api = ApiClient {
-            http: &http,
-            tokens: &settings.tokens,
-            base_url: &settings.base_url,
-            company_id: settings.company_id,
-        };
-        let url = api.url(&call.path_and_query);
-        let response = api
-            .call(call.method, &url, call.body, &call.headers)
-            .await?;
-        parse_json_answer(&response.body)
+    match prepared {
+        Ok(call) => call_api(&settings, call).await,
+        Err(error) => Err(error),
+    }
+    .map_err(|error| to_js_error(&error))
+}
+
+/// Sends a prepared call: the parsed answer.
+async fn call_api(settings: &Settings, call: Prepared) -> Result<JsValue, Error> {
+    abort::check(call.signal.as_ref())?;
+    let http = WebHttp::without_file(call.signal);
+    let api = ApiClient {
+        http: &http,
+        tokens: &settings.tokens,
+        base_url: &settings.base_url,
+        company_id: settings.company_id,
     };
-    answer.await.map_err(|error: Error| to_js_error(&error))
+    let url = api.url(&call.path_and_query);
+    let response = api
+        .call(call.method, &url, call.body, &call.headers)
+        .await?;
+    parse_json_answer(&response.body)
+}
+
+/// A resource call ready to send, with an `Idempotency-Token` when `idempotent`.
+fn prepared(call: ResourceCall, idempotent: bool, signal: Option<AbortSignal>) -> Prepared {
+    Prepared {
+        method: call.method,
+        path_and_query: call.path,
+        body: call.body.map(|body| body.to_string()),
+        headers: if idempotent {
+            vec![("Idempotency-Token".into(), random_token())]
+        } else {
+            Vec::new()
+        },
+        signal,
+    }
+}
+
+/// A JS value as JSON data (`JSON.stringify`, then parsed), without its top-level
+/// `signal`; `undefined` and `null` are an empty object.
+fn json_value(raw: &JsValue, what: &str) -> Result<serde_json::Value, Error> {
+    let mut value = if raw.is_undefined() || raw.is_null() {
+        serde_json::Value::Object(serde_json::Map::new())
+    } else {
+        serde_json::from_str(&json_text(raw, what)?)
+            .map_err(|error| Error::InvalidInput(format!("{what} is not JSON data: {error}")))?
+    };
+    if let Some(map) = value.as_object_mut() {
+        map.remove("signal");
+    }
+    Ok(value)
 }
 
 fn prepare_attach(
@@ -205,27 +245,8 @@ fn prepare_attach(
 ) -> Result<Prepared, Error> {
     let options = Options::new(raw, "options")?;
     let signal = options.instance::<AbortSignal>("signal", "an AbortSignal")?;
-    let mut input = if raw.is_undefined() || raw.is_null() {
-        serde_json::Value::Object(serde_json::Map::new())
-    } else {
-        serde_json::from_str(&json_text(raw, "options")?)
-            .map_err(|error| Error::InvalidInput(format!("options are not JSON data: {error}")))?
-    };
-    if let Some(map) = input.as_object_mut() {
-        map.remove("signal");
-    }
-    let call = build(settings, &input)?;
-    Ok(Prepared {
-        method: call.method,
-        path_and_query: call.path,
-        body: call.body.map(|body| body.to_string()),
-        headers: if idempotent {
-            vec![("Idempotency-Token".into(), random_token())]
-        } else {
-            Vec::new()
-        },
-        signal,
-    })
+    let call = build(settings, &json_value(raw, "options")?)?;
+    Ok(prepared(call, idempotent, signal))
 }
 
 /// A positive integer id passed as an argument.
@@ -404,17 +425,54 @@ struct JsSegment {
     etag: Option<String>,
 }
 
+/// `upload` and `uploadAndAttach` (with a `target`): one future type for both.
 async fn upload(
+    settings: Rc<Settings>,
+    file: JsValue,
+    options: JsValue,
+    target: Option<JsValue>,
+) -> Result<JsValue, JsValue> {
+    upload_then_attach(&settings, file, &options, target.as_ref())
+        .await
+        .map_err(|error| to_js_error(&error))
+}
+
+async fn upload_then_attach(
     settings: &Settings,
     file: JsValue,
     raw: &JsValue,
-) -> Result<JsUploadResult, Error> {
+    target: Option<&JsValue>,
+) -> Result<JsValue, Error> {
     let source = BlobSource::from_js(file)?;
-    let call = read_call(settings, &source, raw)?;
+    let mut call = read_call(settings, &source, raw)?;
+    // The whole target is checked before anything is sent.
+    let target = target
+        .map(|target| json_value(target, "target"))
+        .transpose()?;
+    if let Some(target) = &target {
+        attach_upload(
+            target,
+            "pending",
+            &call.options.file.name,
+            settings.company_id,
+        )?;
+        if call.options.scope.project_id.is_none() {
+            call.options.scope.project_id = target_project(target);
+        }
+    }
     abort::check(call.signal.as_ref())?;
     let http = WebHttp::new(source.as_raw().clone(), call.signal.clone());
     let progress = call.on_progress.clone();
-    let report = |p: &Progress| progress.report(p);
+    let last = Cell::new(None::<Progress>);
+    // With a target the upload's last report is not the end: attaching follows.
+    let report = |p: &Progress| {
+        let mut p = *p;
+        if target.is_some() && p.phase == Phase::Done {
+            p.phase = Phase::Attaching;
+        }
+        last.set(Some(p));
+        progress.report(&p);
+    };
     let hasher = Hashing::choose(
         settings.workers.as_ref(),
         call.workers,
@@ -422,7 +480,28 @@ async fn upload(
         call.signal.clone(),
     );
     let result = engine::upload(&http, &settings.tokens, &hasher, &call.options, &report).await?;
-    Ok(JsUploadResult {
+    let uuid = result.uuid.clone();
+    let uploaded = serde_wasm_bindgen::to_value(&js_upload_result(result)).map_err(|error| {
+        Error::Protocol(format!("the result could not be handed to JS: {error}"))
+    })?;
+    let Some(target) = target else {
+        return Ok(uploaded);
+    };
+    let (attach, idempotent) =
+        attach_upload(&target, &uuid, &call.options.file.name, settings.company_id)?;
+    let attached = call_api(settings, prepared(attach, idempotent, call.signal.clone())).await?;
+    if let Some(mut done) = last.get() {
+        done.phase = Phase::Done;
+        progress.report(&done);
+    }
+    let out = js_sys::Object::new();
+    set_property(&out, "upload", &uploaded);
+    set_property(&out, "attached", &attached);
+    Ok(out.into())
+}
+
+fn js_upload_result(result: engine::UploadResult) -> JsUploadResult {
+    JsUploadResult {
         uuid: result.uuid,
         status: result.status,
         size: result.size,
@@ -438,7 +517,7 @@ async fn upload(
                 })
                 .collect()
         }),
-    })
+    }
 }
 
 fn prepare_request(method: &JsValue, path: &JsValue, raw: &JsValue) -> Result<Prepared, Error> {

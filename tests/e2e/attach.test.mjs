@@ -145,6 +145,73 @@ describe("attaching uploads to resources in headless Chromium against the sandbo
     assert.match(notPdf.error.body, /drawings must be PDFs/);
   });
 
+  /** Runs uploadAndAttach on the picked file in the page; its value, progress and error. */
+  async function uploadAndAttach(file, target, options = {}) {
+    await page.setInputFiles("#files", file);
+    return page.evaluate(async ({ api, target, options }) => {
+      const { ProcoreClient } = await import("/pkg/index.js");
+      const client = new ProcoreClient({ companyId: 7, accessToken: "sandbox-token", baseUrl: api, allowInsecureStorage: true });
+      const events = [];
+      try {
+        const value = await client.uploadAndAttach(document.getElementById("files").files[0], target, {
+          ...options, onProgress: (p) => events.push(p),
+        });
+        return { value, events };
+      } catch (e) {
+        return { error: { code: e.code, message: e.message, status: e.status, body: e.body }, events };
+      }
+    }, { api: sandbox.api, target, options });
+  }
+
+  test("uploadAndAttach: one promise, one progress stream ending after the attach step", async () => {
+    const { value, events, error } = await uploadAndAttach(png, { projectFile: { projectId: 42, description: "front" } });
+    assert.equal(error, undefined, JSON.stringify(error));
+    const uuid = value.upload.uuid;
+    assert.equal(value.upload.status, "complete");
+    assert.equal(value.attached.file_versions[0].upload_uuid, uuid);
+    assert.equal(value.attached.name, "site.png", "the name defaults to the file's");
+    const phases = events.map((e) => e.phase);
+    assert.ok(phases.includes("attaching"), phases.join());
+    assert.equal(phases.at(-1), "done");
+    assert.equal(phases.filter((p) => p === "done").length, 1, "done once, at the end");
+    assert.ok(phases.indexOf("attaching") < phases.lastIndexOf("done"));
+    for (let i = 1; i < events.length; i++) {
+      assert.ok(events[i].bytesUploaded >= events[i - 1].bytesUploaded, "never backwards");
+    }
+    const record = (await attachments()).at(-1);
+    assert.deepEqual([record.kind, record.upload_uuids], ["project_file", [uuid]]);
+    const upload = await sandbox.inspect(uuid);
+    assert.equal(upload.upload.project_id, 42, "uploaded to the target's project");
+  });
+
+  test("uploadAndAttach of a drawing: a PDF is imported; anything else is refused before anything is sent", async () => {
+    const [area] = await page.evaluate(async (api) => {
+      const { ProcoreClient } = await import("/pkg/index.js");
+      return new ProcoreClient({ companyId: 7, accessToken: "sandbox-token", baseUrl: api }).listDrawingAreas(42);
+    }, sandbox.api);
+    const target = { drawing: { projectId: 42, drawingAreaId: area.id, drawingSetId: area.drawing_set_id, drawingDate: "2026-11-23" } };
+    const { value, error } = await uploadAndAttach(pdf, target, { segmented: true });
+    assert.equal(error, undefined, JSON.stringify(error));
+    assert.equal(value.attached.status, "in_queue");
+    const record = (await attachments()).at(-1);
+    assert.deepEqual([record.kind, record.upload_uuids], ["drawing_upload", [value.upload.uuid]]);
+
+    for (const [file, badTarget, message] of [
+      [png, target, /drawings must be PDFs: "site\.png" does not end in \.pdf/],
+      [pdf, { drawing: { ...target.drawing, drawingDate: undefined } }, /target\.drawing\.drawingDate is required/],
+      [png, { projectFile: { parentId: 3 } }, /target\.projectFile\.projectId is required/],
+      [png, { folder: { projectId: 42 } }, /target must name one of projectFile, companyFile, image, drawing, accidentLog/],
+      [png, "projectFile", /target must be an object/],
+    ]) {
+      await sandbox.clearRequests();
+      const refused = await uploadAndAttach(file, badTarget);
+      assert.equal(refused.error?.code, "INVALID_INPUT", JSON.stringify(refused));
+      assert.match(refused.error.message, message);
+      assert.deepEqual(refused.events, [], "no progress: nothing started");
+      assert.deepEqual(await sandbox.requests(), [], "nothing sent");
+    }
+  });
+
   test("missing or mistyped fields are INVALID_INPUT and nothing is sent", async () => {
     const cases = [
       [(client, uuid) => client.createProjectFile({ uploadUuid: uuid, name: "x" }), /options\.projectId is required/],

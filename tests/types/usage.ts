@@ -67,6 +67,15 @@ async function main(): Promise<void> {
   // @ts-expect-error imports hold objects
   await client.createDrawingUpload({ projectId: 1, drawingAreaId: 2, drawingSetId: 3, imports: ["U"] });
 
+  const both = await client.uploadAndAttach(file, { projectFile: { projectId: 42, parentId: 3 } }, { onProgress: (p) => p.phase === "attaching" });
+  const attachedUuid: string = both.upload.uuid;
+  console.log(attachedUuid, both.attached);
+  await client.uploadAndAttach(file, { drawing: { projectId: 42, drawingAreaId: 1, drawingSetId: 2, drawingDate: "2026-11-23" } });
+  // @ts-expect-error a drawing target needs its date
+  await client.uploadAndAttach(file, { drawing: { projectId: 42, drawingAreaId: 1, drawingSetId: 2 } });
+  // @ts-expect-error targets are named
+  await client.uploadAndAttach(file, { folder: { projectId: 42 } });
+
   // @ts-expect-error companyId is required
   new ProcoreClient({ accessToken: "t" });
   // @ts-expect-error apiVersion is one of three
