@@ -191,18 +191,10 @@ async fn an_injected_503_comes_before_the_endpoint() {
     assert_eq!(h.attachments().await.len(), 1);
 }
 
-/// A v2.1 upload is attachable once `available`: `complete` (processing) is not
-/// finished, and after Show Upload reports it available it is.
-#[tokio::test]
-async fn a_v2_upload_attaches_only_once_available() {
-    let h = Harness::with({
-        let mut config = config();
-        config.processing_delay_ms = 60_000;
-        config
-    })
-    .await;
+/// A 1000-byte v2.1 upload named `v.pdf`, created under `path`, sent and completed
+/// (so `complete`, processing): its id.
+async fn completed_v2(h: &Harness, path: &str) -> String {
     let data = bytes(1000, 9);
-    let path = "/rest/v2.1/companies/7/projects/42/uploads";
     let created = h
         .create(
             path,
@@ -214,6 +206,21 @@ async fn a_v2_upload_attaches_only_once_available() {
     let etags = h.put_all(&created, &data, 1000).await;
     let (status, _) = json_of(h.patch_v2(path, &uuid, json!(etags)).await).await;
     assert_eq!(status, 200);
+    uuid
+}
+
+/// A v2.1 upload is attachable once `available`: `complete` (processing) is not
+/// finished, and after Show Upload reports it available it is.
+#[tokio::test]
+async fn a_v2_upload_attaches_only_once_available() {
+    let h = Harness::with({
+        let mut config = config();
+        config.processing_delay_ms = 60_000;
+        config
+    })
+    .await;
+    let path = "/rest/v2.1/companies/7/projects/42/uploads";
+    let uuid = completed_v2(&h, path).await;
     let body = json!({"file": {"upload_uuid": uuid, "name": "v.pdf"}});
     let (status, answer) = post(&h, "/rest/v1.0/files?project_id=42", body.clone(), &[]).await;
     assert_eq!(status, 422, "{answer}");
@@ -226,16 +233,7 @@ async fn a_v2_upload_attaches_only_once_available() {
     );
 
     let h = Harness::embedded().await; // processing takes 50 ms here
-    let created = h
-        .create(
-            path,
-            json!({"file_name": "v.pdf", "file_size": data.len(), "sha256": sha256_hex(&data),
-                   "segments": declare_segments(&data, 1000, false)}),
-        )
-        .await;
-    let uuid = created["data"]["upload_id"].as_str().unwrap().to_string();
-    let etags = h.put_all(&created, &data, 1000).await;
-    h.patch_v2(path, &uuid, json!(etags)).await;
+    let uuid = completed_v2(&h, path).await;
     let (_, shown) = h.show_after_processing(path, &uuid).await;
     assert_eq!(shown["data"]["status"], "available");
     let body = json!({"file": {"upload_uuid": uuid, "name": "v.pdf"}});

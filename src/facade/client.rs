@@ -251,8 +251,7 @@ fn prepare_attach(
 
 /// A positive integer id passed as an argument.
 fn positive(value: &JsValue, name: &str) -> Result<u64, Error> {
-    crate::web::js::whole_number(value)
-        .filter(|&n| n >= 1)
+    crate::web::js::positive_integer(value)
         .ok_or_else(|| Error::InvalidInput(format!("{name} must be a positive integer")))
 }
 

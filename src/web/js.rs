@@ -39,6 +39,11 @@ pub fn whole_number(value: &JsValue) -> Option<u64> {
     }
 }
 
+/// `value` as a positive integer (an id), or `None`.
+pub fn positive_integer(value: &JsValue) -> Option<u64> {
+    whole_number(value).filter(|&n| n >= 1)
+}
+
 /// `value` as an index below `len`, or `None`.
 pub fn index_below(value: &JsValue, len: usize) -> Option<usize> {
     whole_number(value)
@@ -251,8 +256,7 @@ impl<'a> Options<'a> {
     pub fn positive_id(&self, key: &str) -> Result<Option<u64>, Error> {
         self.get(key)?
             .map(|value| {
-                whole_number(&value)
-                    .filter(|&n| n >= 1)
+                positive_integer(&value)
                     .ok_or_else(|| self.invalid(key, "a positive integer", &value))
             })
             .transpose()
