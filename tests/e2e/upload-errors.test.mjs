@@ -281,6 +281,9 @@ describe("ProcoreClient refusals, aborts and token refresh in headless Chromium"
       stamp += 100;
       fs.utimesSync(changed, stamp, stamp);
       await page.setInputFiles("#files", changed);
+      // Chromium takes a picked file's snapshot (size, time) when a page first asks for
+      // it; ask now, before the change, or the snapshot may already be of the new file.
+      assert.equal(await page.evaluate(() => document.getElementById("files").files[0].lastModified), stamp * 1000);
     };
     const touch = () => {
       fs.appendFileSync(changed, "more");
