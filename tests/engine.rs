@@ -11,6 +11,7 @@ use procore_upload::core::hash::{hash_bytes, InThread};
 use procore_upload::core::http::{Body, Http, Method, Request, Response, Target, Tokens};
 use procore_upload::core::plan::{ApiVersion, Segmented, MIB};
 use procore_upload::core::protocol::{FileMeta, Scope};
+use procore_upload::core::runtime::{Limits, Shared};
 use procore_upload::core::Error;
 use serde_json::{json, Value};
 
@@ -143,7 +144,7 @@ fn run(
     let seen = RefCell::new(Vec::new());
     let result = pollster::block_on(upload(
         http,
-        &tokens(),
+        &Shared::new(tokens(), Limits::default()),
         &InThread::new(source),
         options,
         &|p| seen.borrow_mut().push(*p),
@@ -574,7 +575,7 @@ fn v1_expired_instructions_create_again_without_rehashing() {
     let options = options(ApiVersion::V10, None, size as u64, Segmented::Yes);
     let result = pollster::block_on(upload(
         &http,
-        &tokens(),
+        &Shared::new(tokens(), Limits::default()),
         &InThread::new(&counting),
         &options,
         &|p| seen.borrow_mut().push(*p),
@@ -707,7 +708,7 @@ fn a_fixed_token_is_not_sent_again_after_a_401() {
     let http = Scripted::new(|_| ok(401, json!({"errors": "no"})));
     let result = pollster::block_on(upload(
         &http,
-        &FixedToken,
+        &Shared::new(FixedToken, Limits::default()),
         &InThread::new(source.as_slice()),
         &options(ApiVersion::V10, None, 10, Segmented::No),
         &|_| {},
@@ -724,7 +725,7 @@ fn a_failing_token_source_sends_nothing() {
     let http = Scripted::new(|request| panic!("nothing may be sent: {request:?}"));
     let result = pollster::block_on(upload(
         &http,
-        &FailingTokens,
+        &Shared::new(FailingTokens, Limits::default()),
         &InThread::new(source.as_slice()),
         &options(ApiVersion::V10, None, 10, Segmented::No),
         &|_| {},
@@ -1034,10 +1035,10 @@ fn the_api_client_calls_any_method() {
             other => panic!("unexpected {other:?}"),
         }
     });
-    let tokens = tokens();
+    let shared = Shared::new(tokens(), Limits::default());
     let api = ApiClient {
         http: &http,
-        tokens: &tokens,
+        shared: &shared,
         base_url: "https://api.test/",
         company_id: 7,
     };

@@ -100,12 +100,25 @@ pub struct Faults {
     pub storage_error_rate: f64,
     /// Status for injected storage errors: 500 or 503 (default 503).
     pub storage_error_status: Option<u16>,
+    /// When not empty, each injected storage error answers one of these statuses, picked
+    /// at random (seeded by --seed), instead of `storage_error_status`. The S3 error
+    /// code is SlowDown for 503, InternalError otherwise.
+    pub storage_error_statuses: Vec<u16>,
     /// The next N client storage requests fail with `storage_error_status`.
     pub storage_fail_next: u32,
     /// Fraction of client storage uploads whose connection is reset mid-body.
     pub storage_reset_rate: f64,
     /// The next N client storage uploads have their connection reset mid-body.
     pub storage_reset_next: u32,
+    /// Fraction of client storage uploads (PUT or form POST with a body) that stall: the
+    /// body is read in full, then no answer comes; the connection is dropped when the
+    /// client gives up or after `storage_stall_ms`.
+    pub storage_stall_rate: f64,
+    /// The next N client storage uploads with a body stall (see `storage_stall_rate`).
+    pub storage_stall_next: u32,
+    /// How long a stalled upload is held before its connection is dropped, in
+    /// milliseconds (default 120000).
+    pub storage_stall_ms: Option<u64>,
     /// Added latency on every client storage request, in milliseconds.
     pub storage_latency_ms: u64,
     /// Added latency on every API request, in milliseconds.
@@ -124,4 +137,8 @@ pub struct Faults {
     /// When set, new instructions expire after this many seconds instead of
     /// --instruction-ttl.
     pub instruction_ttl_secs: Option<u64>,
+    /// The next N instruction sets handed out (by a create call of any version, or the
+    /// fresh part URLs of a v2.1 Show Upload) are already expired: storage refuses them
+    /// as it refuses any expired URL or policy.
+    pub instructions_expired_next: u32,
 }

@@ -39,6 +39,54 @@ pub struct ObjectDigests {
     pub range_sha256: Vec<String>,
 }
 
+/// How long a new set of instructions (presigned URLs, a POST policy) is valid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Validity {
+    /// Seconds they are valid for.
+    pub ttl_secs: u64,
+    /// Already expired when handed out (fault injection). A URL is signed as if
+    /// `ttl_secs` + 1 seconds ago, so it reads as one that aged out; a policy is signed
+    /// now (its `x-amz-date` stays within storage's clock-skew window) with an
+    /// expiration a second ago. Storage then refuses either as it refuses any expired
+    /// instructions.
+    pub expired: bool,
+}
+
+impl Validity {
+    /// Unix seconds when instructions signed at `now` (Unix seconds) stop being valid.
+    pub fn expires_at(&self, now: u64) -> u64 {
+        if self.expired {
+            now.saturating_sub(1)
+        } else {
+            now.saturating_add(self.ttl_secs)
+        }
+    }
+
+    /// The signing time of a presigned URL made at `now`.
+    fn signed_at(&self, now: OffsetDateTime) -> OffsetDateTime {
+        if self.expired {
+            now - time::Duration::seconds(self.ttl_secs_i64().saturating_add(1))
+        } else {
+            now
+        }
+    }
+
+    /// The expiration of a POST policy signed at `now`.
+    fn policy_expiration(&self, now: OffsetDateTime) -> OffsetDateTime {
+        if self.expired {
+            now - time::Duration::seconds(1)
+        } else {
+            now + time::Duration::seconds(self.ttl_secs_i64())
+        }
+    }
+
+    /// `ttl_secs` capped at ten years, so date arithmetic cannot overflow.
+    fn ttl_secs_i64(&self) -> i64 {
+        const TEN_YEARS: i64 = 10 * 365 * 24 * 3600;
+        i64::try_from(self.ttl_secs).map_or(TEN_YEARS, |ttl| ttl.min(TEN_YEARS))
+    }
+}
+
 /// An S3 endpoint, bucket and key pair, path-style (`{endpoint}/{bucket}/{key}`).
 #[derive(Clone, Debug)]
 pub struct S3Client {
@@ -170,15 +218,20 @@ impl S3Client {
         upload_id: &str,
         part_number: u32,
         headers: &[(&str, &str)],
-        ttl_secs: u64,
+        validity: Validity,
     ) -> Url {
         let part_number = part_number.to_string();
         let url = self.url(
             Some(key),
             &[("partNumber", &part_number), ("uploadId", upload_id)],
         );
-        self.credentials
-            .presign("PUT", &url, headers, ttl_secs, OffsetDateTime::now_utc())
+        self.credentials.presign(
+            "PUT",
+            &url,
+            headers,
+            validity.ttl_secs,
+            validity.signed_at(OffsetDateTime::now_utc()),
+        )
     }
 
     /// Form fields for a browser POST of `key` (see [`Credentials::post_policy`]).
@@ -187,16 +240,17 @@ impl S3Client {
         key: &str,
         extra_fields: &[(String, String)],
         size_range: (u64, u64),
-        ttl_secs: u64,
+        validity: Validity,
     ) -> Vec<(String, String)> {
         let mut fields = vec![("key".to_string(), key.to_string())];
         fields.extend(extra_fields.iter().cloned());
+        let now = OffsetDateTime::now_utc();
         self.credentials.post_policy(
             &self.bucket,
             &fields,
             size_range,
-            ttl_secs,
-            OffsetDateTime::now_utc(),
+            validity.policy_expiration(now),
+            now,
         )
     }
 

@@ -121,17 +121,17 @@ impl Credentials {
     /// `x-amz-credential`, `x-amz-algorithm`, `x-amz-date`, `x-amz-signature`.
     ///
     /// The policy binds the bucket, every given field exactly, and the body size to
-    /// `size_range`; it expires after `expires_secs`.
+    /// `size_range`; it expires at `expiration`.
     pub fn post_policy(
         &self,
         bucket: &str,
         fields: &[(String, String)],
         size_range: (u64, u64),
-        expires_secs: u64,
+        expiration: OffsetDateTime,
         now: OffsetDateTime,
     ) -> Vec<(String, String)> {
         let stamp = self.stamp(now);
-        let expiration = (now + time::Duration::seconds(expires_secs as i64))
+        let expiration = expiration
             .to_offset(time::UtcOffset::UTC)
             .format(format_description!(
                 "[year]-[month]-[day]T[hour]:[minute]:[second].000Z"

@@ -8,7 +8,7 @@ use rand::{rngs::StdRng, Rng, SeedableRng};
 use serde::Serialize;
 
 use crate::config::{Config, Faults};
-use crate::s3_client::S3Client;
+use crate::s3_client::{S3Client, Validity};
 
 /// Which API created an upload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -152,10 +152,20 @@ pub struct LoggedRequest {
     pub query: Option<String>,
     /// Every header, lowercase names, in arrival order.
     pub headers: Vec<(String, String)>,
-    /// Status answered (0 when the connection was reset on purpose).
+    /// Status answered: 0 while unanswered and when the sandbox dropped the connection
+    /// on purpose (reset, stall); 499 when the client closed it first.
     pub status: u16,
     /// What fault was injected, if any.
     pub fault: Option<String>,
+    /// Milliseconds since the sandbox started, when the request arrived.
+    pub received_ms: f64,
+    /// Milliseconds since the sandbox started, when the answer was complete or the
+    /// request ended without one; `None` while the request is open.
+    pub finished_ms: Option<f64>,
+    /// Finds the entry again while its request is open (storage requests are logged
+    /// when they arrive and updated as they go).
+    #[serde(skip)]
+    pub id: u64,
 }
 
 /// Rate-limit bookkeeping for one token.
@@ -181,7 +191,7 @@ pub struct RateVerdict {
 pub struct Inner {
     /// Uploads by uuid.
     pub uploads: BTreeMap<String, Upload>,
-    /// Requests in arrival order.
+    /// Requests: storage requests in arrival order, API requests when answered.
     pub log: Vec<LoggedRequest>,
     /// Current fault settings (counters count down).
     pub faults: Faults,
@@ -193,6 +203,7 @@ pub struct Inner {
     pub idempotent: BTreeMap<String, serde_json::Value>,
     rng: StdRng,
     windows: BTreeMap<String, Window>,
+    last_log_id: u64,
 }
 
 /// Everything the handlers share.
@@ -203,6 +214,7 @@ pub struct AppState {
     /// How the API side reaches storage.
     pub s3: S3Client,
     inner: Arc<Mutex<Inner>>,
+    started: Instant,
 }
 
 impl AppState {
@@ -217,12 +229,19 @@ impl AppState {
             idempotent: BTreeMap::new(),
             rng: StdRng::seed_from_u64(config.seed),
             windows: BTreeMap::new(),
+            last_log_id: 0,
         };
         Self {
             config: Arc::new(config),
             s3,
             inner: Arc::new(Mutex::new(inner)),
+            started: Instant::now(),
         }
+    }
+
+    /// Milliseconds since the sandbox started (the request log's clock).
+    pub fn elapsed_ms(&self) -> f64 {
+        self.started.elapsed().as_secs_f64() * 1000.0
     }
 
     /// Locks the state (a poisoned lock still holds consistent data: every update is
@@ -233,12 +252,11 @@ impl AppState {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Seconds new instructions stay valid.
-    pub fn instruction_ttl(&self) -> u64 {
+    /// The validity of one new set of instructions (takes one from
+    /// `instructions_expired_next`).
+    pub fn instruction_validity(&self) -> Validity {
         self.lock()
-            .faults
-            .instruction_ttl_secs
-            .unwrap_or(self.config.instruction_ttl)
+            .instruction_validity(self.config.instruction_ttl)
     }
 
     /// Counts one API request against `token`'s window.
@@ -282,6 +300,42 @@ impl Inner {
     /// True with probability `rate`.
     pub fn chance(&mut self, rate: f64) -> bool {
         rate > 0.0 && self.rng.random::<f64>() < rate
+    }
+
+    /// One of `items` at random; `None` when there are none.
+    pub fn pick<T: Copy>(&mut self, items: &[T]) -> Option<T> {
+        if items.is_empty() {
+            return None;
+        }
+        Some(items[self.rng.random_range(0..items.len())])
+    }
+
+    /// Seconds new instructions stay valid (`default_ttl`: --instruction-ttl).
+    pub fn instruction_ttl(&self, default_ttl: u64) -> u64 {
+        self.faults.instruction_ttl_secs.unwrap_or(default_ttl)
+    }
+
+    /// The validity of one new set of instructions: takes one from
+    /// `instructions_expired_next` (`default_ttl`: --instruction-ttl).
+    pub fn instruction_validity(&mut self, default_ttl: u64) -> Validity {
+        Validity {
+            ttl_secs: self.instruction_ttl(default_ttl),
+            expired: Self::take(&mut self.faults.instructions_expired_next),
+        }
+    }
+
+    /// Appends `entry` to the request log; returns its id.
+    pub fn push_log(&mut self, mut entry: LoggedRequest) -> u64 {
+        self.last_log_id += 1;
+        entry.id = self.last_log_id;
+        self.log.push(entry);
+        self.last_log_id
+    }
+
+    /// The log entry `id`, unless the log was cleared since.
+    pub fn log_entry(&mut self, id: u64) -> Option<&mut LoggedRequest> {
+        // Open requests are recent: search from the end.
+        self.log.iter_mut().rev().find(|entry| entry.id == id)
     }
 
     /// Takes one from a "next N" fault counter; true when it was positive.

@@ -4,9 +4,20 @@
 //!
 //! Served by hyper directly rather than axum so that a fault can drop the connection
 //! mid-body: a service error makes hyper close the socket without an answer.
+//!
+//! Each client request is logged when it arrives and stamped `finished_ms` when it
+//! ends. A client that closes the connection is noticed without help: while the
+//! handler reads the body, the read fails; once the body is read (a stalled upload, a
+//! slow answer), hyper's HTTP/1 dispatcher keeps reading the socket for EOF and, on
+//! EOF, ends the connection and drops the handler's future. The log entry's guard
+//! (`OpenEntry`) stamps the entry when it is dropped. (During `storage_latency_ms`,
+//! before the body is read, the unread body hides the EOF: a close is noticed when
+//! the latency is over.)
 
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -14,7 +25,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use base64::Engine;
 use bytes::Bytes;
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
+use hyper::body::{Body as _, Frame, Incoming, SizeHint};
 use md5::Md5;
 use s3s::service::{S3Service, S3ServiceBuilder};
 use sha2::{Digest, Sha256};
@@ -63,66 +74,64 @@ pub async fn serve(listener: TcpListener, state: AppState, service: S3Service) {
 enum Fault {
     Error(u16),
     Reset,
+    /// Read the body, then hold the request this long and drop the connection.
+    Stall(Duration),
 }
+
+/// How long a stalled upload is held when `storage_stall_ms` is not set.
+const DEFAULT_STALL_MS: u64 = 120_000;
 
 async fn handle(
     state: AppState,
     service: Arc<S3Service>,
     req: Request<Incoming>,
-) -> Result<Response<s3s::Body>, StdError> {
+) -> Result<Response<LoggedBody>, StdError> {
     let internal = req
         .headers()
         .get("user-agent")
         .and_then(|v| v.to_str().ok())
         == Some(INTERNAL_USER_AGENT);
+    if internal {
+        let response = serve_checked(&service, req)
+            .await
+            .map_err(|_| "the sandbox's own storage request was cut short")?;
+        return Ok(response.map(|body| LoggedBody { body, entry: None }));
+    }
     let origin = req.headers().get("origin").cloned();
-    let mut entry = LoggedRequest {
-        side: "storage",
-        method: req.method().to_string(),
-        path: req.uri().path().to_string(),
-        query: req.uri().query().map(str::to_string),
-        headers: header_pairs(req.headers()),
-        status: 0,
-        fault: None,
-    };
-
-    let outcome = if internal {
-        serve_checked(&service, req).await
-    } else {
-        serve_client(&state, &service, req, &mut entry).await
-    };
-    let mut response = match outcome {
-        Ok(response) => response,
-        Err(Dropped::Reset) => {
-            entry.fault = Some("reset".into());
-            if !internal {
-                state.lock().log.push(entry);
+    let mut entry = OpenEntry::start(&state, &req);
+    match serve_client(&state, &service, req, &entry).await {
+        Ok(mut response) => {
+            if let Some(origin) = origin {
+                add_cors(response.headers_mut(), origin, !state.config.hide_etag);
             }
-            return Err("connection reset by fault injection".into());
+            entry.settle(response.status().as_u16());
+            // The entry finishes when hyper is done with the body.
+            Ok(response.map(|body| LoggedBody {
+                body,
+                entry: Some(entry),
+            }))
+        }
+        Err(Dropped::Reset) => {
+            entry.settle(0);
+            Err("connection reset by fault injection".into())
+        }
+        Err(Dropped::Stalled) => {
+            entry.settle(0);
+            Err("stalled upload dropped by fault injection".into())
         }
         Err(Dropped::ClientGone) => {
-            // As nginx logs it: the client closed the connection before an answer.
-            entry.status = CLIENT_CLOSED_REQUEST;
-            if !internal {
-                state.lock().log.push(entry);
-            }
-            return Err("the client closed the connection".into());
+            entry.settle(CLIENT_CLOSED_REQUEST);
+            Err("the client closed the connection".into())
         }
-    };
-    if let Some(origin) = origin {
-        add_cors(response.headers_mut(), origin, !state.config.hide_etag);
     }
-    entry.status = response.status().as_u16();
-    if !internal {
-        state.lock().log.push(entry);
-    }
-    Ok(response)
 }
 
 /// Why a request ends without an answer.
 enum Dropped {
     /// Injected fault: drop the connection mid-body.
     Reset,
+    /// Injected fault: a stalled upload held until `storage_stall_ms` passed.
+    Stalled,
     /// The client went away (aborted) before its body arrived.
     ClientGone,
 }
@@ -130,28 +139,139 @@ enum Dropped {
 /// Logged status of a request whose client closed the connection (nginx's 499).
 pub const CLIENT_CLOSED_REQUEST: u16 = 499;
 
+/// A client request's log entry while the request is open. Logged on arrival; when
+/// dropped, it stamps `finished_ms`. It lives in the handler, then in the answer's
+/// body, so it drops when hyper has taken the whole answer, when the handler ends
+/// without one, or when hyper drops the handler because the client closed the
+/// connection (status 499 then, as no answer was decided).
+struct OpenEntry {
+    state: AppState,
+    id: u64,
+    /// The sandbox decided the status (an answer, or a drop on purpose).
+    settled: bool,
+}
+
+impl OpenEntry {
+    fn start(state: &AppState, req: &Request<Incoming>) -> Self {
+        let entry = LoggedRequest {
+            side: "storage",
+            method: req.method().to_string(),
+            path: req.uri().path().to_string(),
+            query: req.uri().query().map(str::to_string),
+            headers: header_pairs(req.headers()),
+            status: 0,
+            fault: None,
+            received_ms: state.elapsed_ms(),
+            finished_ms: None,
+            id: 0,
+        };
+        let id = state.lock().push_log(entry);
+        Self {
+            state: state.clone(),
+            id,
+            settled: false,
+        }
+    }
+
+    /// Changes the entry, unless the log was cleared since it was made.
+    fn update(&self, change: impl FnOnce(&mut LoggedRequest)) {
+        if let Some(entry) = self.state.lock().log_entry(self.id) {
+            change(entry);
+        }
+    }
+
+    fn set_fault(&self, fault: String) {
+        self.update(|entry| entry.fault = Some(fault));
+    }
+
+    /// The sandbox decided how the request ends: an answer with `status`, or no
+    /// answer (0: dropped on purpose; 499: the client had gone).
+    fn settle(&mut self, status: u16) {
+        self.settled = true;
+        self.update(|entry| entry.status = status);
+    }
+}
+
+impl Drop for OpenEntry {
+    fn drop(&mut self) {
+        let now = self.state.elapsed_ms();
+        let settled = self.settled;
+        self.update(|entry| {
+            if !settled {
+                entry.status = CLIENT_CLOSED_REQUEST;
+            }
+            entry.finished_ms.get_or_insert(now);
+        });
+    }
+}
+
+/// A storage answer's body, holding its request's log entry until hyper has taken the
+/// last of it (or dropped it with the connection).
+struct LoggedBody {
+    body: s3s::Body,
+    entry: Option<OpenEntry>,
+}
+
+impl hyper::body::Body for LoggedBody {
+    type Data = Bytes;
+    type Error = StdError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, StdError>>> {
+        let this = self.get_mut();
+        let frame = Pin::new(&mut this.body).poll_frame(cx);
+        if matches!(frame, Poll::Ready(None)) {
+            // The answer is complete even if hyper keeps the body a while.
+            this.entry.take();
+        }
+        frame
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
 async fn serve_client(
     state: &AppState,
     service: &S3Service,
     req: Request<Incoming>,
-    entry: &mut LoggedRequest,
+    entry: &OpenEntry,
 ) -> Result<Response<s3s::Body>, Dropped> {
     if req.method() == Method::OPTIONS {
         return Ok(preflight(req.headers()));
     }
+    let carries_body = !req.body().is_end_stream();
     let (latency, fault) = {
         let mut inner = state.lock();
         (
             inner.faults.storage_latency_ms,
-            decide_fault(&mut inner, req.method()),
+            decide_fault(&mut inner, req.method(), carries_body),
         )
     };
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;
     }
     match fault {
+        Some(Fault::Stall(hold)) => {
+            entry.set_fault("stall".into());
+            // The whole body first, so the client sees its upload reach the end. If the
+            // client then closes the connection, hyper drops this future (see the
+            // module comment) and the entry is stamped at once.
+            if req.into_body().collect().await.is_err() {
+                return Err(Dropped::ClientGone);
+            }
+            tokio::time::sleep(hold).await;
+            return Err(Dropped::Stalled);
+        }
         Some(Fault::Error(status)) => {
-            entry.fault = Some(format!("error {status}"));
+            entry.set_fault(format!("error {status}"));
             let code = if status == 503 {
                 "SlowDown"
             } else {
@@ -164,6 +284,7 @@ async fn serve_client(
             ));
         }
         Some(Fault::Reset) => {
+            entry.set_fault("reset".into());
             // Take part of the body, then drop the connection.
             let mut body = req.into_body();
             let _ = body.frame().await;
@@ -266,26 +387,53 @@ async fn call_s3(service: &S3Service, req: Request<s3s::Body>) -> Response<s3s::
     }
 }
 
-fn decide_fault(inner: &mut Inner, method: &Method) -> Option<Fault> {
-    let status = inner.faults.storage_error_status.unwrap_or(503);
+/// At most one fault per request: the "next N" counters first (error, reset, stall),
+/// then the rates in the same order. Only uploads are reset, only uploads with a body
+/// stall.
+fn decide_fault(inner: &mut Inner, method: &Method, carries_body: bool) -> Option<Fault> {
     let uploads = *method == Method::PUT || *method == Method::POST;
+    let stallable = uploads && carries_body;
     if Inner::take(&mut inner.faults.storage_fail_next) {
-        return Some(Fault::Error(status));
+        return Some(injected_error(inner));
     }
     if uploads && Inner::take(&mut inner.faults.storage_reset_next) {
         return Some(Fault::Reset);
     }
-    let (error_rate, reset_rate) = (
+    if stallable && Inner::take(&mut inner.faults.storage_stall_next) {
+        return Some(stall(inner));
+    }
+    let (error_rate, reset_rate, stall_rate) = (
         inner.faults.storage_error_rate,
         inner.faults.storage_reset_rate,
+        inner.faults.storage_stall_rate,
     );
     if inner.chance(error_rate) {
-        return Some(Fault::Error(status));
+        return Some(injected_error(inner));
     }
     if uploads && inner.chance(reset_rate) {
         return Some(Fault::Reset);
     }
+    if stallable && inner.chance(stall_rate) {
+        return Some(stall(inner));
+    }
     None
+}
+
+/// An injected error: a status picked from `storage_error_statuses` when it has any,
+/// else `storage_error_status` (503 by default).
+fn injected_error(inner: &mut Inner) -> Fault {
+    let statuses = inner.faults.storage_error_statuses.clone();
+    let status = inner
+        .pick(&statuses)
+        .or(inner.faults.storage_error_status)
+        .unwrap_or(503);
+    Fault::Error(status)
+}
+
+fn stall(inner: &Inner) -> Fault {
+    Fault::Stall(Duration::from_millis(
+        inner.faults.storage_stall_ms.unwrap_or(DEFAULT_STALL_MS),
+    ))
 }
 
 /// S3 refuses a second credential next to a presigned URL or POST policy; a Procore

@@ -5,15 +5,16 @@
 
 use super::error::{redact_url, truncate_body};
 use super::http::{browser_sets_itself, Body, Http, Method, Request, Response, Target, Tokens};
-use super::retry::{backoff, classify, parse_retry_after, Class, MAX_ATTEMPTS};
+use super::retry::{backoff, classify, rate_limit_wait_secs, Class, MAX_ATTEMPTS};
+use super::runtime::Shared;
 use super::Error;
 
 /// Authenticated calls to one company's Procore API through `http`.
 pub struct ApiClient<'a, H, T> {
     /// The transport.
     pub http: &'a H,
-    /// Where tokens come from.
-    pub tokens: &'a T,
+    /// The client's tokens and its 429 hold, shared by all its calls.
+    pub shared: &'a Shared<T>,
     /// E.g. `https://api.procore.com` (a trailing slash is fine).
     pub base_url: &'a str,
     /// Sent as `Procore-Company-Id`.
@@ -35,8 +36,10 @@ impl<H: Http, T: Tokens> ApiClient<'_, H, T> {
     }
 
     /// One API call with Procore's headers (and `extra` ones), retried as
-    /// [`classify`] says: a fresh token once after a 401, `Retry-After` on 429,
-    /// backoff on 5xx and network errors. Any other answer but 2xx is an error
+    /// [`classify`] says: a fresh token once after a 401 (one refresh for all the
+    /// client's requests refused that token), on 429 a hold on every API request of
+    /// the client for `Retry-After` (or until `X-Rate-Limit-Reset`), backoff on 5xx
+    /// and network errors. Any other answer but 2xx is an error
     /// carrying its status and body.
     pub async fn call(
         &self,
@@ -45,13 +48,18 @@ impl<H: Http, T: Tokens> ApiClient<'_, H, T> {
         body: Option<String>,
         extra: &[(String, String)],
     ) -> Result<Response, Error> {
-        let mut refresh = false;
+        let tokens = &self.shared.tokens;
+        let mut refused: Option<String> = None;
         let mut refreshed = false;
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let token = self.tokens.token(refresh).await?;
-            refresh = false;
+            // A 429 to any request of this client holds them all.
+            self.shared.api_gate.pass(self.http).await?;
+            let token = match refused.take() {
+                Some(stale) => tokens.replace(&stale).await?,
+                None => tokens.token().await?,
+            };
             let mut headers = vec![
                 ("Authorization".to_string(), format!("Bearer {token}")),
                 (
@@ -74,12 +82,16 @@ impl<H: Http, T: Tokens> ApiClient<'_, H, T> {
             let Some(response) = send_or_pause(self.http, request, &|_| {}, attempt).await? else {
                 continue;
             };
-            let retry_after = parse_retry_after(response.header("retry-after"));
+            let retry_after = rate_limit_wait_secs(
+                response.header("retry-after"),
+                response.header("x-rate-limit-reset"),
+                response.header("date"),
+            );
             match classify(Target::Api, response.status, &response.body) {
                 Class::Success => return Ok(response),
-                Class::Unauthorized if !refreshed && self.tokens.can_refresh() => {
+                Class::Unauthorized if !refreshed && tokens.can_refresh() => {
                     refreshed = true;
-                    refresh = true;
+                    refused = Some(token);
                 }
                 Class::Unauthorized => {
                     return Err(Error::Unauthorized {
@@ -88,7 +100,8 @@ impl<H: Http, T: Tokens> ApiClient<'_, H, T> {
                     })
                 }
                 Class::RateLimited if attempt < MAX_ATTEMPTS => {
-                    pause(self.http, attempt, retry_after).await?
+                    let wait = backoff(attempt, retry_after, self.http.jitter());
+                    self.shared.api_gate.hold(self.http.now_ms(), wait);
                 }
                 Class::RateLimited => {
                     return Err(Error::RateLimited {

@@ -2,22 +2,23 @@
 //! wait until available. Platform-free: it talks to the world through [`Http`],
 //! [`Tokens`] and [`ByteSource`], so native tests drive it with scripted answers.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::ops::Range;
+use std::pin::pin;
 
+use futures_util::future::{select, Either};
 use futures_util::stream::{self, StreamExt};
 
-use super::api::{http_error, pause, send_or_pause, ApiClient};
+use super::api::{http_error, pause, ApiClient};
 use super::error::{redact_url, truncate_body};
 use super::hash::{Digests, HashBackend, HashOptions};
 use super::http::{browser_sets_itself, Body, Http, Method, Request, Response, Target, Tokens};
 use super::plan::{plan_segments, use_segments, ApiVersion, SegmentPlan, Segmented};
 use super::protocol::{self, FileMeta, PartInstruction, Scope, SegmentDigest};
-use super::retry::{classify, parse_retry_after, Class, MAX_ATTEMPTS};
+use super::retry::{classify, elapsed_ms, parse_retry_after, Class, MAX_ATTEMPTS};
+use super::runtime::Shared;
 use super::Error;
 
-/// Parallel storage requests when the caller does not say.
-pub const DEFAULT_CONCURRENCY: usize = 4;
 /// Most parallel storage requests allowed.
 pub const MAX_CONCURRENCY: usize = 16;
 /// How long a v2.1 upload may take to become available.
@@ -38,7 +39,7 @@ pub struct UploadOptions {
     pub segment_size: Option<u64>,
     /// Send MD5s besides SHA-256.
     pub md5: bool,
-    /// Parallel storage requests.
+    /// Parallel storage requests of this upload (the client's limit still holds).
     pub concurrency: usize,
     /// Accept `http:` instruction URLs (local testing).
     pub allow_insecure_storage: bool,
@@ -51,6 +52,8 @@ pub struct UploadOptions {
 /// Where an upload is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Phase {
+    /// Waiting for its turn: other files of the client are hashed or sent first.
+    Queued,
     /// Reading and hashing the file.
     Hashing,
     /// Asking Procore for instructions.
@@ -71,6 +74,7 @@ impl Phase {
     /// As JS sees it.
     pub fn as_str(self) -> &'static str {
         match self {
+            Phase::Queued => "queued",
             Phase::Hashing => "hashing",
             Phase::Creating => "creating",
             Phase::Uploading => "uploading",
@@ -144,7 +148,7 @@ impl<'a> Reporter<'a> {
     fn new(total_bytes: u64, segments_total: u64, emit: &'a dyn Fn(&Progress)) -> Self {
         Self {
             state: RefCell::new(Progress {
-                phase: Phase::Hashing,
+                phase: Phase::Queued,
                 bytes_hashed: 0,
                 bytes_uploaded: 0,
                 total_bytes,
@@ -202,10 +206,12 @@ impl<'a> Reporter<'a> {
     }
 }
 
-/// Uploads `source` as `options` say.
+/// Uploads `source` as `options` say, sharing `shared`'s limits with the client's
+/// other uploads: it waits in line for a hashing turn and for a sending turn, and
+/// each storage request for a storage slot.
 pub async fn upload<H: Http, T: Tokens, B: HashBackend>(
     http: &H,
-    tokens: &T,
+    shared: &Shared<T>,
     hasher: &B,
     options: &UploadOptions,
     report: &dyn Fn(&Progress),
@@ -234,14 +240,19 @@ pub async fn upload<H: Http, T: Tokens, B: HashBackend>(
         http,
         api: ApiClient {
             http,
-            tokens,
+            shared,
             base_url: &options.scope.base_url,
             company_id: options.scope.company_id,
         },
+        shared,
         options,
     };
     if !segmented {
         let reporter = Reporter::new(size, 1, report);
+        reporter.phase(Phase::Queued);
+        // In line behind the files given before it, hashed or not.
+        drop(shared.hashing.acquire().await);
+        let _sending = shared.uploads.acquire().await;
         return client.form_upload(&reporter).await;
     }
     let reporter = Reporter::new(size, plan.count(), report);
@@ -251,6 +262,7 @@ pub async fn upload<H: Http, T: Tokens, B: HashBackend>(
 struct Client<'a, H, T> {
     http: &'a H,
     api: ApiClient<'a, H, T>,
+    shared: &'a Shared<T>,
     options: &'a UploadOptions,
 }
 
@@ -282,10 +294,17 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let Some(response) =
-                send_or_pause(self.http, request.clone(), progress, attempt).await?
-            else {
-                continue;
+            let sent = {
+                let _slot = self.shared.storage.acquire().await;
+                self.send_watched(request.clone(), progress).await
+            };
+            let response = match sent {
+                Ok(response) => response,
+                Err(Error::Network { .. }) if attempt < MAX_ATTEMPTS => {
+                    pause(self.http, attempt, None).await?;
+                    continue;
+                }
+                Err(error) => return Err(error),
             };
             match classify(Target::Storage, response.status, &response.body) {
                 Class::Success => return Ok(response),
@@ -296,6 +315,48 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
                 }
                 _ => return Err(http_error(request.method, &request.url, &response)),
             }
+        }
+    }
+
+    /// Sends `request`; with no upload progress for the client's stall timeout it is
+    /// abandoned (dropping it aborts it) and fails as a network error, to be retried.
+    async fn send_watched(
+        &self,
+        request: Request,
+        progress: &dyn Fn(u64),
+    ) -> Result<Response, Error> {
+        let timeout = self.shared.limits.stall_timeout_ms;
+        if timeout == 0 {
+            return self.http.send(request, progress).await;
+        }
+        // When progress last moved, and how far it had got.
+        let moved = Cell::new((self.http.now_ms(), 0u64));
+        let watched = |sent: u64| {
+            if sent > moved.get().1 {
+                moved.set((self.http.now_ms(), sent));
+            }
+            progress(sent);
+        };
+        let (method, url) = (request.method, redact_url(&request.url));
+        let sending = pin!(self.http.send(request, &watched));
+        let watchdog = pin!(async {
+            loop {
+                let idle = elapsed_ms(moved.get().0, self.http.now_ms());
+                if idle >= timeout {
+                    return Ok(());
+                }
+                self.http.sleep(timeout - idle).await?;
+            }
+        });
+        match select(sending, watchdog).await {
+            Either::Left((response, _)) => response,
+            Either::Right((Ok(()), _)) => Err(Error::Network {
+                method: method.as_str().into(),
+                url,
+                message: format!("stalled: no upload progress for {timeout} ms"),
+                cause: None,
+            }),
+            Either::Right((Err(error), _)) => Err(error),
         }
     }
 
@@ -358,11 +419,18 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
             chunk_size: self.options.chunk_size,
         };
         let is_v2 = version == ApiVersion::V21;
-        let (digests, whole) = hasher
-            .hash(&ranges, hash_options, is_v2, &|hashed| {
-                reporter.update(|p| p.bytes_hashed = hashed)
-            })
-            .await?;
+        let (digests, whole) = {
+            let _turn = self.shared.hashing.acquire().await;
+            reporter.phase(Phase::Hashing);
+            hasher
+                .hash(&ranges, hash_options, is_v2, &|hashed| {
+                    reporter.update(|p| p.bytes_hashed = hashed)
+                })
+                .await?
+        };
+        // Sent once one of the client's sending turns is free; the next files hash
+        // meanwhile.
+        let sending = self.shared.uploads.acquire().await;
         let declared: Vec<SegmentDigest> = ranges
             .iter()
             .zip(&digests)
@@ -374,9 +442,12 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
             .collect();
         let (uuid, etags, status) = if is_v2 {
             let whole = whole.ok_or_else(|| Error::Protocol("no whole-file digest".into()))?;
-            self.v2_parts(&ranges, &declared, &whole, reporter).await?
+            self.v2_parts(&ranges, &declared, &whole, reporter, sending)
+                .await?
         } else {
-            self.v1_parts(&ranges, &declared, reporter).await?
+            let done = self.v1_parts(&ranges, &declared, reporter).await?;
+            drop(sending);
+            done
         };
         reporter.phase(Phase::Done);
         Ok(UploadResult {
@@ -452,6 +523,7 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
         declared: &[SegmentDigest],
         whole: &Digests,
         reporter: &Reporter<'_>,
+        sending: super::runtime::Permit<'_>,
     ) -> Result<(String, Vec<String>, String), Error> {
         reporter.phase(Phase::Creating);
         let whole_md5 = whole.md5_hex();
@@ -493,6 +565,8 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
             Some(protocol::v2_complete_body(&all)),
         )
         .await?;
+        // Procore processes it now; the next upload may send meanwhile.
+        drop(sending);
         reporter.phase(Phase::Processing);
         let status = self.wait_available(&upload_url).await?;
         Ok((upload.uuid, etags, status))
@@ -557,7 +631,7 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
             .map(|(index, part, range)| async move {
                 (index, self.put_part(index, part, range, reporter).await)
             })
-            .buffer_unordered(self.options.concurrency);
+            .buffer_unordered(self.options.concurrency.min(self.shared.limits.concurrency));
         while let Some((index, result)) = results.next().await {
             match result {
                 Ok(etag) => {

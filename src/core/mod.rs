@@ -10,6 +10,7 @@ pub mod plan;
 pub mod protocol;
 pub mod resources;
 pub mod retry;
+pub mod runtime;
 pub mod source;
 #[doc(hidden)]
 pub mod test_vectors;

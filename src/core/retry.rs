@@ -86,6 +86,69 @@ pub fn parse_retry_after(value: Option<&str>) -> Option<u64> {
     value?.trim().parse().ok()
 }
 
+/// Seconds a 429 asks to wait: `Retry-After` when readable, else Procore's
+/// `X-Rate-Limit-Reset` (Unix seconds) less the answer's own `Date`, so that a
+/// client clock that is off does not matter. `None` when neither can be read (the
+/// caller then backs off exponentially).
+pub fn rate_limit_wait_secs(
+    retry_after: Option<&str>,
+    reset: Option<&str>,
+    date: Option<&str>,
+) -> Option<u64> {
+    if let Some(seconds) = parse_retry_after(retry_after) {
+        return Some(seconds);
+    }
+    let reset: u64 = reset?.trim().parse().ok()?;
+    let now = parse_http_date(date?)?;
+    Some(reset.saturating_sub(now))
+}
+
+/// Unix seconds of an HTTP date in its one current form (IMF-fixdate,
+/// `Sun, 06 Nov 1994 08:49:37 GMT`); `None` for anything else.
+pub fn parse_http_date(text: &str) -> Option<u64> {
+    let mut words = text.split_whitespace();
+    let (_weekday, day, month, year, time, zone) = (
+        words.next()?,
+        words.next()?,
+        words.next()?,
+        words.next()?,
+        words.next()?,
+        words.next()?,
+    );
+    if zone != "GMT" || words.next().is_some() {
+        return None;
+    }
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = MONTHS.iter().position(|m| *m == month)? as u64 + 1;
+    let day: u64 = day.parse().ok()?;
+    let year: u64 = year.parse().ok()?;
+    let mut clock = time.split(':').map(|part| part.parse::<u64>().ok());
+    let (hour, minute, second) = (clock.next()??, clock.next()??, clock.next()??);
+    if clock.next().is_some()
+        || !(1..=31).contains(&day)
+        || year < 1970
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    // Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+    let (y, m) = if month <= 2 {
+        (year - 1, month + 9)
+    } else {
+        (year, month - 3)
+    };
+    let era = y / 400;
+    let year_of_era = y - era * 400;
+    let day_of_year = (153 * m + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    let days = (era * 146_097 + day_of_era).checked_sub(719_468)?;
+    Some(days * 86_400 + hour * 3600 + minute * 60 + second)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,5 +245,54 @@ mod tests {
             None
         );
         assert_eq!(parse_retry_after(None), None);
+    }
+
+    /// What a 429 says to wait, from each combination of headers.
+    #[test]
+    fn rate_limit_wait_table() {
+        let date = Some("Thu, 01 Jan 1970 00:16:40 GMT"); // 1000 s
+        /// Retry-After, X-Rate-Limit-Reset, Date → seconds.
+        type Case<'a> = (
+            Option<&'a str>,
+            Option<&'a str>,
+            Option<&'a str>,
+            Option<u64>,
+        );
+        let table: &[Case] = &[
+            (Some("7"), Some("1030"), date, Some(7)),
+            (None, Some("1030"), date, Some(30)),
+            (None, Some("990"), date, Some(0)),
+            (None, Some("1030"), None, None),
+            (None, None, date, None),
+            (Some("soon"), Some("x"), date, None),
+        ];
+        for (retry_after, reset, date, expected) in table {
+            assert_eq!(
+                rate_limit_wait_secs(*retry_after, *reset, *date),
+                *expected,
+                "{retry_after:?} {reset:?} {date:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn http_dates() {
+        assert_eq!(
+            parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(784_111_777)
+        );
+        assert_eq!(parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
+        assert_eq!(
+            parse_http_date("Mon, 23 Nov 2026 10:00:00 GMT"),
+            Some(1_795_428_000)
+        );
+        for bad in [
+            "Sun, 06 Nov 1994 08:49:37 PST",
+            "Sunday, 06-Nov-94 08:49:37 GMT",
+            "",
+            "Sun, 32 Nov 1994 08:49:37 GMT",
+        ] {
+            assert_eq!(parse_http_date(bad), None, "{bad}");
+        }
     }
 }

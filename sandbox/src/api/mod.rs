@@ -378,7 +378,8 @@ async fn complete(
 
 // --- middleware -----------------------------------------------------------------
 
-/// Logs every API request and answers CORS for browsers on other origins.
+/// Logs every API request when answered (one the client abandons first is not
+/// logged) and answers CORS for browsers on other origins.
 async fn log_and_cors(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let origin = request.headers().get("origin").cloned();
     let mut entry = LoggedRequest {
@@ -389,6 +390,9 @@ async fn log_and_cors(State(state): State<AppState>, request: Request, next: Nex
         headers: header_pairs(request.headers()),
         status: 0,
         fault: None,
+        received_ms: state.elapsed_ms(),
+        finished_ms: None,
+        id: 0,
     };
     let is_admin = entry.path.starts_with("/_sandbox/");
     let mut response = if request.method() == Method::OPTIONS {
@@ -413,7 +417,9 @@ async fn log_and_cors(State(state): State<AppState>, request: Request, next: Nex
         .get::<InjectedFault>()
         .map(|f| f.0.clone());
     if !is_admin {
-        state.lock().log.push(entry);
+        // The JSON answer is complete here; axum writes it at once.
+        entry.finished_ms = Some(state.elapsed_ms());
+        state.lock().push_log(entry);
     }
     response
 }
@@ -532,6 +538,15 @@ fn with_fault(mut response: Response, fault: &str) -> Response {
         .extensions_mut()
         .insert(InjectedFault(fault.into()));
     response
+}
+
+/// Marks an answer that handed out instructions already expired (for the request log).
+fn with_validity(response: Response, validity: crate::s3_client::Validity) -> Response {
+    if validity.expired {
+        with_fault(response, "instructions expired")
+    } else {
+        response
+    }
 }
 
 fn bearer_token(headers: &HeaderMap) -> Option<&str> {

@@ -9,6 +9,7 @@ use serde_json::{json, Map, Value};
 
 use super::validate::{self, DeclaredSegment, V1_MAX_SEGMENT, V1_RULES};
 use super::{new_uuid, ApiError, Caller, Scope};
+use crate::s3_client::Validity;
 use crate::state::{now_unix, ApiVersion, AppState, Segment, Status, Transfer, Upload};
 
 /// POST `.../uploads`.
@@ -21,46 +22,59 @@ pub async fn create(
     let request = CreateRequest::parse(&body, scope.version)?;
     let uuid = new_uuid();
     let key = scope.key(&uuid);
-    let ttl = state.instruction_ttl();
-    let transfer = match &request.segments {
-        None => Transfer::Form {
-            url: state.s3.bucket_url().to_string(),
-            fields: state
-                .s3
-                .presign_post(&key, &request.form_fields(), request.size_range(), ttl),
-        },
-        Some(segments) => start_multipart(state, &key, segments, &V1_HEADERS, ttl).await?,
+    let (transfer, validity) = match &request.segments {
+        None => {
+            let validity = state.instruction_validity();
+            let fields =
+                state
+                    .s3
+                    .presign_post(&key, &request.form_fields(), request.size_range(), validity);
+            let url = state.s3.bucket_url().to_string();
+            (Transfer::Form { url, fields }, validity)
+        }
+        Some(segments) => start_multipart(state, &key, segments, &V1_HEADERS).await?,
     };
     let upload = super::new_upload(scope, caller, uuid.clone(), body, None, transfer);
     let out = representation(&upload, false);
     state.lock().uploads.insert(uuid, upload);
-    Ok((StatusCode::CREATED, Json(out)).into_response())
+    let response = (StatusCode::CREATED, Json(out)).into_response();
+    Ok(super::with_validity(response, validity))
 }
 
-/// Starts the storage multipart upload of `key` and presigns a PUT per segment.
+/// Starts the storage multipart upload of `key` and presigns a PUT per segment: one
+/// set of instructions, with one validity.
 pub async fn start_multipart(
     state: &AppState,
     key: &str,
     declared: &[DeclaredSegment],
     names: &HeaderNames,
-    ttl: u64,
-) -> Result<Transfer, ApiError> {
+) -> Result<(Transfer, Validity), ApiError> {
     let multipart_id = state
         .s3
         .create_multipart_upload(key)
         .await
         .map_err(ApiError::storage)?;
+    // Taken only now: a create that failed above handed out no instructions.
+    let validity = state.instruction_validity();
     let segments = declared
         .iter()
         .enumerate()
         .map(|(index, declared)| {
-            presign_segment(state, (key, &multipart_id), index, declared, names, ttl)
+            presign_segment(
+                state,
+                (key, &multipart_id),
+                index,
+                declared,
+                names,
+                validity,
+            )
         })
         .collect();
-    Ok(Transfer::Multipart {
+    let transfer = Transfer::Multipart {
         multipart_id,
         segments,
-    })
+    };
+    Ok((transfer, validity))
 }
 
 /// Names of the headers a part's PUT must carry, as each API version spells them.
@@ -88,7 +102,7 @@ pub fn presign_segment(
     index: usize,
     declared: &DeclaredSegment,
     names: &HeaderNames,
-    ttl: u64,
+    validity: Validity,
 ) -> Segment {
     let mut headers = vec![
         (names.sha256.to_string(), declared.sha256.clone()),
@@ -107,13 +121,13 @@ pub fn presign_segment(
         .collect();
     let url = state
         .s3
-        .presign_upload_part(key, multipart_id, index as u32 + 1, &signed, ttl);
+        .presign_upload_part(key, multipart_id, index as u32 + 1, &signed, validity);
     Segment {
         size: declared.size,
         sha256: declared.sha256.clone(),
         md5: declared.md5.clone(),
         url: url.to_string(),
-        url_expires_at: now_unix() + ttl,
+        url_expires_at: validity.expires_at(now_unix()),
         headers,
         etag: None,
     }

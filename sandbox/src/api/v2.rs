@@ -12,7 +12,8 @@ use serde_json::{json, Map, Value};
 use super::v1::{start_multipart, HeaderNames};
 use super::validate::{self, DeclaredSegment, V2_RULES};
 use super::{new_uuid, ApiError, Caller, Scope};
-use crate::state::{now_unix, AppState, FileInfo, Status, Transfer, Upload};
+use crate::s3_client::Validity;
+use crate::state::{now_unix, AppState, FileInfo, Segment, Status, Transfer, Upload};
 
 /// Uploads must be associated within 24 hours (v2.1 guide).
 const UPLOAD_LIFETIME_SECS: u64 = 24 * 3600;
@@ -36,12 +37,12 @@ pub async fn create(
     let (file, segments) = parse_create(&body)?;
     let uuid = new_uuid();
     let key = scope.key(&uuid);
-    let ttl = state.instruction_ttl();
-    let transfer = start_multipart(state, &key, &segments, &V2_HEADERS, ttl).await?;
+    let (transfer, validity) = start_multipart(state, &key, &segments, &V2_HEADERS).await?;
     let upload = super::new_upload(scope, caller, uuid.clone(), body, Some(file), transfer);
     let out = json!({ "data": data(&upload, true) });
     state.lock().uploads.insert(uuid, upload);
-    Ok((StatusCode::CREATED, Json(out)).into_response())
+    let response = (StatusCode::CREATED, Json(out)).into_response();
+    Ok(super::with_validity(response, validity))
 }
 
 fn parse_create(body: &Map<String, Value>) -> Result<(FileInfo, Vec<DeclaredSegment>), ApiError> {
@@ -80,6 +81,7 @@ fn parse_create(body: &Map<String, Value>) -> Result<(FileInfo, Vec<DeclaredSegm
 
 /// GET `.../uploads/{uuid}`.
 pub async fn show(state: &AppState, upload: Upload) -> Result<Response, ApiError> {
+    let mut refreshed = None;
     let processed = upload.status == Status::Complete
         && upload.completed_at.is_some_and(|at| {
             at.elapsed() >= Duration::from_millis(state.config.processing_delay_ms)
@@ -96,35 +98,47 @@ pub async fn show(state: &AppState, upload: Upload) -> Result<Response, ApiError
             stored.failure = failure;
         }
     } else if matches!(upload.status, Status::Ready | Status::Receiving) {
-        refresh_expired_urls(state, &upload.uuid);
+        refreshed = refresh_expired_urls(state, &upload.uuid);
     }
     let inner = state.lock();
     let upload = inner
         .uploads
         .get(&upload.uuid)
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "upload vanished"))?;
-    Ok(Json(json!({ "data": data(upload, false) })).into_response())
+    let response = Json(json!({ "data": data(upload, false) })).into_response();
+    Ok(match refreshed {
+        Some(validity) => super::with_validity(response, validity),
+        None => response,
+    })
 }
 
-/// Re-presigns every part whose URL has expired (or is about to), keeping its headers.
-fn refresh_expired_urls(state: &AppState, uuid: &str) {
-    let ttl = state.instruction_ttl();
+/// Re-presigns every part whose URL has expired (or is about to), keeping its headers:
+/// one new set of instructions, whose validity it returns (`None`: nothing renewed).
+fn refresh_expired_urls(state: &AppState, uuid: &str) -> Option<Validity> {
     let now = now_unix();
-    let margin = REFRESH_MARGIN_SECS.min(ttl / 2);
     let mut inner = state.lock();
-    let Some(upload) = inner.uploads.get_mut(uuid) else {
-        return;
-    };
+    let ttl = inner.instruction_ttl(state.config.instruction_ttl);
+    let margin = REFRESH_MARGIN_SECS.min(ttl / 2);
+    let stale =
+        |segment: &Segment| segment.etag.is_none() && segment.url_expires_at <= now + margin;
+    let needs_renewal = inner.uploads.get(uuid).is_some_and(|upload| {
+        matches!(&upload.transfer, Transfer::Multipart { segments, .. } if segments.iter().any(stale))
+    });
+    if !needs_renewal {
+        return None;
+    }
+    let validity = inner.instruction_validity(state.config.instruction_ttl);
+    let upload = inner.uploads.get_mut(uuid)?;
     let key = upload.key.clone();
     let Transfer::Multipart {
         multipart_id,
         segments,
     } = &mut upload.transfer
     else {
-        return;
+        return None;
     };
     for (index, segment) in segments.iter_mut().enumerate() {
-        if segment.etag.is_none() && segment.url_expires_at <= now + margin {
+        if stale(segment) {
             let signed: Vec<(&str, &str)> = segment
                 .headers
                 .iter()
@@ -132,11 +146,12 @@ fn refresh_expired_urls(state: &AppState, uuid: &str) {
                 .collect();
             segment.url = state
                 .s3
-                .presign_upload_part(&key, multipart_id, index as u32 + 1, &signed, ttl)
+                .presign_upload_part(&key, multipart_id, index as u32 + 1, &signed, validity)
                 .to_string();
-            segment.url_expires_at = now + ttl;
+            segment.url_expires_at = validity.expires_at(now);
         }
     }
+    Some(validity)
 }
 
 /// Reads the stored object back and compares it with what the client declared (each

@@ -18,6 +18,7 @@ macro_rules! storage_check_tests {
             authorization_header_on_storage_is_refused,
             form_post_policy_is_enforced,
             expired_form_policy_is_refused,
+            already_expired_instructions_are_refused,
             cors_lets_browsers_put_and_read_etag,
             full_uploads_store_every_byte,
         );
@@ -337,4 +338,51 @@ pub async fn expired_form_policy_is_refused(h: &Harness) {
     } else {
         assert_eq!((status, code.as_str()), (403, "AccessDenied"));
     }
+}
+
+/// `instructions_expired_next`: instructions handed out already expired meet the
+/// answer any expired instructions get, a presigned PUT and a form policy alike (S3
+/// and the embedded store: 403 AccessDenied "Request has expired"; Garage: 400
+/// InvalidRequest, "Date is too old" for a URL, "Expiration date is in the past" for
+/// a policy).
+pub async fn already_expired_instructions_are_refused(h: &Harness) {
+    let data = bytes(100, 24);
+    h.set_faults(json!({ "instructions_expired_next": 2 }))
+        .await;
+    let segment = one_segment(h, &data, true).await;
+    let form = h
+        .create(
+            "/rest/v1.0/companies/7/uploads",
+            json!({ "response_filename": "a" }),
+        )
+        .await;
+    for (what, response, garage_says) in [
+        (
+            "PUT",
+            h.put_segment(&segment, &data).await,
+            "Date is too old",
+        ),
+        (
+            "form",
+            h.post_form(&form, b"late").await,
+            "Expiration date is in the past",
+        ),
+    ] {
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        if h.is_garage() {
+            assert_eq!(status, 400, "{what}: {text}");
+            assert!(text.contains(garage_says), "{what}: {text}");
+        } else {
+            assert_eq!(status, 403, "{what}: {text}");
+            assert!(text.contains("<Code>AccessDenied</Code>"), "{what}: {text}");
+            assert!(text.contains("Request has expired"), "{what}: {text}");
+        }
+    }
+    let segment = one_segment(h, &data, true).await;
+    assert_eq!(
+        h.put_segment(&segment, &data).await.status(),
+        200,
+        "the next create's work"
+    );
 }
