@@ -1,6 +1,9 @@
-/** Progress of a hash or upload; no counter ever goes backwards. */
+/**
+ * Progress of a hash or upload; no counter ever goes backwards. "queued": waiting
+ * for its turn behind files given earlier to the same client.
+ */
 export interface UploadProgress {
-  phase: "hashing" | "creating" | "uploading" | "completing" | "processing" | "attaching" | "done";
+  phase: "queued" | "hashing" | "creating" | "uploading" | "completing" | "processing" | "attaching" | "done";
   bytesHashed: number;
   bytesUploaded: number;
   totalBytes: number;
@@ -25,6 +28,26 @@ export interface ProcoreClientOptions {
   apiVersion?: "v1.0" | "v1.1" | "v2.1";
   /** Accept http: instruction URLs (local testing against the sandbox). Default false. */
   allowInsecureStorage?: boolean;
+  /** Storage requests open at once across all this client's uploads, 1 to 16 (default 6). */
+  concurrency?: number;
+  /**
+   * Uploads sending at once (default 3, at most 64); later ones wait in the order
+   * they were given, their hashing done meanwhile (two files at a time).
+   */
+  maxActiveUploads?: number;
+  /**
+   * A storage request with no upload progress for this long is aborted and retried
+   * like a network error. Default 30000; 0 turns the check off.
+   */
+  stallTimeoutMs?: number;
+  /**
+   * Hashing Web Workers the client keeps: started on first need, shared by its
+   * uploads, ended after `workerIdleMs` without work and by close(). Default one
+   * per core, at most 4; 0 hashes on the calling thread. At most 64.
+   */
+  workers?: number;
+  /** Milliseconds without work after which the hashing workers end (default 10000). */
+  workerIdleMs?: number;
   /**
    * Where the hashing worker script is, when the bundler did not ship `hash-worker.js`
    * beside `index.js` (it is found with `new URL("./hash-worker.js", import.meta.url)`).
@@ -35,6 +58,8 @@ export interface ProcoreClientOptions {
 export interface UploadOptions {
   /** Project-level upload when set, else company level. */
   projectId?: number;
+  /** This upload's API version, when not the client's `apiVersion`. */
+  apiVersion?: "v1.0" | "v1.1" | "v2.1";
   /**
    * v1.0/v1.1: true = segments, false = one form POST, "auto" (default) = segments
    * from 32 MiB. v2.1 always uses segments (false is refused).
@@ -47,9 +72,9 @@ export interface UploadOptions {
   segmentSize?: number;
   /** Send MD5s besides SHA-256 (default true). */
   md5?: boolean;
-  /** Parallel storage requests, 1 to 16 (default 4). */
+  /** Parallel storage requests of this upload, 1 to 16; never more than the client's (default: the client's). */
   concurrency?: number;
-  /** Hashing Web Workers: default one per core, at most 4; 0 hashes on the calling thread. */
+  /** Workers this file's hashing is split for (the client's pool grows to it); 0 hashes on the calling thread. Default: the client's `workers`. */
   workers?: number;
   /** Default: the File's name. v1.1 and v2.1 need one. */
   filename?: string;
@@ -252,6 +277,11 @@ export declare class ProcoreClient {
   /** POST /rest/v1.0/projects/{projectId}/accident_logs with {"accident_log": {…, upload_ids}}. */
   createAccidentLog<T = unknown>(projectId: number, options: AccidentLogOptions): Promise<T>;
   hashFile(file: Blob, options?: HashSegmentsOptions): Promise<HashSegmentsResult>;
+  /**
+   * Stops the client: uploads and calls in progress reject with an AbortError
+   * (code ABORTED), its hashing workers end, later calls reject with INVALID_INPUT.
+   */
+  close(): void;
 }
 
 export interface HashFileOptions {

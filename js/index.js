@@ -54,6 +54,7 @@ function workerRuntime(module, workerUrl) {
 export class ProcoreClient {
   #options;
   #client = null;
+  #closed = false;
 
   /** @param {import("./index.d.ts").ProcoreClientOptions} options */
   constructor(options) {
@@ -64,6 +65,8 @@ export class ProcoreClient {
     const module = await ready();
     if (!this.#client) {
       this.#client = new WasmClient(this.#options, workerRuntime(module, this.#options?.workerUrl));
+      // Closed before the first call had the wasm ready: closed all the same.
+      if (this.#closed) this.#client.close();
     }
     return this.#client;
   }
@@ -145,6 +148,15 @@ export class ProcoreClient {
    */
   async hashFile(file, options) {
     return (await this.#inner()).hashFile(file, options);
+  }
+
+  /**
+   * Stops the client: uploads and calls in progress reject with an AbortError, its
+   * hashing workers end, later calls reject with INVALID_INPUT.
+   */
+  close() {
+    this.#closed = true;
+    this.#client?.close();
   }
 }
 

@@ -802,6 +802,24 @@ fn storage_5xx_and_network_errors_are_retried() {
     assert_eq!(error.code(), "HTTP");
     assert_eq!(error.http().unwrap().0, 403);
     assert_eq!(fatal.requests().len(), 2, "a 403 is not retried");
+
+    // Storage that keeps failing: ten attempts (more than the API's five), then the
+    // last answer is the error.
+    let failing = Scripted::new(|request| match request.target {
+        Target::Api => ok(
+            201,
+            json!({"uuid": "U", "url": "https://storage.test/b", "fields": {}}),
+        ),
+        Target::Storage => ok(503, json!("<Code>SlowDown</Code>")),
+    });
+    let error = run_form(&failing).unwrap_err();
+    assert_eq!(error.http().unwrap().0, 503);
+    let storage = failing
+        .requests()
+        .iter()
+        .filter(|r| r.target == Target::Storage)
+        .count();
+    assert_eq!(storage, 10);
 }
 
 /// A v1 upload of three 5 MiB segments, one PUT at a time, whose transport fails

@@ -15,7 +15,7 @@ use super::hash::{Digests, HashBackend, HashOptions};
 use super::http::{browser_sets_itself, Body, Http, Method, Request, Response, Target, Tokens};
 use super::plan::{plan_segments, use_segments, ApiVersion, SegmentPlan, Segmented};
 use super::protocol::{self, FileMeta, PartInstruction, Scope, SegmentDigest};
-use super::retry::{classify, elapsed_ms, parse_retry_after, Class, MAX_ATTEMPTS};
+use super::retry::{classify, elapsed_ms, parse_retry_after, Class, STORAGE_ATTEMPTS};
 use super::runtime::Shared;
 use super::Error;
 
@@ -300,7 +300,7 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
             };
             let response = match sent {
                 Ok(response) => response,
-                Err(Error::Network { .. }) if attempt < MAX_ATTEMPTS => {
+                Err(Error::Network { .. }) if attempt < STORAGE_ATTEMPTS => {
                     pause(self.http, attempt, None).await?;
                     continue;
                 }
@@ -309,7 +309,7 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
             match classify(Target::Storage, response.status, &response.body) {
                 Class::Success => return Ok(response),
                 Class::Expired => return Err(Error::Expired(truncate_body(&response.body))),
-                Class::Retryable | Class::RateLimited if attempt < MAX_ATTEMPTS => {
+                Class::Retryable | Class::RateLimited if attempt < STORAGE_ATTEMPTS => {
                     let retry_after = parse_retry_after(response.header("retry-after"));
                     pause(self.http, attempt, retry_after).await?;
                 }

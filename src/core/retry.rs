@@ -35,8 +35,13 @@ pub fn classify(target: Target, status: u16, body: &str) -> Class {
     }
 }
 
-/// Attempts per request, the first included.
+/// Attempts per API request, the first included.
 pub const MAX_ATTEMPTS: u32 = 5;
+/// Attempts per storage request, the first included: more than for the API, since a
+/// storage request is safe to repeat and carries the bytes over the flaky link (site
+/// Wi-Fi); with one request in five failing, ten attempts leave about one failed
+/// request in ten million.
+pub const STORAGE_ATTEMPTS: u32 = 10;
 /// First backoff.
 pub const BASE_DELAY_MS: u64 = 500;
 /// Longest backoff, and longest `Retry-After` honoured.

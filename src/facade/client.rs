@@ -12,13 +12,14 @@ use web_sys::AbortSignal;
 use super::ProgressCallback;
 use crate::core::api::{checked_headers, checked_path, ApiClient};
 use crate::core::engine::{
-    self, Phase, Progress, UploadOptions, DEFAULT_CONCURRENCY, DEFAULT_PROCESSING_TIMEOUT_MS,
+    self, Phase, Progress, UploadOptions, DEFAULT_PROCESSING_TIMEOUT_MS, MAX_CONCURRENCY,
 };
 use crate::core::hash::{HashBackend, HashOptions};
 use crate::core::http::Method;
 use crate::core::plan::{plan_segments, ApiVersion, Segmented};
 use crate::core::protocol::{FileMeta, Scope};
 use crate::core::resources::{self, attach_upload, target_project, ResourceCall};
+use crate::core::runtime::{Limits, Shared};
 use crate::core::source::ByteSource;
 use crate::core::Error;
 use crate::web::abort;
@@ -30,17 +31,27 @@ use crate::web::js::{
     json_text, parse_json_answer, random_token, set_property, text_pairs, Options,
 };
 use crate::web::tokens::JsTokens;
-use crate::web::workers::WorkerRuntime;
+use crate::web::workers::{WorkerPool, WorkerRuntime};
 
-/// The client's settings, shared by its calls.
+/// Hashing workers end after this long without work, by default.
+const DEFAULT_WORKER_IDLE_MS: u64 = 10_000;
+/// Most uploads a client may send at once.
+const MAX_ACTIVE_UPLOADS: u64 = 64;
+
+/// The client's settings and the runtime all its calls share.
 struct Settings {
     company_id: u64,
     base_url: String,
     version: ApiVersion,
-    tokens: JsTokens,
     allow_insecure_storage: bool,
-    /// How to start hashing workers; `None` where Workers do not exist.
-    workers: Option<WorkerRuntime>,
+    /// Tokens, the 429 hold, and the slots for storage requests, uploads and hashing.
+    shared: Shared<JsTokens>,
+    /// The client's hashing workers; `None` where Workers do not exist.
+    pool: Option<WorkerPool>,
+    /// Workers a hashing uses unless it says.
+    default_workers: usize,
+    /// Aborted by `close()`: stops every call in progress.
+    closing: web_sys::AbortController,
 }
 
 /// Uploads files to one Procore company.
@@ -139,6 +150,15 @@ impl ProcoreClient {
         })
     }
 
+    /// Stops the client: every upload and call in progress rejects with `AbortError`,
+    /// the hashing workers end, and later calls are refused (`INVALID_INPUT`).
+    pub fn close(&self) {
+        self.settings.closing.abort();
+        if let Some(pool) = &self.settings.pool {
+            pool.close();
+        }
+    }
+
     /// Hashes a `Blob`/`File` segment by segment, as `upload` would with these
     /// options; resolves to `{ size, segments: [{ size, sha256, md5? }] }`.
     #[wasm_bindgen(js_name = hashFile)]
@@ -192,11 +212,11 @@ async fn send(
 
 /// Sends a prepared call: the parsed answer.
 async fn call_api(settings: &Settings, call: Prepared) -> Result<JsValue, Error> {
-    abort::check(call.signal.as_ref())?;
-    let http = WebHttp::without_file(call.signal);
+    let watch = settings.watch(call.signal.as_ref())?;
+    let http = WebHttp::without_file(Some(watch.signal()));
     let api = ApiClient {
         http: &http,
-        tokens: &settings.tokens,
+        shared: &settings.shared,
         base_url: &settings.base_url,
         company_id: settings.company_id,
     };
@@ -256,6 +276,16 @@ fn positive(value: &JsValue, name: &str) -> Result<u64, Error> {
 }
 
 impl Settings {
+    /// What stops a call: its own `signal` or the client's `close()`. A closed
+    /// client refuses the call; an aborted signal aborts it.
+    fn watch(&self, signal: Option<&AbortSignal>) -> Result<abort::Either, Error> {
+        if self.closing.signal().aborted() {
+            return Err(Error::InvalidInput("this ProcoreClient was closed".into()));
+        }
+        abort::check(signal)?;
+        abort::Either::new(signal, &self.closing.signal())
+    }
+
     fn from_js(raw: &JsValue, runtime: &JsValue) -> Result<Self, Error> {
         if raw.is_undefined() || raw.is_null() {
             return Err(Error::InvalidInput(
@@ -292,14 +322,48 @@ impl Settings {
             Some(text) => ApiVersion::parse(&text)?,
             None => ApiVersion::V11,
         };
+        let limits = Limits {
+            concurrency: bounded(&options, "concurrency", 1, MAX_CONCURRENCY as u64)?
+                .unwrap_or(Limits::default().concurrency),
+            max_active_uploads: bounded(&options, "maxActiveUploads", 1, MAX_ACTIVE_UPLOADS)?
+                .unwrap_or(Limits::default().max_active_uploads),
+            stall_timeout_ms: options
+                .whole_number("stallTimeoutMs")?
+                .unwrap_or(Limits::default().stall_timeout_ms),
+        };
+        let default_workers =
+            bounded(&options, "workers", 0, MAX_WORKERS)?.unwrap_or_else(default_worker_count);
+        let idle_ms = options
+            .whole_number("workerIdleMs")?
+            .unwrap_or(DEFAULT_WORKER_IDLE_MS);
+        let pool = worker_runtime(runtime)?
+            .map(|runtime| WorkerPool::new(runtime, default_workers.max(1), idle_ms));
         Ok(Self {
             company_id,
             base_url,
             version,
-            tokens,
             allow_insecure_storage: options.bool("allowInsecureStorage")?.unwrap_or(false),
-            workers: worker_runtime(runtime)?,
+            shared: Shared::new(tokens, limits),
+            pool,
+            default_workers,
+            closing: web_sys::AbortController::new().map_err(|thrown| {
+                Error::Protocol(format!(
+                    "could not make an AbortController: {}",
+                    crate::web::js::describe_error(&thrown)
+                ))
+            })?,
         })
+    }
+}
+
+/// `options[name]` as a whole number in `min..=max`, if given.
+fn bounded(options: &Options<'_>, name: &str, min: u64, max: u64) -> Result<Option<usize>, Error> {
+    match options.whole_number(name)? {
+        None => Ok(None),
+        Some(n) if (min..=max).contains(&n) => Ok(usize::try_from(n).ok()),
+        Some(n) => Err(Error::InvalidInput(format!(
+            "options.{name} must be a whole number from {min} to {max}, got {n}"
+        ))),
     }
 }
 
@@ -333,10 +397,10 @@ fn worker_count(settings: &Settings, options: &Options<'_>) -> Result<usize, Err
             )))
         }
     };
-    Ok(match (&settings.workers, asked) {
+    Ok(match (&settings.pool, asked) {
         (None, _) => 0,
         (Some(_), Some(n)) => n,
-        (Some(_), None) => default_worker_count(),
+        (Some(_), None) => settings.default_workers,
     })
 }
 
@@ -360,7 +424,7 @@ fn read_call(settings: &Settings, source: &BlobSource, raw: &JsValue) -> Result<
     };
     let concurrency = options
         .whole_number("concurrency")?
-        .unwrap_or(DEFAULT_CONCURRENCY as u64);
+        .unwrap_or(settings.shared.limits.concurrency as u64);
     let workers = worker_count(settings, &options)?;
     let md5 = options.bool("md5")?.unwrap_or(true);
     let hash = HashOptions::new(md5, options.whole_number("chunkSize")?)?;
@@ -376,7 +440,10 @@ fn read_call(settings: &Settings, source: &BlobSource, raw: &JsValue) -> Result<
         options: UploadOptions {
             scope: Scope {
                 base_url: settings.base_url.clone(),
-                version: settings.version,
+                version: match options.string("apiVersion")? {
+                    Some(text) => ApiVersion::parse(&text)?,
+                    None => settings.version,
+                },
                 company_id: settings.company_id,
                 project_id,
             },
@@ -459,8 +526,9 @@ async fn upload_then_attach(
             call.options.scope.project_id = target_project(target);
         }
     }
-    abort::check(call.signal.as_ref())?;
-    let http = WebHttp::new(source.as_raw().clone(), call.signal.clone());
+    let watch = settings.watch(call.signal.as_ref())?;
+    let signal = Some(watch.signal());
+    let http = WebHttp::new(source.as_raw().clone(), signal.clone());
     let progress = call.on_progress.clone();
     let last = Cell::new(None::<Progress>);
     // With a target the upload's last report is not the end: attaching follows.
@@ -473,12 +541,12 @@ async fn upload_then_attach(
         progress.report(&p);
     };
     let hasher = Hashing::choose(
-        settings.workers.as_ref(),
+        settings.pool.as_ref(),
         call.workers,
         &source,
-        call.signal.clone(),
+        signal.clone(),
     );
-    let result = engine::upload(&http, &settings.tokens, &hasher, &call.options, &report).await?;
+    let result = engine::upload(&http, &settings.shared, &hasher, &call.options, &report).await?;
     let uuid = result.uuid.clone();
     let uploaded = serde_wasm_bindgen::to_value(&js_upload_result(result)).map_err(|error| {
         Error::Protocol(format!("the result could not be handed to JS: {error}"))
@@ -488,7 +556,7 @@ async fn upload_then_attach(
     };
     let (attach, idempotent) =
         attach_upload(&target, &uuid, &call.options.file.name, settings.company_id)?;
-    let attached = call_api(settings, prepared(attach, idempotent, call.signal.clone())).await?;
+    let attached = call_api(settings, prepared(attach, idempotent, signal)).await?;
     if let Some(mut done) = last.get() {
         done.phase = Phase::Done;
         progress.report(&done);
@@ -571,7 +639,12 @@ async fn hash_file(
     let hash = HashOptions::new(md5, options.whole_number("chunkSize")?)?;
     let workers = worker_count(settings, &options)?;
     let on_progress = ProgressCallback(options.function("onProgress")?);
-    let signal = options.instance::<AbortSignal>("signal", "an AbortSignal")?;
+    let watch = settings.watch(
+        options
+            .instance::<AbortSignal>("signal", "an AbortSignal")?
+            .as_ref(),
+    )?;
+    let signal = Some(watch.signal());
     let size = source.size();
     let plan = plan_segments(size, settings.version, options.whole_number("segmentSize")?)?;
     let ranges: Vec<_> = plan.ranges().collect();
@@ -586,7 +659,7 @@ async fn hash_file(
         })
     };
     let progress = |hashed| report(Phase::Hashing, hashed, 0);
-    let hasher = Hashing::choose(settings.workers.as_ref(), workers, &source, signal.clone());
+    let hasher = Hashing::choose(settings.pool.as_ref(), workers, &source, signal.clone());
     let (digests, _) = hasher.hash(&ranges, hash, false, &progress).await?;
     abort::check(signal.as_ref())?;
     report(Phase::Done, size, plan.count());

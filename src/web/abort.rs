@@ -106,3 +106,39 @@ impl AbortWatch {
         }
     }
 }
+
+/// A signal that aborts when either of two does (`AbortSignal.any`, which older
+/// browsers lack); listens for as long as it lives.
+pub struct Either {
+    controller: web_sys::AbortController,
+    _listeners: [Option<Listener>; 2],
+}
+
+impl Either {
+    /// Aborts when `first` (if any) or `second` aborts.
+    pub fn new(first: Option<&AbortSignal>, second: &AbortSignal) -> Result<Self, Error> {
+        let controller = web_sys::AbortController::new().map_err(|thrown| {
+            Error::Protocol(format!(
+                "could not make an AbortController: {}",
+                super::js::describe_error(&thrown)
+            ))
+        })?;
+        let abort = |controller: &web_sys::AbortController| {
+            let controller = controller.clone();
+            move || controller.abort()
+        };
+        let listeners = [
+            on_abort(first, abort(&controller))?,
+            on_abort(Some(second), abort(&controller))?,
+        ];
+        Ok(Self {
+            controller,
+            _listeners: listeners,
+        })
+    }
+
+    /// The combined signal.
+    pub fn signal(&self) -> AbortSignal {
+        self.controller.signal()
+    }
+}

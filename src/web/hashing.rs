@@ -11,7 +11,7 @@ use web_sys::AbortSignal;
 use super::blob::BlobSource;
 use super::js::{number_text, set_property, whole_number};
 use super::webcrypto;
-use super::workers::{digest_to_js, WorkerHashing, WorkerRuntime};
+use super::workers::{digest_to_js, WorkerHashing, WorkerPool};
 use crate::core::hash::{hash_segments, Digests, HashBackend, HashOptions, InThread};
 use crate::core::source::ByteSource;
 use crate::core::Error;
@@ -50,17 +50,17 @@ pub enum Hashing<'a> {
 }
 
 impl<'a> Hashing<'a> {
-    /// Workers when the page can start them and `workers` > 0, else the calling
-    /// thread.
+    /// The client's workers when the page can start them and `workers` > 0, else
+    /// the calling thread.
     pub fn choose(
-        runtime: Option<&'a WorkerRuntime>,
+        pool: Option<&'a WorkerPool>,
         workers: usize,
         source: &'a BlobSource,
         signal: Option<AbortSignal>,
     ) -> Self {
-        match runtime {
-            Some(runtime) if workers > 0 => Hashing::Workers(WorkerHashing::new(
-                runtime,
+        match pool {
+            Some(pool) if workers > 0 => Hashing::Workers(WorkerHashing::new(
+                pool,
                 workers,
                 source.as_raw().clone(),
                 signal,

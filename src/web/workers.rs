@@ -1,7 +1,9 @@
-//! Hashing in Web Workers, the main thread's side: each worker instantiates the
-//! already-compiled wasm module and reads its own slices of the `File` (the main
-//! thread copies no bytes). Workers are started for one hashing and ended with it;
-//! every message they send is checked before it is believed.
+//! Hashing in Web Workers, the main thread's side. A client keeps one pool of
+//! workers: started on first need, shared by all its hashing, ended after an idle
+//! time and by `close()`. Each worker instantiates the already-compiled wasm module
+//! and reads its own slices of the `File` (the main thread copies no bytes). Every
+//! message a worker sends is checked before it is believed; a worker that crashes
+//! is replaced and its job run once more.
 //!
 //! Protocol (see `js/hash-worker.js`):
 //! - main → worker `{type:"init", module}`, then `{type:"job", id, file, ranges, md5, chunkSize, whole}`
@@ -13,9 +15,11 @@
 //! nature: with two or more workers, one worker streams the whole file while the
 //! others share the segments, so it does not serialise them.
 
+use std::cell::RefCell;
+use std::collections::{BTreeMap, VecDeque};
 use std::ops::Range;
-
 use std::pin::pin;
+use std::rc::{Rc, Weak};
 
 use futures_channel::mpsc;
 use futures_util::future::{select, Either};
@@ -27,9 +31,7 @@ use web_sys::{AbortSignal, Blob, MessageEvent, Worker};
 
 use super::abort::{self, AbortWatch};
 use super::error::{js_cause, worker_error};
-use super::js::{
-    describe_error, get_property as get, index_below, set_property as set, whole_number,
-};
+use super::js::{describe_error, get_property as get, set_property as set, whole_number};
 use crate::core::hash::{Digests, HashBackend, HashOptions};
 use crate::core::Error;
 
@@ -43,31 +45,451 @@ pub struct WorkerRuntime {
     pub module: JsValue,
 }
 
-/// Hashing in `count` workers (started per call, terminated when it ends).
+/// What the pool tells a job's owner.
+enum Reply {
+    /// A message the worker sent about this job (progress, done, error).
+    Message(JsValue),
+    /// The job cannot finish: its worker crashed twice, could not start, or the
+    /// pool was closed.
+    Failed(Error),
+}
+
+/// A job's owner: replies go to `to`, tagged with the owner's own job number.
+struct Owner {
+    to: mpsc::UnboundedSender<(usize, Reply)>,
+    tag: usize,
+}
+
+struct PoolJob {
+    message: Object,
+    owner: Owner,
+    /// Run once more already after a crash.
+    rerun: bool,
+}
+
+struct Pooled {
+    key: u64,
+    worker: Worker,
+    /// The job it runs.
+    job: Option<u64>,
+    _handlers: [Closure<dyn FnMut(JsValue)>; 2],
+}
+
+impl Pooled {
+    fn end(&self) {
+        // Unhook first: an event already queued must not reach a dropped closure.
+        self.worker.set_onmessage(None);
+        self.worker.set_onerror(None);
+        self.worker.set_onmessageerror(None);
+        self.worker.terminate();
+    }
+}
+
+#[derive(Default)]
+struct PoolState {
+    /// Workers it may run at once.
+    size: usize,
+    workers: Vec<Pooled>,
+    /// Jobs waiting for a worker, first in line first.
+    queue: VecDeque<u64>,
+    jobs: BTreeMap<u64, PoolJob>,
+    next_job: u64,
+    next_worker: u64,
+    /// The idle timer, while no job runs or waits.
+    idle: Option<(JsValue, Closure<dyn FnMut()>)>,
+    /// The timer's closure after it fired: dropped later, never from inside itself.
+    fired: Option<Closure<dyn FnMut()>>,
+    closed: bool,
+}
+
+struct PoolInner {
+    runtime: WorkerRuntime,
+    idle_ms: u64,
+    state: RefCell<PoolState>,
+}
+
+/// A client's hashing workers.
+#[derive(Clone)]
+pub struct WorkerPool {
+    inner: Rc<PoolInner>,
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(handler: &Function, millis: f64) -> JsValue;
+    #[wasm_bindgen(js_name = clearTimeout)]
+    fn clear_timeout(id: &JsValue);
+}
+
+impl WorkerPool {
+    /// A pool of up to `size` workers started by `runtime`, ended after `idle_ms`
+    /// without work.
+    pub fn new(runtime: WorkerRuntime, size: usize, idle_ms: u64) -> Self {
+        Self {
+            inner: Rc::new(PoolInner {
+                runtime,
+                idle_ms,
+                state: RefCell::new(PoolState {
+                    size: size.max(1),
+                    ..PoolState::default()
+                }),
+            }),
+        }
+    }
+
+    /// Lets the pool run up to `size` workers (it never shrinks).
+    pub fn grow_to(&self, size: usize) {
+        let mut state = self.inner.state.borrow_mut();
+        state.size = state.size.max(size);
+    }
+
+    /// Ends every worker; jobs waiting or running fail with [`Error::Aborted`], and
+    /// later jobs are refused.
+    pub fn close(&self) {
+        let jobs = {
+            let mut state = self.inner.state.borrow_mut();
+            state.closed = true;
+            for pooled in state.workers.drain(..) {
+                pooled.end();
+            }
+            state.queue.clear();
+            disarm(&mut state);
+            std::mem::take(&mut state.jobs)
+        };
+        for job in jobs.into_values() {
+            let _ = job
+                .owner
+                .to
+                .unbounded_send((job.owner.tag, Reply::Failed(Error::Aborted)));
+        }
+    }
+
+    /// Queues `message` (a job without its id); the replies go to `to` tagged `tag`.
+    /// Dropping the ticket cancels the job (ending its worker if it runs).
+    fn submit(
+        &self,
+        message: Object,
+        to: mpsc::UnboundedSender<(usize, Reply)>,
+        tag: usize,
+    ) -> Result<Ticket, Error> {
+        let id = {
+            let mut state = self.inner.state.borrow_mut();
+            if state.closed {
+                return Err(Error::InvalidInput("the client was closed".into()));
+            }
+            let id = state.next_job;
+            state.next_job += 1;
+            state.jobs.insert(
+                id,
+                PoolJob {
+                    message,
+                    owner: Owner { to, tag },
+                    rerun: false,
+                },
+            );
+            state.queue.push_back(id);
+            id
+        };
+        PoolInner::dispatch(&self.inner);
+        Ok(Ticket {
+            pool: Rc::downgrade(&self.inner),
+            id,
+        })
+    }
+
+    /// Workers running now (for tests).
+    pub fn running(&self) -> usize {
+        self.inner.state.borrow().workers.len()
+    }
+}
+
+/// A submitted job; dropping it cancels the job.
+struct Ticket {
+    pool: Weak<PoolInner>,
+    id: u64,
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        if let Some(pool) = self.pool.upgrade() {
+            PoolInner::cancel(&pool, self.id);
+        }
+    }
+}
+
+fn disarm(state: &mut PoolState) {
+    if let Some((id, _closure)) = state.idle.take() {
+        clear_timeout(&id);
+    }
+}
+
+impl PoolInner {
+    /// Gives waiting jobs to free workers, starting workers up to the pool's size;
+    /// arms the idle timer when nothing runs or waits.
+    fn dispatch(this: &Rc<Self>) {
+        let mut failed = Vec::new();
+        {
+            let mut state = this.state.borrow_mut();
+            while let Some(&id) = state.queue.front() {
+                let free = state.workers.iter().position(|w| w.job.is_none());
+                let index = match free {
+                    Some(index) => index,
+                    None if state.workers.len() < state.size => {
+                        let key = state.next_worker;
+                        state.next_worker += 1;
+                        match Self::start(this, key) {
+                            Ok(pooled) => {
+                                state.workers.push(pooled);
+                                state.workers.len() - 1
+                            }
+                            Err(error) => {
+                                state.queue.pop_front();
+                                if let Some(job) = state.jobs.remove(&id) {
+                                    failed.push((job.owner, error));
+                                }
+                                continue;
+                            }
+                        }
+                    }
+                    None => break,
+                };
+                state.queue.pop_front();
+                let Some(job) = state.jobs.get(&id) else {
+                    continue;
+                };
+                // Job ids are far below 2^53: f64 holds them exactly.
+                #[allow(clippy::cast_precision_loss)]
+                set(&job.message, "id", &JsValue::from(id as f64));
+                let posted = state
+                    .workers
+                    .get(index)
+                    .map(|pooled| pooled.worker.post_message(&job.message));
+                match posted {
+                    Some(Ok(())) => {
+                        if let Some(pooled) = state.workers.get_mut(index) {
+                            pooled.job = Some(id);
+                        }
+                    }
+                    Some(Err(thrown)) => {
+                        if let Some(job) = state.jobs.remove(&id) {
+                            failed.push((job.owner, worker_error(describe_error(&thrown), thrown)));
+                        }
+                    }
+                    None => {}
+                }
+            }
+            let busy = state.workers.iter().any(|w| w.job.is_some());
+            if busy || !state.queue.is_empty() {
+                disarm(&mut state);
+            } else if state.idle.is_none() && !state.workers.is_empty() {
+                let pool = Rc::downgrade(this);
+                let closure = Closure::<dyn FnMut()>::new(move || {
+                    if let Some(pool) = pool.upgrade() {
+                        pool.end_idle();
+                    }
+                });
+                // Idle delays are far below 2^53 ms.
+                #[allow(clippy::cast_precision_loss)]
+                let id = set_timeout(closure.as_ref().unchecked_ref(), this.idle_ms as f64);
+                state.idle = Some((id, closure));
+            }
+        }
+        for (owner, error) in failed {
+            let _ = owner.to.unbounded_send((owner.tag, Reply::Failed(error)));
+        }
+    }
+
+    /// The idle timer fired: end the workers if still nothing runs.
+    fn end_idle(&self) {
+        let mut state = self.state.borrow_mut();
+        // The closure running now is dropped later, not from inside itself.
+        state.fired = state.idle.take().map(|(_, closure)| closure);
+        if state.workers.iter().all(|w| w.job.is_none()) && state.queue.is_empty() {
+            for pooled in state.workers.drain(..) {
+                pooled.end();
+            }
+        }
+    }
+
+    fn start(this: &Rc<Self>, key: u64) -> Result<Pooled, Error> {
+        let worker: Worker = this
+            .runtime
+            .create_worker
+            .call0(&JsValue::UNDEFINED)
+            .map_err(|e| {
+                worker_error(
+                    format!("could not start a hashing worker: {}", describe_error(&e)),
+                    e,
+                )
+            })?
+            .dyn_into()
+            .map_err(|_| Error::worker("the worker factory did not return a Worker"))?;
+        let pool = Rc::downgrade(this);
+        let on_message = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+            if let Some(pool) = pool.upgrade() {
+                let data = event.unchecked_into::<MessageEvent>().data();
+                Self::on_message(&pool, key, data);
+            }
+        });
+        let pool = Rc::downgrade(this);
+        let on_error = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+            if let Some(pool) = pool.upgrade() {
+                Self::on_crash(&pool, key, event);
+            }
+        });
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        worker.set_onmessageerror(Some(on_error.as_ref().unchecked_ref()));
+        let init = Object::new();
+        set(&init, "type", &"init".into());
+        set(&init, "module", &this.runtime.module);
+        worker
+            .post_message(&init)
+            .map_err(|e| worker_error(describe_error(&e), e))?;
+        Ok(Pooled {
+            key,
+            worker,
+            job: None,
+            _handlers: [on_message, on_error],
+        })
+    }
+
+    /// A worker's message goes to the owner of the job that worker runs; a message
+    /// naming any other job is a fault of that worker.
+    fn on_message(this: &Rc<Self>, key: u64, data: JsValue) {
+        let reply = {
+            let mut state = this.state.borrow_mut();
+            let Some(index) = state.workers.iter().position(|w| w.key == key) else {
+                return;
+            };
+            let Some(running) = state.workers.get(index).and_then(|w| w.job) else {
+                return;
+            };
+            let named = whole_number(&get(&data, "id"));
+            #[allow(clippy::cast_precision_loss)]
+            let matches = named == Some(running);
+            let finished = matches!(
+                get(&data, "type").as_string().as_deref(),
+                Some("done" | "error")
+            );
+            if !matches || finished {
+                if let Some(pooled) = state.workers.get_mut(index) {
+                    pooled.job = None;
+                }
+            }
+            let owner = if !matches || finished {
+                state.jobs.remove(&running).map(|job| job.owner)
+            } else {
+                state.jobs.get(&running).map(|job| Owner {
+                    to: job.owner.to.clone(),
+                    tag: job.owner.tag,
+                })
+            };
+            owner.map(|owner| {
+                let reply = if matches {
+                    Reply::Message(data)
+                } else {
+                    Reply::Failed(Error::worker(format!(
+                        "a worker answered no job we gave it (id {})",
+                        super::js::describe(&get(&data, "id"))
+                    )))
+                };
+                (owner, reply)
+            })
+        };
+        if let Some((owner, reply)) = reply {
+            let _ = owner.to.unbounded_send((owner.tag, reply));
+        }
+        Self::dispatch(this);
+    }
+
+    /// A worker crashed: it is ended, and its job goes first in line to run once
+    /// more on another; a second crash fails the job.
+    fn on_crash(this: &Rc<Self>, key: u64, event: JsValue) {
+        let failed = {
+            let mut state = this.state.borrow_mut();
+            let Some(index) = state.workers.iter().position(|w| w.key == key) else {
+                return;
+            };
+            let pooled = state.workers.remove(index);
+            pooled.end();
+            let running = pooled.job;
+            match running.and_then(|id| state.jobs.get_mut(&id).map(|job| (id, job))) {
+                Some((id, job)) if !job.rerun => {
+                    job.rerun = true;
+                    state.queue.push_front(id);
+                    None
+                }
+                Some((id, _)) => state.jobs.remove(&id).map(|job| job.owner),
+                None => None,
+            }
+        };
+        if let Some(owner) = failed {
+            let message = event
+                .dyn_ref::<web_sys::ErrorEvent>()
+                .map(|e| e.message())
+                .filter(|m| !m.is_empty())
+                .unwrap_or_else(|| "the worker script failed (not found, or not a module?)".into());
+            let error = worker_error(format!("a hashing worker crashed twice: {message}"), event);
+            let _ = owner.to.unbounded_send((owner.tag, Reply::Failed(error)));
+        }
+        Self::dispatch(this);
+    }
+
+    /// The owner gave the job up: out of the line, or its worker ended.
+    fn cancel(this: &Rc<Self>, id: u64) {
+        {
+            let mut state = this.state.borrow_mut();
+            if state.jobs.remove(&id).is_none() {
+                return;
+            }
+            state.queue.retain(|&queued| queued != id);
+            if let Some(index) = state.workers.iter().position(|w| w.job == Some(id)) {
+                let pooled = state.workers.remove(index);
+                pooled.end();
+            }
+        }
+        Self::dispatch(this);
+    }
+}
+
+impl Drop for PoolInner {
+    fn drop(&mut self) {
+        let mut state = self.state.borrow_mut();
+        for pooled in state.workers.drain(..) {
+            pooled.end();
+        }
+        disarm(&mut state);
+    }
+}
+
+/// Hashing of one file in a client's pool, split for up to `count` workers.
 pub struct WorkerHashing<'a> {
-    runtime: &'a WorkerRuntime,
+    pool: &'a WorkerPool,
     count: usize,
     blob: Blob,
     signal: Option<AbortSignal>,
 }
 
 impl<'a> WorkerHashing<'a> {
-    /// Hashes `blob` in `count` (≥ 1) workers, stopping them all when `signal` aborts.
+    /// Hashes `blob` in up to `count` (≥ 1) of `pool`'s workers, giving its jobs up
+    /// when `signal` aborts.
     pub fn new(
-        runtime: &'a WorkerRuntime,
+        pool: &'a WorkerPool,
         count: usize,
         blob: Blob,
         signal: Option<AbortSignal>,
     ) -> Self {
+        pool.grow_to(count);
         Self {
-            runtime,
+            pool,
             count: count.max(1),
             blob,
             signal,
         }
     }
 }
-
 /// Where a job's digests go.
 #[derive(Clone, Copy)]
 enum Slot {
@@ -117,95 +539,14 @@ fn plan_jobs(ranges: &[Range<u64>], whole: bool, workers: usize, size: u64) -> V
     jobs
 }
 
-/// Terminates the workers when the hashing ends, however it ends.
-struct Workers {
-    workers: Vec<Worker>,
-    _handlers: Vec<Closure<dyn FnMut(JsValue)>>,
-}
-
-impl Drop for Workers {
-    fn drop(&mut self) {
-        for worker in &self.workers {
-            // Unhook first: an event already queued must not reach a dropped closure.
-            worker.set_onmessage(None);
-            worker.set_onerror(None);
-            worker.set_onmessageerror(None);
-            worker.terminate();
-        }
-    }
-}
-
-/// What a worker said.
-enum Event {
-    Message(usize, JsValue),
-    Crashed(usize, String, JsValue),
-}
-
 impl WorkerHashing<'_> {
-    fn spawn(&self, count: usize) -> Result<(Workers, mpsc::UnboundedReceiver<Event>), Error> {
-        let (tx, rx) = mpsc::unbounded();
-        let mut workers = Workers {
-            workers: Vec::with_capacity(count),
-            _handlers: Vec::with_capacity(count * 2),
-        };
-        for index in 0..count {
-            let worker: Worker = self
-                .runtime
-                .create_worker
-                .call0(&JsValue::UNDEFINED)
-                .map_err(|e| {
-                    worker_error(
-                        format!("could not start a hashing worker: {}", describe_error(&e)),
-                        e,
-                    )
-                })?
-                .dyn_into()
-                .map_err(|_| Error::worker("the worker factory did not return a Worker"))?;
-            let messages = tx.clone();
-            let on_message = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
-                let data = event.unchecked_into::<MessageEvent>().data();
-                let _ = messages.unbounded_send(Event::Message(index, data));
-            });
-            let crashes = tx.clone();
-            let on_error = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
-                let message = event
-                    .dyn_ref::<web_sys::ErrorEvent>()
-                    .map(|e| e.message())
-                    .filter(|m| !m.is_empty())
-                    .unwrap_or_else(|| {
-                        "the worker script failed (not found, or not a module?)".into()
-                    });
-                let _ = crashes.unbounded_send(Event::Crashed(index, message, event));
-            });
-            worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-            worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-            worker.set_onmessageerror(Some(on_error.as_ref().unchecked_ref()));
-            let init = Object::new();
-            set(&init, "type", &"init".into());
-            set(&init, "module", &self.runtime.module);
-            worker
-                .post_message(&init)
-                .map_err(|e| worker_error(describe_error(&e), e))?;
-            workers.workers.push(worker);
-            workers._handlers.push(on_message);
-            workers._handlers.push(on_error);
-        }
-        Ok((workers, rx))
-    }
-
-    fn post_job(
-        &self,
-        worker: &Worker,
-        id: usize,
-        job: &Job,
-        options: HashOptions,
-    ) -> Result<(), Error> {
+    /// A job's message, without its id (the pool gives it one).
+    fn job_message(&self, job: &Job, options: HashOptions) -> Object {
         let message = Object::new();
         set(&message, "type", &"job".into());
-        // Job ids, offsets and sizes are far below 2^53: f64 holds them exactly.
+        // Offsets and sizes are far below 2^53: f64 holds them exactly.
         #[allow(clippy::cast_precision_loss)]
         let number = |n: u64| JsValue::from(n as f64);
-        set(&message, "id", &number(id as u64));
         set(&message, "file", &self.blob);
         let flat: Array = job
             .ranges
@@ -216,9 +557,7 @@ impl WorkerHashing<'_> {
         set(&message, "md5", &options.md5.into());
         set(&message, "chunkSize", &number(options.chunk_size as u64));
         set(&message, "whole", &job.whole.into());
-        worker
-            .post_message(&message)
-            .map_err(|e| worker_error(describe_error(&e), e))
+        message
     }
 }
 
@@ -238,18 +577,23 @@ impl HashBackend for WorkerHashing<'_> {
         let size = self.size();
         let jobs = plan_jobs(ranges, whole, self.count, size);
         let mut aborted = AbortWatch::new(self.signal.as_ref())?;
-        let (workers, mut events) = self.spawn(self.count.min(jobs.len()))?;
+        let (to, mut events) = mpsc::unbounded();
+        // Dropped when the hashing ends, however it ends: jobs still queued or running
+        // are given up (their workers ended).
+        let _tickets = jobs
+            .iter()
+            .enumerate()
+            .map(|(tag, job)| {
+                self.pool
+                    .submit(self.job_message(job, options), to.clone(), tag)
+            })
+            .collect::<Result<Vec<Ticket>, Error>>()?;
+        drop(to);
 
         let mut segments: Vec<Option<Digests>> = vec![None; ranges.len()];
         let mut whole_digest = None;
         let mut job_bytes = vec![0u64; jobs.len()];
-        let mut next_job = 0;
-        let mut running = 0;
-        for (worker, job) in workers.workers.iter().zip(&jobs) {
-            self.post_job(worker, next_job, job, options)?;
-            next_job += 1;
-            running += 1;
-        }
+        let mut running = jobs.len();
         let report = |job_bytes: &[u64]| {
             let (mut segment_bytes, mut whole_bytes) = (0u64, None);
             for (job, bytes) in jobs.iter().zip(job_bytes) {
@@ -266,21 +610,13 @@ impl HashBackend for WorkerHashing<'_> {
                 Either::Left((event, _)) => event,
                 Either::Right(_) => return Err(Error::Aborted),
             };
-            let (worker_index, data) = match event {
-                Some(Event::Message(index, data)) => (index, data),
-                Some(Event::Crashed(index, message, event)) => {
-                    return Err(worker_error(format!("worker {index}: {message}"), event))
-                }
+            let (id, data) = match event {
+                Some((tag, Reply::Message(data))) => (tag, data),
+                Some((_, Reply::Failed(error))) => return Err(error),
                 None => return Err(Error::worker("the workers went away")),
             };
-            // A message without a valid job id is refused, never credited to a job.
-            let Some((id, job)) =
-                index_below(&get(&data, "id"), jobs.len()).and_then(|id| Some((id, jobs.get(id)?)))
-            else {
-                return Err(Error::worker(format!(
-                    "a worker answered no job we gave it (id {})",
-                    super::js::describe(&get(&data, "id"))
-                )));
+            let Some(job) = jobs.get(id) else {
+                return Err(Error::worker("a reply for no job of this file"));
             };
             let job_size: u64 = job.ranges.iter().map(|r| r.end - r.start).sum();
             match get(&data, "type").as_string().as_deref() {
@@ -320,13 +656,6 @@ impl HashBackend for WorkerHashing<'_> {
                     }
                     report(&job_bytes);
                     running -= 1;
-                    if let (Some(job), Some(worker)) =
-                        (jobs.get(next_job), workers.workers.get(worker_index))
-                    {
-                        self.post_job(worker, next_job, job, options)?;
-                        next_job += 1;
-                        running += 1;
-                    }
                 }
                 Some("error") => {
                     let message = get(&data, "message").as_string().unwrap_or_default();
@@ -345,7 +674,6 @@ impl HashBackend for WorkerHashing<'_> {
                 _ => return Err(Error::worker("a worker sent an unknown message")),
             }
         }
-        drop(workers);
         let segments: Option<Vec<Digests>> = segments.into_iter().collect();
         let segments = segments.ok_or_else(|| Error::worker("a segment was never hashed"))?;
         if whole && whole_digest.is_none() {

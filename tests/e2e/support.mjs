@@ -131,6 +131,7 @@ export async function startSandbox(args = []) {
     requests: () => admin("GET", "requests"),
     clearRequests: () => admin("DELETE", "requests"),
     setFaults: (faults) => admin("PUT", "faults", faults),
+    getFaults: () => admin("GET", "faults"),
     stop: () =>
       new Promise((resolve) => {
         child.removeAllListeners("exit");
@@ -151,7 +152,7 @@ export function sparseFile(dir, name, size) {
 
 /** Fails unless no counter of `events` ever goes backwards and phases only advance. */
 export function assertMonotonic(assert, events) {
-  const phases = ["hashing", "creating", "uploading", "completing", "processing", "done"];
+  const phases = ["queued", "hashing", "creating", "uploading", "completing", "processing", "attaching", "done"];
   for (let i = 1; i < events.length; i++) {
     const [a, b] = [events[i - 1], events[i]];
     for (const key of ["bytesHashed", "bytesUploaded", "segmentsDone"]) {

@@ -61,11 +61,15 @@ describe("hashing in Web Workers (headless Chromium)", () => {
       const file = document.getElementById("files").files[0];
       const before = { ...window.__workers };
       const client = new ProcoreClient({ companyId: 7, accessToken: "t", apiVersion: "v1.0", ...options.client });
+      const counts = () => ({ created: window.__workers.created - before.created, terminated: window.__workers.terminated - before.terminated });
       try {
         const result = await client.hashFile(file, { segmentSize: segment, workers, ...options.hash });
-        return { result, created: window.__workers.created - before.created, terminated: window.__workers.terminated - before.terminated };
+        const running = counts();
+        client.close();
+        return { result, ...counts(), runningBeforeClose: running.created - running.terminated };
       } catch (e) {
-        return { error: { name: e.name, code: e.code, message: e.message }, created: window.__workers.created - before.created, terminated: window.__workers.terminated - before.terminated };
+        client.close();
+        return { error: { name: e.name, code: e.code, message: e.message }, ...counts() };
       }
     }, { workers, options, segment: SEGMENT });
   }
@@ -75,7 +79,7 @@ describe("hashing in Web Workers (headless Chromium)", () => {
       for (const size of SIZES) {
         const file = files.get(size);
         await page.setInputFiles("#files", file);
-        const { result, error, created, terminated } = await hashInPage(workers);
+        const { result, error, created, terminated, runningBeforeClose } = await hashInPage(workers);
         assert.equal(error, undefined, `${size} B: ${JSON.stringify(error)}`);
         const count = Math.max(1, Math.ceil(size / SEGMENT));
         assert.equal(result.segments.length, count, `${size} B`);
@@ -88,7 +92,8 @@ describe("hashing in Web Workers (headless Chromium)", () => {
         });
         const expectedWorkers = workers === 0 ? 0 : Math.min(workers, count);
         assert.equal(created, expectedWorkers, `${size} B: workers started`);
-        assert.equal(terminated, created, `${size} B: every worker ended`);
+        assert.equal(runningBeforeClose, created, `${size} B: the workers stay with the client`);
+        assert.equal(terminated, created, `${size} B: close() ended every worker`);
       }
     });
   }
@@ -132,6 +137,46 @@ describe("hashing in Web Workers (headless Chromium)", () => {
     assert.deepEqual(outcome.error, { name: "AbortError", code: "ABORTED" });
     assert.equal(outcome.created, 2);
     assert.equal(outcome.terminated, 2, "both workers terminated when the promise rejected");
+  });
+
+  test("one client's workers serve all its uploads, end when idle, and close() stops everything", async () => {
+    await page.setInputFiles("#files", [files.get(3 * SEGMENT + 3), files.get(SEGMENT), files.get(SEGMENT + 1)]);
+    const outcome = await page.evaluate(async ({ api, segment }) => {
+      const { ProcoreClient } = await import("/pkg/index.js");
+      const picked = [...document.getElementById("files").files];
+      const before = { ...window.__workers };
+      const counts = () => [window.__workers.created - before.created, window.__workers.terminated - before.terminated];
+      const options = { companyId: 7, accessToken: "sandbox-token", baseUrl: api, apiVersion: "v2.1", allowInsecureStorage: true, workers: 2 };
+      // Three uploads at once through one client with two workers.
+      const client = new ProcoreClient({ ...options, workerIdleMs: 60_000 });
+      const uploaded = await Promise.all(picked.map((file) => client.upload(file, { segmentSize: segment })));
+      const afterUploads = counts();
+      client.close();
+      const afterClose = counts();
+      // Workers end by themselves after workerIdleMs without work.
+      const idle = new ProcoreClient({ ...options, workerIdleMs: 200 });
+      await idle.hashFile(picked[0], { segmentSize: segment });
+      const hashed = counts();
+      await new Promise((resolve) => setTimeout(resolve, 800));
+      const afterIdle = counts();
+      // A new upload starts workers again; close() while it hashes stops it.
+      const closedError = await idle.upload(picked[0], {
+        segmentSize: segment, onProgress: (p) => { if (p.bytesHashed > 0) idle.close(); },
+      }).then(() => null, (e) => ({ name: e.name, code: e.code }));
+      const afterAbort = counts();
+      const later = await idle.upload(picked[0]).then(() => null, (e) => ({ code: e.code, message: e.message }));
+      return { statuses: uploaded.map((u) => u.status), afterUploads, afterClose, hashed, afterIdle, closedError, afterAbort, later };
+    }, { api: sandbox.api, segment: 5 * MiB + 1 });
+    assert.deepEqual(outcome.statuses, ["available", "available", "available"]);
+    assert.deepEqual(outcome.afterUploads, [2, 0], "three uploads, two workers in all, still there after them");
+    assert.deepEqual(outcome.afterClose, [2, 2], "close() ended them");
+    assert.equal(outcome.hashed[0] - outcome.hashed[1], 2, "the second client's workers, running after its hashFile");
+    assert.equal(outcome.afterIdle[0], outcome.afterIdle[1], "ended after 200 ms without work");
+    assert.deepEqual(outcome.closedError, { name: "AbortError", code: "ABORTED" });
+    assert.ok(outcome.afterAbort[0] > outcome.afterIdle[0], "the upload after the idle end started workers again");
+    assert.equal(outcome.afterAbort[0], outcome.afterAbort[1], "close() ended them");
+    assert.equal(outcome.later.code, "INVALID_INPUT");
+    assert.match(outcome.later.message, /closed/);
   });
 
   test("a worker that fails to start is a WORKER error, not a hang", async () => {

@@ -21,7 +21,7 @@ use procore_upload::web::http::WebHttp;
 use procore_upload::web::timer::Timeout;
 use procore_upload::web::tokens::JsTokens;
 use procore_upload::web::webcrypto;
-use procore_upload::web::workers::{WorkerHashing, WorkerRuntime};
+use procore_upload::web::workers::{WorkerHashing, WorkerPool, WorkerRuntime};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::wasm_bindgen_test;
 use web_sys::{AbortController, Blob};
@@ -175,7 +175,8 @@ async fn worker_messages_must_name_their_job() {
     for message in cases {
         let runtime = fake_worker_runtime(&message);
         let blob: Blob = file(b"", "empty").into();
-        let hashing = WorkerHashing::new(&runtime, 1, blob, None);
+        let pool = WorkerPool::new(runtime, 1, 10_000);
+        let hashing = WorkerHashing::new(&pool, 1, blob, None);
         let result = hashing
             .hash(
                 &[0..0],
@@ -194,7 +195,8 @@ async fn worker_messages_must_name_their_job() {
     let runtime = fake_worker_runtime(&format!(
         "{{ type: 'done', id: 0, segments: [{digest}], whole: null }}"
     ));
-    let hashing = WorkerHashing::new(&runtime, 1, file(b"", "empty").into(), None);
+    let pool = WorkerPool::new(runtime, 1, 10_000);
+    let hashing = WorkerHashing::new(&pool, 1, file(b"", "empty").into(), None);
     let (segments, _) = hashing
         .hash(
             &[0..0],
@@ -205,6 +207,109 @@ async fn worker_messages_must_name_their_job() {
         .await
         .expect("a well-formed answer is taken");
     assert_eq!(segments, vec![hash_bytes(b"", false)]);
+}
+
+/// Workers whose script is `scripts[n]` for the n-th worker started (the last one
+/// for any later), each answering a job by echoing its id; `started()` counts them.
+fn scripted_workers(scripts: &[&str]) -> (WorkerRuntime, Function) {
+    let list: Array = scripts.iter().map(|s| JsValue::from_str(s)).collect();
+    let made: Array = Function::new_with_args(
+        "scripts",
+        "let started = 0;
+         const urls = scripts.map((s) => URL.createObjectURL(new Blob([s], { type: 'text/javascript' })));
+         return [() => new Worker(urls[Math.min(started++, urls.length - 1)]), () => started];",
+    )
+    .call1(&JsValue::UNDEFINED, &list)
+    .expect("worker factory")
+    .unchecked_into();
+    (
+        WorkerRuntime {
+            create_worker: made.get(0).unchecked_into(),
+            module: JsValue::NULL,
+        },
+        made.get(1).unchecked_into(),
+    )
+}
+
+const ECHO: &str = "onmessage = (e) => { if (e.data.type === 'job') postMessage({ type: 'done', id: e.data.id, segments: [['e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', null]], whole: null }); };";
+const CRASH: &str = "onmessage = (e) => { if (e.data.type === 'job') throw new Error('boom'); };";
+
+async fn hash_empty(pool: &WorkerPool) -> Result<(), Error> {
+    WorkerHashing::new(pool, 1, file(b"", "empty").into(), None)
+        .hash(
+            &[0..0],
+            HashOptions::new(false, None).expect("options"),
+            false,
+            &|_| {},
+        )
+        .await
+        .map(drop)
+}
+
+fn started(counter: &Function) -> f64 {
+    counter
+        .call0(&JsValue::UNDEFINED)
+        .expect("count")
+        .as_f64()
+        .expect("a number")
+}
+
+/// A worker that crashes is replaced and its job runs once more; a job that
+/// crashes its worker twice is a WORKER error.
+#[wasm_bindgen_test]
+async fn a_crashed_worker_is_replaced_and_its_job_run_once_more() {
+    let (runtime, counter) = scripted_workers(&[CRASH, ECHO]);
+    let pool = WorkerPool::new(runtime, 1, 10_000);
+    hash_empty(&pool)
+        .await
+        .expect("the second worker hashed it");
+    assert_eq!(started(&counter), 2.0);
+
+    let (runtime, counter) = scripted_workers(&[CRASH]);
+    let pool = WorkerPool::new(runtime, 1, 10_000);
+    let error = hash_empty(&pool).await.expect_err("crashed twice");
+    assert_eq!(error.code(), "WORKER");
+    assert!(error.to_string().contains("crashed twice"), "{error}");
+    assert_eq!(started(&counter), 2.0, "run once more, not forever");
+}
+
+/// The pool's workers serve one hashing after another and end once idle.
+#[wasm_bindgen_test]
+async fn workers_are_reused_then_end_when_idle() {
+    let (runtime, counter) = scripted_workers(&[ECHO]);
+    let pool = WorkerPool::new(runtime, 2, 100);
+    for _ in 0..3 {
+        hash_empty(&pool).await.expect("hashed");
+    }
+    assert_eq!(started(&counter), 1.0, "one worker did all three");
+    assert_eq!(pool.running(), 1);
+    Timeout::start(300).wait().await;
+    assert_eq!(pool.running(), 0, "ended after 100 ms idle");
+    hash_empty(&pool)
+        .await
+        .expect("a new worker starts on need");
+    assert_eq!(started(&counter), 2.0);
+}
+
+/// `close()` fails the jobs in progress and refuses later ones.
+#[wasm_bindgen_test]
+async fn a_closed_pool_stops_its_jobs_and_takes_no_more() {
+    // A worker that never answers: the job runs until the pool is closed.
+    let (runtime, _) = scripted_workers(&["onmessage = () => {};"]);
+    let pool = WorkerPool::new(runtime, 1, 10_000);
+    let closer = pool.clone();
+    let hashing = hash_empty(&pool);
+    let close = async move {
+        Timeout::start(50).wait().await;
+        closer.close();
+    };
+    let (result, ()) = futures_util::future::join(hashing, close).await;
+    assert_eq!(result.map_err(|e| e.code()), Err("ABORTED"));
+    assert_eq!(pool.running(), 0);
+    assert_eq!(
+        hash_empty(&pool).await.map_err(|e| e.code()),
+        Err("INVALID_INPUT")
+    );
 }
 
 /// Replaces `globalThis[name]` for the length of a test; puts it back when dropped.
