@@ -10,6 +10,11 @@ async function main(): Promise<void> {
     companyId: 1234,
     getAccessToken: async ({ refresh }) => (refresh ? "fresh token" : "cached token"),
     apiVersion: "v2.1",
+    concurrency: 6,
+    maxActiveUploads: 3,
+    stallTimeoutMs: 30_000,
+    workers: 2,
+    workerIdleMs: 10_000,
   });
   const controller = new AbortController();
   const result: UploadResult = await client.upload(file, {
@@ -26,7 +31,9 @@ async function main(): Promise<void> {
   const whole = await hashFile(file);
   const digest: string = whole.sha256;
   try {
-    await new ProcoreClient({ companyId: 1, accessToken: "t" }).upload(file);
+    const closing = new ProcoreClient({ companyId: 1, accessToken: "t" });
+    await closing.upload(file, { apiVersion: "v1.0" });
+    closing.close();
   } catch (error) {
     const e = error as ProcoreUploadError;
     const code: ProcoreUploadErrorCode = e.code;

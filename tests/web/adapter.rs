@@ -11,7 +11,7 @@ use std::pin::pin;
 use futures_util::future::{select, Either};
 use js_sys::{Array, Function, Uint8Array};
 use procore_upload::core::error::Cause;
-use procore_upload::core::hash::{hash_bytes, HashBackend, HashOptions};
+use procore_upload::core::hash::{hash_bytes, Digests, HashBackend, HashOptions};
 use procore_upload::core::http::{Body, Http, Method, Request, Target, Tokens};
 use procore_upload::core::Error;
 use procore_upload::facade::hash_job;
@@ -174,17 +174,7 @@ async fn worker_messages_must_name_their_job() {
     ];
     for message in cases {
         let runtime = fake_worker_runtime(&message);
-        let blob: Blob = file(b"", "empty").into();
-        let pool = WorkerPool::new(runtime, 1, 10_000);
-        let hashing = WorkerHashing::new(&pool, 1, blob, None);
-        let result = hashing
-            .hash(
-                &[0..0],
-                HashOptions::new(false, None).expect("options"),
-                false,
-                &|_| {},
-            )
-            .await;
+        let result = hash_empty(&WorkerPool::new(runtime, 1, 10_000)).await;
         assert_eq!(
             result.as_ref().map_err(Error::code).err(),
             Some("WORKER"),
@@ -195,15 +185,7 @@ async fn worker_messages_must_name_their_job() {
     let runtime = fake_worker_runtime(&format!(
         "{{ type: 'done', id: 0, segments: [{digest}], whole: null }}"
     ));
-    let pool = WorkerPool::new(runtime, 1, 10_000);
-    let hashing = WorkerHashing::new(&pool, 1, file(b"", "empty").into(), None);
-    let (segments, _) = hashing
-        .hash(
-            &[0..0],
-            HashOptions::new(false, None).expect("options"),
-            false,
-            &|_| {},
-        )
+    let segments = hash_empty(&WorkerPool::new(runtime, 1, 10_000))
         .await
         .expect("a well-formed answer is taken");
     assert_eq!(segments, vec![hash_bytes(b"", false)]);
@@ -234,7 +216,8 @@ fn scripted_workers(scripts: &[&str]) -> (WorkerRuntime, Function) {
 const ECHO: &str = "onmessage = (e) => { if (e.data.type === 'job') postMessage({ type: 'done', id: e.data.id, segments: [['e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', null]], whole: null }); };";
 const CRASH: &str = "onmessage = (e) => { if (e.data.type === 'job') throw new Error('boom'); };";
 
-async fn hash_empty(pool: &WorkerPool) -> Result<(), Error> {
+/// The digests of an empty file hashed in `pool`.
+async fn hash_empty(pool: &WorkerPool) -> Result<Vec<Digests>, Error> {
     WorkerHashing::new(pool, 1, file(b"", "empty").into(), None)
         .hash(
             &[0..0],
@@ -243,7 +226,7 @@ async fn hash_empty(pool: &WorkerPool) -> Result<(), Error> {
             &|_| {},
         )
         .await
-        .map(drop)
+        .map(|(segments, _)| segments)
 }
 
 fn started(counter: &Function) -> f64 {
