@@ -9,13 +9,15 @@ use std::pin::pin;
 use futures_util::future::{select, Either};
 use futures_util::stream::{self, StreamExt};
 
-use super::api::{http_error, pause, ApiClient};
+use super::api::{http_error, ApiClient};
 use super::error::{redact_url, truncate_body};
 use super::hash::{Digests, HashBackend, HashOptions};
 use super::http::{browser_sets_itself, Body, Http, Method, Request, Response, Target, Tokens};
 use super::plan::{plan_segments, use_segments, ApiVersion, SegmentPlan, Segmented};
 use super::protocol::{self, FileMeta, PartInstruction, Scope, SegmentDigest};
-use super::retry::{classify, elapsed_ms, parse_retry_after, Class, STORAGE_ATTEMPTS};
+use super::retry::{
+    classify, elapsed_ms, parse_retry_after, storage_backoff, Class, STORAGE_ATTEMPTS,
+};
 use super::runtime::Shared;
 use super::Error;
 
@@ -301,7 +303,8 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
             let response = match sent {
                 Ok(response) => response,
                 Err(Error::Network { .. }) if attempt < STORAGE_ATTEMPTS => {
-                    pause(self.http, attempt, None).await?;
+                    let wait = storage_backoff(attempt, None, self.http.jitter());
+                    self.http.sleep(wait).await?;
                     continue;
                 }
                 Err(error) => return Err(error),
@@ -311,7 +314,8 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
                 Class::Expired => return Err(Error::Expired(truncate_body(&response.body))),
                 Class::Retryable | Class::RateLimited if attempt < STORAGE_ATTEMPTS => {
                     let retry_after = parse_retry_after(response.header("retry-after"));
-                    pause(self.http, attempt, retry_after).await?;
+                    let wait = storage_backoff(attempt, retry_after, self.http.jitter());
+                    self.http.sleep(wait).await?;
                 }
                 _ => return Err(http_error(request.method, &request.url, &response)),
             }

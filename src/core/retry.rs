@@ -62,6 +62,21 @@ pub fn backoff(attempt: u32, retry_after_secs: Option<u64>, jitter: f64) -> u64 
     half + scale(half, jitter)
 }
 
+/// Longest backoff between storage attempts when storage gave no `Retry-After`:
+/// with ten attempts, a failing storage request gives up after 14 to 28 s of waits,
+/// not minutes.
+pub const STORAGE_MAX_DELAY_MS: u64 = 4000;
+
+/// Milliseconds to wait before storage attempt `attempt + 1`: [`backoff`], capped at
+/// [`STORAGE_MAX_DELAY_MS`] unless storage asked for longer with `Retry-After`.
+pub fn storage_backoff(attempt: u32, retry_after_secs: Option<u64>, jitter: f64) -> u64 {
+    let delay = backoff(attempt, retry_after_secs, jitter);
+    match retry_after_secs {
+        Some(_) => delay,
+        None => delay.min(STORAGE_MAX_DELAY_MS),
+    }
+}
+
 /// `value × fraction` for a fraction clamped to `0.0..=1.0` (NaN counts as 0), so the
 /// result is never negative nor above `value`.
 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // bounds checked here
@@ -250,6 +265,26 @@ mod tests {
             None
         );
         assert_eq!(parse_retry_after(None), None);
+    }
+
+    #[test]
+    fn storage_backoff_table() {
+        // (attempt, Retry-After, jitter) → ms
+        let table: &[(u32, Option<u64>, f64, u64)] = &[
+            (1, None, 0.0, 250),
+            (1, None, 1.0, 500),
+            (4, None, 1.0, 4000),
+            (5, None, 0.0, 4000),
+            (9, None, 1.0, 4000),
+            (9, Some(10), 0.0, 10_000),
+        ];
+        for &(attempt, retry_after, jitter, expected) in table {
+            assert_eq!(
+                storage_backoff(attempt, retry_after, jitter),
+                expected,
+                "{attempt} {retry_after:?} {jitter}"
+            );
+        }
     }
 
     /// What a 429 says to wait, from each combination of headers.

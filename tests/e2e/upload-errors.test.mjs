@@ -329,14 +329,15 @@ describe("ProcoreClient refusals, aborts and token refresh in headless Chromium"
       sandbox.api,
     );
     assert.equal(error.code, "INVALID_INPUT", "a Blob has no name, which v1.1 needs");
-    await sandbox.setFaults({ storage_fail_next: 5, storage_error_status: 500 });
+    // Storage gets ten attempts (waits capped at 4 s): all ten refused.
+    await sandbox.setFaults({ storage_fail_next: 10, storage_error_status: 500 });
     const failed = await inPage(
       (ProcoreClient, file, api) => new ProcoreClient({ companyId: 7, accessToken: "sandbox-token", baseUrl: api, allowInsecureStorage: true })
         .upload(file, { segmented: false }),
       sandbox.api,
     );
     await sandbox.setFaults({});
-    assert.deepEqual([failed.error.code, failed.error.status], ["HTTP", 500], "after five attempts");
+    assert.deepEqual([failed.error.code, failed.error.status], ["HTTP", 500], "after ten attempts");
     assert.match(failed.error.body, /<Code>InternalError<\/Code>/, "storage's answer comes along");
     assert.match(failed.error.body, /Injected by the sandbox/);
   });
