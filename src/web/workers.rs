@@ -367,7 +367,6 @@ impl PoolInner {
                 return;
             };
             let named = whole_number(&get(&data, "id"));
-            #[allow(clippy::cast_precision_loss)]
             let matches = named == Some(running);
             let finished = matches!(
                 get(&data, "type").as_string().as_deref(),
