@@ -59,6 +59,11 @@ impl Http for Scripted {
     fn now_ms(&self) -> f64 {
         self.clock.get()
     }
+
+    fn wall_clock_ms(&self) -> u64 {
+        // A fixed epoch plus the test clock.
+        1_800_000_000_000 + (self.clock.get()) as u64
+    }
 }
 
 /// Tokens "t1", "t2", … : a refresh hands out the next one.

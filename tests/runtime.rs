@@ -208,6 +208,11 @@ impl Http for World {
     fn now_ms(&self) -> f64 {
         self.now.get()
     }
+
+    fn wall_clock_ms(&self) -> u64 {
+        // A fixed epoch plus the test clock.
+        1_800_000_000_000 + (self.now.get()) as u64
+    }
 }
 
 fn etag() -> Response {

@@ -19,6 +19,9 @@ use super::retry::{
     classify, elapsed_ms, parse_retry_after, storage_backoff, Class, STORAGE_ATTEMPTS,
 };
 use super::runtime::Shared;
+use super::state::{
+    v1_instructions_usable, FileIdentity, StateScope, StoredDigest, UploadState, STATE_FORMAT,
+};
 use super::Error;
 
 /// Most parallel storage requests allowed.
@@ -103,6 +106,11 @@ pub struct Progress {
     pub segments_done: u64,
     /// Segments in all.
     pub segments_total: u64,
+    /// Upload speed over the last seconds; `None` until known (and after a pause,
+    /// until known again).
+    pub bytes_per_second: Option<u64>,
+    /// Seconds left at that speed; `None` while the speed is unknown.
+    pub eta_seconds: Option<u64>,
 }
 
 /// One stored segment.
@@ -135,19 +143,60 @@ pub struct UploadResult {
     pub segments: Option<Vec<SegmentResult>>,
 }
 
-/// Reports progress, keeping every counter monotonic and counting each segment
-/// once, also when expired instructions make it go out again.
-struct Reporter<'a> {
+/// How far back the speed is measured.
+const SPEED_WINDOW_MS: f64 = 5000.0;
+/// The speed is not told before this much of the window is covered.
+const SPEED_MIN_SPAN_MS: f64 = 1000.0;
+
+/// Bytes per second over `samples` (time in ms, bytes uploaded so far), oldest
+/// first; `None` while they cover less than [`SPEED_MIN_SPAN_MS`].
+pub fn speed(samples: &[(f64, u64)]) -> Option<u64> {
+    let (first, last) = (samples.first()?, samples.last()?);
+    let span = last.0 - first.0;
+    if span < SPEED_MIN_SPAN_MS {
+        return None;
+    }
+    let bytes = last.1.saturating_sub(first.1);
+    // Float to integer: a speed is far below u64::MAX and never negative here.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+    Some((bytes as f64 * 1000.0 / span).round() as u64)
+}
+
+/// Seconds to send `left` bytes at `speed` bytes per second (`None` at a standstill).
+pub fn eta_seconds(left: u64, speed: Option<u64>) -> Option<u64> {
+    match speed {
+        Some(speed) if speed > 0 => Some(left.div_ceil(speed)),
+        Some(_) if left == 0 => Some(0),
+        _ => None,
+    }
+}
+
+/// Keeps an upload's progress: every counter monotonic and capped at the total
+/// across retries, expiry, pauses and resumes (a segment's bytes count as the most
+/// ever sent of it), and the speed over the last seconds. Lives as long as the
+/// upload does, across the engine runs of a paused and resumed upload.
+pub struct ProgressTracker<'a> {
     state: RefCell<Progress>,
     /// Bytes sent per segment (the largest seen: a retry does not go backwards).
     sent: RefCell<Vec<u64>>,
     /// Segments stored at least once.
     done: RefCell<Vec<bool>>,
-    emit: &'a dyn Fn(&Progress),
+    /// (ms, bytes uploaded) within the speed window, oldest first.
+    samples: RefCell<std::collections::VecDeque<(f64, u64)>>,
+    emit: Box<dyn Fn(&Progress) + 'a>,
+    clock: Box<dyn Fn() -> f64 + 'a>,
 }
 
-impl<'a> Reporter<'a> {
-    fn new(total_bytes: u64, segments_total: u64, emit: &'a dyn Fn(&Progress)) -> Self {
+impl<'a> ProgressTracker<'a> {
+    /// Progress of a `total_bytes` upload in `segments_total` segments, reported to
+    /// `emit`; `clock` gives ms for the speed.
+    pub fn new(
+        total_bytes: u64,
+        segments_total: u64,
+        emit: Box<dyn Fn(&Progress) + 'a>,
+        clock: Box<dyn Fn() -> f64 + 'a>,
+    ) -> Self {
+        let segments = usize::try_from(segments_total).unwrap_or(0);
         Self {
             state: RefCell::new(Progress {
                 phase: Phase::Queued,
@@ -156,14 +205,24 @@ impl<'a> Reporter<'a> {
                 total_bytes,
                 segments_done: 0,
                 segments_total,
+                bytes_per_second: None,
+                eta_seconds: None,
             }),
-            sent: RefCell::new(vec![0; usize::try_from(segments_total).unwrap_or(0)]),
-            done: RefCell::new(vec![false; usize::try_from(segments_total).unwrap_or(0)]),
+            sent: RefCell::new(vec![0; segments]),
+            done: RefCell::new(vec![false; segments]),
+            samples: RefCell::new(std::collections::VecDeque::new()),
             emit,
+            clock,
         }
     }
 
+    /// The last report.
+    pub fn current(&self) -> Progress {
+        *self.state.borrow()
+    }
+
     fn update(&self, change: impl FnOnce(&mut Progress)) {
+        let now = (self.clock)();
         let snapshot = {
             let mut state = self.state.borrow_mut();
             let before = *state;
@@ -175,9 +234,35 @@ impl<'a> Reporter<'a> {
                 .max(before.bytes_uploaded)
                 .min(state.total_bytes);
             state.segments_done = state.segments_done.max(before.segments_done);
+            if state.bytes_uploaded != before.bytes_uploaded {
+                let mut samples = self.samples.borrow_mut();
+                samples.push_back((now, state.bytes_uploaded));
+                while samples
+                    .front()
+                    .is_some_and(|(at, _)| now - at > SPEED_WINDOW_MS)
+                {
+                    samples.pop_front();
+                }
+                let (front, back) = samples.as_slices();
+                let joined: Vec<(f64, u64)> = front.iter().chain(back).copied().collect();
+                state.bytes_per_second = speed(&joined);
+                state.eta_seconds = eta_seconds(
+                    state.total_bytes - state.bytes_uploaded,
+                    state.bytes_per_second,
+                );
+            }
             *state
         };
         (self.emit)(&snapshot);
+    }
+
+    /// The upload stopped (paused): the speed is unknown until it has run again
+    /// for a while.
+    pub fn paused(&self) {
+        self.samples.borrow_mut().clear();
+        let mut state = self.state.borrow_mut();
+        state.bytes_per_second = None;
+        state.eta_seconds = None;
     }
 
     fn phase(&self, phase: Phase) {
@@ -208,17 +293,29 @@ impl<'a> Reporter<'a> {
     }
 }
 
-/// Uploads `source` as `options` say, sharing `shared`'s limits with the client's
-/// other uploads: it waits in line for a hashing turn and for a sending turn, and
-/// each storage request for a storage slot.
-pub async fn upload<H: Http, T: Tokens, B: HashBackend>(
-    http: &H,
-    shared: &Shared<T>,
-    hasher: &B,
-    options: &UploadOptions,
-    report: &dyn Fn(&Progress),
-) -> Result<UploadResult, Error> {
-    let size = hasher.size();
+/// An upload checked and planned before anything is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Prepared {
+    /// The segments (one for a form upload).
+    pub plan: SegmentPlan,
+    /// Whether it goes in segments.
+    pub segmented: bool,
+}
+
+impl Prepared {
+    /// Segments progress counts.
+    pub fn segments_total(&self) -> u64 {
+        if self.segmented {
+            self.plan.count()
+        } else {
+            1
+        }
+    }
+}
+
+/// Checks `options` for a file of `size` bytes and plans its segments: every bad
+/// input is refused here, before any request.
+pub fn prepare(options: &UploadOptions, size: u64) -> Result<Prepared, Error> {
     if size != options.file.size {
         return Err(Error::InvalidInput("the file size changed".into()));
     }
@@ -238,6 +335,82 @@ pub async fn upload<H: Http, T: Tokens, B: HashBackend>(
     // A requested segment size is checked even when the file goes in one piece.
     let plan = plan_segments(size, version, options.segment_size)?;
     let segmented = use_segments(version, options.segmented, size)?;
+    Ok(Prepared { plan, segmented })
+}
+
+/// Where an upload's state lives between its engine runs.
+pub struct Checkpoints<'a> {
+    /// The state to go on from; `None`: start afresh.
+    pub state: Option<UploadState>,
+    /// The state came from a store: hash the first segment again and start afresh
+    /// unless it matches (the file may have changed under the same name).
+    pub verify: bool,
+    /// `lastModified` of the file, for a fresh state's fingerprint.
+    pub last_modified: Option<u64>,
+    /// The file's type as picked, for a fresh state's fingerprint.
+    pub picked_type: String,
+    /// Gets every new state: after hashing, after instructions, after each part.
+    pub save: &'a dyn Fn(&UploadState),
+}
+
+impl Checkpoints<'_> {
+    /// No state kept: a one-call upload.
+    pub fn none() -> Checkpoints<'static> {
+        Checkpoints {
+            state: None,
+            verify: false,
+            last_modified: None,
+            picked_type: String::new(),
+            save: &|_| {},
+        }
+    }
+}
+
+/// Uploads `source` as `options` say, sharing `shared`'s limits with the client's
+/// other uploads: it waits in line for a hashing turn and for a sending turn, and
+/// each storage request for a storage slot.
+pub async fn upload<H: Http, T: Tokens, B: HashBackend>(
+    http: &H,
+    shared: &Shared<T>,
+    hasher: &B,
+    options: &UploadOptions,
+    report: &dyn Fn(&Progress),
+) -> Result<UploadResult, Error> {
+    let prepared = prepare(options, hasher.size())?;
+    let tracker = ProgressTracker::new(
+        options.file.size,
+        prepared.segments_total(),
+        Box::new(report),
+        Box::new(|| http.now_ms()),
+    );
+    run(
+        http,
+        shared,
+        hasher,
+        options,
+        prepared,
+        &tracker,
+        Checkpoints::none(),
+    )
+    .await
+}
+
+/// One run of an upload `prepare`d before: from `checkpoints.state` when there is
+/// one, reporting to `tracker` and each new state to `checkpoints.save`. Stopping it
+/// (dropping the future, or the abort that fails it) leaves the last saved state to
+/// go on from.
+pub async fn run<H: Http, T: Tokens, B: HashBackend>(
+    http: &H,
+    shared: &Shared<T>,
+    hasher: &B,
+    options: &UploadOptions,
+    prepared: Prepared,
+    tracker: &ProgressTracker<'_>,
+    checkpoints: Checkpoints<'_>,
+) -> Result<UploadResult, Error> {
+    if hasher.size() != options.file.size {
+        return Err(Error::InvalidInput("the file size changed".into()));
+    }
     let client = Client {
         http,
         api: ApiClient {
@@ -249,16 +422,112 @@ pub async fn upload<H: Http, T: Tokens, B: HashBackend>(
         shared,
         options,
     };
-    if !segmented {
-        let reporter = Reporter::new(size, 1, report);
-        reporter.phase(Phase::Queued);
+    tracker.phase(Phase::Queued);
+    if !prepared.segmented {
         // In line behind the files given before it, hashed or not.
         drop(shared.hashing.acquire().await);
         let _sending = shared.uploads.acquire().await;
-        return client.form_upload(&reporter).await;
+        return client.form_upload(tracker).await;
     }
-    let reporter = Reporter::new(size, plan.count(), report);
-    client.segmented_upload(hasher, plan, &reporter).await
+    let fresh = || {
+        UploadState::new(
+            state_scope(&options.scope),
+            FileIdentity {
+                name: options.file.name.clone(),
+                size: options.file.size,
+                last_modified: checkpoints.last_modified,
+                content_type: checkpoints.picked_type.clone(),
+            },
+            prepared.plan.segment_size,
+            options.md5,
+            http.wall_clock_ms(),
+        )
+    };
+    let (state, verify) = match checkpoints.state {
+        Some(state) => {
+            check_state_fits(&state, options, prepared.plan)?;
+            (state, checkpoints.verify)
+        }
+        None => (fresh(), false),
+    };
+    let keeper = StateKeeper {
+        state: RefCell::new(state),
+        save: checkpoints.save,
+        clock: &|| http.wall_clock_ms(),
+    };
+    client
+        .segmented_upload(hasher, prepared.plan, tracker, &keeper, verify, &fresh)
+        .await
+}
+
+/// The state's scope as stored.
+pub fn state_scope(scope: &Scope) -> StateScope {
+    StateScope {
+        api_version: scope.version.as_str().into(),
+        company_id: scope.company_id,
+        project_id: scope.project_id,
+    }
+}
+
+/// A state given to go on from must be of this upload: same place, same file size,
+/// same segments, same digest kinds.
+fn check_state_fits(
+    state: &UploadState,
+    options: &UploadOptions,
+    plan: SegmentPlan,
+) -> Result<(), Error> {
+    let count = usize::try_from(plan.count()).unwrap_or(usize::MAX);
+    let digests_fit = state
+        .digests
+        .as_ref()
+        .is_none_or(|d| d.len() == count && d.iter().zip(plan.ranges()).all(|(d, r)| d.size == r.end - r.start));
+    let parts_fit = state.uuid.is_none()
+        || (state.etags.len() == count
+            && (state.parts.is_empty() || state.parts.len() == count));
+    let why = if state.format != STATE_FORMAT {
+        Some("it was written by another version of procore-upload".to_string())
+    } else if state.scope != state_scope(&options.scope) {
+        Some("it is for another company, project or API version".to_string())
+    } else if state.file.size != options.file.size {
+        Some(format!(
+            "it is for a file of {} bytes, this one has {}",
+            state.file.size, options.file.size
+        ))
+    } else if state.segment_size != plan.segment_size || !digests_fit || !parts_fit {
+        Some("its segments differ from this upload's (segmentSize?)".to_string())
+    } else if state.md5 != options.md5 {
+        Some("it was hashed with another md5 setting".to_string())
+    } else {
+        None
+    };
+    match why {
+        Some(why) => Err(Error::InvalidInput(format!("resume: the state does not fit: {why}"))),
+        None => Ok(()),
+    }
+}
+
+/// The upload's state, saved after each change.
+struct StateKeeper<'a> {
+    state: RefCell<UploadState>,
+    save: &'a dyn Fn(&UploadState),
+    clock: &'a dyn Fn() -> u64,
+}
+
+impl StateKeeper<'_> {
+    fn change(&self, change: impl FnOnce(&mut UploadState, u64)) {
+        let now = (self.clock)();
+        let snapshot = {
+            let mut state = self.state.borrow_mut();
+            change(&mut state, now);
+            state.updated_ms = now;
+            state.clone()
+        };
+        (self.save)(&snapshot);
+    }
+
+    fn get(&self) -> std::cell::Ref<'_, UploadState> {
+        self.state.borrow()
+    }
 }
 
 struct Client<'a, H, T> {
@@ -366,14 +635,14 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
 
     /// v1 non-segmented: create, then one form POST with every field in order and
     /// the bytes last as `file`, then Show Upload for the status Procore gives it.
-    async fn form_upload(&self, reporter: &Reporter<'_>) -> Result<UploadResult, Error> {
+    async fn form_upload(&self, tracker: &ProgressTracker<'_>) -> Result<UploadResult, Error> {
         let file = &self.options.file;
         let mut refreshes = 0;
         loop {
-            reporter.phase(Phase::Creating);
+            tracker.phase(Phase::Creating);
             let created = self.create(protocol::v1_create_body(file, None)).await?;
             let form = protocol::parse_v1_form(&created.body)?;
-            reporter.phase(Phase::Uploading);
+            tracker.phase(Phase::Uploading);
             let request = Request {
                 method: Method::Post,
                 url: form.url.clone(),
@@ -385,16 +654,16 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
                 },
                 target: Target::Storage,
             };
-            match self.storage(request, &|sent| reporter.sent(0, sent)).await {
+            match self.storage(request, &|sent| tracker.sent(0, sent)).await {
                 Ok(_) => {
-                    reporter.segment_done(0, file.size);
-                    reporter.phase(Phase::Completing);
+                    tracker.segment_done(0, file.size);
+                    tracker.phase(Phase::Completing);
                     // Storage took the bytes; what Procore makes of them is its to say.
                     let shown = self
                         .api(Method::Get, &self.scope().upload_url(&form.uuid), None)
                         .await?;
                     let status = protocol::parse_v1_status(&shown.body, "Show Upload")?;
-                    reporter.phase(Phase::Done);
+                    tracker.phase(Phase::Done);
                     return Ok(UploadResult {
                         uuid: form.uuid,
                         status,
@@ -410,11 +679,15 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
         }
     }
 
+    /// Hashes (unless the state has the digests), then sends what the state lacks.
     async fn segmented_upload<B: HashBackend>(
         &self,
         hasher: &B,
         plan: SegmentPlan,
-        reporter: &Reporter<'_>,
+        tracker: &ProgressTracker<'_>,
+        keeper: &StateKeeper<'_>,
+        verify: bool,
+        fresh: &dyn Fn() -> UploadState,
     ) -> Result<UploadResult, Error> {
         let version = self.scope().version;
         let ranges: Vec<Range<u64>> = plan.ranges().collect();
@@ -423,37 +696,63 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
             chunk_size: self.options.chunk_size,
         };
         let is_v2 = version == ApiVersion::V21;
-        let (digests, whole) = {
+        {
             let _turn = self.shared.hashing.acquire().await;
-            reporter.phase(Phase::Hashing);
-            hasher
-                .hash(&ranges, hash_options, is_v2, &|hashed| {
-                    reporter.update(|p| p.bytes_hashed = hashed)
-                })
-                .await?
-        };
+            if verify && !self.first_segment_matches(hasher, &ranges, keeper).await? {
+                // Another file under the same name, size and date: start afresh.
+                keeper.change(|state, _| *state = fresh());
+            }
+            if keeper.get().digests.is_none() {
+                tracker.phase(Phase::Hashing);
+                // One segment is the whole file: its SHA-256 is the whole file's.
+                let one_segment = ranges.len() == 1;
+                let (digests, whole) = hasher
+                    .hash(&ranges, hash_options, is_v2 && !one_segment, &|hashed| {
+                        tracker.update(|p| p.bytes_hashed = hashed)
+                    })
+                    .await?;
+                let whole = if one_segment { digests.first().cloned() } else { whole };
+                keeper.change(|state, _| {
+                    state.digests = Some(
+                        ranges
+                            .iter()
+                            .zip(&digests)
+                            .map(|(range, digest)| StoredDigest {
+                                size: range.end - range.start,
+                                sha256: digest.sha256_hex(),
+                                md5: digest.md5_hex(),
+                            })
+                            .collect(),
+                    );
+                    if is_v2 {
+                        state.whole_sha256 = whole.as_ref().map(Digests::sha256_hex);
+                    }
+                });
+            }
+        }
+        tracker.update(|p| p.bytes_hashed = p.total_bytes);
+        // Parts stored in an earlier run count as sent.
+        for index in keeper.get().etags.iter().enumerate().filter(|(_, e)| e.is_some()).map(|(i, _)| i) {
+            if let Some(range) = ranges.get(index) {
+                tracker.segment_done(index, range.end - range.start);
+            }
+        }
         // Sent once one of the client's sending turns is free; the next files hash
         // meanwhile.
         let sending = self.shared.uploads.acquire().await;
-        let declared: Vec<SegmentDigest> = ranges
-            .iter()
-            .zip(&digests)
-            .map(|(range, digest)| SegmentDigest {
-                size: range.end - range.start,
-                sha256: digest.sha256_hex(),
-                md5: digest.md5_hex(),
-            })
-            .collect();
+        let declared = keeper
+            .get()
+            .declared()
+            .ok_or_else(|| Error::Protocol("no digests after hashing".into()))?;
         let (uuid, etags, status) = if is_v2 {
-            let whole = whole.ok_or_else(|| Error::Protocol("no whole-file digest".into()))?;
-            self.v2_parts(&ranges, &declared, &whole, reporter, sending)
+            self.v2_parts(&ranges, &declared, tracker, keeper, sending)
                 .await?
         } else {
-            let done = self.v1_parts(&ranges, &declared, reporter).await?;
+            let done = self.v1_parts(&ranges, &declared, tracker, keeper).await?;
             drop(sending);
             done
         };
-        reporter.phase(Phase::Done);
+        tracker.phase(Phase::Done);
         Ok(UploadResult {
             uuid,
             status,
@@ -474,82 +773,160 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
         })
     }
 
-    /// v1 segmented: create with the segments, PUT each, PATCH the ETags in order.
-    /// Expired instructions: create again and send every segment again (a new
-    /// create is a new multipart upload); the digests are reused, not recomputed.
+    /// Whether the first segment's SHA-256 is still the one the state declared.
+    async fn first_segment_matches<B: HashBackend>(
+        &self,
+        hasher: &B,
+        ranges: &[Range<u64>],
+        keeper: &StateKeeper<'_>,
+    ) -> Result<bool, Error> {
+        let Some(stored) = keeper
+            .get()
+            .digests
+            .as_ref()
+            .and_then(|d| d.first())
+            .map(|d| d.sha256.clone())
+        else {
+            return Ok(true);
+        };
+        let first = ranges.first().cloned().unwrap_or(0..0);
+        let options = HashOptions {
+            md5: false,
+            chunk_size: self.options.chunk_size,
+        };
+        let (digests, _) = hasher.hash(&[first], options, false, &|_| {}).await?;
+        Ok(digests.first().map(Digests::sha256_hex) == Some(stored))
+    }
+
+    /// v1 segmented: create with the segments (or go on with the state's
+    /// instructions while they are fresh), PUT each segment without an ETag, PATCH
+    /// the ETags in order. Expired instructions: create again and send every segment
+    /// again (a new create is a new multipart upload); the digests are reused.
     async fn v1_parts(
         &self,
         ranges: &[Range<u64>],
         declared: &[SegmentDigest],
-        reporter: &Reporter<'_>,
+        tracker: &ProgressTracker<'_>,
+        keeper: &StateKeeper<'_>,
     ) -> Result<(String, Vec<String>, String), Error> {
         let body = protocol::v1_create_body(&self.options.file, Some(declared));
         let mut refreshes = 0;
+        let mut expired = {
+            let state = keeper.get();
+            !(state.uuid.is_some()
+                && state.parts.len() == ranges.len()
+                && state
+                    .instructions_at_ms
+                    .is_some_and(|at| v1_instructions_usable(at, self.http.wall_clock_ms())))
+        };
         loop {
-            reporter.phase(Phase::Creating);
-            let created = self.create(body.clone()).await?;
-            let upload = protocol::parse_v1_segmented(&created.body, ranges.len())?;
-            let mut etags = vec![None; ranges.len()];
-            let pending: Vec<usize> = (0..ranges.len()).collect();
-            reporter.phase(Phase::Uploading);
-            match self
-                .send_parts(&upload.parts, ranges, &pending, &mut etags, reporter)
-                .await?
-            {
-                expired if !expired.is_empty() => {
-                    if refreshes >= MAX_REFRESHES {
-                        return Err(Error::Expired("instructions kept expiring".into()));
-                    }
-                    refreshes += 1;
-                    continue;
-                }
-                _ => {}
+            if expired {
+                tracker.phase(Phase::Creating);
+                let created = self.create(body.clone()).await?;
+                let upload = protocol::parse_v1_segmented(&created.body, ranges.len())?;
+                keeper.change(|state, now| state.created(&upload.uuid, &upload.parts, now));
             }
-            let etags: Vec<String> = etags.into_iter().map(Option::unwrap_or_default).collect();
-            reporter.phase(Phase::Completing);
+            tracker.phase(Phase::Uploading);
+            let (parts, pending) = {
+                let state = keeper.get();
+                (state.instructions(), state.pending())
+            };
+            let lapsed = self
+                .send_parts(&parts, ranges, &pending, tracker, keeper)
+                .await?;
+            if !lapsed.is_empty() {
+                if refreshes >= MAX_REFRESHES {
+                    return Err(Error::Expired("instructions kept expiring".into()));
+                }
+                refreshes += 1;
+                expired = true;
+                continue;
+            }
+            let (uuid, etags) = stored_etags(keeper)?;
+            tracker.phase(Phase::Completing);
             let completed = self
                 .api(
                     Method::Patch,
-                    &self.scope().upload_url(&upload.uuid),
+                    &self.scope().upload_url(&uuid),
                     Some(protocol::v1_complete_body(&etags)),
                 )
                 .await?;
             let status = protocol::parse_v1_status(&completed.body, "Complete Upload")?;
-            return Ok((upload.uuid, etags, status));
+            return Ok((uuid, etags, status));
         }
     }
 
-    /// v2.1: create, PUT each part (renewing expired URLs through GET), PATCH all
+    /// v2.1: create (or, going on from a state, GET the upload for fresh URLs),
+    /// PUT each part without an ETag (renewing expired URLs through GET), PATCH all
     /// ETags, then GET until `available`.
     async fn v2_parts(
         &self,
         ranges: &[Range<u64>],
         declared: &[SegmentDigest],
-        whole: &Digests,
-        reporter: &Reporter<'_>,
+        tracker: &ProgressTracker<'_>,
+        keeper: &StateKeeper<'_>,
         sending: super::runtime::Permit<'_>,
     ) -> Result<(String, Vec<String>, String), Error> {
-        reporter.phase(Phase::Creating);
-        let whole_md5 = whole.md5_hex();
-        let body = protocol::v2_create_body(
-            &self.options.file,
-            &whole.sha256_hex(),
-            whole_md5.as_deref(),
-            declared,
-        );
-        let created = self.create(body).await?;
-        let upload = protocol::parse_v2(&created.body, Some(ranges.len()))?;
-        let upload_url = self.scope().upload_url(&upload.uuid);
-        let mut parts = upload.parts;
-        let mut etags = vec![None; ranges.len()];
-        let mut pending: Vec<usize> = (0..ranges.len()).collect();
+        let known = keeper.get().uuid.clone();
+        let (uuid, mut parts) = match known {
+            Some(uuid) => {
+                tracker.phase(Phase::Creating);
+                let shown = self
+                    .api(Method::Get, &self.scope().upload_url(&uuid), None)
+                    .await?;
+                let upload = protocol::parse_v2(&shown.body, None)?;
+                if matches!(upload.status.as_str(), "complete" | "available") {
+                    // Completed before the stop: only the wait is left.
+                    drop(sending);
+                    tracker.phase(Phase::Processing);
+                    let status = self.wait_available(&self.scope().upload_url(&uuid)).await?;
+                    let (_, etags) = stored_etags(keeper)?;
+                    return Ok((uuid, etags, status));
+                }
+                (uuid, upload.parts)
+            }
+            None => {
+                tracker.phase(Phase::Creating);
+                let whole = keeper
+                    .get()
+                    .whole_sha256
+                    .clone()
+                    .ok_or_else(|| Error::Protocol("no whole-file digest".into()))?;
+                let body = protocol::v2_create_body(
+                    &self.options.file,
+                    &whole,
+                    keeper.get().whole_md5.as_deref(),
+                    declared,
+                );
+                let created = self.create(body).await?;
+                let upload = protocol::parse_v2(&created.body, Some(ranges.len()))?;
+                // v2.1 URLs are asked for again on resume: only the id is kept.
+                keeper.change(|state, now| {
+                    state.created(&upload.uuid, &[], now);
+                    state.etags = vec![None; ranges.len()];
+                });
+                (upload.uuid, upload.parts)
+            }
+        };
+        let upload_url = self.scope().upload_url(&uuid);
         let mut refreshes = 0;
-        reporter.phase(Phase::Uploading);
+        tracker.phase(Phase::Uploading);
         loop {
-            pending = self
-                .send_parts(&parts, ranges, &pending, &mut etags, reporter)
-                .await?;
+            let pending = keeper.get().pending();
             if pending.is_empty() {
+                break;
+            }
+            if parts.len() != ranges.len() {
+                return Err(Error::Protocol(format!(
+                    "the upload lists {} parts, {} were declared",
+                    parts.len(),
+                    ranges.len()
+                )));
+            }
+            let lapsed = self
+                .send_parts(&parts, ranges, &pending, tracker, keeper)
+                .await?;
+            if lapsed.is_empty() {
                 break;
             }
             if refreshes >= MAX_REFRESHES {
@@ -560,8 +937,8 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
             let shown = self.api(Method::Get, &upload_url, None).await?;
             parts = protocol::parse_v2(&shown.body, Some(ranges.len()))?.parts;
         }
-        let etags: Vec<String> = etags.into_iter().map(Option::unwrap_or_default).collect();
-        reporter.phase(Phase::Completing);
+        let (_, etags) = stored_etags(keeper)?;
+        tracker.phase(Phase::Completing);
         let all: Vec<Option<String>> = etags.iter().cloned().map(Some).collect();
         self.api(
             Method::Patch,
@@ -571,9 +948,9 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
         .await?;
         // Procore processes it now; the next upload may send meanwhile.
         drop(sending);
-        reporter.phase(Phase::Processing);
+        tracker.phase(Phase::Processing);
         let status = self.wait_available(&upload_url).await?;
-        Ok((upload.uuid, etags, status))
+        Ok((uuid, etags, status))
     }
 
     /// Polls a v2.1 upload with a growing interval until it is `available`.
@@ -614,8 +991,8 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
         parts: &[PartInstruction],
         ranges: &[Range<u64>],
         pending: &[usize],
-        etags: &mut [Option<String>],
-        reporter: &Reporter<'_>,
+        tracker: &ProgressTracker<'_>,
+        keeper: &StateKeeper<'_>,
     ) -> Result<Vec<usize>, Error> {
         // Every segment has instructions and every URL is checked before the first
         // byte goes out.
@@ -633,14 +1010,24 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
         let mut expired = Vec::new();
         let mut results = stream::iter(work)
             .map(|(index, part, range)| async move {
-                (index, self.put_part(index, part, range, reporter).await)
+                (index, self.put_part(index, part, range, tracker).await)
             })
             .buffer_unordered(self.options.concurrency.min(self.shared.limits.concurrency));
+        let mut last_checkpoint = self.http.now_ms();
         while let Some((index, result)) = results.next().await {
             match result {
                 Ok(etag) => {
-                    if let Some(slot) = etags.get_mut(index) {
-                        *slot = Some(etag);
+                    keeper.change(|state, _| {
+                        if let Some(slot) = state.etags.get_mut(index) {
+                            *slot = Some(etag);
+                        }
+                    });
+                    let now = self.http.now_ms();
+                    if self.scope().version == ApiVersion::V21
+                        && server_checkpoint_due(last_checkpoint, now)
+                    {
+                        last_checkpoint = now;
+                        self.v2_checkpoint(keeper).await?;
                     }
                 }
                 Err(Error::Expired(_)) => expired.push(index),
@@ -651,6 +1038,26 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
         Ok(expired)
     }
 
+    /// v2.1: tells Procore which parts are stored so far (`null` for the others).
+    async fn v2_checkpoint(&self, keeper: &StateKeeper<'_>) -> Result<(), Error> {
+        let (uuid, etags) = {
+            let state = keeper.get();
+            (state.uuid.clone(), state.etags.clone())
+        };
+        let Some(uuid) = uuid else { return Ok(()) };
+        if etags.iter().all(Option::is_some) {
+            // The full list completes the upload: that is the caller's step.
+            return Ok(());
+        }
+        self.api(
+            Method::Patch,
+            &self.scope().upload_url(&uuid),
+            Some(protocol::v2_complete_body(&etags)),
+        )
+        .await?;
+        Ok(())
+    }
+
     /// PUTs one segment's bytes with exactly its headers (those a browser sets
     /// itself are left to it) plus `Content-Type: application/octet-stream`.
     async fn put_part(
@@ -658,7 +1065,7 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
         index: usize,
         part: &PartInstruction,
         range: Range<u64>,
-        reporter: &Reporter<'_>,
+        tracker: &ProgressTracker<'_>,
     ) -> Result<String, Error> {
         let size = range.end - range.start;
         let mut headers: Vec<(String, String)> = part
@@ -681,7 +1088,7 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
             target: Target::Storage,
         };
         let response = self
-            .storage(request, &|sent| reporter.sent(index, sent))
+            .storage(request, &|sent| tracker.sent(index, sent))
             .await?;
         let etag = response
             .header("etag")
@@ -695,7 +1102,34 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
             .ok_or_else(|| Error::MissingEtag {
                 url: redact_url(&part.url),
             })?;
-        reporter.segment_done(index, size);
+        tracker.segment_done(index, size);
         Ok(etag)
     }
+}
+
+/// The upload id and every segment's ETag, once all are stored.
+fn stored_etags(keeper: &StateKeeper<'_>) -> Result<(String, Vec<String>), Error> {
+    let state = keeper.get();
+    let uuid = state
+        .uuid
+        .clone()
+        .ok_or_else(|| Error::Protocol("no upload id".into()))?;
+    let etags = state
+        .etags
+        .iter()
+        .enumerate()
+        .map(|(i, etag)| {
+            etag.clone()
+                .ok_or_else(|| Error::Protocol(format!("segment {} has no ETag", i + 1)))
+        })
+        .collect::<Result<Vec<String>, Error>>()?;
+    Ok((uuid, etags))
+}
+
+/// v2.1 server-side checkpoints (PATCH with `null`s) go out at most this often.
+pub const SERVER_CHECKPOINT_MS: f64 = 5000.0;
+
+/// Whether a v2.1 checkpoint is due at `now_ms`, the last having gone at `last_ms`.
+pub fn server_checkpoint_due(last_ms: f64, now_ms: f64) -> bool {
+    now_ms - last_ms >= SERVER_CHECKPOINT_MS
 }

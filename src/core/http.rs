@@ -142,6 +142,9 @@ pub trait Http {
     /// wall clock does).
     fn now_ms(&self) -> f64;
 
+    /// Milliseconds since 1970 (the wall clock): for states kept across reloads.
+    fn wall_clock_ms(&self) -> u64;
+
     /// A random number in `0.0..1.0` to spread retries.
     fn jitter(&self) -> f64 {
         0.5

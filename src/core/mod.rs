@@ -12,6 +12,7 @@ pub mod resources;
 pub mod retry;
 pub mod runtime;
 pub mod source;
+pub mod state;
 #[doc(hidden)]
 pub mod test_vectors;
 

@@ -395,6 +395,11 @@ mod tests {
         fn now_ms(&self) -> f64 {
             self.now.get()
         }
+
+        fn wall_clock_ms(&self) -> u64 {
+            // A fixed epoch plus the test clock.
+            1_800_000_000_000 + (self.now.get()) as u64
+        }
     }
 
     #[test]

@@ -656,6 +656,8 @@ async fn hash_file(
             total_bytes: size,
             segments_done,
             segments_total: plan.count(),
+            bytes_per_second: None,
+            eta_seconds: None,
         })
     };
     let progress = |hashed| report(Phase::Hashing, hashed, 0);

@@ -42,6 +42,10 @@ struct JsProgress {
     total_bytes: u64,
     segments_done: u64,
     segments_total: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bytes_per_second: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    eta_seconds: Option<u64>,
 }
 
 /// Calls the caller's `onProgress`, if any, like a DOM event listener: an exception
@@ -59,6 +63,8 @@ impl ProgressCallback {
             total_bytes: progress.total_bytes,
             segments_done: progress.segments_done,
             segments_total: progress.segments_total,
+            bytes_per_second: progress.bytes_per_second,
+            eta_seconds: progress.eta_seconds,
         };
         match serde_wasm_bindgen::to_value(&js) {
             Ok(value) => {
@@ -115,6 +121,8 @@ async fn hash_file_impl(file: JsValue, options: &JsValue) -> Result<HashFileResu
         total_bytes,
         segments_done,
         segments_total: 1,
+        bytes_per_second: None,
+        eta_seconds: None,
     };
     let digests = hash_source(&source, options.hash, |bytes_hashed| {
         abort::check(options.signal.as_ref())?;

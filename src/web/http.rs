@@ -282,6 +282,10 @@ impl Http for WebHttp {
         timer::now_ms()
     }
 
+    fn wall_clock_ms(&self) -> u64 {
+        timer::wall_clock_ms()
+    }
+
     fn jitter(&self) -> f64 {
         js_sys::Math::random()
     }

@@ -25,6 +25,14 @@ pub fn now_ms() -> f64 {
     performance_now()
 }
 
+/// Milliseconds since 1970 (`Date.now()`).
+pub fn wall_clock_ms() -> u64 {
+    // Date.now() is a whole, positive number of ms far below 2^53.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let now = js_sys::Date::now().max(0.0) as u64;
+    now
+}
+
 /// A `setTimeout` of its own; dropping it before it fires clears the timer.
 pub struct Timeout {
     id: Rc<Cell<JsValue>>,

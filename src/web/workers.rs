@@ -553,7 +553,9 @@ impl WorkerHashing<'_> {
             .flat_map(|r| [number(r.start), number(r.end)])
             .collect();
         set(&message, "ranges", &flat);
-        set(&message, "md5", &options.md5.into());
+        // The whole-file digest is SHA-256 only (see `core::hash::hash_segments`).
+        let md5 = options.md5 && !matches!(job.slot, Slot::Whole);
+        set(&message, "md5", &md5.into());
         set(&message, "chunkSize", &number(options.chunk_size as u64));
         set(&message, "whole", &job.whole.into());
         message

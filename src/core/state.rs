@@ -1,0 +1,345 @@
+//! An upload's state as a value: what it takes to go on with a segmented upload
+//! after a pause or a page reload (scope, file identity, plan, digests, upload id,
+//! instructions, ETags). Serializable, so a [`Store`] can keep it; the engine starts
+//! from one and reports each new one. No bytes of the file are ever kept.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::plan::{plan_segments, ApiVersion, SegmentPlan};
+use super::protocol::{PartInstruction, SegmentDigest};
+use super::Error;
+
+/// Bumped when the stored layout changes; states of another format are ignored.
+pub const STATE_FORMAT: u32 = 1;
+/// Most states a store keeps; the least recently updated go first.
+pub const MAX_STORED_STATES: usize = 50;
+/// v1 instructions must be used within an hour; this much before that they are
+/// treated as expired, so that a resumed PUT does not start on an URL about to lapse.
+pub const V1_INSTRUCTIONS_USABLE_MS: u64 = 55 * 60 * 1000;
+const HOUR_MS: u64 = 60 * 60 * 1000;
+
+/// A file as the browser identifies it: what a fingerprint is made of.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileIdentity {
+    /// Name as picked.
+    pub name: String,
+    /// Bytes.
+    pub size: u64,
+    /// `File.lastModified` (ms since 1970), when there is one.
+    pub last_modified: Option<u64>,
+    /// MIME type as picked (may be empty).
+    pub content_type: String,
+}
+
+/// Where the upload goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateScope {
+    /// `v1.0`, `v1.1` or `v2.1`.
+    pub api_version: String,
+    /// Company id.
+    pub company_id: u64,
+    /// Project id, for project-level uploads.
+    pub project_id: Option<u64>,
+}
+
+/// A segment's digests as declared to Procore.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredDigest {
+    /// Bytes.
+    pub size: u64,
+    /// Hex SHA-256.
+    pub sha256: String,
+    /// Hex MD5, when computed.
+    pub md5: Option<String>,
+}
+
+/// One part's instructions, exactly as received.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredPart {
+    /// Presigned URL.
+    pub url: String,
+    /// Headers, in order.
+    pub headers: Vec<(String, String)>,
+}
+
+/// Everything needed to go on with a segmented upload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadState {
+    /// [`STATE_FORMAT`] when written.
+    pub format: u32,
+    /// The fingerprint it is stored under.
+    pub key: String,
+    /// Where it goes.
+    pub scope: StateScope,
+    /// Which file.
+    pub file: FileIdentity,
+    /// Segment size of the plan (the last segment may be smaller).
+    pub segment_size: u64,
+    /// Whether MD5s are declared.
+    pub md5: bool,
+    /// Per segment, once hashed.
+    pub digests: Option<Vec<StoredDigest>>,
+    /// v2.1: the whole file's SHA-256 (and MD5), once hashed.
+    pub whole_sha256: Option<String>,
+    /// v2.1: the whole file's MD5, when computed.
+    pub whole_md5: Option<String>,
+    /// The upload's id, once created.
+    pub uuid: Option<String>,
+    /// v1: the instructions of each part, once created (v2.1 asks again on resume).
+    pub parts: Vec<StoredPart>,
+    /// Wall-clock ms when the instructions were received.
+    pub instructions_at_ms: Option<u64>,
+    /// Per segment: the ETag storage gave it, once stored.
+    pub etags: Vec<Option<String>>,
+    /// Wall-clock ms when the upload was first created at Procore (or the state
+    /// made, before that).
+    pub created_ms: u64,
+    /// Wall-clock ms of the last change.
+    pub updated_ms: u64,
+}
+
+impl UploadState {
+    /// A fresh state: nothing hashed, nothing created.
+    pub fn new(
+        scope: StateScope,
+        file: FileIdentity,
+        segment_size: u64,
+        md5: bool,
+        now_ms: u64,
+    ) -> Self {
+        Self {
+            format: STATE_FORMAT,
+            key: fingerprint(&scope, &file),
+            scope,
+            file,
+            segment_size,
+            md5,
+            digests: None,
+            whole_sha256: None,
+            whole_md5: None,
+            uuid: None,
+            parts: Vec::new(),
+            instructions_at_ms: None,
+            etags: Vec::new(),
+            created_ms: now_ms,
+            updated_ms: now_ms,
+        }
+    }
+
+    /// The segment plan this state was made with.
+    pub fn plan(&self) -> Result<SegmentPlan, Error> {
+        let version = ApiVersion::parse(&self.scope.api_version)?;
+        plan_segments(self.file.size, version, Some(self.segment_size))
+    }
+
+    /// The declared digests, in the protocol's form.
+    pub fn declared(&self) -> Option<Vec<SegmentDigest>> {
+        self.digests.as_ref().map(|digests| {
+            digests
+                .iter()
+                .map(|d| SegmentDigest {
+                    size: d.size,
+                    sha256: d.sha256.clone(),
+                    md5: d.md5.clone(),
+                })
+                .collect()
+        })
+    }
+
+    /// Records the instructions of a new (v1) create: every ETag forgotten, since a
+    /// new create is a new multipart upload.
+    pub fn created(&mut self, uuid: &str, parts: &[PartInstruction], now_ms: u64) {
+        if self.uuid.is_none() {
+            self.created_ms = now_ms;
+        }
+        self.uuid = Some(uuid.to_string());
+        self.parts = parts
+            .iter()
+            .map(|p| StoredPart {
+                url: p.url.clone(),
+                headers: p.headers.clone(),
+            })
+            .collect();
+        self.instructions_at_ms = Some(now_ms);
+        self.etags = vec![None; parts.len()];
+        self.updated_ms = now_ms;
+    }
+
+    /// The stored parts as instructions.
+    pub fn instructions(&self) -> Vec<PartInstruction> {
+        self.parts
+            .iter()
+            .map(|p| PartInstruction {
+                url: p.url.clone(),
+                headers: p.headers.clone(),
+            })
+            .collect()
+    }
+
+    /// Segments without an ETag, in order.
+    pub fn pending(&self) -> Vec<usize> {
+        (0..self.etags.len())
+            .filter(|&i| self.etags.get(i).is_some_and(Option::is_none))
+            .collect()
+    }
+
+    /// Bytes of the segments already stored.
+    pub fn bytes_stored(&self) -> u64 {
+        match &self.digests {
+            Some(digests) => digests
+                .iter()
+                .zip(&self.etags)
+                .filter(|(_, etag)| etag.is_some())
+                .map(|(d, _)| d.size)
+                .sum(),
+            None => 0,
+        }
+    }
+}
+
+/// The key a state is stored under: the file (name, size, lastModified, type) and
+/// where it goes (company, project, API version). Two files alike in all of these
+/// share a key; the content check on resume tells them apart.
+pub fn fingerprint(scope: &StateScope, file: &FileIdentity) -> String {
+    let project = scope.project_id.map_or("-".to_string(), |p| p.to_string());
+    let modified = file.last_modified.map_or("-".to_string(), |m| m.to_string());
+    // The name last: it may contain the separator.
+    format!(
+        "procore-upload/{}/{}/{}/{}/{}/{}/{}",
+        scope.api_version,
+        scope.company_id,
+        project,
+        file.size,
+        modified,
+        file.content_type.replace('/', "%2F"),
+        file.name
+    )
+}
+
+/// Whether v1 instructions received at `received_ms` can still be used at `now_ms`.
+pub fn v1_instructions_usable(received_ms: u64, now_ms: u64) -> bool {
+    now_ms.saturating_sub(received_ms) < V1_INSTRUCTIONS_USABLE_MS
+}
+
+/// How long after creation an upload can still be completed and attached: a week
+/// for v1, 24 hours for v2.1.
+pub fn association_deadline_ms(api_version: &str) -> u64 {
+    if api_version == ApiVersion::V21.as_str() {
+        24 * HOUR_MS
+    } else {
+        7 * 24 * HOUR_MS
+    }
+}
+
+/// Reads a stored state; `None` for anything that is not a state of this format
+/// (another format, a foreign entry, corrupt text).
+pub fn parse_state(text: &str) -> Option<UploadState> {
+    serde_json::from_str::<UploadState>(text)
+        .ok()
+        .filter(|state| state.format == STATE_FORMAT)
+}
+
+/// The state as stored.
+pub fn state_text(state: &UploadState) -> String {
+    // Plain data: serialization cannot fail.
+    serde_json::to_string(state).unwrap_or_default()
+}
+
+/// Which stored entries to delete at `now_ms`: those that are not states, states
+/// past their association deadline, and beyond `max` the least recently updated.
+pub fn entries_to_drop(entries: &[(String, String)], now_ms: u64, max: usize) -> Vec<String> {
+    let mut drop = Vec::new();
+    let mut kept: Vec<(u64, &str)> = Vec::new();
+    for (key, text) in entries {
+        match parse_state(text) {
+            Some(state)
+                if now_ms.saturating_sub(state.created_ms)
+                    < association_deadline_ms(&state.scope.api_version) =>
+            {
+                kept.push((state.updated_ms, key));
+            }
+            _ => drop.push(key.clone()),
+        }
+    }
+    if kept.len() > max {
+        kept.sort_unstable();
+        let excess = kept.len() - max;
+        drop.extend(kept.iter().take(excess).map(|(_, key)| key.to_string()));
+    }
+    drop
+}
+
+/// Key-value storage of states (tus-js-client's `UrlStorage`): IndexedDB in the
+/// browser, memory in tests, or what the integrator plugs in.
+#[allow(async_fn_in_trait)] // Single-threaded (wasm): no Send bound wanted.
+pub trait Store {
+    /// The text stored under `key`.
+    async fn get(&self, key: &str) -> Result<Option<String>, Error>;
+    /// Stores `value` under `key`.
+    async fn put(&self, key: &str, value: &str) -> Result<(), Error>;
+    /// Deletes `key` (no error when absent).
+    async fn delete(&self, key: &str) -> Result<(), Error>;
+    /// Every entry.
+    async fn list(&self) -> Result<Vec<(String, String)>, Error>;
+}
+
+/// A store in memory.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    entries: std::cell::RefCell<HashMap<String, String>>,
+}
+
+impl Store for MemoryStore {
+    async fn get(&self, key: &str) -> Result<Option<String>, Error> {
+        Ok(self.entries.borrow().get(key).cloned())
+    }
+    async fn put(&self, key: &str, value: &str) -> Result<(), Error> {
+        self.entries
+            .borrow_mut()
+            .insert(key.to_string(), value.to_string());
+        Ok(())
+    }
+    async fn delete(&self, key: &str) -> Result<(), Error> {
+        self.entries.borrow_mut().remove(key);
+        Ok(())
+    }
+    async fn list(&self) -> Result<Vec<(String, String)>, Error> {
+        Ok(self
+            .entries
+            .borrow()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
+}
+
+/// Puts `state` in `store`, first dropping what [`entries_to_drop`] says (so the
+/// store stays bounded).
+pub async fn save<S: Store + ?Sized>(store: &S, state: &UploadState) -> Result<(), Error> {
+    store.put(&state.key, &state_text(state)).await?;
+    let entries = store.list().await?;
+    for key in entries_to_drop(&entries, state.updated_ms, MAX_STORED_STATES) {
+        store.delete(&key).await?;
+    }
+    Ok(())
+}
+
+/// The stored states for `key` still usable at `now_ms` (expired ones are deleted).
+pub async fn find<S: Store + ?Sized>(
+    store: &S,
+    key: &str,
+    now_ms: u64,
+) -> Result<Vec<UploadState>, Error> {
+    let entries = store.list().await?;
+    for stale in entries_to_drop(&entries, now_ms, MAX_STORED_STATES) {
+        store.delete(&stale).await?;
+    }
+    Ok(store
+        .get(key)
+        .await?
+        .and_then(|text| parse_state(&text))
+        .into_iter()
+        .collect())
+}
