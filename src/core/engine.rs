@@ -158,7 +158,11 @@ pub fn speed(samples: &[(f64, u64)]) -> Option<u64> {
     }
     let bytes = last.1.saturating_sub(first.1);
     // Float to integer: a speed is far below u64::MAX and never negative here.
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
     Some((bytes as f64 * 1000.0 / span).round() as u64)
 }
 
@@ -477,13 +481,14 @@ fn check_state_fits(
     plan: SegmentPlan,
 ) -> Result<(), Error> {
     let count = usize::try_from(plan.count()).unwrap_or(usize::MAX);
-    let digests_fit = state
-        .digests
-        .as_ref()
-        .is_none_or(|d| d.len() == count && d.iter().zip(plan.ranges()).all(|(d, r)| d.size == r.end - r.start));
+    let digests_fit = state.digests.as_ref().is_none_or(|d| {
+        d.len() == count
+            && d.iter()
+                .zip(plan.ranges())
+                .all(|(d, r)| d.size == r.end - r.start)
+    });
     let parts_fit = state.uuid.is_none()
-        || (state.etags.len() == count
-            && (state.parts.is_empty() || state.parts.len() == count));
+        || (state.etags.len() == count && (state.parts.is_empty() || state.parts.len() == count));
     let why = if state.format != STATE_FORMAT {
         Some("it was written by another version of procore-upload".to_string())
     } else if state.scope != state_scope(&options.scope) {
@@ -501,7 +506,9 @@ fn check_state_fits(
         None
     };
     match why {
-        Some(why) => Err(Error::InvalidInput(format!("resume: the state does not fit: {why}"))),
+        Some(why) => Err(Error::InvalidInput(format!(
+            "resume: the state does not fit: {why}"
+        ))),
         None => Ok(()),
     }
 }
@@ -711,7 +718,11 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
                         tracker.update(|p| p.bytes_hashed = hashed)
                     })
                     .await?;
-                let whole = if one_segment { digests.first().cloned() } else { whole };
+                let whole = if one_segment {
+                    digests.first().cloned()
+                } else {
+                    whole
+                };
                 keeper.change(|state, _| {
                     state.digests = Some(
                         ranges
@@ -732,7 +743,14 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
         }
         tracker.update(|p| p.bytes_hashed = p.total_bytes);
         // Parts stored in an earlier run count as sent.
-        for index in keeper.get().etags.iter().enumerate().filter(|(_, e)| e.is_some()).map(|(i, _)| i) {
+        for index in keeper
+            .get()
+            .etags
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.is_some())
+            .map(|(i, _)| i)
+        {
             if let Some(range) = ranges.get(index) {
                 tracker.segment_done(index, range.end - range.start);
             }

@@ -204,7 +204,9 @@ impl UploadState {
 /// share a key; the content check on resume tells them apart.
 pub fn fingerprint(scope: &StateScope, file: &FileIdentity) -> String {
     let project = scope.project_id.map_or("-".to_string(), |p| p.to_string());
-    let modified = file.last_modified.map_or("-".to_string(), |m| m.to_string());
+    let modified = file
+        .last_modified
+        .map_or("-".to_string(), |m| m.to_string());
     // The name last: it may contain the separator.
     format!(
         "procore-upload/{}/{}/{}/{}/{}/{}/{}",
