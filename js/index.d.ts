@@ -9,6 +9,10 @@ export interface UploadProgress {
   totalBytes: number;
   segmentsDone: number;
   segmentsTotal: number;
+  /** Upload speed over the last seconds; absent until known (and after a pause). */
+  bytesPerSecond?: number;
+  /** Seconds left at that speed; absent while the speed is unknown. */
+  etaSeconds?: number;
 }
 
 export interface ProcoreClientOptions {
@@ -53,6 +57,64 @@ export interface ProcoreClientOptions {
    * beside `index.js` (it is found with `new URL("./hash-worker.js", import.meta.url)`).
    */
   workerUrl?: string | URL;
+  /**
+   * Where start() keeps upload states to go on after a reload: IndexedDB by
+   * default (database "procore-upload"; no file bytes, only ids, digests, ETags and
+   * instruction URLs), false to keep none, or your own store.
+   */
+  store?: false | StateStore;
+}
+
+/** A key-value store of upload states (JSON text under a fingerprint). */
+export interface StateStore {
+  get(key: string): Promise<string | undefined | null> | string | undefined | null;
+  put(key: string, value: string): Promise<void> | void;
+  delete(key: string): Promise<void> | void;
+  /** Every entry as [key, value]. */
+  list(): Promise<[string, string][]> | [string, string][];
+}
+
+/** What start() keeps of an upload: enough to go on without the bytes already sent. */
+export interface UploadState {
+  format: number;
+  /** The fingerprint: API version, company, project, size, lastModified, type, name. */
+  key: string;
+  scope: { api_version: string; company_id: number; project_id: number | null };
+  file: { name: string; size: number; last_modified: number | null; content_type: string };
+  segment_size: number;
+  md5: boolean;
+  digests: { size: number; sha256: string; md5: string | null }[] | null;
+  whole_sha256: string | null;
+  whole_md5: string | null;
+  uuid: string | null;
+  parts: { url: string; headers: [string, string][] }[];
+  instructions_at_ms: number | null;
+  etags: (string | null)[];
+  created_ms: number;
+  updated_ms: number;
+}
+
+export interface StartOptions extends UploadOptions {
+  /**
+   * "auto": go on from the state kept for this file, if any (its first segment is
+   * hashed again and must match); or a state from findResumable().
+   */
+  resume?: "auto" | UploadState;
+}
+
+/** An upload started by client.start(). */
+export declare class UploadTask {
+  /** Settles with the result; rejects with the error (an AbortError once cancelled). */
+  readonly done: Promise<UploadResult>;
+  readonly status: "running" | "paused" | "done" | "failed" | "cancelled";
+  /** The state as last saved; null before the first save and for uploads in one piece. */
+  readonly state: UploadState | null;
+  /** Stops sending (requests in flight are aborted); resolves once none is in flight. */
+  pause(): Promise<void>;
+  /** Goes on, sending only the parts without an ETag. */
+  resume(): Promise<void>;
+  /** Stops for good: done rejects with an AbortError and the kept state is deleted. */
+  cancel(): Promise<void>;
 }
 
 export interface UploadOptions {
@@ -245,6 +307,10 @@ export interface UploadAndAttachResult<T = unknown> {
 export declare class ProcoreClient {
   constructor(options: ProcoreClientOptions);
   upload(file: Blob, options?: UploadOptions): Promise<UploadResult>;
+  /** upload() as a handle that pauses, resumes, cancels, and goes on after a reload. */
+  start(file: Blob, options?: StartOptions): UploadTask;
+  /** The kept states of `file` for the scope the options give (projectId, apiVersion, filename). */
+  findResumable(file: Blob, options?: UploadOptions): Promise<UploadState[]>;
   /**
    * One authenticated call to Procore's API: the client's token and company, its
    * retries (401 refresh, 429, 5xx) and typed errors. `path` starts with "/" (no
@@ -318,7 +384,8 @@ export type ProcoreUploadErrorCode =
   | "PROCESSING_FAILED"
   | "TIMEOUT"
   | "FILE_READ"
-  | "WORKER";
+  | "WORKER"
+  | "STORE";
 
 export interface ProcoreUploadError extends Error {
   name: "ProcoreUploadError" | "AbortError";

@@ -82,6 +82,29 @@ export class ProcoreClient {
   }
 
   /**
+   * Starts an upload as a handle: pause(), resume(), cancel(), state, status, done.
+   * Its state is kept in the client's store (IndexedDB by default) after each part,
+   * so that `start(file, { resume: "auto" })` goes on after a reload.
+   * @param {Blob} file
+   * @param {import("./index.d.ts").StartOptions} [options]
+   * @returns {UploadTask}
+   */
+  start(file, options) {
+    return new UploadTask(this.#inner().then((client) => client.start(file, options)));
+  }
+
+  /**
+   * The kept states of `file` for the scope `options` give (projectId, apiVersion,
+   * filename): pass one as `start(file, { resume: state })`.
+   * @param {Blob} file
+   * @param {import("./index.d.ts").UploadOptions} [options]
+   * @returns {Promise<import("./index.d.ts").UploadState[]>}
+   */
+  async findResumable(file, options) {
+    return (await this.#inner()).findResumable(file, options);
+  }
+
+  /**
    * One authenticated call to Procore's API (the client's token, company, retries
    * and typed errors); resolves to the parsed JSON answer, or null when there is none.
    * @param {"GET" | "POST" | "PUT" | "PATCH" | "DELETE"} method
@@ -157,6 +180,45 @@ export class ProcoreClient {
   close() {
     this.#closed = true;
     this.#client?.close();
+  }
+}
+
+/** An upload started by `client.start()`. */
+export class UploadTask {
+  #task;
+  #inner = null;
+  /** Settles with the UploadResult, or rejects (AbortError once cancelled). */
+  done;
+
+  constructor(task) {
+    this.#task = task;
+    task.then((inner) => { this.#inner = inner; }, () => {});
+    this.done = task.then((inner) => inner.done);
+  }
+
+  /** "running", "paused", "done", "failed" or "cancelled". */
+  get status() {
+    return this.#inner?.status ?? "running";
+  }
+
+  /** The upload's state as last saved; null before the first save. */
+  get state() {
+    return this.#inner?.state ?? null;
+  }
+
+  /** Stops sending; resolves once no request of this upload is in flight. */
+  async pause() {
+    return (await this.#task).pause();
+  }
+
+  /** Goes on after pause(), sending only the parts not stored yet. */
+  async resume() {
+    (await this.#task).resume();
+  }
+
+  /** Stops for good: `done` rejects with an AbortError, the kept state is deleted. */
+  async cancel() {
+    return (await this.#task).cancel();
   }
 }
 

@@ -137,6 +137,14 @@ pub enum Error {
         /// The exception or error event, where there is one.
         cause: Option<Cause>,
     },
+    /// The store of upload states (IndexedDB or the caller's) failed.
+    #[error("the upload state store failed: {message}")]
+    Store {
+        /// What went wrong.
+        message: String,
+        /// The exception, where there is one.
+        cause: Option<Cause>,
+    },
 }
 
 /// Longest response body kept in an error.
@@ -160,12 +168,21 @@ impl Error {
             Error::ProcessingFailed(_) => "PROCESSING_FAILED",
             Error::Timeout(_) => "TIMEOUT",
             Error::Worker { .. } => "WORKER",
+            Error::Store { .. } => "STORE",
         }
     }
 
     /// [`Error::FileRead`] without a cause.
     pub fn file_read(message: impl Into<String>) -> Self {
         Error::FileRead {
+            message: message.into(),
+            cause: None,
+        }
+    }
+
+    /// [`Error::Store`] without a cause.
+    pub fn store(message: impl Into<String>) -> Self {
+        Error::Store {
             message: message.into(),
             cause: None,
         }
@@ -186,7 +203,8 @@ impl Error {
             Error::FileRead { cause: slot, .. }
             | Error::Network { cause: slot, .. }
             | Error::AccessToken { cause: slot, .. }
-            | Error::Worker { cause: slot, .. } => *slot = Some(cause),
+            | Error::Worker { cause: slot, .. }
+            | Error::Store { cause: slot, .. } => *slot = Some(cause),
             _ => {}
         }
         self
@@ -198,7 +216,8 @@ impl Error {
             Error::FileRead { cause, .. }
             | Error::Network { cause, .. }
             | Error::AccessToken { cause, .. }
-            | Error::Worker { cause, .. } => cause.as_ref(),
+            | Error::Worker { cause, .. }
+            | Error::Store { cause, .. } => cause.as_ref(),
             _ => None,
         }
     }
@@ -254,6 +273,7 @@ mod tests {
                 "NETWORK",
             ),
             (Error::Expired("x".into()), "EXPIRED"),
+            (Error::store("x"), "STORE"),
             (Error::MissingEtag { url: "u".into() }, "MISSING_ETAG"),
             (
                 Error::AccessToken {

@@ -30,6 +30,7 @@ use crate::web::http::WebHttp;
 use crate::web::js::{
     json_text, parse_json_answer, random_token, set_property, text_pairs, Options,
 };
+use crate::web::store::WebStore;
 use crate::web::tokens::JsTokens;
 use crate::web::workers::{WorkerPool, WorkerRuntime};
 
@@ -39,19 +40,21 @@ const DEFAULT_WORKER_IDLE_MS: u64 = 10_000;
 const MAX_ACTIVE_UPLOADS: u64 = 64;
 
 /// The client's settings and the runtime all its calls share.
-struct Settings {
-    company_id: u64,
+pub(super) struct Settings {
+    pub(super) company_id: u64,
     base_url: String,
     version: ApiVersion,
     allow_insecure_storage: bool,
     /// Tokens, the 429 hold, and the slots for storage requests, uploads and hashing.
-    shared: Shared<JsTokens>,
+    pub(super) shared: Shared<JsTokens>,
     /// The client's hashing workers; `None` where Workers do not exist.
-    pool: Option<WorkerPool>,
+    pub(super) pool: Option<WorkerPool>,
     /// Workers a hashing uses unless it says.
     default_workers: usize,
     /// Aborted by `close()`: stops every call in progress.
-    closing: web_sys::AbortController,
+    pub(super) closing: web_sys::AbortController,
+    /// Where `start()` keeps upload states; `None`: not kept.
+    pub(super) store: Option<Rc<WebStore>>,
 }
 
 /// Uploads files to one Procore company.
@@ -78,6 +81,29 @@ impl ProcoreClient {
     /// Uploads a `Blob`/`File`; resolves to `UploadResult`.
     pub fn upload(&self, file: JsValue, options: JsValue) -> Promise {
         future_to_promise(upload(self.settings.clone(), file, options, None))
+    }
+
+    /// `start(file, options?)`: like `upload`, as a handle with `pause()`,
+    /// `resume()`, `cancel()`, `state`, `status` and `done`; `options.resume`:
+    /// `"auto"` or a state from `findResumable`. Throws `INVALID_INPUT` on bad input.
+    pub fn start(
+        &self,
+        file: JsValue,
+        options: JsValue,
+    ) -> Result<super::task::UploadTask, JsValue> {
+        super::task::start(&self.settings, file, &options).map_err(|error| to_js_error(&error))
+    }
+
+    /// `findResumable(file, options?)`: the kept states of `file` for the scope the
+    /// options give (`projectId`, `apiVersion`, `filename`).
+    #[wasm_bindgen(js_name = findResumable)]
+    pub fn find_resumable(&self, file: JsValue, options: JsValue) -> Promise {
+        let settings = self.settings.clone();
+        future_to_promise(async move {
+            super::task::find_resumable(settings, file, options)
+                .await
+                .map_err(|error| to_js_error(&error))
+        })
     }
 
     /// `uploadAndAttach(file, target, options?)`: uploads, then attaches the upload to
@@ -278,7 +304,7 @@ fn positive(value: &JsValue, name: &str) -> Result<u64, Error> {
 impl Settings {
     /// What stops a call: its own `signal` or the client's `close()`. A closed
     /// client refuses the call; an aborted signal aborts it.
-    fn watch(&self, signal: Option<&AbortSignal>) -> Result<abort::Either, Error> {
+    pub(super) fn watch(&self, signal: Option<&AbortSignal>) -> Result<abort::Either, Error> {
         if self.closing.signal().aborted() {
             return Err(Error::InvalidInput("this ProcoreClient was closed".into()));
         }
@@ -336,6 +362,11 @@ impl Settings {
         let idle_ms = options
             .whole_number("workerIdleMs")?
             .unwrap_or(DEFAULT_WORKER_IDLE_MS);
+        let store = match options.get("store")? {
+            None => WebStore::indexed_db().map(Rc::new),
+            Some(value) if value.as_bool() == Some(false) || value.is_null() => None,
+            Some(value) => Some(Rc::new(WebStore::custom(&value)?)),
+        };
         let pool = worker_runtime(runtime)?
             .map(|runtime| WorkerPool::new(runtime, default_workers.max(1), idle_ms));
         Ok(Self {
@@ -346,6 +377,7 @@ impl Settings {
             shared: Shared::new(tokens, limits),
             pool,
             default_workers,
+            store,
             closing: web_sys::AbortController::new().map_err(|thrown| {
                 Error::Protocol(format!(
                     "could not make an AbortController: {}",
@@ -405,14 +437,18 @@ fn worker_count(settings: &Settings, options: &Options<'_>) -> Result<usize, Err
 }
 
 /// `upload()` options besides the file.
-struct Call {
-    options: UploadOptions,
-    workers: usize,
-    on_progress: ProgressCallback,
-    signal: Option<AbortSignal>,
+pub(super) struct Call {
+    pub(super) options: UploadOptions,
+    pub(super) workers: usize,
+    pub(super) on_progress: ProgressCallback,
+    pub(super) signal: Option<AbortSignal>,
 }
 
-fn read_call(settings: &Settings, source: &BlobSource, raw: &JsValue) -> Result<Call, Error> {
+pub(super) fn read_call(
+    settings: &Settings,
+    source: &BlobSource,
+    raw: &JsValue,
+) -> Result<Call, Error> {
     let options = Options::new(raw, "options")?;
     let project_id = options.positive_id("projectId")?;
     let segmented = match options.get("segmented")? {
@@ -472,7 +508,7 @@ fn read_call(settings: &Settings, source: &BlobSource, raw: &JsValue) -> Result<
 /// What `upload()` resolves to.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct JsUploadResult {
+pub(super) struct JsUploadResult {
     uuid: String,
     status: String,
     size: u64,
@@ -567,7 +603,7 @@ async fn upload_then_attach(
     Ok(out.into())
 }
 
-fn js_upload_result(result: engine::UploadResult) -> JsUploadResult {
+pub(super) fn js_upload_result(result: engine::UploadResult) -> JsUploadResult {
     JsUploadResult {
         uuid: result.uuid,
         status: result.status,

@@ -6,6 +6,7 @@
 //! them, so the generated typings are skipped here.
 
 mod client;
+mod task;
 
 use js_sys::Function;
 use serde::Serialize;

@@ -52,6 +52,17 @@ impl BlobSource {
             .unwrap_or_default()
     }
 
+    /// The `File`'s `lastModified` (ms since 1970); `None` for a plain `Blob`.
+    pub fn last_modified(&self) -> Option<u64> {
+        let modified = self.raw.dyn_ref::<web_sys::File>()?.last_modified();
+        super::js::whole_number(&JsValue::from(modified))
+    }
+
+    /// The `Blob`'s MIME type as picked (empty when it has none).
+    pub fn picked_type(&self) -> String {
+        self.raw.type_()
+    }
+
     /// The `Blob`'s MIME type, when it has one.
     pub fn content_type(&self) -> Option<String> {
         Some(self.raw.type_()).filter(|t| !t.is_empty())

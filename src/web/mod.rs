@@ -15,6 +15,7 @@ pub mod error;
 pub mod hashing;
 pub mod http;
 pub mod js;
+pub mod store;
 pub mod timer;
 pub mod tokens;
 pub mod webcrypto;

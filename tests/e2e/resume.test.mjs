@@ -1,0 +1,278 @@
+// Pause, resume, cancel, and resume after a page reload, in headless Chromium against
+// the sandbox: counted from the sandbox's request log, checked byte for byte.
+import { after, afterEach, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import { assertMonotonic, openWorld, openssl, randomFile } from "./support.mjs";
+
+const MiB = 1024 * 1024;
+
+describe("pause, resume and reload (headless Chromium)", () => {
+  let world, sandbox, page, dir;
+
+  before(async () => {
+    world = await openWorld("resume", ["--processing-delay-ms", "50"]);
+    ({ sandbox, page, dir } = world);
+  });
+
+  after(async () => {
+    await world?.close();
+  });
+
+  afterEach(() => {
+    assert.deepEqual(world.problems.splice(0), [], "no page errors or console errors");
+  });
+
+  /** Runs in the page: the client, the picked file, and helpers. */
+  const setup = `
+    window.__client = async (extra = {}) => {
+      const { ProcoreClient } = await import("/pkg/index.js");
+      return new ProcoreClient({ companyId: 7, accessToken: "sandbox-token", baseUrl: window.__api,
+        allowInsecureStorage: true, concurrency: 1, ...extra });
+    };
+    window.__until = async (check, ms = 20000) => {
+      const end = performance.now() + ms;
+      while (!(await check())) {
+        if (performance.now() > end) throw new Error("timed out waiting");
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };`;
+
+  async function preparePage() {
+    await page.evaluate(({ api, setup }) => {
+      window.__api = api;
+      (0, eval)(setup);
+    }, { api: sandbox.api, setup });
+  }
+
+  for (const apiVersion of ["v1.1", "v2.1"]) {
+    test(`${apiVersion}: pause stops every request, resume sends only the parts without an ETag`, async () => {
+      const file = randomFile(dir, `pause-${apiVersion}.bin`, 6 * 6 * MiB + 1234);
+      await page.setInputFiles("#files", file);
+      await preparePage();
+      const before = (await sandbox.requests()).length;
+      const out = await page.evaluate(async ({ apiVersion }) => {
+        const client = await window.__client({ apiVersion });
+        const [picked] = document.getElementById("files").files;
+        const events = [];
+        let pausing = null;
+        const task = client.start(picked, {
+          projectId: 42, segmented: true, segmentSize: 6 * 1024 * 1024, store: false,
+          onProgress: (p) => {
+            events.push(p);
+            if (p.segmentsDone >= 2 && !pausing) pausing = task.pause();
+          },
+        });
+        await window.__until(() => pausing !== null);
+        await pausing;
+        const paused = { status: task.status, state: task.state, events: events.length };
+        // Nothing runs while paused.
+        await new Promise((r) => setTimeout(r, 300));
+        const quiet = events.length === paused.events;
+        task.resume();
+        const result = await task.done;
+        client.close();
+        return { paused, quiet, result, events, status: task.status };
+      }, { apiVersion });
+      assert.equal(out.paused.status, "paused");
+      assert.ok(out.quiet, "no progress while paused");
+      const log = (await sandbox.requests()).slice(before).filter((r) => r.method !== "OPTIONS");
+      const storage = log.filter((r) => r.side === "storage");
+      assert.equal(storage.filter((r) => r.finished_ms === null).length, 0, "no storage request left open");
+      const storedBefore = out.paused.state.etags.map((etag) => etag !== null);
+      assert.ok(storedBefore.filter(Boolean).length >= 2, `stored before the pause: ${storedBefore}`);
+      // Each part is stored once: those with an ETag at the pause are not sent again.
+      const ok = storage.filter((r) => r.method === "PUT" && r.status === 200);
+      assert.equal(ok.length, out.paused.state.etags.length, "one successful PUT per part");
+      assert.equal(out.status, "done");
+      const record = await sandbox.inspect(out.result.uuid);
+      assert.equal(record.stored?.sha256, openssl("sha256", file), "stored byte for byte");
+      assertMonotonic(assert, out.events);
+      const last = out.events.at(-1);
+      assert.equal(last.bytesUploaded, last.totalBytes);
+      assert.ok(out.events.every((p) => p.bytesUploaded <= p.totalBytes), "capped at the total");
+      assert.ok(out.events.some((p) => p.bytesPerSecond === undefined), "speed unknown at first");
+    });
+  }
+
+  test("cancel rejects done with an AbortError and deletes the kept state", async () => {
+    const file = randomFile(dir, "cancel.bin", 4 * 6 * MiB);
+    await page.setInputFiles("#files", file);
+    await preparePage();
+    const out = await page.evaluate(async () => {
+      const client = await window.__client();
+      const [picked] = document.getElementById("files").files;
+      const options = { projectId: 42, segmented: true, segmentSize: 6 * 1024 * 1024 };
+      let pausing = null;
+      const task = client.start(picked, { ...options, onProgress: (p) => {
+        if (p.segmentsDone >= 1 && !pausing) pausing = task.pause();
+      } });
+      await window.__until(() => pausing !== null);
+      await pausing;
+      await window.__until(async () => (await client.findResumable(picked, options)).length === 1);
+      await task.cancel();
+      const error = await task.done.then(() => null, (e) => ({ name: e.name, code: e.code }));
+      await window.__until(async () => (await client.findResumable(picked, options)).length === 0);
+      return { error, status: task.status };
+    });
+    assert.deepEqual(out.error, { name: "AbortError", code: "ABORTED" });
+    assert.equal(out.status, "cancelled");
+  });
+
+  for (const apiVersion of ["v1.1", "v2.1"]) {
+    test(`${apiVersion}: after a reload, the same file picked again sends only the missing parts`, async () => {
+      const file = randomFile(dir, `reload-${apiVersion}.bin`, 6 * 6 * MiB + 77);
+      await page.setInputFiles("#files", file);
+      await preparePage();
+      const options = { projectId: 42, segmented: true, segmentSize: 6 * MiB, apiVersion };
+      await page.evaluate(async ({ options }) => {
+        const client = await window.__client({ concurrency: 1 });
+        const [picked] = document.getElementById("files").files;
+        client.start(picked, options);
+        // Reloaded once two parts are stored and kept.
+        await window.__until(async () => {
+          const [kept] = await client.findResumable(picked, options);
+          return kept && kept.etags.filter(Boolean).length >= 2;
+        });
+      }, { options });
+      await page.reload();
+      await page.setInputFiles("#files", file);
+      await preparePage();
+      const before = (await sandbox.requests()).length;
+      const out = await page.evaluate(async ({ options }) => {
+        const client = await window.__client();
+        const [picked] = document.getElementById("files").files;
+        const [kept] = await client.findResumable(picked, options);
+        const events = [];
+        const task = client.start(picked, { ...options, resume: "auto", onProgress: (p) => events.push(p) });
+        const result = await task.done;
+        const left = await client.findResumable(picked, options);
+        return { kept, result, events, left: left.length };
+      }, { options });
+      const log = (await sandbox.requests()).slice(before).filter((r) => r.method !== "OPTIONS");
+      const api = log.filter((r) => r.side === "api");
+      assert.equal(api.filter((r) => r.method === "POST").length, 0, "not created again");
+      if (apiVersion === "v2.1") assert.equal(api[0].method, "GET", "fresh URLs first");
+      const missing = out.kept.etags.filter((etag) => etag === null).length;
+      const puts = log.filter((r) => r.side === "storage" && r.method === "PUT");
+      assert.equal(puts.length, missing, `only the ${missing} parts without an ETag`);
+      const record = await sandbox.inspect(out.result.uuid);
+      assert.equal(record.stored?.sha256, openssl("sha256", file), "stored byte for byte");
+      assert.equal(out.left, 0, "the state is deleted on success");
+      assertMonotonic(assert, out.events);
+      assert.equal(out.events.at(-1).bytesUploaded, out.events.at(-1).totalBytes);
+    });
+  }
+
+  test("v1.1 past its hour: created again from the kept digests, every part sent again", async () => {
+    const file = randomFile(dir, "expired.bin", 4 * 6 * MiB);
+    await page.setInputFiles("#files", file);
+    await preparePage();
+    const options = { projectId: 42, segmented: true, segmentSize: 6 * MiB };
+    const kept = await page.evaluate(async ({ options }) => {
+      const client = await window.__client();
+      const [picked] = document.getElementById("files").files;
+      let pausing = null;
+      const task = client.start(picked, { ...options, onProgress: (p) => {
+        if (p.segmentsDone >= 1 && !pausing) pausing = task.pause();
+      } });
+      await window.__until(() => pausing !== null);
+      await pausing;
+      return task.state;
+    }, { options });
+    // As if kept for two hours: the instructions are past their hour.
+    const aged = { ...kept, instructions_at_ms: kept.instructions_at_ms - 2 * 3600 * 1000 };
+    const before = (await sandbox.requests()).length;
+    const result = await page.evaluate(async ({ options, aged }) => {
+      const client = await window.__client();
+      const [picked] = document.getElementById("files").files;
+      return client.start(picked, { ...options, resume: aged }).done;
+    }, { options, aged });
+    const log = (await sandbox.requests()).slice(before).filter((r) => r.method !== "OPTIONS");
+    const creates = log.filter((r) => r.side === "api" && r.method === "POST");
+    assert.equal(creates.length, 1, "created again");
+    assert.notEqual(result.uuid, kept.uuid, "a new upload");
+    assert.deepEqual(result.segments.map((s) => s.sha256), kept.digests.map((d) => d.sha256), "with the kept digests");
+    assert.equal(log.filter((r) => r.side === "storage" && r.method === "PUT").length, 4, "every part again");
+    const record = await sandbox.inspect(result.uuid);
+    assert.equal(record.stored?.sha256, openssl("sha256", file));
+  });
+
+  test("a changed file with the same name, size and date is not resumed", async () => {
+    const file = randomFile(dir, "changed.bin", 3 * 6 * MiB);
+    // A whole second: set again exactly after the change.
+    const mtime = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
+    fs.utimesSync(file, mtime, mtime);
+    await page.setInputFiles("#files", file);
+    await preparePage();
+    const options = { projectId: 42, segmented: true, segmentSize: 6 * MiB };
+    await page.evaluate(async ({ options }) => {
+      const client = await window.__client();
+      const [picked] = document.getElementById("files").files;
+      let pausing = null;
+      const task = client.start(picked, { ...options, onProgress: (p) => {
+        if (p.segmentsDone >= 1 && !pausing) pausing = task.pause();
+      } });
+      await window.__until(() => pausing !== null);
+      await pausing;
+      await window.__until(async () => (await client.findResumable(picked, options))[0]?.etags.some(Boolean));
+    }, { options });
+    // Other bytes, the same size and modification time.
+    const bytes = fs.readFileSync(file);
+    bytes[5] ^= 0xff;
+    fs.writeFileSync(file, bytes);
+    fs.utimesSync(file, mtime, mtime);
+    await page.reload();
+    await page.setInputFiles("#files", file);
+    await preparePage();
+    const before = (await sandbox.requests()).length;
+    const out = await page.evaluate(async ({ options }) => {
+      const client = await window.__client();
+      const [picked] = document.getElementById("files").files;
+      const found = (await client.findResumable(picked, options)).length;
+      const result = await client.start(picked, { ...options, resume: "auto" }).done;
+      return { found, result };
+    }, { options });
+    assert.equal(out.found, 1, "the fingerprint alone matches");
+    const log = (await sandbox.requests()).slice(before).filter((r) => r.method !== "OPTIONS");
+    assert.equal(log.filter((r) => r.side === "api" && r.method === "POST").length, 1, "created afresh");
+    assert.equal(log.filter((r) => r.side === "storage" && r.method === "PUT").length, 3, "every part sent");
+    const record = await sandbox.inspect(out.result.uuid);
+    assert.equal(record.stored?.sha256, openssl("sha256", file), "the new bytes stored");
+  });
+
+  test("bad resume input is refused before anything is sent", async () => {
+    const file = randomFile(dir, "bad.bin", 2 * 6 * MiB);
+    await page.setInputFiles("#files", file);
+    await preparePage();
+    const before = (await sandbox.requests()).length;
+    const errors = await page.evaluate(async () => {
+      const client = await window.__client();
+      const [picked] = document.getElementById("files").files;
+      const attempt = async (resume) => {
+        try {
+          await client.start(picked, { segmented: true, resume }).done;
+          return null;
+        } catch (e) {
+          return { code: e.code, message: e.message };
+        }
+      };
+      return {
+        number: await attempt(5),
+        word: await attempt("yes"),
+        shapeless: await attempt({ key: 1 }),
+        misfit: await attempt({
+          format: 1, key: "k", scope: { api_version: "v1.1", company_id: 8, project_id: null },
+          file: { name: picked.name, size: picked.size, last_modified: 1, content_type: "" },
+          segment_size: 16777216, md5: true, digests: null, whole_sha256: null, whole_md5: null,
+          uuid: null, parts: [], instructions_at_ms: null, etags: [], created_ms: 1, updated_ms: 1,
+        }),
+      };
+    });
+    for (const [what, error] of Object.entries(errors)) {
+      assert.equal(error?.code, "INVALID_INPUT", `${what}: ${JSON.stringify(error)}`);
+    }
+    assert.match(errors.misfit.message, /does not fit: it is for another company/);
+    assert.equal((await sandbox.requests()).length, before, "nothing sent");
+  });
+});
