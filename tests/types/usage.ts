@@ -1,7 +1,7 @@
 // Compiled (not run) by scripts/test against pkg/index.d.ts: the README's calls must
 // type-check, and misuse must not.
 import { ProcoreClient, hashFile } from "procore-upload";
-import type { ProcoreUploadError, ProcoreUploadErrorCode, UploadProgress, UploadResult } from "procore-upload";
+import type { ProcoreUploadError, ProcoreUploadErrorCode, UploadProgress, UploadResult, UploadState, UploadTask } from "procore-upload";
 
 declare const file: File;
 
@@ -28,6 +28,27 @@ async function main(): Promise<void> {
   const etags: string[] = (result.segments ?? []).map((s) => s.etag);
   const hashed = await client.hashFile(file, { segmentSize: 5 * 1024 * 1024 + 1, md5: false });
   const first: string = hashed.segments[0].sha256;
+  const task: UploadTask = client.start(file, { projectId: 42, resume: "auto" });
+  await task.pause();
+  await task.resume();
+  const kept: UploadState[] = await client.findResumable(file, { projectId: 42 });
+  const again = client.start(file, { resume: kept[0] });
+  const status: "running" | "paused" | "done" | "failed" | "cancelled" = again.status;
+  const etagsKept: (string | null)[] = again.state?.etags ?? [];
+  await again.cancel();
+  const done: UploadResult = await task.done;
+  const speed: number | undefined = (null as unknown as UploadProgress).bytesPerSecond;
+  console.log(status, etagsKept, done, speed);
+  // @ts-expect-error resume takes "auto" or a state
+  client.start(file, { resume: "yes" });
+  const stateless = new ProcoreClient({ companyId: 1, accessToken: "t", store: false });
+  const custom = new ProcoreClient({ companyId: 1, accessToken: "t", store: {
+    get: (key) => localStorage.getItem(key),
+    put: (key, value) => localStorage.setItem(key, value),
+    delete: (key) => localStorage.removeItem(key),
+    list: () => Object.entries(localStorage),
+  } });
+  console.log(stateless, custom);
   const whole = await hashFile(file);
   const digest: string = whole.sha256;
   try {
@@ -113,6 +134,7 @@ function describe(code: ProcoreUploadErrorCode): string {
     case "TIMEOUT":
     case "FILE_READ":
     case "WORKER":
+    case "STORE":
       return code;
     default: {
       const unhandled: never = code;
