@@ -1031,7 +1031,8 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
                 (index, self.put_part(index, part, range, tracker).await)
             })
             .buffer_unordered(self.options.concurrency.min(self.shared.limits.concurrency));
-        let mut last_checkpoint = self.http.now_ms();
+        // The first stored part is told at once, then at most every few seconds.
+        let mut last_checkpoint = f64::NEG_INFINITY;
         while let Some((index, result)) = results.next().await {
             match result {
                 Ok(etag) => {

@@ -30,6 +30,17 @@ describe("pause, resume and reload (headless Chromium)", () => {
       return new ProcoreClient({ companyId: 7, accessToken: "sandbox-token", baseUrl: window.__api,
         allowInsecureStorage: true, concurrency: 1, ...extra });
     };
+    // Starts an upload and pauses it once \`parts\` parts are stored; resolves paused.
+    window.__startPaused = async (client, picked, options, parts = 1) => {
+      let pausing = null;
+      const task = client.start(picked, { ...options, onProgress: (p) => {
+        options.onProgress?.(p);
+        if (p.segmentsDone >= parts && !pausing) pausing = task.pause();
+      } });
+      await window.__until(() => pausing !== null);
+      await pausing;
+      return task;
+    };
     window.__until = async (check, ms = 20000) => {
       const end = performance.now() + ms;
       while (!(await check())) {
@@ -55,16 +66,9 @@ describe("pause, resume and reload (headless Chromium)", () => {
         const client = await window.__client({ apiVersion });
         const [picked] = document.getElementById("files").files;
         const events = [];
-        let pausing = null;
-        const task = client.start(picked, {
-          projectId: 42, segmented: true, segmentSize: 6 * 1024 * 1024, store: false,
-          onProgress: (p) => {
-            events.push(p);
-            if (p.segmentsDone >= 2 && !pausing) pausing = task.pause();
-          },
-        });
-        await window.__until(() => pausing !== null);
-        await pausing;
+        const task = await window.__startPaused(client, picked, {
+          projectId: 42, segmented: true, segmentSize: 6 * 1024 * 1024, onProgress: (p) => events.push(p),
+        }, 2);
         const paused = { status: task.status, state: task.state, events: events.length };
         // Nothing runs while paused.
         await new Promise((r) => setTimeout(r, 300));
@@ -103,12 +107,7 @@ describe("pause, resume and reload (headless Chromium)", () => {
       const client = await window.__client();
       const [picked] = document.getElementById("files").files;
       const options = { projectId: 42, segmented: true, segmentSize: 6 * 1024 * 1024 };
-      let pausing = null;
-      const task = client.start(picked, { ...options, onProgress: (p) => {
-        if (p.segmentsDone >= 1 && !pausing) pausing = task.pause();
-      } });
-      await window.__until(() => pausing !== null);
-      await pausing;
+      const task = await window.__startPaused(client, picked, options);
       await window.__until(async () => (await client.findResumable(picked, options)).length === 1);
       await task.cancel();
       const error = await task.done.then(() => null, (e) => ({ name: e.name, code: e.code }));
@@ -135,6 +134,13 @@ describe("pause, resume and reload (headless Chromium)", () => {
           return kept && kept.etags.filter(Boolean).length >= 2;
         });
       }, { options });
+      const first = (await sandbox.requests()).filter((r) => r.side === "api");
+      if (apiVersion === "v2.1") {
+        // Checkpointed server-side too: a PATCH with nulls for the parts not sent.
+        const created = first.filter((r) => r.method === "POST").at(-1);
+        const patched = first.filter((r) => r.method === "PATCH" && r.received_ms > created.received_ms);
+        assert.ok(patched.length >= 1 && patched.every((r) => r.status === 200), "a checkpoint before the reload");
+      }
       await page.reload();
       await page.setInputFiles("#files", file);
       await preparePage();
@@ -172,12 +178,7 @@ describe("pause, resume and reload (headless Chromium)", () => {
     const kept = await page.evaluate(async ({ options }) => {
       const client = await window.__client();
       const [picked] = document.getElementById("files").files;
-      let pausing = null;
-      const task = client.start(picked, { ...options, onProgress: (p) => {
-        if (p.segmentsDone >= 1 && !pausing) pausing = task.pause();
-      } });
-      await window.__until(() => pausing !== null);
-      await pausing;
+      const task = await window.__startPaused(client, picked, options);
       return task.state;
     }, { options });
     // As if kept for two hours: the instructions are past their hour.
@@ -209,12 +210,7 @@ describe("pause, resume and reload (headless Chromium)", () => {
     await page.evaluate(async ({ options }) => {
       const client = await window.__client();
       const [picked] = document.getElementById("files").files;
-      let pausing = null;
-      const task = client.start(picked, { ...options, onProgress: (p) => {
-        if (p.segmentsDone >= 1 && !pausing) pausing = task.pause();
-      } });
-      await window.__until(() => pausing !== null);
-      await pausing;
+      await window.__startPaused(client, picked, options);
       await window.__until(async () => (await client.findResumable(picked, options))[0]?.etags.some(Boolean));
     }, { options });
     // Other bytes, the same size and modification time.
@@ -239,6 +235,46 @@ describe("pause, resume and reload (headless Chromium)", () => {
     assert.equal(log.filter((r) => r.side === "storage" && r.method === "PUT").length, 3, "every part sent");
     const record = await sandbox.inspect(out.result.uuid);
     assert.equal(record.stored?.sha256, openssl("sha256", file), "the new bytes stored");
+  });
+
+  test("a full store drops its least recently updated states", async () => {
+    const file = randomFile(dir, "bounded.bin", 2 * 6 * MiB);
+    await page.setInputFiles("#files", file);
+    await preparePage();
+    const keys = await page.evaluate(async () => {
+      const idb = (mode, act) => new Promise((resolve, reject) => {
+        const open = indexedDB.open("procore-upload", 1);
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const tx = open.result.transaction("states", mode);
+          const request = act(tx.objectStore("states"));
+          tx.oncomplete = () => { open.result.close(); resolve(request?.result); };
+          tx.onerror = () => reject(tx.error);
+        };
+      });
+      const client = await window.__client();
+      const [picked] = document.getElementById("files").files;
+      const options = { projectId: 42, segmented: true, segmentSize: 6 * 1024 * 1024 };
+      const task = await window.__startPaused(client, picked, options);
+      await window.__until(async () => (await client.findResumable(picked, options)).length === 1);
+      await idb("readwrite", (store) => store.clear());
+      // 50 older states of other files: the store is full.
+      const state = task.state;
+      await idb("readwrite", (store) => {
+        for (let i = 0; i < 50; i++) {
+          const key = `older-${i}`;
+          store.put(JSON.stringify({ ...state, key, updated_ms: state.updated_ms - 1000 - i }), key);
+        }
+      });
+      task.resume();
+      await task.done;
+      await window.__until(async () => (await idb("readonly", (store) => store.getAllKeys())).length === 49);
+      return idb("readonly", (store) => store.getAllKeys());
+    });
+    // Its part saved, the upload's own state made 51: the oldest went. Done, its own went too.
+    assert.equal(keys.length, 49);
+    assert.ok(!keys.includes("older-49"), "the least recently updated dropped");
+    assert.ok(keys.includes("older-0") && keys.includes("older-48"));
   });
 
   test("bad resume input is refused before anything is sent", async () => {
