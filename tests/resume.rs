@@ -438,7 +438,6 @@ fn a_stopped_v2_upload_gets_fresh_urls_and_sends_the_rest() {
         [r#"{"part_etags":["e0",null,null,null]}"#],
         "server-side checkpoints with nulls for the parts not sent"
     );
-    let state = task.last_state().unwrap();
     assert!(
         state.parts.is_empty(),
         "v2.1 URLs are not kept: GET renews them"
