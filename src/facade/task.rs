@@ -6,7 +6,6 @@ use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
 use js_sys::{Array, Function, Promise};
-use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 
@@ -19,7 +18,7 @@ use crate::web::blob::BlobSource;
 use crate::web::error::to_js_error;
 use crate::web::hashing::Hashing;
 use crate::web::http::WebHttp;
-use crate::web::js::{report_callback_error, Options};
+use crate::web::js::{json_text, report_callback_error, Options};
 use crate::web::store::WebStore;
 use crate::web::timer;
 
@@ -365,10 +364,11 @@ fn identity(source: &BlobSource, name: &str) -> FileIdentity {
     }
 }
 
+/// The state as a plain object, through its JSON text (one serializer for the store
+/// and for JS keeps the package small).
 fn state_to_js(state: &UploadState) -> Result<JsValue, Error> {
-    state
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|error| Error::Protocol(format!("the state could not be handed to JS: {error}")))
+    js_sys::JSON::parse(&state::state_text(state))
+        .map_err(|_| Error::Protocol("the state could not be handed to JS".into()))
 }
 
 /// `options.resume`: `"auto"`, a state object, or nothing.
@@ -378,7 +378,8 @@ fn resume_option(raw: &JsValue) -> Result<ResumeFrom, Error> {
         None => Ok(ResumeFrom::Nothing),
         Some(value) if value.as_string().as_deref() == Some("auto") => Ok(ResumeFrom::Auto),
         Some(value) if value.is_object() => {
-            let state: UploadState = serde_wasm_bindgen::from_value(value).map_err(|error| {
+            let text = json_text(&value, "options.resume")?;
+            let state: UploadState = serde_json::from_str(&text).map_err(|error| {
                 Error::InvalidInput(format!(
                     "options.resume must be \"auto\" or a state from findResumable(): {error}"
                 ))
