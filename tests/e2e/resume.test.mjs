@@ -62,32 +62,40 @@ describe("pause, resume and reload (headless Chromium)", () => {
       await page.setInputFiles("#files", file);
       await preparePage();
       const before = (await sandbox.requests()).length;
-      const out = await page.evaluate(async ({ apiVersion }) => {
+      const paused = await page.evaluate(async ({ apiVersion }) => {
         const client = await window.__client({ apiVersion });
         const [picked] = document.getElementById("files").files;
-        const events = [];
-        const task = await window.__startPaused(client, picked, {
-          projectId: 42, segmented: true, segmentSize: 6 * 1024 * 1024, onProgress: (p) => events.push(p),
+        window.__events = [];
+        window.__task = await window.__startPaused(client, picked, {
+          projectId: 42, segmented: true, segmentSize: 6 * 1024 * 1024, onProgress: (p) => window.__events.push(p),
         }, 2);
-        const paused = { status: task.status, state: task.state, events: events.length };
-        // Nothing runs while paused.
-        await new Promise((r) => setTimeout(r, 300));
-        const quiet = events.length === paused.events;
-        task.resume();
-        const result = await task.done;
-        client.close();
-        return { paused, quiet, result, events, status: task.status };
+        window.__closeClient = () => client.close();
+        return { status: window.__task.status, state: window.__task.state, events: window.__events.length };
       }, { apiVersion });
-      assert.equal(out.paused.status, "paused");
-      assert.ok(out.quiet, "no progress while paused");
-      const log = (await sandbox.requests()).slice(before).filter((r) => r.method !== "OPTIONS");
-      const storage = log.filter((r) => r.side === "storage");
-      assert.equal(storage.filter((r) => r.finished_ms === null).length, 0, "no storage request left open");
-      const storedBefore = out.paused.state.etags.map((etag) => etag !== null);
-      assert.ok(storedBefore.filter(Boolean).length >= 2, `stored before the pause: ${storedBefore}`);
-      // Each part is stored once: those with an ETag at the pause are not sent again.
-      const ok = storage.filter((r) => r.method === "PUT" && r.status === 200);
-      assert.equal(ok.length, out.paused.state.etags.length, "one successful PUT per part");
+      assert.equal(paused.status, "paused");
+      // Paused: no request of the upload in flight (the aborted one is seen closed).
+      const storageLog = async () => (await sandbox.requests()).slice(before).filter((r) => r.side === "storage" && r.method !== "OPTIONS");
+      const deadline = Date.now() + 3000;
+      while ((await storageLog()).some((r) => r.finished_ms === null) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const atPause = await storageLog();
+      assert.deepEqual(atPause.filter((r) => r.finished_ms === null), [], "no storage request open while paused");
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal((await storageLog()).length, atPause.length, "nothing sent while paused");
+      const out = await page.evaluate(async () => {
+        const quiet = window.__events.length;
+        window.__task.resume();
+        const result = await window.__task.done;
+        window.__closeClient();
+        return { quiet, result, events: window.__events, status: window.__task.status };
+      });
+      assert.equal(out.quiet, paused.events, "no progress while paused");
+      const missing = paused.state.etags.filter((etag) => etag === null).length;
+      assert.ok(paused.state.etags.length - missing >= 2, `stored before the pause: ${paused.state.etags}`);
+      const afterPause = (await storageLog()).slice(atPause.length);
+      assert.equal(afterPause.filter((r) => r.method === "PUT").length, missing, "only the parts without an ETag are sent");
+      assert.equal(afterPause.filter((r) => r.status !== 200).length, 0);
       assert.equal(out.status, "done");
       const record = await sandbox.inspect(out.result.uuid);
       assert.equal(record.stored?.sha256, openssl("sha256", file), "stored byte for byte");
