@@ -137,6 +137,9 @@ pub struct Upload {
     /// When it became complete (v2.1 processing starts then).
     #[serde(skip)]
     pub completed_at: Option<Instant>,
+    /// Complete Upload calls it answered with success (v1 PATCH, v2.1 PATCH with every
+    /// ETag): a client completes each upload once; v2.1 checkpoints (nulls) not counted.
+    pub completions: u32,
 }
 
 /// One request as the sandbox received it, for tests to inspect.

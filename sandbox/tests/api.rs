@@ -173,6 +173,7 @@ async fn v1_patch_refusals() {
     )
     .await;
     assert_eq!((status, body["status"].as_str()), (200, Some("complete")));
+    assert_eq!(h.inspect(uuid).await["upload"]["completions"], 1);
 }
 
 #[tokio::test]
@@ -216,12 +217,18 @@ async fn v2_upload_every_level_with_partial_patch_and_processing() {
             (200, Some("receiving")),
             "{partial}"
         );
+        assert_eq!(
+            h.inspect(uuid).await["upload"]["completions"],
+            0,
+            "a checkpoint is no completion"
+        );
         let (status, done) = json_of(patch(json!(etags)).await.unwrap()).await;
         assert_eq!(
             (status, done["data"]["status"].as_str()),
             (200, Some("complete")),
             "{done}"
         );
+        assert_eq!(h.inspect(uuid).await["upload"]["completions"], 1);
 
         let mut last = Value::Null;
         for _ in 0..100 {

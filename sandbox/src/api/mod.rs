@@ -219,6 +219,7 @@ pub fn new_upload(
         transfer,
         created_at: crate::state::now_unix(),
         completed_at: None,
+        completions: 0,
     }
 }
 

@@ -190,6 +190,7 @@ pub async fn complete(
         .get_mut(&upload.uuid)
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "upload vanished"))?;
     stored.status = Status::Complete;
+    stored.completions += 1;
     if let Transfer::Multipart { segments, .. } = &mut stored.transfer {
         for (segment, etag) in segments.iter_mut().zip(etags) {
             segment.etag = Some(etag);

@@ -231,6 +231,9 @@ pub async fn complete(
         .uploads
         .get_mut(&upload.uuid)
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "upload vanished"))?;
+    if all.is_some() {
+        stored.completions += 1;
+    }
     if !already_done {
         if let Transfer::Multipart { segments, .. } = &mut stored.transfer {
             for (segment, etag) in segments.iter_mut().zip(&etags) {
