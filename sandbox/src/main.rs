@@ -10,7 +10,24 @@ async fn main() -> anyhow::Result<()> {
     // Tests read these two lines to find the servers.
     println!("api: {}", sandbox.api_url);
     println!("storage: {}", sandbox.storage_url);
-    tokio::signal::ctrl_c().await?;
+    stopped().await?;
+    // Dropping it removes the embedded store's temporary folder: tests stop the
+    // sandbox with SIGTERM, and a killed process would leave gigabytes behind.
     drop(sandbox);
     Ok(())
+}
+
+/// Resolves on Ctrl-C (SIGINT) or, on Unix, SIGTERM.
+async fn stopped() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut terminate = signal(SignalKind::terminate())?;
+        tokio::select! {
+            interrupted = tokio::signal::ctrl_c() => interrupted,
+            _ = terminate.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c().await
 }
