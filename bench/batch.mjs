@@ -68,21 +68,38 @@ try {
     return performance.now() - started;
   }, { api: sandbox.api, declared, segment: SEGMENT });
 
+  // How busy the machine's CPUs were during a run (all processes: browser, sandbox):
+  // /proc/stat's non-idle share between two reads.
+  const cpuTimes = () => {
+    const [, ...fields] = fs.readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/);
+    const n = fields.map(Number);
+    const idle = n[3] + (n[4] ?? 0);
+    return { idle, total: n.reduce((a, b) => a + b, 0) };
+  };
+  const busy = {};
+  const measured = async (name, run) => {
+    const before = cpuTimes();
+    const ms = await run();
+    const after = cpuTimes();
+    (busy[name] ??= []).push(1 - (after.idle - before.idle) / (after.total - before.total));
+    return ms;
+  };
   const runs = { floor: [], "v1.1 segmented": [], "v2.1": [] };
   for (let round = 0; round < rounds; round++) {
-    runs.floor.push(await floor());
-    runs["v1.1 segmented"].push(await library("v1.1"));
-    runs["v2.1"].push(await library("v2.1"));
+    runs.floor.push(await measured("floor", floor));
+    runs["v1.1 segmented"].push(await measured("v1.1 segmented", () => library("v1.1")));
+    runs["v2.1"].push(await measured("v2.1", () => library("v2.1")));
   }
   const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
   const mbps = (ms) => (count * size) / 1e6 / (ms / 1000);
   const floorMs = median(runs.floor);
   console.log(`${count} files × ${megabytes} MB, median of ${rounds} rounds (MB = 10^6 bytes)\n`);
-  console.log("| variant | median | MB/s | ÷ floor | all runs (s) |");
-  console.log("|---|---:|---:|---:|---|");
+  console.log("| variant | median | MB/s | ÷ floor | CPU busy (median) | all runs (s) |");
+  console.log("|---|---:|---:|---:|---:|---|");
   for (const [name, values] of Object.entries(runs)) {
     const ms = median(values);
-    console.log(`| ${name} | ${(ms / 1000).toFixed(2)} s | ${mbps(ms).toFixed(0)} | ${(floorMs / ms).toFixed(2)} | ${values.map((v) => (v / 1000).toFixed(2)).join(" ")} |`);
+    const cpu = `${(median(busy[name]) * 100).toFixed(0)} %`;
+    console.log(`| ${name} | ${(ms / 1000).toFixed(2)} s | ${mbps(ms).toFixed(0)} | ${(floorMs / ms).toFixed(2)} | ${cpu} | ${values.map((v) => (v / 1000).toFixed(2)).join(" ")} |`);
   }
 } finally {
   await world.close();
