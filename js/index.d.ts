@@ -92,6 +92,8 @@ export interface UploadState {
   etags: (string | null)[];
   created_ms: number;
   updated_ms: number;
+  /** Where the upload was when this state was saved. */
+  phase: UploadProgress["phase"];
 }
 
 export interface StartOptions extends UploadOptions {

@@ -203,6 +203,9 @@ fn a_stopped_v1_upload_goes_on_with_only_the_parts_without_an_etag() {
 
     let state = task.stopped(&tracker, &hasher);
     assert_eq!(state.uuid.as_deref(), Some("U2"));
+    assert_eq!(state.phase, "uploading");
+    let phases: Vec<String> = task.states.borrow().iter().map(|s| s.phase.clone()).collect();
+    assert_eq!(phases.first().map(String::as_str), Some("hashing"), "{phases:?}");
     let stored: Vec<bool> = state.etags.iter().map(Option::is_some).collect();
     assert_eq!(stored, [true, true, false, false]);
     assert_eq!(state.bytes_stored(), 2 * SEGMENT as u64);

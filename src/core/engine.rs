@@ -458,6 +458,7 @@ pub async fn run<H: Http, T: Tokens, B: HashBackend>(
         state: RefCell::new(state),
         save: checkpoints.save,
         clock: &|| http.wall_clock_ms(),
+        phase: &|| tracker.current().phase,
     };
     client
         .segmented_upload(hasher, prepared.plan, tracker, &keeper, verify, &fresh)
@@ -518,6 +519,8 @@ struct StateKeeper<'a> {
     state: RefCell<UploadState>,
     save: &'a dyn Fn(&UploadState),
     clock: &'a dyn Fn() -> u64,
+    /// Where the upload is, stamped on each saved state.
+    phase: &'a dyn Fn() -> Phase,
 }
 
 impl StateKeeper<'_> {
@@ -527,6 +530,7 @@ impl StateKeeper<'_> {
             let mut state = self.state.borrow_mut();
             change(&mut state, now);
             state.updated_ms = now;
+            state.phase = (self.phase)().as_str().into();
             state.clone()
         };
         (self.save)(&snapshot);
@@ -967,6 +971,8 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
         // Procore processes it now; the next upload may send meanwhile.
         drop(sending);
         tracker.phase(Phase::Processing);
+        // Kept as completed: going on after a stop now only waits.
+        keeper.change(|_, _| {});
         let status = self.wait_available(&upload_url).await?;
         Ok((uuid, etags, status))
     }

@@ -98,6 +98,9 @@ pub struct UploadState {
     pub created_ms: u64,
     /// Wall-clock ms of the last change.
     pub updated_ms: u64,
+    /// Where the upload was at the last change (`hashing`, `uploading`, …, as
+    /// progress reports it).
+    pub phase: String,
 }
 
 impl UploadState {
@@ -125,6 +128,7 @@ impl UploadState {
             etags: Vec::new(),
             created_ms: now_ms,
             updated_ms: now_ms,
+            phase: "queued".into(),
         }
     }
 

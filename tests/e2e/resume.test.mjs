@@ -192,11 +192,18 @@ describe("pause, resume and reload (headless Chromium)", () => {
     // As if kept for two hours: the instructions are past their hour.
     const aged = { ...kept, instructions_at_ms: kept.instructions_at_ms - 2 * 3600 * 1000 };
     const before = (await sandbox.requests()).length;
-    const result = await page.evaluate(async ({ options, aged }) => {
+    const { result, events } = await page.evaluate(async ({ options, aged }) => {
       const client = await window.__client();
       const [picked] = document.getElementById("files").files;
-      return client.start(picked, { ...options, resume: aged }).done;
+      const events = [];
+      const result = await client.start(picked, { ...options, resume: aged, onProgress: (p) => events.push(p) }).done;
+      return { result, events };
     }, { options, aged });
+    // The stored part counted from the start; sent again, it adds nothing.
+    assertMonotonic(assert, events);
+    assert.ok(events.every((p) => p.bytesUploaded <= p.totalBytes));
+    assert.equal(events.find((p) => p.phase === "uploading")?.bytesUploaded >= 6 * MiB, true);
+    assert.equal(events.at(-1).bytesUploaded, events.at(-1).totalBytes);
     const log = (await sandbox.requests()).slice(before).filter((r) => r.method !== "OPTIONS");
     const creates = log.filter((r) => r.side === "api" && r.method === "POST");
     assert.equal(creates.length, 1, "created again");
@@ -285,6 +292,25 @@ describe("pause, resume and reload (headless Chromium)", () => {
     assert.ok(keys.includes("older-0") && keys.includes("older-48"));
   });
 
+  test("an upload in one piece (a form) as a task: done resolves, no state is kept", async () => {
+    const file = randomFile(dir, "form.bin", 1 * MiB + 5);
+    await page.setInputFiles("#files", file);
+    await preparePage();
+    const out = await page.evaluate(async () => {
+      const client = await window.__client();
+      const [picked] = document.getElementById("files").files;
+      const task = client.start(picked, { projectId: 42 });
+      const result = await task.done;
+      return { result, state: task.state, status: task.status, kept: (await client.findResumable(picked, { projectId: 42 })).length };
+    });
+    assert.equal(out.status, "done");
+    assert.equal(out.state, null);
+    assert.equal(out.kept, 0);
+    assert.equal(out.result.segments, undefined, "not segmented");
+    const record = await sandbox.inspect(out.result.uuid);
+    assert.equal(record.stored?.sha256, openssl("sha256", file));
+  });
+
   test("bad resume input is refused before anything is sent", async () => {
     const file = randomFile(dir, "bad.bin", 2 * 6 * MiB);
     await page.setInputFiles("#files", file);
@@ -309,7 +335,7 @@ describe("pause, resume and reload (headless Chromium)", () => {
           format: 1, key: "k", scope: { api_version: "v1.1", company_id: 8, project_id: null },
           file: { name: picked.name, size: picked.size, last_modified: 1, content_type: "" },
           segment_size: 16777216, md5: true, digests: null, whole_sha256: null, whole_md5: null,
-          uuid: null, parts: [], instructions_at_ms: null, etags: [], created_ms: 1, updated_ms: 1,
+          uuid: null, parts: [], instructions_at_ms: null, etags: [], created_ms: 1, updated_ms: 1, phase: "queued",
         }),
       };
     });
