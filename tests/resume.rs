@@ -15,8 +15,8 @@ use procore_upload::core::http::{Body, Method, Request};
 use procore_upload::core::plan::{ApiVersion, Segmented, MIB};
 use procore_upload::core::runtime::{Limits, Shared};
 use procore_upload::core::state::{
-    entries_to_drop, find, fingerprint, parse_state, save, state_text, FileIdentity, MemoryStore,
-    StateScope, Store, UploadState, MAX_STORED_STATES,
+    entries_to_drop, find, fingerprint, parse_state, prune, save, state_text, FileIdentity,
+    MemoryStore, StateScope, Store, UploadState, MAX_STORED_STATES,
 };
 use procore_upload::core::Error;
 use serde_json::{json, Value};
@@ -204,8 +204,17 @@ fn a_stopped_v1_upload_goes_on_with_only_the_parts_without_an_etag() {
     let state = task.stopped(&tracker, &hasher);
     assert_eq!(state.uuid.as_deref(), Some("U2"));
     assert_eq!(state.phase, "uploading");
-    let phases: Vec<String> = task.states.borrow().iter().map(|s| s.phase.clone()).collect();
-    assert_eq!(phases.first().map(String::as_str), Some("hashing"), "{phases:?}");
+    let phases: Vec<String> = task
+        .states
+        .borrow()
+        .iter()
+        .map(|s| s.phase.clone())
+        .collect();
+    assert_eq!(
+        phases.first().map(String::as_str),
+        Some("hashing"),
+        "{phases:?}"
+    );
     let stored: Vec<bool> = state.etags.iter().map(Option::is_some).collect();
     assert_eq!(stored, [true, true, false, false]);
     assert_eq!(state.bytes_stored(), 2 * SEGMENT as u64);
@@ -654,6 +663,7 @@ fn a_store_stays_bounded_and_forgets_expired_states() {
         let mut state = UploadState::new(scope(), identity(i as u64 + 1), 5 * MIB, true, now);
         state.updated_ms = now + i as u64;
         pollster::block_on(save(&store, &state)).unwrap();
+        pollster::block_on(prune(&store, state.updated_ms)).unwrap();
     }
     let entries = pollster::block_on(store.list()).unwrap();
     assert_eq!(entries.len(), MAX_STORED_STATES);

@@ -321,12 +321,16 @@ impl Store for MemoryStore {
     }
 }
 
-/// Puts `state` in `store`, first dropping what [`entries_to_drop`] says (so the
-/// store stays bounded).
+/// Puts `state` in `store`.
 pub async fn save<S: Store + ?Sized>(store: &S, state: &UploadState) -> Result<(), Error> {
-    store.put(&state.key, &state_text(state)).await?;
+    store.put(&state.key, &state_text(state)).await
+}
+
+/// Deletes what [`entries_to_drop`] says at `now_ms`, so that the store stays bounded.
+/// Once per upload is enough (each adds one key); it reads every entry.
+pub async fn prune<S: Store + ?Sized>(store: &S, now_ms: u64) -> Result<(), Error> {
     let entries = store.list().await?;
-    for key in entries_to_drop(&entries, state.updated_ms, MAX_STORED_STATES) {
+    for key in entries_to_drop(&entries, now_ms, MAX_STORED_STATES) {
         store.delete(&key).await?;
     }
     Ok(())
@@ -338,10 +342,7 @@ pub async fn find<S: Store + ?Sized>(
     key: &str,
     now_ms: u64,
 ) -> Result<Vec<UploadState>, Error> {
-    let entries = store.list().await?;
-    for stale in entries_to_drop(&entries, now_ms, MAX_STORED_STATES) {
-        store.delete(&stale).await?;
-    }
+    prune(store, now_ms).await?;
     Ok(store
         .get(key)
         .await?

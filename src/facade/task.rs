@@ -65,6 +65,8 @@ struct Writer {
     store: Rc<WebStore>,
     next: RefCell<Option<Write>>,
     busy: Cell<bool>,
+    /// The store was pruned after this upload's first write.
+    pruned: Cell<bool>,
 }
 
 impl Writer {
@@ -79,9 +81,16 @@ impl Writer {
                 let Some(write) = writer.next.borrow_mut().take() else {
                     break;
                 };
+                let store = writer.store.as_ref();
                 let written = match write {
-                    Write::Put(state) => state::save(writer.store.as_ref(), &state).await,
-                    Write::Delete(key) => writer.store.delete(&key).await,
+                    Write::Put(state) if !writer.pruned.replace(true) => {
+                        match state::save(store, &state).await {
+                            Ok(()) => state::prune(store, state.updated_ms).await,
+                            error => error,
+                        }
+                    }
+                    Write::Put(state) => state::save(store, &state).await,
+                    Write::Delete(key) => store.delete(&key).await,
                 };
                 // The upload goes on without its checkpoint (private mode, quota).
                 if let Err(error) = written {
@@ -421,6 +430,7 @@ pub(super) fn start(
                 store,
                 next: RefCell::new(None),
                 busy: Cell::new(false),
+                pruned: Cell::new(false),
             })
         }),
         settings: settings.clone(),

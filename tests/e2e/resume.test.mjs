@@ -270,23 +270,29 @@ describe("pause, resume and reload (headless Chromium)", () => {
       const client = await window.__client();
       const [picked] = document.getElementById("files").files;
       const options = { projectId: 42, segmented: true, segmentSize: 6 * 1024 * 1024 };
-      const task = await window.__startPaused(client, picked, options);
-      await window.__until(async () => (await client.findResumable(picked, options)).length === 1);
+      // Made by the store once (the database and its object store), then emptied.
+      await client.findResumable(picked, options);
       await idb("readwrite", (store) => store.clear());
       // 50 older states of other files: the store is full.
-      const state = task.state;
+      const now = Date.now();
       await idb("readwrite", (store) => {
         for (let i = 0; i < 50; i++) {
           const key = `older-${i}`;
-          store.put(JSON.stringify({ ...state, key, updated_ms: state.updated_ms - 1000 - i }), key);
+          store.put(JSON.stringify({
+            format: 1, key, scope: { api_version: "v1.1", company_id: 7, project_id: 42 },
+            file: { name: key, size: 1, last_modified: 1, content_type: "" }, segment_size: 16777216,
+            md5: true, digests: null, whole_sha256: null, whole_md5: null, uuid: null, parts: [],
+            instructions_at_ms: null, etags: [], created_ms: now - 60000, updated_ms: now - 60000 - i, phase: "hashing",
+          }), key);
         }
       });
+      const task = await window.__startPaused(client, picked, options);
       task.resume();
       await task.done;
       await window.__until(async () => (await idb("readonly", (store) => store.getAllKeys())).length === 49);
       return idb("readonly", (store) => store.getAllKeys());
     });
-    // Its part saved, the upload's own state made 51: the oldest went. Done, its own went too.
+    // The upload's first saved state made 51: the oldest went. Done, its own went too.
     assert.equal(keys.length, 49);
     assert.ok(!keys.includes("older-49"), "the least recently updated dropped");
     assert.ok(keys.includes("older-0") && keys.includes("older-48"));
