@@ -49,6 +49,14 @@ describe("pause, resume and reload (headless Chromium)", () => {
       }
     };`;
 
+  /** Picks `file` on the page (reloaded first when `reload`); the log's length then. */
+  async function pick(file, { reload = false } = {}) {
+    if (reload) await page.reload();
+    await page.setInputFiles("#files", file);
+    await preparePage();
+    return (await sandbox.requests()).length;
+  }
+
   async function preparePage() {
     await page.evaluate(({ api, setup }) => {
       window.__api = api;
@@ -59,9 +67,7 @@ describe("pause, resume and reload (headless Chromium)", () => {
   for (const apiVersion of ["v1.1", "v2.1"]) {
     test(`${apiVersion}: pause stops every request, resume sends only the parts without an ETag`, async () => {
       const file = randomFile(dir, `pause-${apiVersion}.bin`, 6 * 6 * MiB + 1234);
-      await page.setInputFiles("#files", file);
-      await preparePage();
-      const before = (await sandbox.requests()).length;
+      const before = await pick(file);
       const paused = await page.evaluate(async ({ apiVersion }) => {
         const client = await window.__client({ apiVersion });
         const [picked] = document.getElementById("files").files;
@@ -109,8 +115,7 @@ describe("pause, resume and reload (headless Chromium)", () => {
 
   test("cancel rejects done with an AbortError and deletes the kept state", async () => {
     const file = randomFile(dir, "cancel.bin", 4 * 6 * MiB);
-    await page.setInputFiles("#files", file);
-    await preparePage();
+    await pick(file);
     const out = await page.evaluate(async () => {
       const client = await window.__client();
       const [picked] = document.getElementById("files").files;
@@ -129,8 +134,7 @@ describe("pause, resume and reload (headless Chromium)", () => {
   for (const apiVersion of ["v1.1", "v2.1"]) {
     test(`${apiVersion}: after a reload, the same file picked again sends only the missing parts`, async () => {
       const file = randomFile(dir, `reload-${apiVersion}.bin`, 6 * 6 * MiB + 77);
-      await page.setInputFiles("#files", file);
-      await preparePage();
+      await pick(file);
       const options = { projectId: 42, segmented: true, segmentSize: 6 * MiB, apiVersion };
       await page.evaluate(async ({ options }) => {
         const client = await window.__client({ concurrency: 1 });
@@ -149,10 +153,7 @@ describe("pause, resume and reload (headless Chromium)", () => {
         const patched = first.filter((r) => r.method === "PATCH" && r.received_ms > created.received_ms);
         assert.ok(patched.length >= 1 && patched.every((r) => r.status === 200), "a checkpoint before the reload");
       }
-      await page.reload();
-      await page.setInputFiles("#files", file);
-      await preparePage();
-      const before = (await sandbox.requests()).length;
+      const before = await pick(file, { reload: true });
       const out = await page.evaluate(async ({ options }) => {
         const client = await window.__client();
         const [picked] = document.getElementById("files").files;
@@ -180,8 +181,7 @@ describe("pause, resume and reload (headless Chromium)", () => {
 
   test("v1.1 past its hour: created again from the kept digests, every part sent again", async () => {
     const file = randomFile(dir, "expired.bin", 4 * 6 * MiB);
-    await page.setInputFiles("#files", file);
-    await preparePage();
+    await pick(file);
     const options = { projectId: 42, segmented: true, segmentSize: 6 * MiB };
     const kept = await page.evaluate(async ({ options }) => {
       const client = await window.__client();
@@ -219,8 +219,7 @@ describe("pause, resume and reload (headless Chromium)", () => {
     // A whole second: set again exactly after the change.
     const mtime = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
     fs.utimesSync(file, mtime, mtime);
-    await page.setInputFiles("#files", file);
-    await preparePage();
+    await pick(file);
     const options = { projectId: 42, segmented: true, segmentSize: 6 * MiB };
     await page.evaluate(async ({ options }) => {
       const client = await window.__client();
@@ -233,10 +232,7 @@ describe("pause, resume and reload (headless Chromium)", () => {
     bytes[5] ^= 0xff;
     fs.writeFileSync(file, bytes);
     fs.utimesSync(file, mtime, mtime);
-    await page.reload();
-    await page.setInputFiles("#files", file);
-    await preparePage();
-    const before = (await sandbox.requests()).length;
+    const before = await pick(file, { reload: true });
     const out = await page.evaluate(async ({ options }) => {
       const client = await window.__client();
       const [picked] = document.getElementById("files").files;
@@ -254,8 +250,7 @@ describe("pause, resume and reload (headless Chromium)", () => {
 
   test("a full store drops its least recently updated states", async () => {
     const file = randomFile(dir, "bounded.bin", 2 * 6 * MiB);
-    await page.setInputFiles("#files", file);
-    await preparePage();
+    await pick(file);
     const keys = await page.evaluate(async () => {
       const idb = (mode, act) => new Promise((resolve, reject) => {
         const open = indexedDB.open("procore-upload", 1);
@@ -300,8 +295,7 @@ describe("pause, resume and reload (headless Chromium)", () => {
 
   test("an upload in one piece (a form) as a task: done resolves, no state is kept", async () => {
     const file = randomFile(dir, "form.bin", 1 * MiB + 5);
-    await page.setInputFiles("#files", file);
-    await preparePage();
+    await pick(file);
     const out = await page.evaluate(async () => {
       const client = await window.__client();
       const [picked] = document.getElementById("files").files;
@@ -319,9 +313,7 @@ describe("pause, resume and reload (headless Chromium)", () => {
 
   test("bad resume input is refused before anything is sent", async () => {
     const file = randomFile(dir, "bad.bin", 2 * 6 * MiB);
-    await page.setInputFiles("#files", file);
-    await preparePage();
-    const before = (await sandbox.requests()).length;
+    const before = await pick(file);
     const errors = await page.evaluate(async () => {
       const client = await window.__client();
       const [picked] = document.getElementById("files").files;
