@@ -22,6 +22,7 @@ use procore_upload::core::protocol::{
     PartInstruction, PartsUpload, V2Upload,
 };
 use procore_upload::core::retry::parse_retry_after;
+use procore_upload::core::state::{parse_state, read_state, state_text};
 use procore_upload::core::Error;
 use proptest::collection::SizeRange;
 use proptest::prelude::*;
@@ -1047,6 +1048,73 @@ proptest! {
             (_, Segmented::Auto) => prop_assert_eq!(got, Ok(size >= AUTO_SEGMENTED_FROM)),
             (_, Segmented::No) if size <= MAX_FORM_UPLOAD => prop_assert_eq!(got, Ok(false)),
             (_, Segmented::No) => prop_assert!(refused, "{got:?}"),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Kept upload states: read back from a store or from the caller's JS
+// ---------------------------------------------------------------------------------
+
+/// A state as `start()` would keep it, with `parts` parts.
+fn valid_state(parts: usize, v2: bool) -> Value {
+    let digests: Vec<Value> = (0..parts)
+        .map(|i| serde_json::json!({"size": 5_242_880 + i, "sha256": "a".repeat(64), "md5": if i % 2 == 0 { Value::Null } else { "b".repeat(32).into() }}))
+        .collect();
+    let etags: Vec<Value> = (0..parts)
+        .map(|i| {
+            if i % 3 == 0 {
+                Value::Null
+            } else {
+                format!("e{i}").into()
+            }
+        })
+        .collect();
+    let instructions: Vec<Value> = if v2 {
+        Vec::new()
+    } else {
+        (0..parts)
+            .map(|i| serde_json::json!({"url": format!("https://s.test/{i}?sig=x"), "headers": [["x-amz-content-sha256", "a"], ["Content-MD5", "b"]]}))
+            .collect()
+    };
+    serde_json::json!({
+        "format": 1, "key": "procore-upload/v1.1/7/42/10/1/-/a.pdf",
+        "scope": {"api_version": if v2 { "v2.1" } else { "v1.1" }, "company_id": 7, "project_id": if v2 { Value::Null } else { 42.into() }},
+        "file": {"name": "a.pdf", "size": 10, "last_modified": 1, "content_type": "application/pdf"},
+        "segment_size": 5_242_880, "md5": true, "digests": digests,
+        "whole_sha256": if v2 { Value::from("c".repeat(64)) } else { Value::Null }, "whole_md5": null,
+        "uuid": "U", "parts": instructions, "instructions_at_ms": 1_800_000_000_000u64,
+        "etags": etags, "created_ms": 1_800_000_000_000u64, "updated_ms": 1_800_000_000_001u64,
+        "phase": "uploading",
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// Any text: a state or `None`, never a panic.
+    #[test]
+    fn any_text_is_a_state_or_none(text in arbitrary_text()) {
+        let _ = parse_state(&text);
+        let _ = read_state(&text);
+    }
+
+    /// A kept state with one value replaced or removed: refused (`None`), or read as a
+    /// state that writes back to the same thing.
+    #[test]
+    fn near_valid_states_are_refused_or_read_faithfully(
+        parts in 0usize..6,
+        v2 in any::<bool>(),
+        which in any::<Index>(),
+        replacement in replacement(),
+    ) {
+        let valid = valid_state(parts, v2);
+        let read = parse_state(&valid.to_string());
+        prop_assert!(read.is_some(), "the valid state is read");
+        prop_assert_eq!(serde_json::from_str::<Value>(&state_text(&read.unwrap())).unwrap(), valid.clone());
+        let text = mutate(valid, which, replacement);
+        if let Some(state) = parse_state(&text) {
+            prop_assert_eq!(parse_state(&state_text(&state)), Some(state));
         }
     }
 }

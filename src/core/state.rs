@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
 
 use super::plan::{plan_segments, ApiVersion, SegmentPlan};
 use super::protocol::{PartInstruction, SegmentDigest};
@@ -21,7 +21,7 @@ pub const V1_INSTRUCTIONS_USABLE_MS: u64 = 55 * 60 * 1000;
 const HOUR_MS: u64 = 60 * 60 * 1000;
 
 /// A file as the browser identifies it: what a fingerprint is made of.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileIdentity {
     /// Name as picked.
     pub name: String,
@@ -34,7 +34,7 @@ pub struct FileIdentity {
 }
 
 /// Where the upload goes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StateScope {
     /// `v1.0`, `v1.1` or `v2.1`.
     pub api_version: String,
@@ -45,7 +45,7 @@ pub struct StateScope {
 }
 
 /// A segment's digests as declared to Procore.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredDigest {
     /// Bytes.
     pub size: u64,
@@ -56,7 +56,7 @@ pub struct StoredDigest {
 }
 
 /// One part's instructions, exactly as received.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredPart {
     /// Presigned URL.
     pub url: String,
@@ -65,7 +65,7 @@ pub struct StoredPart {
 }
 
 /// Everything needed to go on with a segmented upload.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UploadState {
     /// [`STATE_FORMAT`] when written.
     pub format: u32,
@@ -242,15 +242,167 @@ pub fn association_deadline_ms(api_version: &str) -> u64 {
 /// Reads a stored state; `None` for anything that is not a state of this format
 /// (another format, a foreign entry, corrupt text).
 pub fn parse_state(text: &str) -> Option<UploadState> {
-    serde_json::from_str::<UploadState>(text)
-        .ok()
-        .filter(|state| state.format == STATE_FORMAT)
+    read_state(text).filter(|state| state.format == STATE_FORMAT)
 }
 
-/// The state as stored.
+/// Reads a state of any format (the engine refuses other formats with a reason);
+/// `None` for text that is not one.
+pub fn read_state(text: &str) -> Option<UploadState> {
+    serde_json::from_str::<Value>(text)
+        .ok()
+        .and_then(|value| state_from_json(&value))
+}
+
+/// The state as stored: JSON text, field names in snake case.
 pub fn state_text(state: &UploadState) -> String {
-    // Plain data: serialization cannot fail.
-    serde_json::to_string(state).unwrap_or_default()
+    state_json(state).to_string()
+}
+
+// Written by hand over `serde_json::Value` (which the package has anyway) rather than
+// derived: derived typed (de)serializers cost the browser download tens of KB.
+fn state_json(state: &UploadState) -> Value {
+    let digests = state.digests.as_ref().map(|digests| {
+        digests
+            .iter()
+            .map(|d| json!({"size": d.size, "sha256": d.sha256, "md5": d.md5}))
+            .collect::<Vec<Value>>()
+    });
+    let parts: Vec<Value> = state
+        .parts
+        .iter()
+        .map(|p| json!({"url": p.url, "headers": p.headers}))
+        .collect();
+    json!({
+        "format": state.format,
+        "key": state.key,
+        "scope": {
+            "api_version": state.scope.api_version,
+            "company_id": state.scope.company_id,
+            "project_id": state.scope.project_id,
+        },
+        "file": {
+            "name": state.file.name,
+            "size": state.file.size,
+            "last_modified": state.file.last_modified,
+            "content_type": state.file.content_type,
+        },
+        "segment_size": state.segment_size,
+        "md5": state.md5,
+        "digests": digests,
+        "whole_sha256": state.whole_sha256,
+        "whole_md5": state.whole_md5,
+        "uuid": state.uuid,
+        "parts": parts,
+        "instructions_at_ms": state.instructions_at_ms,
+        "etags": state.etags,
+        "created_ms": state.created_ms,
+        "updated_ms": state.updated_ms,
+        "phase": state.phase,
+    })
+}
+
+/// Every field present and of its type (optional ones may be `null`), or `None`.
+fn state_from_json(value: &Value) -> Option<UploadState> {
+    let state = value.as_object()?;
+    let scope = state.get("scope")?.as_object()?;
+    let file = state.get("file")?.as_object()?;
+    let digests = match state.get("digests")? {
+        Value::Null => None,
+        list => Some(
+            list.as_array()?
+                .iter()
+                .map(|d| {
+                    let d = d.as_object()?;
+                    Some(StoredDigest {
+                        size: number(d, "size")?,
+                        sha256: text(d, "sha256")?,
+                        md5: optional(d, "md5", Value::as_str)?.map(str::to_string),
+                    })
+                })
+                .collect::<Option<Vec<_>>>()?,
+        ),
+    };
+    let parts = state
+        .get("parts")?
+        .as_array()?
+        .iter()
+        .map(|p| {
+            let p = p.as_object()?;
+            let headers = p
+                .get("headers")?
+                .as_array()?
+                .iter()
+                .map(|pair| match pair.as_array()?.as_slice() {
+                    [name, value] => {
+                        Some((name.as_str()?.to_string(), value.as_str()?.to_string()))
+                    }
+                    _ => None,
+                })
+                .collect::<Option<Vec<_>>>()?;
+            Some(StoredPart {
+                url: text(p, "url")?,
+                headers,
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    let etags = state
+        .get("etags")?
+        .as_array()?
+        .iter()
+        .map(|etag| match etag {
+            Value::Null => Some(None),
+            Value::String(etag) => Some(Some(etag.clone())),
+            _ => None,
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(UploadState {
+        format: u32::try_from(number(state, "format")?).ok()?,
+        key: text(state, "key")?,
+        scope: StateScope {
+            api_version: text(scope, "api_version")?,
+            company_id: number(scope, "company_id")?,
+            project_id: optional(scope, "project_id", Value::as_u64)?,
+        },
+        file: FileIdentity {
+            name: text(file, "name")?,
+            size: number(file, "size")?,
+            last_modified: optional(file, "last_modified", Value::as_u64)?,
+            content_type: text(file, "content_type")?,
+        },
+        segment_size: number(state, "segment_size")?,
+        md5: state.get("md5")?.as_bool()?,
+        digests,
+        whole_sha256: optional(state, "whole_sha256", Value::as_str)?.map(str::to_string),
+        whole_md5: optional(state, "whole_md5", Value::as_str)?.map(str::to_string),
+        uuid: optional(state, "uuid", Value::as_str)?.map(str::to_string),
+        parts,
+        instructions_at_ms: optional(state, "instructions_at_ms", Value::as_u64)?,
+        etags,
+        created_ms: number(state, "created_ms")?,
+        updated_ms: number(state, "updated_ms")?,
+        phase: text(state, "phase")?,
+    })
+}
+
+fn number(map: &Map<String, Value>, key: &str) -> Option<u64> {
+    map.get(key)?.as_u64()
+}
+
+fn text(map: &Map<String, Value>, key: &str) -> Option<String> {
+    map.get(key)?.as_str().map(str::to_string)
+}
+
+/// `Some(None)` for `null`, `Some(Some(v))` for a value of the type, `None` otherwise
+/// (also when missing).
+fn optional<'v, T>(
+    map: &'v Map<String, Value>,
+    key: &str,
+    read: impl Fn(&'v Value) -> Option<T>,
+) -> Option<Option<T>> {
+    match map.get(key)? {
+        Value::Null => Some(None),
+        value => read(value).map(Some),
+    }
 }
 
 /// Which stored entries to delete at `now_ms`: those that are not states, states

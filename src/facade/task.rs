@@ -388,10 +388,10 @@ fn resume_option(raw: &JsValue) -> Result<ResumeFrom, Error> {
         Some(value) if value.as_string().as_deref() == Some("auto") => Ok(ResumeFrom::Auto),
         Some(value) if value.is_object() => {
             let text = json_text(&value, "options.resume")?;
-            let state: UploadState = serde_json::from_str(&text).map_err(|error| {
-                Error::InvalidInput(format!(
-                    "options.resume must be \"auto\" or a state from findResumable(): {error}"
-                ))
+            let state = state::read_state(&text).ok_or_else(|| {
+                Error::InvalidInput(
+                    "options.resume must be \"auto\" or a state from findResumable(): a field is missing or of the wrong type".into(),
+                )
             })?;
             Ok(ResumeFrom::State(Box::new(state)))
         }
