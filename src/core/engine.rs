@@ -247,9 +247,11 @@ impl<'a> ProgressTracker<'a> {
                 {
                     samples.pop_front();
                 }
-                let (front, back) = samples.as_slices();
-                let joined: Vec<(f64, u64)> = front.iter().chain(back).copied().collect();
-                state.bytes_per_second = speed(&joined);
+                // Only the ends of the window count: no copy of it per event.
+                state.bytes_per_second = match (samples.front(), samples.back()) {
+                    (Some(first), Some(last)) => speed(&[*first, *last]),
+                    _ => None,
+                };
                 state.eta_seconds = eta_seconds(
                     state.total_bytes - state.bytes_uploaded,
                     state.bytes_per_second,
@@ -274,14 +276,17 @@ impl<'a> ProgressTracker<'a> {
     }
 
     fn sent(&self, segment: usize, bytes: u64) {
-        let total = {
+        // The total moves by what this segment gained: no sum over every segment
+        // on each progress event (there may be 10,000).
+        let gained = {
             let mut sent = self.sent.borrow_mut();
-            if let Some(slot) = sent.get_mut(segment) {
-                *slot = (*slot).max(bytes);
-            }
-            sent.iter().sum::<u64>()
+            sent.get_mut(segment).map_or(0, |slot| {
+                let before = *slot;
+                *slot = before.max(bytes);
+                *slot - before
+            })
         };
-        self.update(|p| p.bytes_uploaded = total);
+        self.update(|p| p.bytes_uploaded = p.bytes_uploaded.saturating_add(gained));
     }
 
     fn segment_done(&self, segment: usize, size: u64) {
