@@ -512,7 +512,7 @@ fn a_v2_upload_completed_before_the_stop_only_waits() {
         digests
             .0
             .iter()
-            .map(|d| procore_upload::core::state::StoredDigest {
+            .map(|d| procore_upload::core::protocol::SegmentDigest {
                 size: SEGMENT as u64 + 1,
                 sha256: d.sha256_hex(),
                 md5: d.md5_hex(),

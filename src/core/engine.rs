@@ -19,9 +19,7 @@ use super::retry::{
     classify, elapsed_ms, parse_retry_after, storage_backoff, Class, STORAGE_ATTEMPTS,
 };
 use super::runtime::Shared;
-use super::state::{
-    v1_instructions_usable, FileIdentity, StateScope, StoredDigest, UploadState, STATE_FORMAT,
-};
+use super::state::{v1_instructions_usable, FileIdentity, StateScope, UploadState, STATE_FORMAT};
 use super::Error;
 
 /// Most parallel storage requests allowed.
@@ -737,7 +735,7 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
                         ranges
                             .iter()
                             .zip(&digests)
-                            .map(|(range, digest)| StoredDigest {
+                            .map(|(range, digest)| SegmentDigest {
                                 size: range.end - range.start,
                                 sha256: digest.sha256_hex(),
                                 md5: digest.md5_hex(),
@@ -769,7 +767,8 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
         let sending = self.shared.uploads.acquire().await;
         let declared = keeper
             .get()
-            .declared()
+            .digests
+            .clone()
             .ok_or_else(|| Error::Protocol("no digests after hashing".into()))?;
         let (uuid, etags, status) = if is_v2 {
             self.v2_parts(&ranges, &declared, tracker, keeper, sending)
@@ -856,7 +855,7 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
             tracker.phase(Phase::Uploading);
             let (parts, pending) = {
                 let state = keeper.get();
-                (state.instructions(), state.pending())
+                (state.parts.clone(), state.pending())
             };
             let lapsed = self
                 .send_parts(&parts, ranges, &pending, tracker, keeper)

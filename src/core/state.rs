@@ -44,26 +44,6 @@ pub struct StateScope {
     pub project_id: Option<u64>,
 }
 
-/// A segment's digests as declared to Procore.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredDigest {
-    /// Bytes.
-    pub size: u64,
-    /// Hex SHA-256.
-    pub sha256: String,
-    /// Hex MD5, when computed.
-    pub md5: Option<String>,
-}
-
-/// One part's instructions, exactly as received.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredPart {
-    /// Presigned URL.
-    pub url: String,
-    /// Headers, in order.
-    pub headers: Vec<(String, String)>,
-}
-
 /// Everything needed to go on with a segmented upload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UploadState {
@@ -80,7 +60,7 @@ pub struct UploadState {
     /// Whether MD5s are declared.
     pub md5: bool,
     /// Per segment, once hashed.
-    pub digests: Option<Vec<StoredDigest>>,
+    pub digests: Option<Vec<SegmentDigest>>,
     /// v2.1: the whole file's SHA-256 (and MD5), once hashed.
     pub whole_sha256: Option<String>,
     /// v2.1: the whole file's MD5, when computed.
@@ -88,7 +68,7 @@ pub struct UploadState {
     /// The upload's id, once created.
     pub uuid: Option<String>,
     /// v1: the instructions of each part, once created (v2.1 asks again on resume).
-    pub parts: Vec<StoredPart>,
+    pub parts: Vec<PartInstruction>,
     /// Wall-clock ms when the instructions were received.
     pub instructions_at_ms: Option<u64>,
     /// Per segment: the ETag storage gave it, once stored.
@@ -138,20 +118,6 @@ impl UploadState {
         plan_segments(self.file.size, version, Some(self.segment_size))
     }
 
-    /// The declared digests, in the protocol's form.
-    pub fn declared(&self) -> Option<Vec<SegmentDigest>> {
-        self.digests.as_ref().map(|digests| {
-            digests
-                .iter()
-                .map(|d| SegmentDigest {
-                    size: d.size,
-                    sha256: d.sha256.clone(),
-                    md5: d.md5.clone(),
-                })
-                .collect()
-        })
-    }
-
     /// Records the instructions of a new (v1) create: every ETag forgotten, since a
     /// new create is a new multipart upload.
     pub fn created(&mut self, uuid: &str, parts: &[PartInstruction], now_ms: u64) {
@@ -159,27 +125,10 @@ impl UploadState {
             self.created_ms = now_ms;
         }
         self.uuid = Some(uuid.to_string());
-        self.parts = parts
-            .iter()
-            .map(|p| StoredPart {
-                url: p.url.clone(),
-                headers: p.headers.clone(),
-            })
-            .collect();
+        self.parts = parts.to_vec();
         self.instructions_at_ms = Some(now_ms);
         self.etags = vec![None; parts.len()];
         self.updated_ms = now_ms;
-    }
-
-    /// The stored parts as instructions.
-    pub fn instructions(&self) -> Vec<PartInstruction> {
-        self.parts
-            .iter()
-            .map(|p| PartInstruction {
-                url: p.url.clone(),
-                headers: p.headers.clone(),
-            })
-            .collect()
     }
 
     /// Segments without an ETag, in order.
@@ -313,7 +262,7 @@ fn state_from_json(value: &Value) -> Option<UploadState> {
                 .iter()
                 .map(|d| {
                     let d = d.as_object()?;
-                    Some(StoredDigest {
+                    Some(SegmentDigest {
                         size: number(d, "size")?,
                         sha256: text(d, "sha256")?,
                         md5: optional(d, "md5", Value::as_str)?.map(str::to_string),
@@ -339,7 +288,7 @@ fn state_from_json(value: &Value) -> Option<UploadState> {
                     _ => None,
                 })
                 .collect::<Option<Vec<_>>>()?;
-            Some(StoredPart {
+            Some(PartInstruction {
                 url: text(p, "url")?,
                 headers,
             })
