@@ -124,8 +124,7 @@ impl<'a> Task<'a> {
             Checkpoints {
                 state,
                 verify,
-                last_modified: Some(1_700_000_000_000),
-                picked_type: "application/pdf".into(),
+                identity: Some(identity(self.options.file.size)),
                 save: &save,
             },
         ))

@@ -323,9 +323,7 @@ impl Prepared {
 /// Checks `options` for a file of `size` bytes and plans its segments: every bad
 /// input is refused here, before any request.
 pub fn prepare(options: &UploadOptions, size: u64) -> Result<Prepared, Error> {
-    if size != options.file.size {
-        return Err(Error::InvalidInput("the file size changed".into()));
-    }
+    check_size(options, size)?;
     if !(1..=MAX_CONCURRENCY).contains(&options.concurrency) {
         return Err(Error::InvalidInput(format!(
             "concurrency must be between 1 and {MAX_CONCURRENCY}, got {}",
@@ -345,6 +343,15 @@ pub fn prepare(options: &UploadOptions, size: u64) -> Result<Prepared, Error> {
     Ok(Prepared { plan, segmented })
 }
 
+/// The file is still the size the options say.
+fn check_size(options: &UploadOptions, size: u64) -> Result<(), Error> {
+    if size == options.file.size {
+        Ok(())
+    } else {
+        Err(Error::InvalidInput("the file size changed".into()))
+    }
+}
+
 /// Where an upload's state lives between its engine runs.
 pub struct Checkpoints<'a> {
     /// The state to go on from; `None`: start afresh.
@@ -352,10 +359,9 @@ pub struct Checkpoints<'a> {
     /// The state came from a store: hash the first segment again and start afresh
     /// unless it matches (the file may have changed under the same name).
     pub verify: bool,
-    /// `lastModified` of the file, for a fresh state's fingerprint.
-    pub last_modified: Option<u64>,
-    /// The file's type as picked, for a fresh state's fingerprint.
-    pub picked_type: String,
+    /// The file as the browser identifies it: a fresh state's fingerprint, the same
+    /// the caller looks kept states up by. `None`: from the options (no date).
+    pub identity: Option<FileIdentity>,
     /// Gets every new state: after hashing, after instructions, after each part.
     pub save: &'a dyn Fn(&UploadState),
 }
@@ -366,8 +372,7 @@ impl Checkpoints<'_> {
         Checkpoints {
             state: None,
             verify: false,
-            last_modified: None,
-            picked_type: String::new(),
+            identity: None,
             save: &|_| {},
         }
     }
@@ -415,9 +420,8 @@ pub async fn run<H: Http, T: Tokens, B: HashBackend>(
     tracker: &ProgressTracker<'_>,
     checkpoints: Checkpoints<'_>,
 ) -> Result<UploadResult, Error> {
-    if hasher.size() != options.file.size {
-        return Err(Error::InvalidInput("the file size changed".into()));
-    }
+    // Checked again on each run: the file may have changed since it was prepared.
+    check_size(options, hasher.size())?;
     let client = Client {
         http,
         api: ApiClient {
@@ -436,15 +440,16 @@ pub async fn run<H: Http, T: Tokens, B: HashBackend>(
         let _sending = shared.uploads.acquire().await;
         return client.form_upload(tracker).await;
     }
+    let identity = checkpoints.identity.unwrap_or_else(|| FileIdentity {
+        name: options.file.name.clone(),
+        size: options.file.size,
+        last_modified: None,
+        content_type: options.file.content_type.clone().unwrap_or_default(),
+    });
     let fresh = || {
         UploadState::new(
             state_scope(&options.scope),
-            FileIdentity {
-                name: options.file.name.clone(),
-                size: options.file.size,
-                last_modified: checkpoints.last_modified,
-                content_type: checkpoints.picked_type.clone(),
-            },
+            identity.clone(),
             prepared.plan.segment_size,
             options.md5,
             http.wall_clock_ms(),

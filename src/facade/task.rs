@@ -304,19 +304,23 @@ impl TaskInner {
             Checkpoints {
                 state,
                 verify: self.verify.get(),
-                last_modified: self.source.last_modified(),
-                picked_type: self.source.picked_type(),
+                identity: Some(self.identity()),
                 save: &save,
             },
         )
         .await
     }
 
-    /// The store key of this file and scope.
+    /// The file as its fingerprint takes it.
+    fn identity(&self) -> FileIdentity {
+        identity(&self.source, &self.call.options.file.name)
+    }
+
+    /// The store key of this file and scope: the key of every state it saves.
     fn fingerprint(&self) -> String {
         fingerprint(
             &engine::state_scope(&self.call.options.scope),
-            &identity(&self.source, &self.call.options.file.name),
+            &self.identity(),
         )
     }
 
