@@ -91,6 +91,16 @@ fn parse_faults(json: &str) -> Result<Faults, String> {
     serde_json::from_str(json).map_err(|error| format!("--faults: {error}"))
 }
 
+/// An API answer given instead of the endpoint's (see `Faults::api_canned_next`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CannedAnswer {
+    /// The status to answer with.
+    pub status: u16,
+    /// The body, sent as `application/json` whatever it holds.
+    pub body: String,
+}
+
 /// Faults to inject; every field defaults to "none". Set at start with --faults or at
 /// run time with PUT /_sandbox/faults.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -134,6 +144,9 @@ pub struct Faults {
     /// The next N API requests reach their endpoint, which does its work, but are
     /// answered 502: the client cannot know the work was done.
     pub api_answer_lost_next: u32,
+    /// The next API requests are answered with these, one each and in order, before
+    /// they reach an endpoint: a malformed or incomplete answer, exactly as written.
+    pub api_canned_next: Vec<CannedAnswer>,
     /// When set, new instructions expire after this many seconds instead of
     /// --instruction-ttl.
     pub instruction_ttl_secs: Option<u64>,

@@ -141,6 +141,51 @@ async fn api_429_burst_and_forced_401() {
 }
 
 #[tokio::test]
+async fn canned_answers_replace_the_next_api_answers_in_order() {
+    let h = Harness::embedded().await;
+    h.set_faults(json!({ "api_canned_next": [
+        { "status": 201, "body": "{not json" },
+        { "status": 200, "body": "{\"uuid\":\"U\"}" },
+    ] }))
+    .await;
+    let path = "/rest/v1.0/companies/7/uploads";
+    let mut answers = Vec::new();
+    for _ in 0..3 {
+        let response = h
+            .api(Method::POST, path)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let kind = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        answers.push((status, kind, response.text().await.unwrap()));
+    }
+    assert_eq!(
+        answers[..2],
+        [
+            (201, "application/json".to_string(), "{not json".to_string()),
+            (
+                200,
+                "application/json".to_string(),
+                "{\"uuid\":\"U\"}".to_string()
+            ),
+        ]
+    );
+    assert_eq!(answers[2].0, 201, "then the endpoint answers again");
+    assert!(answers[2].2.contains("\"uuid\""));
+    let log = h.requests().await;
+    let faults: Vec<_> = log.iter().map(|r| r["fault"].clone()).collect();
+    assert_eq!(
+        faults[..3],
+        [json!("canned"), json!("canned"), serde_json::Value::Null]
+    );
+}
+
+#[tokio::test]
 async fn early_instruction_expiry() {
     let h = Harness::embedded().await;
     h.set_faults(json!({ "instruction_ttl_secs": 1 })).await;

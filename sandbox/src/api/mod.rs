@@ -11,7 +11,7 @@ pub mod validate;
 use std::time::Duration;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -446,19 +446,24 @@ fn preflight(headers: &HeaderMap) -> Response {
 /// Procore's gate in front of every `/rest/` request: injected faults, the bearer
 /// token, the company header, then the rate limit.
 async fn guard(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let (latency, forced_401, forced_429, forced_503, retry_after) = {
+    let (latency, forced_401, forced_429, forced_503, canned, retry_after) = {
         let mut inner = state.lock();
         let faults = &mut inner.faults;
-        // One injected answer per request: a pending 401 first, then a 429, then a 503.
+        // One injected answer per request: a pending 401 first, then a 429, then a 503,
+        // then a canned answer.
         let forced_401 = Inner::take(&mut faults.api_401_next);
         let forced_429 = !forced_401 && Inner::take(&mut faults.api_429_next);
         let forced_503 = !forced_401 && !forced_429 && Inner::take(&mut faults.api_error_next);
+        let canned =
+            (!forced_401 && !forced_429 && !forced_503 && !faults.api_canned_next.is_empty())
+                .then(|| faults.api_canned_next.remove(0));
         let retry_after = faults.retry_after_secs.unwrap_or(1);
         (
             faults.api_latency_ms,
             forced_401,
             forced_429,
             forced_503,
+            canned,
             retry_after,
         )
     };
@@ -474,6 +479,15 @@ async fn guard(State(state): State<AppState>, mut request: Request, next: Next) 
     if forced_503 {
         let busy = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable (injected)");
         return with_fault(busy.into_response(), "503");
+    }
+    if let Some(canned) = canned {
+        let status = StatusCode::from_u16(canned.status).unwrap_or(StatusCode::OK);
+        let answer = (
+            status,
+            [(header::CONTENT_TYPE, "application/json")],
+            canned.body,
+        );
+        return with_fault(answer.into_response(), "canned");
     }
     let token = match bearer_token(request.headers()) {
         Some(token) if state.config.tokens.iter().any(|t| t == token) => token.to_string(),
