@@ -1,9 +1,11 @@
 //! Property tests (proptest) of the core's pure decisions:
 //!
-//! - every reader of a Procore answer (`protocol::parse_*`) and of `Retry-After`
-//!   returns a value or a typed error for any input, never panics, and when it
-//!   accepts an answer, gives back exactly what the answer said (ids, URLs, as many
-//!   parts as asked for, fields and headers in the order of the JSON text);
+//! - every reader of a Procore answer (`protocol::parse_*`) and of the headers of a
+//!   429 (`Retry-After`, `X-Rate-Limit-Reset`, `Date`) returns a value or a typed
+//!   error (or `None`) for any input, never panics (these tests run with overflow
+//!   checks on), and when it accepts an answer, gives back exactly what the answer
+//!   said (ids, URLs, as many parts as asked for, fields and headers in the order of
+//!   the JSON text; for a date, the second it names, or `None` past `u64::MAX`);
 //! - the segment planner cuts any file from 0 to 5 TB into contiguous segments within
 //!   the version's limits, or refuses with `InvalidInput`, and `use_segments` decides
 //!   as documented.
@@ -21,7 +23,7 @@ use procore_upload::core::protocol::{
     parse_v1_form, parse_v1_segmented, parse_v1_status, parse_v2, FormInstructions,
     PartInstruction, PartsUpload, V2Upload,
 };
-use procore_upload::core::retry::parse_retry_after;
+use procore_upload::core::retry::{parse_http_date, parse_retry_after, rate_limit_wait_secs};
 use procore_upload::core::state::{parse_state, read_state, state_text};
 use procore_upload::core::Error;
 use proptest::collection::SizeRange;
@@ -71,14 +73,69 @@ fn json_number() -> impl Strategy<Value = Value> {
     ]
 }
 
-/// Strings: arbitrary ones, empty, URL-like, and the real key names.
+/// Strings: arbitrary ones, empty, URL-like, the real key names, and HTTP dates
+/// (most of them out of range).
 fn json_string() -> impl Strategy<Value = String> {
     prop_oneof![
         any::<String>(),
         Just(String::new()),
         "https://[a-z]{1,10}\\.example/[a-z0-9/]{0,16}\\?X-Amz-Signature=[0-9a-f]{0,8}",
         select(REAL_KEYS).prop_map(String::from),
+        http_date_text(),
     ]
+}
+
+/// A number as a header may carry it: small, near where a date stops fitting in a
+/// `u64` (year 584,554,051,223), any `u64`, digits past `u64::MAX`, signed.
+fn header_number() -> impl Strategy<Value = String> {
+    prop_oneof![
+        2 => (0u64..=100).prop_map(|n| n.to_string()),
+        1 => (584_554_051_220u64..=584_554_051_226).prop_map(|n| n.to_string()),
+        1 => any::<u64>().prop_map(|n| n.to_string()),
+        1 => select(vec![u64::MAX - 1, u64::MAX]).prop_map(|n| n.to_string()),
+        1 => "[0-9]{20,24}",
+        1 => "[+-]?[0-9]{1,3}",
+    ]
+}
+
+/// A field of a date: mostly within `range` (written with two digits, as dates
+/// are, or without), sometimes any header number.
+fn date_field(range: std::ops::RangeInclusive<u64>) -> impl Strategy<Value = String> {
+    prop_oneof![
+        6 => range.prop_map(|n| format!("{n:02}")),
+        1 => header_number(),
+    ]
+}
+
+/// Texts shaped like an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), mostly with
+/// fields in range and years of any size (to and past the last second a `u64`
+/// holds), sometimes a field or a word off.
+fn http_date_text() -> impl Strategy<Value = String> {
+    let month = prop_oneof![
+        12 => select(vec![
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ]),
+        1 => select(vec!["jan", "Foo", ""]),
+    ];
+    let year = prop_oneof![
+        2 => (1970u64..=10_000).prop_map(|n| n.to_string()),
+        2 => (584_554_051_000u64..=584_554_051_300).prop_map(|n| n.to_string()),
+        2 => header_number(),
+        1 => (0u64..1970).prop_map(|n| n.to_string()),
+    ];
+    let zone = prop_oneof![12 => Just("GMT"), 1 => select(vec!["UTC", "gmt", "GMT x"])];
+    (
+        select(vec!["Sun,", "Mon,", "x"]),
+        date_field(0..=32),
+        month,
+        year,
+        (date_field(0..=24), date_field(0..=60), date_field(0..=61)),
+        zone,
+        select(vec![" ", "  ", "\t"]),
+    )
+        .prop_map(|(weekday, day, month, year, (h, m, s), zone, gap)| {
+            format!("{weekday}{gap}{day} {month} {year} {h}:{m}:{s} {zone}")
+        })
 }
 
 /// Object keys: arbitrary strings and the names the parsers look for.
@@ -291,6 +348,10 @@ fn arbitrary_text() -> impl Strategy<Value = String> {
         });
     prop_oneof![
         any::<String>(),
+        // Header values: dates with any numbers, and bare numbers (boxed: inline,
+        // they make this union's value tree overflow a test thread's stack).
+        http_date_text().boxed(),
+        header_number().boxed(),
         prop::collection::vec(any::<u8>(), 0..256)
             .prop_map(|bytes| String::from_utf8_lossy(&bytes).into_owned()),
         "[-\\[\\]{}\":,0-9a-z_ .eE+\\\\]{0,64}",
@@ -541,6 +602,91 @@ fn check_retry_after(text: &str) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// Days from 1970-01-01 to 1 January of `year` (≥ 1970), counted by the leap-year
+/// rule (365 days a year, one more per leap year), not by `parse_http_date`'s algorithm.
+fn days_before_year(year: u128) -> u128 {
+    let leap_years_before = |y: u128| (y - 1) / 4 - (y - 1) / 100 + (y - 1) / 400;
+    365 * (year - 1970) + leap_years_before(year) - leap_years_before(1970)
+}
+
+/// Unix seconds of `text` if it is an IMF-fixdate with fields in range, computed
+/// in `u128` (so never overflowing); may exceed `u64::MAX`.
+fn reference_http_date(text: &str) -> Option<u128> {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    const DAYS_BEFORE_MONTH: [u128; 12] = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let [_weekday, day, month, year, time, "GMT"] = words[..] else {
+        return None;
+    };
+    let month = MONTHS.iter().position(|name| *name == month)?;
+    let day: u128 = day.parse::<u64>().ok()?.into();
+    let year: u128 = year.parse::<u64>().ok()?.into();
+    let clock: Vec<u128> = time
+        .split(':')
+        .map(|part| part.parse::<u64>().ok().map(u128::from))
+        .collect::<Option<_>>()?;
+    let [hour, minute, second] = clock[..] else {
+        return None;
+    };
+    if !(1..=31).contains(&day) || year < 1970 || hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days =
+        days_before_year(year) + DAYS_BEFORE_MONTH[month] + u128::from(leap && month >= 2) + day
+            - 1;
+    Some(days * 86_400 + hour * 3600 + minute * 60 + second)
+}
+
+/// `parse_http_date` reads exactly the IMF-fixdates with fields in range whose
+/// second fits in a `u64`, as that second; anything else is `None`.
+fn check_http_date(text: &str) -> Result<(), TestCaseError> {
+    let expected = reference_http_date(text).and_then(|seconds| u64::try_from(seconds).ok());
+    prop_assert_eq!(parse_http_date(text), expected, "{:?}", text);
+    Ok(())
+}
+
+/// `rate_limit_wait_secs` is `Retry-After` when readable, else the reset less the
+/// answer's date (0 once past), else `None`.
+fn check_rate_limit(
+    retry_after: Option<&str>,
+    reset: Option<&str>,
+    date: Option<&str>,
+) -> Result<(), TestCaseError> {
+    let expected = parse_retry_after(retry_after).or_else(|| {
+        let reset = reset?.trim().parse::<u64>().ok()?;
+        Some(reset.saturating_sub(parse_http_date(date?)?))
+    });
+    prop_assert_eq!(
+        rate_limit_wait_secs(retry_after, reset, date),
+        expected,
+        "{:?} {:?} {:?}",
+        retry_after,
+        reset,
+        date
+    );
+    Ok(())
+}
+
+/// Runs every reader of a 429's headers on `text`, as each header in turn.
+fn check_header_parsers(text: &str) -> Result<(), TestCaseError> {
+    check_retry_after(text)?;
+    check_http_date(text)?;
+    let max = u64::MAX.to_string();
+    for (retry_after, reset, date) in [
+        (Some(text), Some(text), Some(text)),
+        (None, Some(text), Some(text)),
+        (None, Some(max.as_str()), Some(text)),
+        (None, Some("0"), Some(text)),
+        (None, Some(text), Some("Thu, 01 Jan 1970 00:16:40 GMT")),
+    ] {
+        check_rate_limit(retry_after, reset, date)?;
+    }
+    Ok(())
+}
+
 /// Runs every parser on `body` and checks what each returned.
 fn check_all_parsers(
     body: &str,
@@ -551,7 +697,22 @@ fn check_all_parsers(
     check_segmented(body, n, &parse_v1_segmented(body, n))?;
     check_status(body, &parse_v1_status(body, "Show Upload"))?;
     check_v2(body, v2_expected, &parse_v2(body, v2_expected))?;
-    check_retry_after(body)
+    check_header_parsers(body)
+}
+
+/// Every string in `value`, keys included.
+fn strings_in(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(text) => out.push(text.clone()),
+        Value::Array(items) => items.iter().for_each(|item| strings_in(item, out)),
+        Value::Object(map) => {
+            for (key, member) in map {
+                out.push(key.clone());
+                strings_in(member, out);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// `{"k1":v1,"k2":v2,…}` written by hand, in exactly this order.
@@ -600,11 +761,12 @@ fn json_and_expected(pairs: &[(String, Value, String)]) -> (String, Vec<(String,
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(3000))]
 
-    /// Arbitrary text (any string, arbitrary bytes read lossily as UTF-8, JSON-ish
-    /// token soup, nesting deeper than serde_json's recursion limit, valid answers
-    /// cut short or with junk spliced in) never makes a parser panic: each returns a
-    /// value that matches the text, or `Error::Protocol`; `parse_retry_after` reads
-    /// only decimal seconds.
+    /// Arbitrary text (any string, HTTP dates and numbers of any size, arbitrary
+    /// bytes read lossily as UTF-8, JSON-ish token soup, nesting deeper than
+    /// serde_json's recursion limit, valid answers cut short or with junk spliced in)
+    /// never makes a parser panic: each returns a value that matches the text, or
+    /// `Error::Protocol`; `parse_retry_after` reads only decimal seconds,
+    /// `parse_http_date` only in-range dates, `rate_limit_wait_secs` as documented.
     #[test]
     fn parsers_survive_arbitrary_text(
         body in arbitrary_text(),
@@ -619,8 +781,9 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(1500))]
 
     /// Any JSON value (nested objects and arrays with real and arbitrary keys, huge,
-    /// negative and fractional numbers) never makes a parser panic: each returns a
-    /// value that matches the JSON, or `Error::Protocol`.
+    /// negative and fractional numbers, HTTP dates) never makes a parser panic: each
+    /// returns a value that matches the JSON, or `Error::Protocol`; so do the header
+    /// readers, given the JSON text or any string in it.
     #[test]
     fn parsers_survive_arbitrary_json(
         value in arb_json(),
@@ -628,6 +791,11 @@ proptest! {
         v2_expected in prop::option::of(0usize..20),
     ) {
         check_all_parsers(&value.to_string(), n, v2_expected)?;
+        let mut strings = Vec::new();
+        strings_in(&value, &mut strings);
+        for text in &strings {
+            check_header_parsers(text)?;
+        }
     }
 }
 
@@ -647,6 +815,24 @@ proptest! {
         prop_assert_eq!(parse_retry_after(Some(&padded)), Some(seconds));
         prop_assert_eq!(parse_retry_after(None), None);
         check_retry_after(&text)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    /// Any date-shaped text (numbers of any size in every field, up to and past the
+    /// last second a `u64` holds) is read as exactly the second it names, or `None`
+    /// when a field is out of range or the second does not fit: never a panic nor a
+    /// wrapped value; and a 429's wait follows from it.
+    #[test]
+    fn http_dates_read_exactly_or_not_at_all(
+        date in http_date_text(),
+        reset in prop_oneof![header_number(), any::<String>()],
+        retry_after in prop::option::of(header_number()),
+    ) {
+        check_http_date(&date)?;
+        check_rate_limit(retry_after.as_deref(), Some(&reset), Some(&date))?;
     }
 }
 

@@ -3,6 +3,10 @@
 //! calls it, and so does every other call the package makes (attaching uploads to
 //! resources, the generic `request`).
 
+// Reads values from the network and from stores: no arithmetic that can overflow,
+// underflow or divide by zero (checked or saturating operations only).
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+
 use super::error::{redact_url, truncate_body};
 use super::http::{browser_sets_itself, Body, Http, Method, Request, Response, Target, Tokens};
 use super::retry::{backoff, classify, rate_limit_wait_secs, Class, MAX_ATTEMPTS};
@@ -51,9 +55,9 @@ impl<H: Http, T: Tokens> ApiClient<'_, H, T> {
         let tokens = &self.shared.tokens;
         let mut refused: Option<String> = None;
         let mut refreshed = false;
-        let mut attempt = 0;
+        let mut attempt: u32 = 0;
         loop {
-            attempt += 1;
+            attempt = attempt.saturating_add(1);
             // A 429 to any request of this client holds them all.
             self.shared.api_gate.pass(self.http).await?;
             let token = match refused.take() {

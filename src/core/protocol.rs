@@ -2,6 +2,10 @@
 //! every field checked. Instruction URLs, fields and headers are kept exactly as
 //! received (order included) and never parsed or changed.
 
+// Reads values from the network and from stores: no arithmetic that can overflow,
+// underflow or divide by zero (checked or saturating operations only).
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+
 use serde_json::{json, Map, Value};
 
 use super::plan::ApiVersion;

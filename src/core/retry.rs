@@ -1,5 +1,9 @@
 //! Which answers are retried, after how long, and which are fatal: pure decisions.
 
+// Reads values from the network and from stores: no arithmetic that can overflow,
+// underflow or divide by zero (checked or saturating operations only).
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+
 use super::http::Target;
 
 /// What an answer means for the request that got it.
@@ -59,7 +63,7 @@ pub fn backoff(attempt: u32, retry_after_secs: Option<u64>, jitter: f64) -> u64 
         .saturating_mul(1u64 << attempt.saturating_sub(1).min(20))
         .min(MAX_DELAY_MS);
     let half = exponential / 2;
-    half + scale(half, jitter)
+    half.saturating_add(scale(half, jitter))
 }
 
 /// Longest backoff between storage attempts when storage gave no `Retry-After`:
@@ -141,7 +145,7 @@ pub fn parse_http_date(text: &str) -> Option<u64> {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
-    let month = MONTHS.iter().position(|m| *m == month)? as u64 + 1;
+    let month = (1u64..).zip(MONTHS).find(|(_, name)| *name == month)?.0;
     let day: u64 = day.parse().ok()?;
     let year: u64 = year.parse().ok()?;
     let mut clock = time.split(':').map(|part| part.parse::<u64>().ok());
@@ -155,18 +159,36 @@ pub fn parse_http_date(text: &str) -> Option<u64> {
     {
         return None;
     }
-    // Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+    // Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+    // algorithm), every step checked: a year of up to 20 digits would overflow a
+    // u64 (a panic with overflow checks, a wrong wait without), and a date whose
+    // second does not fit is no date (`None`), like any other unreadable one.
     let (y, m) = if month <= 2 {
-        (year - 1, month + 9)
+        (year.checked_sub(1)?, month.checked_add(9)?)
     } else {
-        (year, month - 3)
+        (year, month.checked_sub(3)?)
     };
     let era = y / 400;
-    let year_of_era = y - era * 400;
-    let day_of_year = (153 * m + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    let days = (era * 146_097 + day_of_era).checked_sub(719_468)?;
-    Some(days * 86_400 + hour * 3600 + minute * 60 + second)
+    let year_of_era = y % 400;
+    let day_of_year = 153u64
+        .checked_mul(m)?
+        .checked_add(2)?
+        .checked_div(5)?
+        .checked_add(day)?
+        .checked_sub(1)?;
+    let day_of_era = year_of_era
+        .checked_mul(365)?
+        .checked_add(year_of_era / 4)?
+        .checked_sub(year_of_era / 100)?
+        .checked_add(day_of_year)?;
+    let days = era
+        .checked_mul(146_097)?
+        .checked_add(day_of_era)?
+        .checked_sub(719_468)?;
+    days.checked_mul(86_400)?
+        .checked_add(hour.checked_mul(3600)?)?
+        .checked_add(minute.checked_mul(60)?)?
+        .checked_add(second)
 }
 
 #[cfg(test)]
@@ -305,6 +327,60 @@ mod tests {
             (None, Some("1030"), None, None),
             (None, None, date, None),
             (Some("soon"), Some("x"), date, None),
+            // Huge values: read when they fit in a u64, else absent; never a panic
+            // (a debug build panics on overflow) nor a wrapped wait.
+            (Some("18446744073709551615"), None, None, Some(u64::MAX)),
+            (Some("18446744073709551616"), Some("1030"), date, Some(30)),
+            (
+                None,
+                Some("18446744073709551615"),
+                date,
+                Some(u64::MAX - 1000),
+            ),
+            (None, Some("18446744073709551616"), date, None),
+            (
+                None,
+                Some("1030"),
+                Some("Sun, 06 Nov 18446744073709551615 08:49:37 GMT"),
+                None,
+            ),
+            (
+                None,
+                Some("1030"),
+                Some("Sun, 06 Nov 600000000000 08:49:37 GMT"),
+                None,
+            ),
+            (
+                None,
+                Some("1030"),
+                Some("Sun, 10 Nov 584554051223 00:00:00 GMT"),
+                None,
+            ),
+            (
+                None,
+                Some("1030"),
+                Some("Sun, 09 Nov 584554051223 07:00:16 GMT"),
+                None,
+            ),
+            // The last second a u64 holds.
+            (
+                None,
+                Some("18446744073709551615"),
+                Some("Sun, 09 Nov 584554051223 07:00:15 GMT"),
+                Some(0),
+            ),
+            (
+                None,
+                Some("1030"),
+                Some("Sun, 06 Nov 1994 18446744073709551615:49:37 GMT"),
+                None,
+            ),
+            (
+                None,
+                Some("1030"),
+                Some("Sun, 18446744073709551615 Nov 1994 08:49:37 GMT"),
+                None,
+            ),
         ];
         for (retry_after, reset, date, expected) in table {
             assert_eq!(
@@ -326,11 +402,24 @@ mod tests {
             parse_http_date("Mon, 23 Nov 2026 10:00:00 GMT"),
             Some(1_795_428_000)
         );
+        assert_eq!(
+            parse_http_date("Fri, 31 Dec 9999 23:59:59 GMT"),
+            Some(253_402_300_799)
+        );
+        // The last second a u64 holds.
+        assert_eq!(
+            parse_http_date("Sun, 09 Nov 584554051223 07:00:15 GMT"),
+            Some(u64::MAX)
+        );
         for bad in [
             "Sun, 06 Nov 1994 08:49:37 PST",
             "Sunday, 06-Nov-94 08:49:37 GMT",
             "",
             "Sun, 32 Nov 1994 08:49:37 GMT",
+            "Sun, 06 Nov 18446744073709551615 08:49:37 GMT",
+            "Sun, 06 Nov 18446744073709551616 08:49:37 GMT",
+            "Sun, 10 Nov 584554051223 00:00:00 GMT",
+            "Sun, 09 Nov 584554051223 07:00:16 GMT",
         ] {
             assert_eq!(parse_http_date(bad), None, "{bad}");
         }

@@ -3,6 +3,10 @@
 //! instructions, ETags). Serializable, so a [`Store`] can keep it; the engine starts
 //! from one and reports each new one. No bytes of the file are ever kept.
 
+// Reads values from the network and from stores: no arithmetic that can overflow,
+// underflow or divide by zero (checked or saturating operations only).
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+
 use std::collections::HashMap;
 
 use serde_json::{json, Map, Value};
@@ -372,7 +376,7 @@ pub fn entries_to_drop(entries: &[(String, String)], now_ms: u64, max: usize) ->
     }
     if kept.len() > max {
         kept.sort_unstable();
-        let excess = kept.len() - max;
+        let excess = kept.len().saturating_sub(max);
         drop.extend(kept.iter().take(excess).map(|(_, key)| key.to_string()));
     }
     drop
