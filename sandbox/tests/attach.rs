@@ -1,6 +1,7 @@
 //! Attaching uploads to resources, driven over HTTP as a client would: each resource
 //! with a finished upload, and each refusal (unknown, unfinished, someone else's,
-//! not a PDF, missing fields) with its 422; a repeated Idempotency-Token creates once.
+//! not a PDF, missing fields) with its 422; a repeated Idempotency-Token creates once;
+//! an incident deleted answers 204 with no body and leaves the attachments.
 
 mod common;
 
@@ -41,6 +42,11 @@ async fn each_resource_takes_a_finished_upload() {
             "/rest/v1.0/projects/42/accident_logs",
             json!({"accident_log": {"time_hour": 10, "time_minute": 15, "comments": "c", "upload_ids": [uuid]}}),
             "accident_log",
+        ),
+        (
+            "/rest/v1.0/projects/42/incidents",
+            json!({"incident": {"title": "Fall near the gate", "upload_uuids": [uuid]}}),
+            "incident",
         ),
     ];
     for (path, body, kind) in &cases {
@@ -239,4 +245,157 @@ async fn a_v2_upload_attaches_only_once_available() {
     let body = json!({"file": {"upload_uuid": uuid, "name": "v.pdf"}});
     let (status, answer) = post(&h, "/rest/v1.0/files?project_id=42", body, &[]).await;
     assert_eq!(status, 201, "{answer}");
+}
+
+/// Procore's Create Accident Log requires `time_hour` and `time_minute`.
+#[tokio::test]
+async fn an_accident_log_needs_its_hour_and_minute() {
+    let h = Harness::embedded().await;
+    let uuid = h.form_upload("site.png", b"png bytes").await;
+    let path = "/rest/v1.0/projects/42/accident_logs";
+    let cases = [
+        (
+            json!({"time_minute": 15, "upload_ids": [uuid]}),
+            "accident_log.time_hour must be an integer from 0 to 23",
+        ),
+        (
+            json!({"time_hour": 10, "upload_ids": [uuid]}),
+            "accident_log.time_minute must be an integer from 0 to 59",
+        ),
+        (
+            json!({"time_hour": 24, "time_minute": 0, "upload_ids": [uuid]}),
+            "accident_log.time_hour must be an integer from 0 to 23",
+        ),
+        (
+            json!({"time_hour": 10, "time_minute": 15, "upload_ids": [7]}),
+            "accident_log.upload_ids must be an array of strings",
+        ),
+    ];
+    for (log, message) in cases {
+        let (status, answer) = post(&h, path, json!({ "accident_log": log }), &[]).await;
+        assert_eq!(status, 422, "{log}: {answer}");
+        assert_eq!(answer["errors"], message, "{log}");
+    }
+    assert!(h.attachments().await.is_empty(), "nothing attached");
+}
+
+/// DELETE an incident: 204 with an empty body (what `request()` answers `null` to),
+/// the incident gone from the attachments; an unknown id, another project's, another
+/// company's, or one already deleted is 404; the token and company are checked first.
+#[tokio::test]
+async fn deleting_an_incident_answers_204_with_no_body() {
+    let h = Harness::embedded().await;
+    let uuid = h.form_upload("gate.jpg", b"jpeg bytes").await;
+    let (status, incident) = post(
+        &h,
+        "/rest/v1.0/projects/42/incidents",
+        json!({"incident": {"title": "Fall near the gate", "upload_uuids": [uuid]}}),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 201, "{incident}");
+    assert_eq!(incident["attachments"][0]["name"], "gate.jpg");
+    assert_eq!(incident["title"], "Fall near the gate");
+    let id = incident["id"].as_u64().unwrap();
+    let kept = post(
+        &h,
+        "/rest/v1.0/projects/42/incidents",
+        json!({"incident": {"title": "kept"}}),
+        &[],
+    )
+    .await
+    .1["id"]
+        .as_u64()
+        .unwrap();
+    let path = format!("/rest/v1.0/projects/42/incidents/{id}");
+
+    let send = |request: reqwest::RequestBuilder| async move {
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        (status, headers, response.text().await.unwrap())
+    };
+    let refused = [
+        (h.http.delete(h.url(&path)), 401),
+        (
+            h.http.delete(h.url(&path)).bearer_auth(TOKEN),
+            400, // no Procore-Company-Id
+        ),
+        (
+            h.api(Method::DELETE, "/rest/v1.0/projects/43/incidents/1"),
+            404,
+        ),
+        (
+            h.http
+                .delete(h.url(&path))
+                .bearer_auth(TOKEN)
+                .header("Procore-Company-Id", "8"),
+            404, // another company's
+        ),
+        (
+            h.api(
+                Method::DELETE,
+                &format!("/rest/v1.0/projects/43/incidents/{id}"),
+            ),
+            404, // another project's
+        ),
+        (
+            h.api(Method::DELETE, "/rest/v1.0/projects/42/incidents/999999"),
+            404,
+        ),
+    ];
+    for (request, expected) in refused {
+        let (status, _, body) = send(request).await;
+        assert_eq!(status, expected, "{body}");
+    }
+    assert_eq!(h.attachments().await.len(), 2, "nothing deleted yet");
+
+    let (status, headers, body) = send(h.api(Method::DELETE, &path)).await;
+    assert_eq!(status, 204);
+    assert_eq!(body, "", "no body");
+    assert!(headers.get("content-type").is_none(), "{headers:?}");
+    assert!(headers.get("x-rate-limit-remaining").is_some());
+    let left: Vec<u64> = h
+        .attachments()
+        .await
+        .iter()
+        .map(|r| r["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        left,
+        vec![kept],
+        "the deleted incident left the attachments"
+    );
+
+    let (status, _, body) = send(h.api(Method::DELETE, &path)).await;
+    assert_eq!(status, 404, "already deleted: {body}");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        answer["errors"].as_str().unwrap().contains("not found"),
+        "{answer}"
+    );
+}
+
+/// An incident takes only finished uploads of the caller, like every attach call.
+#[tokio::test]
+async fn an_incident_refuses_an_unknown_upload() {
+    let h = Harness::embedded().await;
+    let (status, answer) = post(
+        &h,
+        "/rest/v1.0/projects/42/incidents",
+        json!({"incident": {"upload_uuids": ["NOSUCHUPLOAD"]}}),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(
+        answer["errors"]
+            .as_str()
+            .unwrap()
+            .contains("does not exist"),
+        "{answer}"
+    );
+    let (status, _) = post(&h, "/rest/v1.0/projects/42/incidents", json!({}), &[]).await;
+    assert_eq!(status, 400, "the incident object is required");
+    assert!(h.attachments().await.is_empty());
 }

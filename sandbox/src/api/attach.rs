@@ -1,11 +1,13 @@
 //! Attaching uploads to resources, as Procore's API does it: project and company
-//! files, images, drawing areas, drawings and drawing uploads, accident logs.
+//! files, images, drawing areas, drawings and drawing uploads, accident logs and
+//! incidents (which can also be deleted: Procore's Delete Incident answers 204).
 //!
 //! Every referenced upload must exist in the caller's company, belong to the caller
 //! and be finished (v1: stored; v2.1: `available`); a drawing upload's files must be
 //! PDFs by name. Answers are 201 with the documented shape, or 422 with an `errors`
 //! body. A repeated `Idempotency-Token` replays the first answer instead of creating
-//! again. Everything attached is listed by `GET /_sandbox/attachments`.
+//! again. Everything attached (and not deleted since) is listed by
+//! `GET /_sandbox/attachments`.
 
 use std::collections::HashMap;
 
@@ -25,7 +27,7 @@ pub struct Record {
     /// Its id.
     pub id: u64,
     /// `project_file`, `company_file`, `image`, `drawing`, `drawing_upload`,
-    /// `accident_log`.
+    /// `accident_log`, `incident`.
     pub kind: &'static str,
     /// Company.
     pub company_id: u64,
@@ -96,6 +98,33 @@ fn id(object: &Map<String, Value>, key: &str, what: &str) -> Result<u64, ApiErro
         .and_then(Value::as_u64)
         .filter(|&n| n > 0)
         .ok_or_else(|| ApiError::unprocessable(format!("{what}.{key} must be a positive integer")))
+}
+
+/// An integer in `0..=max` (an hour, a minute).
+fn up_to(object: &Map<String, Value>, key: &str, max: u64, what: &str) -> Result<u64, ApiError> {
+    object
+        .get(key)
+        .and_then(Value::as_u64)
+        .filter(|&n| n <= max)
+        .ok_or_else(|| {
+            ApiError::unprocessable(format!("{what}.{key} must be an integer from 0 to {max}"))
+        })
+}
+
+/// `object[key]`, absent or a list of upload uuids (strings).
+fn uuids(object: &Map<String, Value>, key: &str, what: &str) -> Result<Vec<String>, ApiError> {
+    let Some(value) = object.get(key) else {
+        return Ok(Vec::new());
+    };
+    value
+        .as_array()
+        .and_then(|items| {
+            items
+                .iter()
+                .map(|item| item.as_str().map(str::to_string))
+                .collect::<Option<Vec<_>>>()
+        })
+        .ok_or_else(|| ApiError::unprocessable(format!("{what}.{key} must be an array of strings")))
 }
 
 /// `YYYY-MM-DD`.
@@ -454,7 +483,8 @@ pub async fn drawing_upload(
 }
 
 /// POST `/rest/v1.0/projects/{project_id}/accident_logs` with `{"accident_log":
-/// {…, upload_ids}}`.
+/// {time_hour, time_minute, …, upload_ids}}` (Procore's Create Accident Log requires
+/// the hour and the minute).
 pub async fn accident_log(
     Ctx {
         state,
@@ -467,16 +497,9 @@ pub async fn accident_log(
     let body = json_object(&body)?;
     idempotent(&state, &caller, &headers, async {
         let log = part(&body, "accident_log")?;
-        let ids: Vec<String> = log
-            .get("upload_ids")
-            .and_then(Value::as_array)
-            .map(|ids| {
-                ids.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default();
+        up_to(log, "time_hour", 23, "accident_log")?;
+        up_to(log, "time_minute", 59, "accident_log")?;
+        let ids = uuids(log, "upload_ids", "accident_log")?;
         let mut attachments = Vec::new();
         for uuid in &ids {
             let name = finished_upload(&state, &caller, uuid).await?;
@@ -490,4 +513,64 @@ pub async fn accident_log(
         Ok(Value::Object(answer))
     })
     .await
+}
+
+/// POST `/rest/v1.0/projects/{project_id}/incidents` with `{"incident": {…,
+/// upload_uuids}}` (every field optional, as in Procore's Create Incident): the
+/// incident with its `id` and `attachments`.
+pub async fn incident(
+    Ctx {
+        state,
+        caller,
+        headers,
+    }: Ctx,
+    Path(project): Path<u64>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let body = json_object(&body)?;
+    idempotent(&state, &caller, &headers, async {
+        let incident = part(&body, "incident")?;
+        let ids = uuids(incident, "upload_uuids", "incident")?;
+        let mut attachments = Vec::new();
+        for uuid in &ids {
+            let name = finished_upload(&state, &caller, uuid).await?;
+            attachments.push(json!({ "name": name }));
+        }
+        let id = record(&state, "incident", &caller, Some(project), ids, &body);
+        let mut answer = incident.clone();
+        answer.remove("upload_uuids");
+        answer.insert("id".into(), json!(id));
+        answer.insert("deleted_at".into(), Value::Null);
+        answer.insert("attachments".into(), Value::Array(attachments));
+        Ok(Value::Object(answer))
+    })
+    .await
+}
+
+/// DELETE `/rest/v1.0/projects/{project_id}/incidents/{id}`: 204 with no body, as
+/// Procore's Delete Incident (which sends it to the recycle bin); the incident leaves
+/// `/_sandbox/attachments`. 404 for an id that is not an incident of this project in
+/// the caller's company (also one already deleted).
+pub async fn delete_incident(
+    Ctx { state, caller, .. }: Ctx,
+    Path((project, id)): Path<(u64, u64)>,
+) -> Result<Response, ApiError> {
+    let mut inner = state.lock();
+    let index = inner
+        .records
+        .iter()
+        .position(|r| {
+            r.id == id
+                && r.kind == "incident"
+                && r.company_id == caller.company_id
+                && r.project_id == Some(project)
+        })
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("incident {id} not found in project {project}"),
+            )
+        })?;
+    inner.records.remove(index);
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

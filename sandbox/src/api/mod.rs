@@ -14,7 +14,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use rand::Rng;
 use serde_json::json;
@@ -69,6 +69,14 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/rest/v1.0/projects/{project_id}/accident_logs",
             post(attach::accident_log),
+        )
+        .route(
+            "/rest/v1.0/projects/{project_id}/incidents",
+            post(attach::incident),
+        )
+        .route(
+            "/rest/v1.0/projects/{project_id}/incidents/{id}",
+            delete(attach::delete_incident),
         )
         .layer(middleware::from_fn_with_state(state.clone(), guard));
     Router::new()
