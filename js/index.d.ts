@@ -272,8 +272,10 @@ export interface DrawingUploadFields {
 
 export interface AccidentLogFields {
   uploadIds: string[];
-  timeHour?: number;
-  timeMinute?: number;
+  /** 0–23; required, as in Procore's Create Accident Log. */
+  timeHour: number;
+  /** 0–59; required, as in Procore's Create Accident Log. */
+  timeMinute: number;
   comments?: string;
   /** "YYYY-MM-DD". */
   date?: string;

@@ -325,17 +325,19 @@ pub fn drawing_upload(input: &Value) -> Result<ResourceCall, Error> {
 
 const ACCIDENT_LOG_FIELDS: &[Field] = &[
     field("uploadIds", "upload_ids", Kind::TextList, true),
-    field("timeHour", "time_hour", Kind::UpTo(23), false),
-    field("timeMinute", "time_minute", Kind::UpTo(59), false),
+    field("timeHour", "time_hour", Kind::UpTo(23), true),
+    field("timeMinute", "time_minute", Kind::UpTo(59), true),
     field("comments", "comments", Kind::AnyText, false),
     field("date", "date", Kind::Date, false),
     field("involvedCompany", "involved_company", Kind::AnyText, false),
     field("involvedName", "involved_name", Kind::AnyText, false),
 ];
 
-/// `createAccidentLog(projectId, { uploadIds, timeHour?, timeMinute?, comments?,
+/// `createAccidentLog(projectId, { uploadIds, timeHour, timeMinute, comments?,
 /// date?, involvedCompany?, involvedName?, … })`:
 /// `POST /rest/v1.0/projects/{project_id}/accident_logs` with `{"accident_log": {…}}`.
+/// Procore's Create Accident Log requires `time_hour` (0–23) and `time_minute`; the
+/// rest is optional.
 pub fn accident_log(project_id: u64, input: &Value) -> Result<ResourceCall, Error> {
     let what = "options";
     let log = resource(object(input, what)?, ACCIDENT_LOG_FIELDS, &[], what)?;
@@ -674,20 +676,51 @@ mod tests {
                 "options.imports[0] must be an object",
             ),
             (
-                accident_log(42, &json!({"timeHour": 10})),
+                accident_log(42, &json!({"timeHour": 10, "timeMinute": 15})),
                 "options.uploadIds is required",
             ),
             (
-                accident_log(42, &json!({"uploadIds": []})),
+                accident_log(
+                    42,
+                    &json!({"uploadIds": [], "timeHour": 10, "timeMinute": 15}),
+                ),
                 "options.uploadIds must be a non-empty array of non-empty strings",
             ),
             (
-                accident_log(42, &json!({"uploadIds": ["U"], "timeHour": 24})),
+                accident_log(42, &json!({"uploadIds": ["U"], "timeMinute": 15})),
+                "options.timeHour is required",
+            ),
+            (
+                accident_log(42, &json!({"uploadIds": ["U"], "timeHour": 10})),
+                "options.timeMinute is required",
+            ),
+            (
+                accident_log(
+                    42,
+                    &json!({"uploadIds": ["U"], "timeHour": null, "timeMinute": 15}),
+                ),
+                "options.timeHour must be an integer from 0 to 23, got null",
+            ),
+            (
+                accident_log(
+                    42,
+                    &json!({"uploadIds": ["U"], "timeHour": 24, "timeMinute": 0}),
+                ),
                 "options.timeHour must be an integer from 0 to 23",
             ),
             (
-                accident_log(42, &json!({"uploadIds": ["U"], "timeMinute": -1})),
+                accident_log(
+                    42,
+                    &json!({"uploadIds": ["U"], "timeHour": 10, "timeMinute": -1}),
+                ),
                 "options.timeMinute must be an integer from 0 to 59",
+            ),
+            (
+                accident_log(
+                    42,
+                    &json!({"uploadIds": ["U"], "timeHour": 10, "timeMinute": "15"}),
+                ),
+                "options.timeMinute must be an integer from 0 to 59, got a string",
             ),
         ];
         for (result, message) in table {
@@ -737,14 +770,14 @@ mod tests {
             )
         );
         let (call, _) = made(
-            json!({"accidentLog": {"projectId": 42, "timeHour": 9}}),
+            json!({"accidentLog": {"projectId": 42, "timeHour": 9, "timeMinute": 0}}),
             "x.jpg",
         )
         .unwrap();
         assert_eq!(call.path, "/rest/v1.0/projects/42/accident_logs");
         assert_eq!(
             call.body,
-            Some(json!({"accident_log": {"upload_ids": ["U9"], "time_hour": 9}}))
+            Some(json!({"accident_log": {"upload_ids": ["U9"], "time_hour": 9, "time_minute": 0}}))
         );
         assert_eq!(
             target_project(&json!({"image": {"projectId": 42}})),
@@ -791,9 +824,19 @@ mod tests {
                 "target.accidentLog.projectId is required",
             ),
             (
-                json!({"accidentLog": {"projectId": 42, "timeMinute": 60}}),
+                json!({"accidentLog": {"projectId": 42, "timeHour": 9, "timeMinute": 60}}),
                 "x.jpg",
                 "target.accidentLog.timeMinute must be an integer from 0 to 59",
+            ),
+            (
+                json!({"accidentLog": {"projectId": 42, "timeMinute": 5}}),
+                "x.jpg",
+                "target.accidentLog.timeHour is required",
+            ),
+            (
+                json!({"accidentLog": {"projectId": 42, "timeHour": 9}}),
+                "x.jpg",
+                "target.accidentLog.timeMinute is required",
             ),
         ];
         for (target, file, message) in refusals {

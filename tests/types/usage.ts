@@ -89,9 +89,25 @@ async function main(): Promise<void> {
     projectId: 42, drawingAreaId: areas[0].id, drawingSetId: areas[0].drawing_set_id,
     imports: [{ uploadUuid: result.uuid, drawingDate: "2026-11-23" }],
   });
+  await client.createAccidentLog(42, { uploadIds: [result.uuid], timeHour: 10, timeMinute: 15, comments: "Minor incident near loading zone" });
+  await client.createAccidentLog(42, { uploadIds: [result.uuid], timeHour: 10, timeMinute: 15, date: "2026-11-23", involved_name: "Roger", signal: controller.signal });
+  // @ts-expect-error Procore requires the minute of an accident
   await client.createAccidentLog(42, { uploadIds: [result.uuid], timeHour: 10 });
+  // @ts-expect-error and its hour
+  await client.createAccidentLog(42, { uploadIds: [result.uuid], timeMinute: 15 });
+  // @ts-expect-error upload ids are strings
+  await client.createAccidentLog(42, { uploadIds: [7], timeHour: 10, timeMinute: 15 });
+  interface CompanyFile { id: number; name: string }
+  const companyFile = await client.createCompanyFile<CompanyFile>({ uploadUuid: result.uuid, name: "terms.pdf", parentId: null, description: "", private: true, signal: controller.signal });
+  const companyFileId: number = companyFile.id;
+  await client.createCompanyFile({ uploadUuid: result.uuid, name: "terms.pdf", custom_field_9: "x" });
+  console.log(companyFileId);
   // @ts-expect-error name is required
   await client.createCompanyFile({ uploadUuid: result.uuid });
+  // @ts-expect-error private is a boolean
+  await client.createCompanyFile({ uploadUuid: result.uuid, name: "terms.pdf", private: "yes" });
+  // @ts-expect-error a company file target's named fields keep their types
+  await client.uploadAndAttach(file, { companyFile: { parentId: "root" } });
   // @ts-expect-error imports hold objects
   await client.createDrawingUpload({ projectId: 1, drawingAreaId: 2, drawingSetId: 3, imports: ["U"] });
 
@@ -99,6 +115,22 @@ async function main(): Promise<void> {
   const attachedUuid: string = both.upload.uuid;
   console.log(attachedUuid, both.attached);
   await client.uploadAndAttach(file, { drawing: { projectId: 42, drawingAreaId: 1, drawingSetId: 2, drawingDate: "2026-11-23" } });
+  await client.uploadAndAttach(file, { companyFile: {} });
+  await client.uploadAndAttach(file, { companyFile: { name: "terms.pdf", parentId: 3, description: "signed", private: false } }, { signal: controller.signal });
+  await client.uploadAndAttach(file, { image: { projectId: 42 } });
+  const image = await client.uploadAndAttach<{ id: number }>(file, { image: { projectId: 42, imageName: "site.png", source: "API", image: { description: "North wall", log_date: "2026-11-23" } } });
+  const imageId: number = image.attached.id;
+  await client.uploadAndAttach(file, { accidentLog: { projectId: 42, timeHour: 10, timeMinute: 15 } });
+  await client.uploadAndAttach(file, { accidentLog: { projectId: 42, timeHour: 10, timeMinute: 15, comments: "…", involvedCompany: "Procore Technologies" } }, { onProgress: (p) => console.log(p.phase) });
+  console.log(imageId);
+  // @ts-expect-error an image target needs its project
+  await client.uploadAndAttach(file, { image: { imageName: "site.png" } });
+  // @ts-expect-error image fields are an object
+  await client.uploadAndAttach(file, { image: { projectId: 42, image: "north" } });
+  // @ts-expect-error an accident log target needs its project
+  await client.uploadAndAttach(file, { accidentLog: { timeHour: 10, timeMinute: 15 } });
+  // @ts-expect-error and Procore needs the time of the accident
+  await client.uploadAndAttach(file, { accidentLog: { projectId: 42, comments: "…" } });
   // @ts-expect-error a drawing target needs its date
   await client.uploadAndAttach(file, { drawing: { projectId: 42, drawingAreaId: 1, drawingSetId: 2 } });
   // @ts-expect-error targets are named
