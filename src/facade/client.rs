@@ -27,9 +27,7 @@ use crate::web::blob::BlobSource;
 use crate::web::error::to_js_error;
 use crate::web::hashing::{default_worker_count, Hashing, MAX_WORKERS};
 use crate::web::http::WebHttp;
-use crate::web::js::{
-    json_text, parse_json_answer, random_token, set_property, text_pairs, Options,
-};
+use crate::web::js::{json_text, object, parse_json_answer, random_token, text_pairs, Options};
 use crate::web::store::WebStore;
 use crate::web::tokens::JsTokens;
 use crate::web::workers::{WorkerPool, WorkerRuntime};
@@ -52,7 +50,7 @@ pub(super) struct Settings {
     /// Workers a hashing uses unless it says.
     default_workers: usize,
     /// Aborted by `close()`: stops every call in progress.
-    pub(super) closing: web_sys::AbortController,
+    pub(super) closing: abort::Controller,
     /// Where `start()` keeps upload states; `None`: not kept.
     pub(super) store: Option<Rc<WebStore>>,
 }
@@ -305,7 +303,7 @@ impl Settings {
     /// What stops a call: its own `signal` or the client's `close()`. A closed
     /// client refuses the call; an aborted signal aborts it.
     pub(super) fn watch(&self, signal: Option<&AbortSignal>) -> Result<abort::Either, Error> {
-        if self.closing.signal().aborted() {
+        if self.closing.is_aborted() {
             return Err(Error::InvalidInput("this ProcoreClient was closed".into()));
         }
         abort::check(signal)?;
@@ -378,12 +376,7 @@ impl Settings {
             pool,
             default_workers,
             store,
-            closing: web_sys::AbortController::new().map_err(|thrown| {
-                Error::Protocol(format!(
-                    "could not make an AbortController: {}",
-                    crate::web::js::describe_error(&thrown)
-                ))
-            })?,
+            closing: abort::Controller::new()?,
         })
     }
 }
@@ -597,10 +590,7 @@ async fn upload_then_attach(
         done.phase = Phase::Done;
         progress.report(&done);
     }
-    let out = js_sys::Object::new();
-    set_property(&out, "upload", &uploaded);
-    set_property(&out, "attached", &attached);
-    Ok(out.into())
+    Ok(object(&[("upload", &uploaded), ("attached", &attached)]))
 }
 
 pub(super) fn js_upload_result(result: engine::UploadResult) -> JsUploadResult {

@@ -1,6 +1,10 @@
 //! The `#[wasm_bindgen]` exports. Each one reads its JS options, calls the core
-//! through the web adapter, and converts the result or error out; the JS types it
-//! names are only passed through (the web adapter does the work with them).
+//! through the web adapter, and converts the result or error out. It calls nothing
+//! in js-sys or web-sys: it names `Function`, `Promise` and `AbortSignal` to pass
+//! them through, and leaves every call into JS (building objects and promises,
+//! aborting, calling the caller's callbacks) to [`crate::web`]. Its own means are
+//! wasm-bindgen's (`JsValue`, futures as promises) and serde-wasm-bindgen's (results
+//! out). `tests/layering.rs` checks this.
 //!
 //! The npm package's `index.js` wraps these (lazy loading) and `index.d.ts` types
 //! them, so the generated typings are skipped here.
@@ -22,7 +26,7 @@ use crate::web::abort;
 use crate::web::blob::BlobSource;
 use crate::web::error::to_js_error;
 use crate::web::hashing::run_job;
-use crate::web::js::{report_callback_error, Options};
+use crate::web::js::{call_listener, report_callback_error, Options};
 
 /// What `hashFile` resolves to.
 #[derive(Serialize)]
@@ -68,11 +72,7 @@ impl ProgressCallback {
             eta_seconds: progress.eta_seconds,
         };
         match serde_wasm_bindgen::to_value(&js) {
-            Ok(value) => {
-                if let Err(thrown) = callback.call1(&JsValue::UNDEFINED, &value) {
-                    report_callback_error("onProgress", &thrown);
-                }
-            }
+            Ok(value) => call_listener(callback, "onProgress", &value),
             Err(error) => report_callback_error("onProgress", &error.into()),
         }
     }

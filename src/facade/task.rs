@@ -5,7 +5,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
-use js_sys::{Array, Function, Promise};
+use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 
@@ -18,7 +18,9 @@ use crate::web::blob::BlobSource;
 use crate::web::error::to_js_error;
 use crate::web::hashing::Hashing;
 use crate::web::http::WebHttp;
-use crate::web::js::{json_text, report_callback_error, Options};
+use crate::web::js::{
+    array, deferred, from_json, json_text, report_callback_error, resolved, Options, Settle,
+};
 use crate::web::store::WebStore;
 use crate::web::timer;
 
@@ -114,12 +116,12 @@ struct TaskInner {
     verify: Cell<bool>,
     status: Cell<Status>,
     /// Aborts the current run.
-    run: RefCell<Option<web_sys::AbortController>>,
-    /// Called once the current run has stopped (`pause()` and `cancel()` wait).
-    on_stop: RefCell<Vec<Function>>,
+    run: RefCell<Option<abort::Controller>>,
+    /// Resolved once the current run has stopped (`pause()` and `cancel()` wait).
+    on_stop: RefCell<Vec<Settle>>,
     writer: Option<Rc<Writer>>,
     done: Promise,
-    settle: RefCell<Option<(Function, Function)>>,
+    settle: RefCell<Option<Settle>>,
     /// Aborts when the caller's signal or the client's `close()` does.
     watch: abort::Either,
     _watching: RefCell<Option<abort::Listener>>,
@@ -197,7 +199,7 @@ impl UploadTask {
                 }
                 stopped
             }
-            _ => Promise::resolve(&JsValue::UNDEFINED),
+            _ => resolved(),
         }
     }
 }
@@ -206,19 +208,18 @@ impl TaskInner {
     /// Aborts the current run; resolves once it has stopped.
     fn stop(&self) -> Promise {
         let Some(run) = self.run.borrow().clone() else {
-            return Promise::resolve(&JsValue::UNDEFINED);
+            return resolved();
         };
-        let mut slot = None;
-        let promise = Promise::new(&mut |resolve, _| slot = Some(resolve));
-        if let Some(resolve) = slot {
-            self.on_stop.borrow_mut().push(resolve);
+        let (promise, settle) = deferred();
+        if let Some(settle) = settle {
+            self.on_stop.borrow_mut().push(settle);
         }
         run.abort();
         promise
     }
 
     fn spawn_run(inner: Rc<Self>) {
-        let Ok(controller) = web_sys::AbortController::new() else {
+        let Ok(controller) = abort::Controller::new() else {
             inner.status.set(Status::Failed);
             inner.finish(Err(Error::Protocol(
                 "could not make an AbortController".into(),
@@ -233,23 +234,21 @@ impl TaskInner {
             match outcome {
                 Err(Error::Aborted) if status == Status::Paused => inner.tracker.paused(),
                 // Resumed while it was stopping.
-                Err(Error::Aborted)
-                    if status == Status::Running && !inner.watch.signal().aborted() =>
-                {
+                Err(Error::Aborted) if status == Status::Running && !inner.watch.is_aborted() => {
                     inner.tracker.paused();
                     Self::spawn_run(inner.clone());
                 }
                 outcome => inner.finish(outcome),
             }
-            for resolve in inner.on_stop.borrow_mut().drain(..) {
-                let _ = resolve.call0(&JsValue::UNDEFINED);
+            for stopped in inner.on_stop.borrow_mut().drain(..) {
+                stopped.resolve(&JsValue::UNDEFINED);
             }
         });
     }
 
     async fn run_once(
         &self,
-        controller: &web_sys::AbortController,
+        controller: &abort::Controller,
     ) -> Result<engine::UploadResult, Error> {
         let either = abort::Either::new(Some(&self.watch.signal()), &controller.signal())?;
         let signal = Some(either.signal());
@@ -327,11 +326,11 @@ impl TaskInner {
     /// Settles `done` once; a state is deleted on success and on cancel, kept on
     /// failure and when the client closed (to go on later).
     fn finish(&self, outcome: Result<engine::UploadResult, Error>) {
-        let Some((resolve, reject)) = self.settle.borrow_mut().take() else {
+        let Some(settle) = self.settle.borrow_mut().take() else {
             return;
         };
         self._watching.borrow_mut().take();
-        let closed = self.settings.closing.signal().aborted();
+        let closed = self.settings.closing.is_aborted();
         let forget = match &outcome {
             Ok(_) => true,
             Err(Error::Aborted) => !closed,
@@ -346,13 +345,10 @@ impl TaskInner {
             Ok(result) => {
                 self.status.set(Status::Done);
                 match serde_wasm_bindgen::to_value(&js_upload_result(result)) {
-                    Ok(value) => drop(resolve.call1(&JsValue::UNDEFINED, &value)),
-                    Err(error) => drop(reject.call1(
-                        &JsValue::UNDEFINED,
-                        &to_js_error(&Error::Protocol(format!(
-                            "the result could not be handed to JS: {error}"
-                        ))),
-                    )),
+                    Ok(value) => settle.resolve(&value),
+                    Err(error) => settle.reject(&to_js_error(&Error::Protocol(format!(
+                        "the result could not be handed to JS: {error}"
+                    )))),
                 }
             }
             Err(error) => {
@@ -361,7 +357,7 @@ impl TaskInner {
                 } else {
                     Status::Failed
                 });
-                let _ = reject.call1(&JsValue::UNDEFINED, &to_js_error(&error));
+                settle.reject(&to_js_error(&error));
             }
         }
     }
@@ -380,8 +376,8 @@ fn identity(source: &BlobSource, name: &str) -> FileIdentity {
 /// The state as a plain object, through its JSON text (one serializer for the store
 /// and for JS keeps the package small).
 fn state_to_js(state: &UploadState) -> Result<JsValue, Error> {
-    js_sys::JSON::parse(&state::state_text(state))
-        .map_err(|_| Error::Protocol("the state could not be handed to JS".into()))
+    from_json(&state::state_text(state))
+        .ok_or_else(|| Error::Protocol("the state could not be handed to JS".into()))
 }
 
 /// `options.resume`: `"auto"`, a state object, or nothing.
@@ -419,8 +415,7 @@ pub(super) fn start(
         crate::core::source::ByteSource::size(&source),
     )?;
     let watch = settings.watch(call.signal.as_ref())?;
-    let mut slots = None;
-    let done = Promise::new(&mut |resolve, reject| slots = Some((resolve, reject)));
+    let (done, settle) = deferred();
     let progress = call.on_progress.clone();
     let tracker = ProgressTracker::new(
         call.options.file.size,
@@ -449,7 +444,7 @@ pub(super) fn start(
         run: RefCell::new(None),
         on_stop: RefCell::new(Vec::new()),
         done,
-        settle: RefCell::new(slots),
+        settle: RefCell::new(settle),
         watch,
         _watching: RefCell::new(None),
     });
@@ -477,16 +472,16 @@ pub(super) async fn find_resumable(
     let source = BlobSource::from_js(file)?;
     let call = read_call(&settings, &source, &raw)?;
     let Some(store) = &settings.store else {
-        return Ok(Array::new().into());
+        return Ok(array([]));
     };
     let key = fingerprint(
         &engine::state_scope(&call.options.scope),
         &identity(&source, &call.options.file.name),
     );
     let found = state::find(store.as_ref(), &key, timer::wall_clock_ms()).await?;
-    let list = Array::new();
-    for state in found {
-        list.push(&state_to_js(&state)?);
-    }
-    Ok(list.into())
+    let list = found
+        .iter()
+        .map(state_to_js)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(array(list))
 }

@@ -107,23 +107,50 @@ impl AbortWatch {
     }
 }
 
+/// An `AbortController` of this library's own (a run of an upload task, a client's
+/// `close()`): the facade holds these and never the raw controller.
+#[derive(Clone)]
+pub struct Controller(web_sys::AbortController);
+
+impl Controller {
+    /// A fresh controller, not aborted.
+    pub fn new() -> Result<Self, Error> {
+        web_sys::AbortController::new().map(Self).map_err(|thrown| {
+            Error::Protocol(format!(
+                "could not make an AbortController: {}",
+                super::js::describe_error(&thrown)
+            ))
+        })
+    }
+
+    /// Aborts its signal (again: nothing happens).
+    pub fn abort(&self) {
+        self.0.abort();
+    }
+
+    /// Its signal.
+    pub fn signal(&self) -> AbortSignal {
+        self.0.signal()
+    }
+
+    /// Whether it has aborted.
+    pub fn is_aborted(&self) -> bool {
+        self.0.signal().aborted()
+    }
+}
+
 /// A signal that aborts when either of two does (`AbortSignal.any`, which older
 /// browsers lack); listens for as long as it lives.
 pub struct Either {
-    controller: web_sys::AbortController,
+    controller: Controller,
     _listeners: [Option<Listener>; 2],
 }
 
 impl Either {
     /// Aborts when `first` (if any) or `second` aborts.
     pub fn new(first: Option<&AbortSignal>, second: &AbortSignal) -> Result<Self, Error> {
-        let controller = web_sys::AbortController::new().map_err(|thrown| {
-            Error::Protocol(format!(
-                "could not make an AbortController: {}",
-                super::js::describe_error(&thrown)
-            ))
-        })?;
-        let abort = |controller: &web_sys::AbortController| {
+        let controller = Controller::new()?;
+        let abort = |controller: &Controller| {
             let controller = controller.clone();
             move || controller.abort()
         };
@@ -140,5 +167,10 @@ impl Either {
     /// The combined signal.
     pub fn signal(&self) -> AbortSignal {
         self.controller.signal()
+    }
+
+    /// Whether either signal has aborted.
+    pub fn is_aborted(&self) -> bool {
+        self.controller.is_aborted()
     }
 }

@@ -1,7 +1,8 @@
 //! Small helpers for plain JS objects: reading option objects and messages with
-//! every value checked, writing fresh objects.
+//! every value checked, writing fresh objects, arrays and promises, calling the
+//! caller's callbacks.
 
-use js_sys::{Function, Object, Reflect};
+use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::core::Error;
@@ -60,6 +61,67 @@ pub fn get_property(target: &JsValue, key: &str) -> JsValue {
 /// `Error`): that cannot fail, so there is nothing to report.
 pub fn set_property(target: &Object, key: &str, value: &JsValue) {
     let _ = Reflect::set(target, &key.into(), value);
+}
+
+/// A fresh plain object with these data properties, in this order.
+pub fn object(properties: &[(&str, &JsValue)]) -> JsValue {
+    let object = Object::new();
+    for (key, value) in properties {
+        set_property(&object, key, value);
+    }
+    object.into()
+}
+
+/// A fresh array of `items`, in order.
+pub fn array(items: impl IntoIterator<Item = JsValue>) -> JsValue {
+    items.into_iter().collect::<Array>().into()
+}
+
+/// `JSON.parse(text)` for JSON this library wrote; `None` if JS refuses it.
+pub fn from_json(text: &str) -> Option<JsValue> {
+    js_sys::JSON::parse(text).ok()
+}
+
+/// A promise already resolved to `undefined`.
+pub fn resolved() -> Promise {
+    Promise::resolve(&JsValue::UNDEFINED)
+}
+
+/// The two functions that settle a promise made by [`deferred`]. Settling twice,
+/// or a settle function that throws, changes nothing: there is nothing to report.
+pub struct Settle {
+    resolve: Function,
+    reject: Function,
+}
+
+impl Settle {
+    /// Resolves the promise with `value`.
+    pub fn resolve(&self, value: &JsValue) {
+        let _ = self.resolve.call1(&JsValue::UNDEFINED, value);
+    }
+
+    /// Rejects the promise with `error`.
+    pub fn reject(&self, error: &JsValue) {
+        let _ = self.reject.call1(&JsValue::UNDEFINED, error);
+    }
+}
+
+/// A pending promise and what settles it (`Promise.withResolvers()`, which older
+/// browsers lack). The settle side is `None` only if `Promise` did not call its
+/// executor at once, which no conforming one does.
+pub fn deferred() -> (Promise, Option<Settle>) {
+    let mut settle = None;
+    let promise = Promise::new(&mut |resolve, reject| settle = Some(Settle { resolve, reject }));
+    (promise, settle)
+}
+
+/// Calls a caller's listener (`name`, such as `onProgress`) with `value` the way the
+/// DOM calls an event listener: an exception it throws is reported (see
+/// [`report_callback_error`]), and the work goes on.
+pub fn call_listener(listener: &Function, name: &str, value: &JsValue) {
+    if let Err(thrown) = listener.call1(&JsValue::UNDEFINED, value) {
+        report_callback_error(name, &thrown);
+    }
 }
 
 /// A number as JS writes it (`String(n)`): JS does the formatting, so Rust's float

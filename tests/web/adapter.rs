@@ -1,6 +1,7 @@
 //! The web adapter against what the browser and the caller's JS may hand it: short
 //! reads, bad job ranges, worker messages that name no job, tokens that fail, timers
-//! dropped early, and every body kind on the API path.
+//! dropped early, and every body kind on the API path; and the helpers the facade
+//! calls instead of js-sys/web-sys.
 
 // One-range lists are what these tests mean.
 #![allow(clippy::single_range_in_vec_init)]
@@ -515,4 +516,61 @@ async fn api_requests_send_every_body_kind() {
     );
     assert!(get_string(&requests.get(2), "type").starts_with("multipart/form-data"));
     assert!(sent[3].is_empty());
+}
+
+/// The helpers the facade calls instead of js-sys/web-sys: a deferred promise settles
+/// once, with what it was given; listeners that throw are reported, not passed on;
+/// controllers and `Either` report their abort; objects and arrays keep their order;
+/// the JSON the library writes comes back as JS data.
+#[wasm_bindgen_test]
+async fn the_facade_helpers_do_what_they_say() {
+    use procore_upload::web::abort::{Controller, Either};
+    use procore_upload::web::js::{array, call_listener, deferred, from_json, object, resolved};
+    use wasm_bindgen_futures::JsFuture;
+
+    let (promise, settle) = deferred();
+    let settle = settle.expect("the executor ran");
+    settle.resolve(&7.into());
+    settle.resolve(&8.into());
+    settle.reject(&9.into());
+    assert_eq!(JsFuture::from(promise).await, Ok(7.into()));
+    let (promise, settle) = deferred();
+    settle.expect("the executor ran").reject(&"no".into());
+    assert_eq!(JsFuture::from(promise).await, Err("no".into()));
+    assert_eq!(JsFuture::from(resolved()).await, Ok(JsValue::UNDEFINED));
+
+    let seen = Array::new();
+    let listener = Function::new_with_args(
+        "seen",
+        "return (v) => { seen.push(v); throw new Error('boom'); };",
+    )
+    .call1(&JsValue::UNDEFINED, &seen)
+    .expect("listener")
+    .unchecked_into::<Function>();
+    call_listener(&listener, "onProgress", &5.into());
+    assert_eq!(seen.to_vec(), vec![JsValue::from(5)]);
+
+    let first = Controller::new().expect("controller");
+    let second = Controller::new().expect("controller");
+    assert!(!first.is_aborted() && !first.signal().aborted());
+    let either = Either::new(Some(&first.signal()), &second.signal()).expect("either");
+    assert!(!either.is_aborted());
+    second.abort();
+    assert!(second.is_aborted() && second.signal().aborted());
+    assert!(either.is_aborted() && !first.is_aborted());
+
+    let made = object(&[("upload", &1.into()), ("attached", &"a".into())]);
+    assert_eq!(
+        js_sys::JSON::stringify(&made).expect("JSON").as_string(),
+        Some(r#"{"upload":1,"attached":"a"}"#.into())
+    );
+    let list = array([JsValue::from(1), JsValue::from("b")]);
+    assert_eq!(
+        js_sys::JSON::stringify(&list).expect("JSON").as_string(),
+        Some(r#"[1,"b"]"#.into())
+    );
+    assert!(Array::is_array(&array([])));
+    let parsed = from_json(r#"{"key":"k","parts":[1]}"#).expect("JSON");
+    assert_eq!(get(&parsed, "key").as_string(), Some("k".into()));
+    assert_eq!(from_json("{"), None);
 }
