@@ -272,6 +272,12 @@ async fn serve_client(
         }
         Some(Fault::Error(status)) => {
             entry.set_fault(format!("error {status}"));
+            // S3 answers an internal error after the body, as here. An answer sent
+            // before the body is read makes hyper close the connection mid-upload,
+            // which WebKit reports as a network error rather than this status.
+            if req.into_body().collect().await.is_err() {
+                return Err(Dropped::ClientGone);
+            }
             let code = if status == 503 {
                 "SlowDown"
             } else {

@@ -1,6 +1,7 @@
 //! The pure-Rust core: everything that decides or computes, nothing that touches the web.
 
 pub mod api;
+pub mod browser;
 pub mod engine;
 pub mod error;
 pub mod hash;

@@ -8,7 +8,7 @@ use std::pin::pin;
 use futures_channel::mpsc;
 use futures_util::future::{select, Either};
 use futures_util::StreamExt;
-use js_sys::Promise;
+use js_sys::{Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -21,6 +21,7 @@ use super::abort::{self, AbortWatch};
 use super::blob::{read_bytes, start_read};
 use super::error::js_cause;
 use super::timer::{self, Timeout};
+use crate::core::browser::{bodies_from_memory, engine_of};
 use crate::core::error::redact_url;
 use crate::core::http::{Body, Http, Request, Response, Target};
 use crate::core::Error;
@@ -36,6 +37,7 @@ extern "C" {
 enum JsBody {
     Text(String),
     Blob(Blob),
+    Bytes(Uint8Array),
     Form(FormData),
 }
 
@@ -44,6 +46,9 @@ pub struct WebHttp {
     /// The file request bodies are cut from; `None` for calls that carry no file.
     blob: Option<Blob>,
     signal: Option<AbortSignal>,
+    /// Whether file bodies are read into memory before they are sent
+    /// ([`bodies_from_memory`]: WebKit).
+    bodies_from_memory: bool,
 }
 
 impl WebHttp {
@@ -52,12 +57,24 @@ impl WebHttp {
         Self {
             blob: Some(blob),
             signal,
+            bodies_from_memory: bodies_from_memory(engine_of(&user_agent())),
         }
     }
 
     /// Requests that carry no file (API calls), all stopped by `signal`.
     pub fn without_file(signal: Option<AbortSignal>) -> Self {
-        Self { blob: None, signal }
+        Self {
+            blob: None,
+            signal,
+            bodies_from_memory: false,
+        }
+    }
+
+    /// Sends file bodies from memory (`true`) or as slices of the file (`false`),
+    /// whatever the engine.
+    pub fn with_bodies_from_memory(mut self, from_memory: bool) -> Self {
+        self.bodies_from_memory = from_memory;
+        self
     }
 
     fn blob(&self) -> Result<&Blob, Error> {
@@ -68,6 +85,33 @@ impl WebHttp {
 
     fn slice(&self, range: &std::ops::Range<u64>) -> Result<Blob, Error> {
         super::blob::slice(self.blob()?, range)
+    }
+
+    /// The bytes of `range`, read now ([`Error::FileRead`] when they cannot be).
+    async fn read(&self, range: &std::ops::Range<u64>) -> Result<Uint8Array, Error> {
+        read_bytes(start_read(self.blob()?, range)?, range).await
+    }
+
+    /// The body of a storage request: as [`Self::body`], or with the file's bytes
+    /// read into memory first where the engine needs that ([`bodies_from_memory`]).
+    async fn storage_body(&self, body: &Body) -> Result<Option<JsBody>, Error> {
+        if !self.bodies_from_memory {
+            return self.body(body);
+        }
+        match body {
+            Body::Bytes(range) => Ok(Some(JsBody::Bytes(self.read(range).await?))),
+            Body::Form {
+                fields,
+                file,
+                filename,
+            } => {
+                let bytes = self.read(file).await?;
+                let in_memory = Blob::new_with_u8_array_sequence(&js_sys::Array::of1(&bytes))
+                    .map_err(js_error)?;
+                Ok(Some(JsBody::Form(form(fields, &in_memory, filename)?)))
+            }
+            Body::Empty | Body::Json(_) => self.body(body),
+        }
     }
 
     /// The body of `request` for `fetch` or XHR: JSON text, a slice of the file
@@ -81,15 +125,7 @@ impl WebHttp {
                 fields,
                 file,
                 filename,
-            } => {
-                let form = FormData::new().map_err(js_error)?;
-                for (name, value) in fields {
-                    form.append_with_str(name, value).map_err(js_error)?;
-                }
-                form.append_with_blob_and_filename("file", &self.slice(file)?, filename)
-                    .map_err(js_error)?;
-                JsBody::Form(form)
-            }
+            } => JsBody::Form(form(fields, &self.slice(file)?, filename)?),
         }))
     }
 
@@ -110,6 +146,7 @@ impl WebHttp {
             None => {}
             Some(JsBody::Text(text)) => init.set_body(&JsValue::from_str(&text)),
             Some(JsBody::Blob(blob)) => init.set_body(&blob),
+            Some(JsBody::Bytes(bytes)) => init.set_body(&bytes),
             Some(JsBody::Form(form)) => init.set_body(&form),
         }
         let js_request =
@@ -170,7 +207,7 @@ impl WebHttp {
             .map_err(js_error)?
             .set_onprogress(Some(on_progress.as_ref().unchecked_ref()));
         // Built before the XHR starts: a body that cannot be built sends nothing.
-        let body = self.body(&request.body)?;
+        let body = self.storage_body(&request.body).await?;
         let guard = XhrGuard::new(xhr.clone(), self.signal.as_ref())?;
         let done = Promise::new(&mut |resolve, reject| {
             xhr.set_onload(Some(&resolve));
@@ -182,6 +219,7 @@ impl WebHttp {
             None => xhr.send(),
             Some(JsBody::Text(text)) => xhr.send_with_opt_str(Some(&text)),
             Some(JsBody::Blob(blob)) => xhr.send_with_opt_blob(Some(&blob)),
+            Some(JsBody::Bytes(bytes)) => xhr.send_with_opt_js_u8_array(Some(&bytes)),
             Some(JsBody::Form(form)) => xhr.send_with_opt_form_data(Some(&form)),
         }
         .map_err(|thrown| self.network_error(&request, thrown))?;
@@ -289,6 +327,26 @@ impl Http for WebHttp {
     fn jitter(&self) -> f64 {
         js_sys::Math::random()
     }
+}
+
+/// A form with `fields` in order and `file` last, as the field `file`.
+fn form(fields: &[(String, String)], file: &Blob, filename: &str) -> Result<FormData, Error> {
+    let form = FormData::new().map_err(js_error)?;
+    for (name, value) in fields {
+        form.append_with_str(name, value).map_err(js_error)?;
+    }
+    form.append_with_blob_and_filename("file", file, filename)
+        .map_err(js_error)?;
+    Ok(form)
+}
+
+/// `navigator.userAgent` of the page or worker; empty when there is none.
+fn user_agent() -> String {
+    js_sys::Reflect::get(&js_sys::global(), &"navigator".into())
+        .and_then(|navigator| js_sys::Reflect::get(&navigator, &"userAgent".into()))
+        .ok()
+        .and_then(|agent| agent.as_string())
+        .unwrap_or_default()
 }
 
 /// `name: value` lines of `getAllResponseHeaders()` as pairs.

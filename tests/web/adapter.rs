@@ -36,6 +36,15 @@ fn js(body: &str) -> JsValue {
         .expect("test JS runs")
 }
 
+/// Whether the tests run in WebKit (by the library's own reading of the user agent).
+fn is_webkit() -> bool {
+    let agent = js("return navigator.userAgent")
+        .as_string()
+        .unwrap_or_default();
+    procore_upload::core::browser::engine_of(&agent)
+        == procore_upload::core::browser::Engine::WebKit
+}
+
 /// A `Blob` whose slices come back `missing` bytes short, as a file truncated on
 /// disk after it was picked reads.
 fn shrinking_blob(bytes: &[u8], missing: u32) -> Blob {
@@ -470,9 +479,18 @@ async fn api_requests_send_every_body_kind() {
     let requests = Array::new();
     let stub = Function::new_with_args(
         "requests",
+        // WebKit cannot read back a Request's multipart body that holds a Blob
+        // ("Unable to read form data blob"); it is marked so, and only its type checked.
         "return async (request) => {
-           requests.push({ method: request.method, type: request.headers.get('content-type') ?? '',
-                           body: new Uint8Array(await request.arrayBuffer()) });
+           const type = request.headers.get('content-type') ?? '';
+           let body;
+           try {
+             body = new Uint8Array(await request.arrayBuffer());
+           } catch (error) {
+             if (!type.startsWith('multipart/form-data')) throw error;
+             body = new TextEncoder().encode('unreadable form');
+           }
+           requests.push({ method: request.method, type, body });
            return new Response('{}', { status: 200 });
          };",
     )
@@ -509,9 +527,10 @@ async fn api_requests_send_every_body_kind() {
     assert_eq!(sent[1], b"234", "the slice, not nothing");
     let form = String::from_utf8_lossy(&sent[2]).to_string();
     assert!(
-        form.contains("name=\"key\"")
-            && form.contains("filename=\"f.bin\"")
-            && form.contains("012"),
+        form == "unreadable form" && is_webkit()
+            || form.contains("name=\"key\"")
+                && form.contains("filename=\"f.bin\"")
+                && form.contains("012"),
         "{form}"
     );
     assert!(get_string(&requests.get(2), "type").starts_with("multipart/form-data"));

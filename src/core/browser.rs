@@ -1,0 +1,78 @@
+//! What differs between browser engines, decided from the user agent: pure
+//! functions, so each quirk's rule is a table test.
+
+/// The engine a page runs in, as far as the library cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// Chromium and its browsers (Chrome, Edge, Opera, ...).
+    Blink,
+    /// Firefox.
+    Gecko,
+    /// Safari, every browser on iOS, and WebKitGTK.
+    WebKit,
+    /// Anything else (or no user agent at all).
+    Other,
+}
+
+/// The engine behind `user_agent` (`navigator.userAgent`).
+pub fn engine_of(user_agent: &str) -> Engine {
+    let has = |token: &str| user_agent.contains(token);
+    if has("Gecko/") && has("Firefox/") && !has("AppleWebKit/") {
+        Engine::Gecko
+    } else if has("AppleWebKit/") && (has("Chrome/") || has("Chromium/")) {
+        // iOS browsers say "CriOS/", "EdgiOS/", "FxiOS/": WebKit underneath.
+        Engine::Blink
+    } else if has("AppleWebKit/") {
+        Engine::WebKit
+    } else {
+        Engine::Other
+    }
+}
+
+/// Whether storage request bodies are read into memory before they are sent.
+///
+/// WebKit's XHR can leave a request whose body is a file-backed `Blob` unfinished
+/// forever (it never reaches readyState 4: when the file changed on disk after it
+/// was picked, for one); a body read first fails at once with the browser's
+/// `NotFoundError`, and sends from memory. That costs one segment of memory per
+/// request in flight, so only where it is needed: other engines stream the slice
+/// from disk.
+pub fn bodies_from_memory(engine: Engine) -> bool {
+    engine == Engine::WebKit
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engines_by_user_agent() {
+        let table = [
+            ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36", Engine::Blink),
+            ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0", Engine::Blink),
+            ("Mozilla/5.0 (X11; Linux x86_64; rv:153.0) Gecko/20100101 Firefox/153.0", Engine::Gecko),
+            ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/26.1 Safari/605.1.15", Engine::WebKit),
+            ("Mozilla/5.0 (iPad; CPU OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/131.0.6778.73 Mobile/15E148 Safari/604.1", Engine::WebKit),
+            ("Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) FxiOS/132.0 Mobile/15E148 Safari/605.1.15", Engine::WebKit),
+            ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Safari/605.1.15", Engine::WebKit),
+            ("", Engine::Other),
+            ("curl/8.5.0", Engine::Other),
+        ];
+        for (agent, engine) in table {
+            assert_eq!(engine_of(agent), engine, "{agent}");
+        }
+    }
+
+    #[test]
+    fn only_webkit_reads_bodies_into_memory() {
+        let table = [
+            (Engine::Blink, false),
+            (Engine::Gecko, false),
+            (Engine::WebKit, true),
+            (Engine::Other, false),
+        ];
+        for (engine, in_memory) in table {
+            assert_eq!(bodies_from_memory(engine), in_memory, "{engine:?}");
+        }
+    }
+}
