@@ -7,8 +7,8 @@ use std::cell::{Cell, RefCell};
 use std::ops::Range;
 
 use procore_upload::core::engine::{
-    eta_seconds, prepare, run, server_checkpoint_due, speed, Checkpoints, Progress,
-    ProgressTracker, UploadOptions, UploadResult,
+    eta_seconds, prepare, report_due, run, server_checkpoint_due, speed, Checkpoints, Phase,
+    Progress, ProgressTracker, ReportGate, UploadOptions, UploadResult,
 };
 use procore_upload::core::hash::{Digests, HashBackend, HashOptions, InThread};
 use procore_upload::core::http::{Body, Method, Request};
@@ -737,4 +737,113 @@ fn speed_is_reported_while_sending_and_forgotten_on_a_pause() {
     tracker.paused();
     assert_eq!(tracker.current().bytes_per_second, None);
     assert_eq!(tracker.current().eta_seconds, None);
+}
+
+fn progress_at(phase: Phase, uploaded: u64) -> Progress {
+    Progress {
+        phase,
+        bytes_hashed: 100,
+        bytes_uploaded: uploaded,
+        total_bytes: 100,
+        segments_done: 0,
+        segments_total: 1,
+        bytes_per_second: None,
+        eta_seconds: None,
+    }
+}
+
+#[test]
+fn report_pacing_table() {
+    let last = progress_at(Phase::Uploading, 10);
+    // (last report at 1000 ms, now, next) → due
+    let table = [
+        (
+            None,
+            1000.0,
+            progress_at(Phase::Uploading, 11),
+            true,
+            "the first",
+        ),
+        (
+            Some(&last),
+            1050.0,
+            progress_at(Phase::Uploading, 20),
+            false,
+            "50 ms later",
+        ),
+        (
+            Some(&last),
+            1099.9,
+            progress_at(Phase::Uploading, 20),
+            false,
+            "just under 100 ms",
+        ),
+        (
+            Some(&last),
+            1100.0,
+            progress_at(Phase::Uploading, 20),
+            true,
+            "100 ms later",
+        ),
+        (
+            Some(&last),
+            1001.0,
+            progress_at(Phase::Completing, 10),
+            true,
+            "a new phase",
+        ),
+        (
+            Some(&last),
+            1001.0,
+            progress_at(Phase::Uploading, 100),
+            true,
+            "every byte sent",
+        ),
+    ];
+    for (said, now, next, due, why) in table {
+        assert_eq!(
+            report_due(said.map(|p| (1000.0, p)), now, &next),
+            due,
+            "{why}"
+        );
+    }
+    let all_sent = progress_at(Phase::Uploading, 100);
+    assert!(
+        !report_due(
+            Some((1000.0, &all_sent)),
+            1001.0,
+            &progress_at(Phase::Uploading, 100)
+        ),
+        "all sent is said once"
+    );
+}
+
+#[test]
+fn a_gate_lets_through_ten_a_second_and_always_the_last() {
+    let mut gate = ReportGate::default();
+    // WebKit on loopback: an event per 8 KiB, here 1,000 events over one second.
+    let admitted = (0..1000u64)
+        .filter(|&i| gate.admit(i as f64, &progress_at(Phase::Uploading, i / 10)))
+        .count();
+    assert!(
+        (10..=11).contains(&admitted),
+        "{admitted} reports in a second"
+    );
+    assert!(
+        gate.admit(999.5, &progress_at(Phase::Uploading, 100)),
+        "the last byte"
+    );
+    assert!(
+        gate.admit(999.6, &progress_at(Phase::Completing, 100)),
+        "the next phase"
+    );
+    let held = progress_at(Phase::Completing, 100);
+    assert!(!gate.admit_held_back(999.7, &held), "nothing new to say");
+    let mut gate = ReportGate::default();
+    gate.admit(0.0, &progress_at(Phase::Uploading, 1));
+    assert!(!gate.admit(1.0, &progress_at(Phase::Uploading, 2)));
+    assert!(
+        gate.admit_held_back(2.0, &progress_at(Phase::Uploading, 2)),
+        "a held-back report on stop"
+    );
 }

@@ -164,6 +164,49 @@ pub fn speed(samples: &[(f64, u64)]) -> Option<u64> {
     Some((bytes as f64 * 1000.0 / span).round() as u64)
 }
 
+/// The least time between two progress reports of one upload: at most ten a second
+/// reach `onProgress`, however often the engine reports (WebKit: one event per
+/// 8 KiB sent).
+pub const REPORT_INTERVAL_MS: f64 = 100.0;
+
+/// Whether `next` is reported at `now` (ms), given the last report and when it was
+/// made: always the first, a new phase and the moment every byte is sent (so the
+/// final report is never held back); otherwise once [`REPORT_INTERVAL_MS`] passed.
+pub fn report_due(last: Option<(f64, &Progress)>, now: f64, next: &Progress) -> bool {
+    let Some((at, last)) = last else {
+        return true;
+    };
+    let all_sent = |p: &Progress| p.bytes_uploaded == p.total_bytes;
+    next.phase != last.phase || all_sent(next) && !all_sent(last) || now - at >= REPORT_INTERVAL_MS
+}
+
+/// Holds progress reports back to [`report_due`]'s pace and remembers the last one.
+#[derive(Debug, Default)]
+pub struct ReportGate {
+    last: Option<(f64, Progress)>,
+}
+
+impl ReportGate {
+    /// Whether `next` goes out at `now`; when it does, it is the new last report.
+    pub fn admit(&mut self, now: f64, next: &Progress) -> bool {
+        let due = report_due(self.last.as_ref().map(|(at, p)| (*at, p)), now, next);
+        if due {
+            self.last = Some((now, *next));
+        }
+        due
+    }
+
+    /// Admits `current` if it differs from the last report: what stopping work
+    /// calls, so the last thing said is where it stands.
+    pub fn admit_held_back(&mut self, now: f64, current: &Progress) -> bool {
+        let held_back = self.last.as_ref().is_none_or(|(_, said)| said != current);
+        if held_back {
+            self.last = Some((now, *current));
+        }
+        held_back
+    }
+}
+
 /// Seconds to send `left` bytes at `speed` bytes per second (`None` at a standstill).
 pub fn eta_seconds(left: u64, speed: Option<u64>) -> Option<u64> {
     match speed {
@@ -185,6 +228,8 @@ pub struct ProgressTracker<'a> {
     done: RefCell<Vec<bool>>,
     /// (ms, bytes uploaded) within the speed window, oldest first.
     samples: RefCell<std::collections::VecDeque<(f64, u64)>>,
+    /// Paces the reports ([`report_due`]).
+    gate: RefCell<ReportGate>,
     emit: Box<dyn Fn(&Progress) + 'a>,
     clock: Box<dyn Fn() -> f64 + 'a>,
 }
@@ -213,6 +258,7 @@ impl<'a> ProgressTracker<'a> {
             sent: RefCell::new(vec![0; segments]),
             done: RefCell::new(vec![false; segments]),
             samples: RefCell::new(std::collections::VecDeque::new()),
+            gate: RefCell::new(ReportGate::default()),
             emit,
             clock,
         }
@@ -257,12 +303,29 @@ impl<'a> ProgressTracker<'a> {
             }
             *state
         };
-        (self.emit)(&snapshot);
+        let due = self.gate.borrow_mut().admit(now, &snapshot);
+        if due {
+            (self.emit)(&snapshot);
+        }
+    }
+
+    /// Reports the latest state if a report of it was held back ([`report_due`]):
+    /// when the upload stops, so the last thing said is where it stands.
+    pub fn flush(&self) {
+        let current = *self.state.borrow();
+        let held_back = self
+            .gate
+            .borrow_mut()
+            .admit_held_back((self.clock)(), &current);
+        if held_back {
+            (self.emit)(&current);
+        }
     }
 
     /// The upload stopped (paused): the speed is unknown until it has run again
     /// for a while.
     pub fn paused(&self) {
+        self.flush();
         self.samples.borrow_mut().clear();
         let mut state = self.state.borrow_mut();
         state.bytes_per_second = None;

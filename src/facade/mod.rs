@@ -19,7 +19,7 @@ use web_sys::AbortSignal;
 
 pub use client::ProcoreClient;
 
-use crate::core::engine::{Phase, Progress};
+use crate::core::engine::{Phase, Progress, ReportGate};
 use crate::core::hash::{hash_source, HashOptions};
 use crate::core::Error;
 use crate::web::abort;
@@ -27,6 +27,7 @@ use crate::web::blob::BlobSource;
 use crate::web::error::to_js_error;
 use crate::web::hashing::run_job;
 use crate::web::js::{call_listener, report_callback_error, Options};
+use crate::web::timer::now_ms;
 
 /// What `hashFile` resolves to.
 #[derive(Serialize)]
@@ -125,11 +126,13 @@ async fn hash_file_impl(file: JsValue, options: &JsValue) -> Result<HashFileResu
         bytes_per_second: None,
         eta_seconds: None,
     };
+    let gate = std::cell::RefCell::new(ReportGate::default());
     let digests = hash_source(&source, options.hash, |bytes_hashed| {
         abort::check(options.signal.as_ref())?;
-        options
-            .on_progress
-            .report(&progress(Phase::Hashing, bytes_hashed, 0));
+        let report = progress(Phase::Hashing, bytes_hashed, 0);
+        if gate.borrow_mut().admit(now_ms(), &report) {
+            options.on_progress.report(&report);
+        }
         Ok(())
     })
     .await?;

@@ -238,7 +238,11 @@ impl TaskInner {
                     inner.tracker.paused();
                     Self::spawn_run(inner.clone());
                 }
-                outcome => inner.finish(outcome),
+                outcome => {
+                    // A failure's last progress may have been held back.
+                    inner.tracker.flush();
+                    inner.finish(outcome);
+                }
             }
             for stopped in inner.on_stop.borrow_mut().drain(..) {
                 stopped.resolve(&JsValue::UNDEFINED);
