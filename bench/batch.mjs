@@ -12,7 +12,8 @@ const count = Number(process.argv[3] ?? 20);
 const megabytes = Number(process.argv[4] ?? 50);
 const size = megabytes * 1_000_000;
 
-const world = await openWorld("bench-batch", ["--processing-delay-ms", "50"]);
+// BENCH_ENGINE: chromium (default), firefox or webkit.
+const world = await openWorld("bench-batch", ["--processing-delay-ms", "50"], process.env.BENCH_ENGINE ?? "chromium");
 try {
   const { dir, sandbox, page } = world;
   const files = Array.from({ length: count }, (_, i) => randomFile(dir, `batch-${i}.bin`, size));

@@ -6,7 +6,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE_DIR="$ROOT/.cache"
 BOOTSTRAP_ENV="$CACHE_DIR/bootstrap.env"
 
-export PATH="$HOME/.cargo/bin:$ROOT/node_modules/.bin:$PATH"
+# The demo's wasm-opt lives apart from the dev dependencies (bootstrap --demo).
+export PATH="$HOME/.cargo/bin:$ROOT/node_modules/.bin:$CACHE_DIR/demo-npm/node_modules/.bin:$PATH"
 
 # Logs a step so that a CI log shows where time goes.
 step() { printf '\n==> %s\n' "$*"; }

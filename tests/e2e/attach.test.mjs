@@ -1,16 +1,16 @@
-// Attaching uploads to Procore resources, in headless Chromium against the sandbox:
+// Attaching uploads to Procore resources, in each browser engine against the sandbox:
 // a real upload, then each association; the drawing workflow end to end; and each
 // failure with its typed error (unknown or unfinished uploads, non-PDF drawings,
 // missing fields); a lost answer retried attaches once.
-import { after, afterEach, before, describe, test } from "node:test";
+import { after, afterEach, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { openWorld, randomFile } from "./support.mjs";
+import { describeInEngines, openWorld, randomFile } from "./support.mjs";
 
-describe("attaching uploads to resources in headless Chromium against the sandbox", () => {
+describeInEngines("attaching uploads to resources in each browser engine against the sandbox", (engine) => {
   let world, sandbox, page, pdf, png;
 
   before(async () => {
-    world = await openWorld("attach", []);
+    world = await openWorld("attach", [], engine);
     ({ sandbox, page } = world);
     pdf = randomFile(world.dir, "A-101.pdf", 2000);
     png = randomFile(world.dir, "site.png", 1500);
@@ -20,8 +20,8 @@ describe("attaching uploads to resources in headless Chromium against the sandbo
     await world?.close();
   });
 
-  afterEach(() => {
-    assert.deepEqual(world.problems.splice(0), [], "no page errors or console errors");
+  afterEach(async () => {
+    assert.deepEqual(await world.takeProblems(), [], "no page errors or console errors");
   });
 
   /** Uploads the picked file, then runs `body(client, uuid, arg)`; its value or { error }. */

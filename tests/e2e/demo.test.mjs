@@ -1,15 +1,15 @@
 // The demo command's server (www/server.mjs: the sandbox plus the page), driven as a
 // user would: pick a file, watch it upload, see what storage holds.
-import { after, before, describe, test } from "node:test";
+import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { ROOT, launchChromium, openssl, randomFile, strictPage, tempDir } from "./support.mjs";
+import { launch } from "./browsers.mjs";
+import { ROOT, describeInEngines, openssl, randomFile, tempDir } from "./support.mjs";
 
-describe("the demo: sandbox + page", () => {
+describeInEngines("the demo: sandbox + page", (engine) => {
   let dir, demo, url, browser, page;
-  const problems = [];
 
   before(async () => {
     dir = tempDir("demo");
@@ -23,8 +23,8 @@ describe("the demo: sandbox + page", () => {
         if (match) resolve(match[1]);
       });
     });
-    browser = await launchChromium();
-    page = await strictPage(browser, problems);
+    browser = await launch(engine);
+    ({ page } = browser);
     await page.goto(url);
   });
 
@@ -58,22 +58,23 @@ describe("the demo: sandbox + page", () => {
       const seen = await page.evaluate(() => window.__phases);
       assert.ok(seen.includes("uploading") && seen.at(-1) === "done", `phases shown: ${seen}`);
       assert.equal(await page.evaluate(() => document.getElementById("upload-progress").value), 1);
-      assert.deepEqual(problems, []);
+      assert.deepEqual(await page.takeProblems(), []);
     });
   }
 
   test("a file dropped on the page is uploaded", async () => {
     await page.selectOption("#api-version", "v1.1");
     await page.selectOption("#segmented", "auto");
-    // A drop as the browser delivers it: a DataTransfer holding a File.
-    const dataTransfer = await page.evaluateHandle(() => {
+    // A drop as the browser delivers it: drag events whose DataTransfer holds a File.
+    await page.evaluate(() => {
       const bytes = new Uint8Array(777_777).map((_, i) => (i * 131) % 251);
-      const transfer = new DataTransfer();
-      transfer.items.add(new File([bytes], "dropped.bin"));
-      return transfer;
+      const dataTransfer = new DataTransfer();
+      dataTransfer.items.add(new File([bytes], "dropped.bin"));
+      const target = document.getElementById("drop");
+      for (const type of ["dragover", "drop"]) {
+        target.dispatchEvent(new DragEvent(type, { dataTransfer, bubbles: true, cancelable: true }));
+      }
     });
-    await page.dispatchEvent("#drop", "dragover", { dataTransfer });
-    await page.dispatchEvent("#drop", "drop", { dataTransfer });
     await page.waitForFunction(() => document.getElementById("status").textContent === "done");
     assert.equal(await page.textContent("#name"), "dropped.bin");
     const expected = await page.evaluate(async () => {
@@ -82,7 +83,7 @@ describe("the demo: sandbox + page", () => {
       return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
     });
     assert.equal(await page.textContent("#stored-sha256"), expected);
-    assert.deepEqual(problems, []);
+    assert.deepEqual(await page.takeProblems(), []);
   });
 
   test("hash only: the digests equal openssl's", async () => {
@@ -94,6 +95,6 @@ describe("the demo: sandbox + page", () => {
     await page.waitForFunction(() => document.getElementById("sha256").textContent.length === 64);
     assert.equal(await page.textContent("#sha256"), openssl("sha256", file));
     assert.equal(await page.textContent("#md5-hex"), openssl("md5", file));
-    assert.deepEqual(problems, []);
+    assert.deepEqual(await page.takeProblems(), []);
   });
 });

@@ -1,27 +1,27 @@
-// hashFile through the packed npm package, in headless Chromium, on files a user
+// hashFile through the packed npm package, in each browser engine, on files a user
 // picks, checked against openssl.
-import { after, afterEach, before, describe, test } from "node:test";
+import { after, afterEach, before, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
+import { launch } from "./browsers.mjs";
 import {
-  ROOT, launchChromium, openssl, packAndUnpack, randomFile, serve, strictPage, tempDir,
+  ROOT, describeInEngines, openssl, packAndUnpack, randomFile, serve, tempDir,
 } from "./support.mjs";
 
 const MiB = 1024 * 1024;
 // Sizes around the default 4 MiB read and the 64-byte hash block.
 const SIZES = [0, 1, 63, 64, 65, 4 * MiB - 1, 4 * MiB, 4 * MiB + 1, 9_000_001];
 
-describe("hashFile in headless Chromium (packed npm package)", () => {
+describeInEngines("hashFile (packed npm package)", (engine) => {
   let dir, server, browser, page, files;
-  const problems = [];
 
   before(async () => {
     dir = tempDir("e2e");
     const pkg = packAndUnpack(dir);
     server = await serve({ "/": path.join(ROOT, "tests/e2e/fixtures"), "/pkg/": pkg });
-    browser = await launchChromium();
-    page = await strictPage(browser, problems);
+    browser = await launch(engine);
+    ({ page } = browser);
     files = SIZES.map((size) => randomFile(dir, `f-${size}.bin`, size));
     await page.goto(`${server.url}/`);
   });
@@ -32,8 +32,8 @@ describe("hashFile in headless Chromium (packed npm package)", () => {
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  afterEach(() => {
-    assert.deepEqual(problems.splice(0), [], "no page errors or console errors");
+  afterEach(async () => {
+    assert.deepEqual(await page.takeProblems(), [], "no page errors or console errors");
   });
 
   test("digests equal openssl's for files around chunk and block boundaries", async () => {

@@ -1,16 +1,16 @@
-// client.request(): the generic authenticated call, in headless Chromium against the
+// client.request(): the generic authenticated call, in each browser engine against the
 // sandbox's API. The client's token and company go with it, retries and token refresh
 // apply, answers come back parsed, HTTP errors keep Procore's body, and bad paths,
 // headers and bodies are refused before anything is sent.
-import { after, afterEach, before, describe, test } from "node:test";
+import { after, afterEach, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { openWorld, randomFile } from "./support.mjs";
+import { describeInEngines, openWorld, randomFile } from "./support.mjs";
 
-describe("ProcoreClient.request in headless Chromium against the sandbox", () => {
+describeInEngines("ProcoreClient.request in each browser engine against the sandbox", (engine) => {
   let world, sandbox, page, small;
 
   before(async () => {
-    world = await openWorld("request", []);
+    world = await openWorld("request", [], engine);
     ({ sandbox, page } = world);
     small = randomFile(world.dir, "small.bin", 1000);
   });
@@ -19,8 +19,8 @@ describe("ProcoreClient.request in headless Chromium against the sandbox", () =>
     await world?.close();
   });
 
-  afterEach(() => {
-    assert.deepEqual(world.problems.splice(0), [], "no page errors or console errors");
+  afterEach(async () => {
+    assert.deepEqual(await world.takeProblems(), [], "no page errors or console errors");
   });
 
   /** Runs `body(client, file, arg)` in the page with a client for the sandbox. */

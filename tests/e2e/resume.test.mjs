@@ -1,17 +1,17 @@
-// Pause, resume, cancel, and resume after a page reload, in headless Chromium against
+// Pause, resume, cancel, and resume after a page reload, in each browser engine against
 // the sandbox: counted from the sandbox's request log, checked byte for byte.
-import { after, afterEach, before, describe, test } from "node:test";
+import { after, afterEach, before, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import { assertMonotonic, openWorld, openssl, randomFile } from "./support.mjs";
+import { assertMonotonic, describeInEngines, openssl, openWorld, randomFile } from "./support.mjs";
 
 const MiB = 1024 * 1024;
 
-describe("pause, resume and reload (headless Chromium)", () => {
+describeInEngines("pause, resume and reload (each browser engine)", (engine) => {
   let world, sandbox, page, dir;
 
   before(async () => {
-    world = await openWorld("resume", ["--processing-delay-ms", "50"]);
+    world = await openWorld("resume", ["--processing-delay-ms", "50"], engine);
     ({ sandbox, page, dir } = world);
   });
 
@@ -19,8 +19,8 @@ describe("pause, resume and reload (headless Chromium)", () => {
     await world?.close();
   });
 
-  afterEach(() => {
-    assert.deepEqual(world.problems.splice(0), [], "no page errors or console errors");
+  afterEach(async () => {
+    assert.deepEqual(await world.takeProblems(), [], "no page errors or console errors");
   });
 
   /** Runs in the page: the client, the picked file, and helpers. */

@@ -1,13 +1,13 @@
 // The fault soak: 100 files of mixed sizes (0 B to 120 MB; v1.1 segmented and not,
-// v2.1) through ONE ProcoreClient in headless Chromium, against the sandbox with
+// v2.1) through ONE ProcoreClient in each browser engine, against the sandbox with
 // faults on: a fifth of storage requests fail (500/503, a reset mid-body, a stall
 // that never answers), one instruction set expires early, 429 bursts on the API,
 // one 401. Every upload must complete byte for byte, once, within the client's
 // limits. SOAK_SCALE=k multiplies the number of files (bench/SOAK.md records runs).
-import { after, afterEach, before, describe, test } from "node:test";
+import { after, afterEach, before, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import { openWorld, openssl, randomFile } from "./support.mjs";
+import { describeInEngines, openssl, openWorld, randomFile } from "./support.mjs";
 
 const MB = 1_000_000;
 const SCALE = Math.max(1, Number(process.env.SOAK_SCALE ?? 1));
@@ -55,11 +55,11 @@ function mostOpen(intervals) {
   return most;
 }
 
-describe("fault soak: 100 files through one client in headless Chromium", () => {
+describeInEngines("fault soak: 100 files through one client in each browser engine", (engine) => {
   let world, dir, sandbox, page, files;
 
   before(async () => {
-    world = await openWorld("soak", ["--processing-delay-ms", "50", "--seed", "7"]);
+    world = await openWorld("soak", ["--processing-delay-ms", "50", "--seed", "7"], engine);
     ({ dir, sandbox, page } = world);
     files = sizes(100 * SCALE).map((size, i) => ({
       path: randomFile(dir, `soak-${String(i).padStart(4, "0")}.bin`, size),
@@ -72,10 +72,10 @@ describe("fault soak: 100 files through one client in headless Chromium", () => 
     await world?.close();
   });
 
-  afterEach(() => {
+  afterEach(async () => {
     // The browser logs the failures the sandbox injects; anything else is a problem.
     const injected = /^console\.error: Failed to load resource: (net::ERR_CONNECTION_RESET|net::ERR_EMPTY_RESPONSE|the server responded with a status of (401|403|429|500|503))/;
-    assert.deepEqual(world.problems.splice(0).filter((p) => !injected.test(p)), [], "no page errors or console errors");
+    assert.deepEqual((await world.takeProblems()).filter((p) => !injected.test(p)), [], "no page errors or console errors");
   });
 
   test("every upload completes, intact and once, within the client's limits", async () => {

@@ -1,12 +1,13 @@
-// Shared by the end-to-end tests: the packed npm package, a served page, Chromium,
-// and reference digests from openssl.
+// Shared by the end-to-end tests: the packed npm package, a served page, the browser
+// engines (browsers.mjs), and reference digests from openssl.
 import { execFileSync } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { describe } from "node:test";
+import { engines, launch } from "./browsers.mjs";
 import { startStaticServer } from "../../www/server.mjs";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -41,36 +42,12 @@ export function serve(mounts) {
   return startStaticServer({ mounts, host: "127.0.0.1", port: 0 });
 }
 
-/** Debian's Chromium, headless, with the flags of webdriver.json (one list for both test kinds). */
-export async function launchChromium() {
-  const webdriver = JSON.parse(fs.readFileSync(path.join(ROOT, "webdriver.json"), "utf8"));
-  const { binary, args } = webdriver["goog:chromeOptions"];
-  const browser = await chromium.launch({
-    executablePath: binary,
-    // playwright adds its own --headless; the rest are ours.
-    args: args.filter((arg) => !arg.startsWith("--headless")),
-    headless: true,
-  });
-  console.log(`# browser: Chromium ${browser.version()} (${binary})`);
-  return browser;
-}
-
 /**
- * A page that fails the test on any uncaught error or console.error. The browser's
- * own log line for an HTTP error answer ("Failed to load resource: the server
- * responded with a status of …") is not one: tests provoke those on purpose and
- * check the resulting errors themselves.
+ * Declares the suite `body(engine)` once per engine (browsers.mjs: Chromium, Firefox,
+ * WebKit unless E2E_ENGINES says otherwise), each under its own title.
  */
-export async function strictPage(browser, problems) {
-  const page = await browser.newPage();
-  page.on("pageerror", (error) => problems.push(`pageerror: ${error.message}`));
-  page.on("console", (message) => {
-    const text = message.text();
-    if (message.type() === "error" && !text.startsWith("Failed to load resource: the server responded with a status of")) {
-      problems.push(`console.error: ${text}`);
-    }
-  });
-  return page;
+export function describeInEngines(title, body) {
+  for (const engine of engines()) describe(`${title} [${engine}]`, () => body(engine));
 }
 
 /** Writes `size` random bytes to `dir/name`. */
@@ -165,20 +142,20 @@ export function assertMonotonic(assert, events) {
 
 /**
  * What most suites need: a temporary folder, the packed package and the fixture page
- * served on 127.0.0.1, a sandbox (started with `sandboxArgs`), and Chromium on that
- * page. `problems` collects page errors; `close()` ends it all.
+ * served on 127.0.0.1, a sandbox (started with `sandboxArgs`), and `engine` on that
+ * page. `takeProblems()` gives the page's errors since the last call; `close()` ends it all.
  */
-export async function openWorld(name, sandboxArgs = []) {
+export async function openWorld(name, sandboxArgs, engine) {
   const dir = tempDir(name);
   const pkg = packAndUnpack(dir);
   const sandbox = await startSandbox(sandboxArgs);
   const server = await serve({ "/": path.join(ROOT, "tests/e2e/fixtures"), "/pkg/": pkg });
-  const browser = await launchChromium();
-  const problems = [];
-  const page = await strictPage(browser, problems);
+  const browser = await launch(engine);
+  const { page } = browser;
   await page.goto(`${server.url}/`);
   return {
-    dir, sandbox, server, browser, page, problems,
+    dir, sandbox, server, browser, page, engine,
+    takeProblems: () => page.takeProblems(),
     async close() {
       await browser.close();
       await server.close();

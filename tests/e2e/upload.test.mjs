@@ -1,9 +1,9 @@
-// ProcoreClient.upload through the packed npm package, in headless Chromium, against
+// ProcoreClient.upload through the packed npm package, in each browser engine, against
 // the Procore sandbox on real S3-protocol storage: every flow and level, sizes
 // around the limits, byte-for-byte checks of what storage holds.
-import { after, afterEach, before, describe, test } from "node:test";
+import { after, afterEach, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { assertMonotonic, openWorld, openssl, randomFile } from "./support.mjs";
+import { assertMonotonic, describeInEngines, openssl, openWorld, randomFile } from "./support.mjs";
 
 const MiB = 1024 * 1024;
 const SIZES = [0, 1, 4_999_999, 5_000_000, 5 * MiB + 1, 17_000_003, 105 * MiB + 7];
@@ -16,12 +16,12 @@ const FLOWS = [
 ];
 const LEVELS = [{ name: "company" }, { name: "project", projectId: 42 }];
 
-describe("ProcoreClient.upload in headless Chromium against the sandbox", () => {
+describeInEngines("ProcoreClient.upload in each browser engine against the sandbox", (engine) => {
   let dir, sandbox, page, files, digests;
   let world;
 
   before(async () => {
-    world = await openWorld("upload", ["--processing-delay-ms", "100"]);
+    world = await openWorld("upload", ["--processing-delay-ms", "100"], engine);
     ({ dir, sandbox, page } = world);
     files = new Map(SIZES.map((size) => [size, randomFile(dir, `u-${size}.bin`, size)]));
     digests = new Map(SIZES.map((size) => [size, openssl("sha256", files.get(size))]));
@@ -31,8 +31,8 @@ describe("ProcoreClient.upload in headless Chromium against the sandbox", () => 
     await world?.close();
   });
 
-  afterEach(() => {
-    assert.deepEqual(world.problems.splice(0), [], "no page errors or console errors");
+  afterEach(async () => {
+    assert.deepEqual(await world.takeProblems(), [], "no page errors or console errors");
   });
 
   /** Uploads the picked file from the page; resolves to { result, events } or { error }. */

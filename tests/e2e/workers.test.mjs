@@ -1,11 +1,11 @@
-// Hashing in Web Workers, in headless Chromium: digests equal openssl's around chunk
+// Hashing in Web Workers, in each browser engine: digests equal openssl's around chunk
 // and segment boundaries with 0 (calling thread), 1 and 3 workers; abort terminates
 // the workers; a crashing worker is an error, not a hang; no Worker, still hashes.
-import { after, afterEach, before, describe, test } from "node:test";
+import { after, afterEach, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
-import { openWorld, randomFile } from "./support.mjs";
+import { describeInEngines, openWorld, randomFile } from "./support.mjs";
 
 const MiB = 1024 * 1024;
 const SEGMENT = 5 * MiB;
@@ -21,12 +21,12 @@ function opensslRange(file, start, end, algorithm) {
   return execFileSync("openssl", ["dgst", `-${algorithm}`, "-r"], { input: bytes, encoding: "utf8" }).split(" ")[0];
 }
 
-describe("hashing in Web Workers (headless Chromium)", () => {
+describeInEngines("hashing in Web Workers (each browser engine)", (engine) => {
   let dir, sandbox, page, files, big;
   let world;
 
   before(async () => {
-    world = await openWorld("workers", ["--processing-delay-ms", "50"]);
+    world = await openWorld("workers", ["--processing-delay-ms", "50"], engine);
     ({ dir, sandbox, page } = world);
     // Count Workers as the page creates and ends them.
     await page.evaluate(() => {
@@ -51,8 +51,8 @@ describe("hashing in Web Workers (headless Chromium)", () => {
     await world?.close();
   });
 
-  afterEach(() => {
-    assert.deepEqual(world.problems.splice(0), [], "no page errors or console errors");
+  afterEach(async () => {
+    assert.deepEqual(await world.takeProblems(), [], "no page errors or console errors");
   });
 
   async function hashInPage(workers, options = {}) {
