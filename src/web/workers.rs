@@ -75,11 +75,21 @@ struct Pooled {
     _handlers: [Closure<dyn FnMut(JsValue)>; 2],
 }
 
+thread_local! {
+    /// The error handler of an ended worker: its error was handled already (or no
+    /// longer matters), so it must not surface as an uncaught error of the page.
+    static SWALLOW_ERROR: Closure<dyn FnMut(web_sys::Event)> =
+        Closure::new(|event: web_sys::Event| event.prevent_default());
+}
+
 impl Pooled {
     fn end(&self) {
         // Unhook first: an event already queued must not reach a dropped closure.
         self.worker.set_onmessage(None);
-        self.worker.set_onerror(None);
+        SWALLOW_ERROR.with(|swallow| {
+            self.worker
+                .set_onerror(Some(swallow.as_ref().unchecked_ref()))
+        });
         self.worker.set_onmessageerror(None);
         self.worker.terminate();
     }
@@ -334,6 +344,10 @@ impl PoolInner {
         });
         let pool = Rc::downgrade(this);
         let on_error = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+            // Handled here (replaced, then WORKER): not an uncaught error of the page.
+            if let Some(event) = event.dyn_ref::<web_sys::Event>() {
+                event.prevent_default();
+            }
             if let Some(pool) = pool.upgrade() {
                 Self::on_crash(&pool, key, event);
             }
@@ -579,17 +593,32 @@ impl HashBackend for WorkerHashing<'_> {
         let jobs = plan_jobs(ranges, whole, self.count, size);
         let mut aborted = AbortWatch::new(self.signal.as_ref())?;
         let (to, mut events) = mpsc::unbounded();
-        // Dropped when the hashing ends, however it ends: jobs still queued or running
-        // are given up (their workers ended).
-        let _tickets = jobs
-            .iter()
-            .enumerate()
-            .map(|(tag, job)| {
-                self.pool
-                    .submit(self.job_message(job, options), to.clone(), tag)
-            })
-            .collect::<Result<Vec<Ticket>, Error>>()?;
-        drop(to);
+        // At most `count` jobs of this hashing in the pool at once (the pool may be
+        // larger: the client's default, or another upload's wish); the next goes in
+        // as one is done. Dropped when the hashing ends, however it ends: jobs still
+        // queued or running are given up (their workers ended).
+        // The sender goes once the last job is in: if the pool then drops the jobs,
+        // the hashing hears of it instead of waiting forever.
+        let mut to = Some(to);
+        let submit = |tag: usize, to: &mut Option<_>| -> Result<Option<Ticket>, Error> {
+            let ticket = match (jobs.get(tag), to.as_ref()) {
+                (Some(job), Some(sender)) => Some(self.pool.submit(
+                    self.job_message(job, options),
+                    mpsc::UnboundedSender::clone(sender),
+                    tag,
+                )?),
+                _ => None,
+            };
+            if tag + 1 >= jobs.len() {
+                *to = None;
+            }
+            Ok(ticket)
+        };
+        let mut tickets = Vec::with_capacity(jobs.len());
+        let mut next_job = self.count.min(jobs.len());
+        for tag in 0..next_job {
+            tickets.extend(submit(tag, &mut to)?);
+        }
 
         let mut segments: Vec<Option<Digests>> = vec![None; ranges.len()];
         let mut whole_digest = None;
@@ -657,6 +686,8 @@ impl HashBackend for WorkerHashing<'_> {
                     }
                     report(&job_bytes);
                     running -= 1;
+                    tickets.extend(submit(next_job, &mut to)?);
+                    next_job += 1;
                 }
                 Some("error") => {
                     let message = get(&data, "message").as_string().unwrap_or_default();

@@ -113,6 +113,7 @@ describeInEngines("attaching uploads to resources in each browser engine against
 
   test("a 5xx answered once, then fine: attached once", async () => {
     const before = (await attachments()).length;
+    await sandbox.clearRequests();
     const { error } = await afterUpload(png, async (client, uuid, api) => {
       await fetch(`${api}/_sandbox/faults`, { method: "PUT", body: JSON.stringify({ api_error_next: 1 }), headers: { "content-type": "application/json" } });
       return client.createProjectFile({ projectId: 42, uploadUuid: uuid, name: "site.png" });
@@ -120,6 +121,8 @@ describeInEngines("attaching uploads to resources in each browser engine against
     await sandbox.setFaults({});
     assert.equal(error, undefined, JSON.stringify(error));
     assert.equal((await attachments()).length, before + 1);
+    const calls = (await sandbox.requests()).filter((r) => r.side === "api" && r.method === "POST" && r.path === "/rest/v1.0/files");
+    assert.deepEqual(calls.map((r) => r.status), [503, 201], "the 503, then the retry attached");
   });
 
   test("Procore's refusals are HTTP 422 with the errors body: unknown upload, unfinished upload, non-PDF drawing", async () => {

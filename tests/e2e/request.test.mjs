@@ -42,6 +42,32 @@ describeInEngines("ProcoreClient.request in each browser engine against the sand
     );
   }
 
+  test("a 204 answer resolves to null: an incident with the upload, then deleted", async () => {
+    await page.setInputFiles("#files", small);
+    const outcome = await inPage(async (client, file) => {
+      const { uuid } = await client.upload(file, { segmented: false });
+      const incident = await client.request("POST", "/rest/v1.0/projects/42/incidents", {
+        body: { incident: { title: "Fall near gate", upload_uuids: [uuid] } },
+      });
+      const deleted = await client.request("DELETE", `/rest/v1.0/projects/42/incidents/${incident.id}`);
+      let again;
+      try {
+        again = await client.request("DELETE", `/rest/v1.0/projects/42/incidents/${incident.id}`);
+      } catch (e) {
+        again = { code: e.code, status: e.status, body: e.body };
+      }
+      return { incident, deleted, again };
+    });
+    assert.equal(outcome.error, undefined, JSON.stringify(outcome.error));
+    assert.equal(outcome.incident.title, "Fall near gate");
+    assert.equal(outcome.deleted, null, "204 No Content is null");
+    const listed = await (await fetch(`${sandbox.api}/_sandbox/attachments`)).json();
+    const incidents = (Array.isArray(listed) ? listed : listed.attachments).filter((a) => a.kind === "incident");
+    assert.deepEqual(incidents.map((a) => a.id).filter((id) => id === outcome.incident.id), [], "gone from the sandbox");
+    assert.deepEqual([outcome.again.code, outcome.again.status], ["HTTP", 404]);
+    assert.match(outcome.again.body, new RegExp(`incident ${outcome.incident.id} not found in project 42`));
+  });
+
   test("GET an upload made by upload(): Procore's JSON, parsed, with the token and company", async () => {
     await page.setInputFiles("#files", small);
     await sandbox.clearRequests();

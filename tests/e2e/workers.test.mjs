@@ -31,14 +31,16 @@ describeInEngines("hashing in Web Workers (each browser engine)", (engine) => {
     // Count Workers as the page creates and ends them.
     await page.evaluate(() => {
       const Original = window.Worker;
-      window.__workers = { created: 0, terminated: 0 };
+      window.__workers = { created: 0, terminated: 0, all: [] };
       window.Worker = class extends Original {
         constructor(...args) {
           super(...args);
           window.__workers.created += 1;
+          window.__workers.all.push(this);
         }
         terminate() {
-          window.__workers.terminated += 1;
+          if (!this.ended) window.__workers.terminated += 1;
+          this.ended = true;
           super.terminate();
         }
       };
@@ -61,7 +63,7 @@ describeInEngines("hashing in Web Workers (each browser engine)", (engine) => {
       const file = document.getElementById("files").files[0];
       const before = { ...window.__workers };
       const client = new ProcoreClient({ companyId: 7, accessToken: "t", apiVersion: "v1.0", ...options.client });
-      const counts = () => ({ created: window.__workers.created - before.created, terminated: window.__workers.terminated - before.terminated });
+      const counts = () => ({ created: window.__workers.created - before.created, terminated: window.__workers.all.slice(before.created).filter((w) => w.ended).length });
       try {
         const result = await client.hashFile(file, { segmentSize: segment, workers, ...options.hash });
         const running = counts();
@@ -132,7 +134,7 @@ describeInEngines("hashing in Web Workers (each browser engine)", (engine) => {
       } catch (e) {
         error = { name: e.name, code: e.code };
       }
-      return { error, created: window.__workers.created - before.created, terminated: window.__workers.terminated - before.terminated };
+      return { error, created: window.__workers.created - before.created, terminated: window.__workers.all.slice(before.created).filter((w) => w.ended).length };
     });
     assert.deepEqual(outcome.error, { name: "AbortError", code: "ABORTED" });
     assert.equal(outcome.created, 2);
@@ -145,7 +147,9 @@ describeInEngines("hashing in Web Workers (each browser engine)", (engine) => {
       const { ProcoreClient } = await import("/pkg/index.js");
       const picked = [...document.getElementById("files").files];
       const before = { ...window.__workers };
-      const counts = () => [window.__workers.created - before.created, window.__workers.terminated - before.terminated];
+      // Only this test's workers: earlier tests' clients may end theirs when idle meanwhile.
+      const mine = () => window.__workers.all.slice(before.created);
+      const counts = () => [mine().length, mine().filter((w) => w.ended).length];
       const options = { companyId: 7, accessToken: "sandbox-token", baseUrl: api, apiVersion: "v2.1", allowInsecureStorage: true, workers: 2 };
       // Three uploads at once through one client with two workers.
       const client = new ProcoreClient({ ...options, workerIdleMs: 60_000 });
