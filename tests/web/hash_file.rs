@@ -117,7 +117,11 @@ async fn progress_is_monotonic_and_ends_at_the_total() {
         .iter()
         .map(|p| get(&p, "bytesHashed").as_f64().expect("number"))
         .collect();
-    assert_eq!(hashed, [0.0, 3000.0, 6000.0, 9000.0, 10_000.0, 10_000.0]);
+    // Reports are paced (at most ten a second): a fast hashing says where it starts
+    // and where it ends, and nothing goes backwards between.
+    assert_eq!(hashed.first(), Some(&0.0));
+    assert!(hashed.windows(2).all(|w| w[0] <= w[1]), "{hashed:?}");
+    assert_eq!(hashed.last(), Some(&10_000.0));
     let last = calls.get(calls.length() - 1);
     assert_eq!(get_string(&last, "phase"), "done");
     assert_eq!(get(&last, "totalBytes").as_f64(), Some(10_000.0));
@@ -152,13 +156,12 @@ async fn an_aborted_signal_rejects_with_abort_error() {
 #[wasm_bindgen_test]
 async fn aborting_mid_way_stops_before_the_end() {
     let controller = AbortController::new().expect("AbortController");
-    // Abort from inside the first progress report after some bytes were hashed.
-    let abort_after_first_chunk = Function::new_with_args(
-        "controller",
-        "return (p) => { if (p.bytesHashed > 0) controller.abort(); }",
-    )
-    .call1(&JsValue::UNDEFINED, &controller)
-    .expect("make callback");
+    // Abort from inside the first progress report (0 bytes, before the first read
+    // is counted; the others are paced and would come too late to tell).
+    let abort_after_first_chunk =
+        Function::new_with_args("controller", "return (p) => { controller.abort(); }")
+            .call1(&JsValue::UNDEFINED, &controller)
+            .expect("make callback");
     let (record, calls) = recorder();
     let both = Function::new_with_args("a, b", "return (p) => { a(p); b(p); }")
         .call2(&JsValue::UNDEFINED, &abort_after_first_chunk, &record)
@@ -174,8 +177,8 @@ async fn aborting_mid_way_stops_before_the_end() {
     assert_eq!(error_field(&error, "name"), "AbortError");
     assert_eq!(
         calls.length(),
-        2,
-        "reported 0 and 1000 bytes, then stopped reading"
+        1,
+        "reported 0 bytes, then stopped reading at the next chunk"
     );
 }
 
