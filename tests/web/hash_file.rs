@@ -171,9 +171,22 @@ async fn aborting_mid_way_stops_before_the_end() {
         ("onProgress", both),
         ("signal", controller.signal().into()),
     ]);
-    let error = hash(file(&[0u8; 10_000], "big"), options)
-        .await
-        .expect_err("rejects");
+    // A Blob that counts the slices read from it: hashing must stop reading.
+    let counting = Function::new_with_args(
+        "bytes",
+        "class Counting extends Blob {
+           slice(...args) { this.slices = (this.slices ?? 0) + 1; return super.slice(...args); }
+         }
+         return new Counting([bytes]);",
+    )
+    .call1(
+        &JsValue::UNDEFINED,
+        &js_sys::Uint8Array::from(&[0u8; 10_000][..]),
+    )
+    .expect("a counting Blob");
+    let error = hash(counting.clone(), options).await.expect_err("rejects");
+    let slices = get(&counting, "slices").as_f64().unwrap_or(0.0);
+    assert!(slices <= 2.0, "{slices} of 10 slices read after the abort");
     assert_eq!(error_field(&error, "name"), "AbortError");
     assert_eq!(
         calls.length(),
