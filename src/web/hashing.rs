@@ -4,12 +4,12 @@
 
 use std::ops::Range;
 
-use js_sys::{Array, Function, Object, Reflect};
+use js_sys::{Array, Function, Object};
 use wasm_bindgen::JsValue;
 use web_sys::AbortSignal;
 
 use super::blob::BlobSource;
-use super::js::{number_text, set_property, whole_number};
+use super::js::{navigator_property, number_text, set_property, whole_number};
 use super::webcrypto;
 use super::workers::{digest_to_js, WorkerHashing, WorkerPool};
 use crate::core::hash::{hash_segments, Digests, HashBackend, HashOptions, InThread};
@@ -27,10 +27,7 @@ pub const MAX_WORKERS: u64 = 64;
 /// Workers by default: one per core, at most 4 (past that the disk, not the CPU,
 /// sets the pace).
 pub fn default_worker_count() -> usize {
-    let cores = Reflect::get(&js_sys::global(), &"navigator".into())
-        .and_then(|navigator| Reflect::get(&navigator, &"hardwareConcurrency".into()))
-        .ok()
-        .and_then(|n| whole_number(&n))
+    let cores = whole_number(&navigator_property("hardwareConcurrency"))
         .and_then(|n| usize::try_from(n).ok())
         .unwrap_or(1);
     cores.clamp(1, 4)

@@ -20,6 +20,7 @@ use web_sys::{
 use super::abort::{self, AbortWatch};
 use super::blob::{read_bytes, start_read};
 use super::error::js_cause;
+use super::js::navigator_property;
 use super::timer::{self, Timeout};
 use crate::core::browser::{bodies_from_memory, engine_of};
 use crate::core::error::redact_url;
@@ -57,7 +58,11 @@ impl WebHttp {
         Self {
             blob: Some(blob),
             signal,
-            bodies_from_memory: bodies_from_memory(engine_of(&user_agent())),
+            bodies_from_memory: bodies_from_memory(engine_of(
+                &navigator_property("userAgent")
+                    .as_string()
+                    .unwrap_or_default(),
+            )),
         }
     }
 
@@ -68,13 +73,6 @@ impl WebHttp {
             signal,
             bodies_from_memory: false,
         }
-    }
-
-    /// Sends file bodies from memory (`true`) or as slices of the file (`false`),
-    /// whatever the engine.
-    pub fn with_bodies_from_memory(mut self, from_memory: bool) -> Self {
-        self.bodies_from_memory = from_memory;
-        self
     }
 
     fn blob(&self) -> Result<&Blob, Error> {
@@ -338,15 +336,6 @@ fn form(fields: &[(String, String)], file: &Blob, filename: &str) -> Result<Form
     form.append_with_blob_and_filename("file", file, filename)
         .map_err(js_error)?;
     Ok(form)
-}
-
-/// `navigator.userAgent` of the page or worker; empty when there is none.
-fn user_agent() -> String {
-    js_sys::Reflect::get(&js_sys::global(), &"navigator".into())
-        .and_then(|navigator| js_sys::Reflect::get(&navigator, &"userAgent".into()))
-        .ok()
-        .and_then(|agent| agent.as_string())
-        .unwrap_or_default()
 }
 
 /// `name: value` lines of `getAllResponseHeaders()` as pairs.

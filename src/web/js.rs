@@ -57,6 +57,11 @@ pub fn get_property(target: &JsValue, key: &str) -> JsValue {
     Reflect::get(target, &key.into()).unwrap_or(JsValue::UNDEFINED)
 }
 
+/// `navigator[key]` of the page or worker; `undefined` where there is none.
+pub fn navigator_property(key: &str) -> JsValue {
+    get_property(&get_property(&js_sys::global(), "navigator"), key)
+}
+
 /// Sets a plain data property on an object this library created (an `Object`, an
 /// `Error`): that cannot fail, so there is nothing to report.
 pub fn set_property(target: &Object, key: &str, value: &JsValue) {
