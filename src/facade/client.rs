@@ -9,11 +9,10 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 use web_sys::AbortSignal;
 
-use super::ProgressCallback;
+use super::{PacedProgress, ProgressCallback};
 use crate::core::api::{checked_headers, checked_path, ApiClient};
 use crate::core::engine::{
-    self, Phase, Progress, ReportGate, UploadOptions, DEFAULT_PROCESSING_TIMEOUT_MS,
-    MAX_CONCURRENCY,
+    self, Phase, Progress, UploadOptions, DEFAULT_PROCESSING_TIMEOUT_MS, MAX_CONCURRENCY,
 };
 use crate::core::hash::{HashBackend, HashOptions};
 use crate::core::http::Method;
@@ -30,7 +29,6 @@ use crate::web::hashing::{default_worker_count, Hashing, MAX_WORKERS};
 use crate::web::http::WebHttp;
 use crate::web::js::{json_text, object, parse_json_answer, random_token, text_pairs, Options};
 use crate::web::store::WebStore;
-use crate::web::timer::now_ms;
 use crate::web::tokens::JsTokens;
 use crate::web::workers::{WorkerPool, WorkerRuntime};
 
@@ -676,9 +674,9 @@ async fn hash_file(
     let size = source.size();
     let plan = plan_segments(size, settings.version, options.whole_number("segmentSize")?)?;
     let ranges: Vec<_> = plan.ranges().collect();
-    let gate = std::cell::RefCell::new(ReportGate::default());
+    let paced = PacedProgress::new(&on_progress);
     let report = |phase, bytes_hashed, segments_done| {
-        let progress = Progress {
+        paced.report(&Progress {
             phase,
             bytes_hashed,
             bytes_uploaded: 0,
@@ -687,10 +685,7 @@ async fn hash_file(
             segments_total: plan.count(),
             bytes_per_second: None,
             eta_seconds: None,
-        };
-        if gate.borrow_mut().admit(now_ms(), &progress) {
-            on_progress.report(&progress);
-        }
+        });
     };
     let progress = |hashed| report(Phase::Hashing, hashed, 0);
     let hasher = Hashing::choose(settings.pool.as_ref(), workers, &source, signal.clone());

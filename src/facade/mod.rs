@@ -79,6 +79,29 @@ impl ProgressCallback {
     }
 }
 
+/// A [`ProgressCallback`] paced by a [`ReportGate`]: what a hashing reports through,
+/// since it has no tracker of its own.
+struct PacedProgress<'a> {
+    callback: &'a ProgressCallback,
+    gate: std::cell::RefCell<ReportGate>,
+}
+
+impl<'a> PacedProgress<'a> {
+    fn new(callback: &'a ProgressCallback) -> Self {
+        Self {
+            callback,
+            gate: std::cell::RefCell::new(ReportGate::default()),
+        }
+    }
+
+    /// Reports `progress` when the gate lets it through now.
+    fn report(&self, progress: &Progress) {
+        if self.gate.borrow_mut().admit(now_ms(), progress) {
+            self.callback.report(progress);
+        }
+    }
+}
+
 /// `hashFile` options, read from the JS object.
 struct HashFileOptions {
     hash: HashOptions,
@@ -126,13 +149,10 @@ async fn hash_file_impl(file: JsValue, options: &JsValue) -> Result<HashFileResu
         bytes_per_second: None,
         eta_seconds: None,
     };
-    let gate = std::cell::RefCell::new(ReportGate::default());
+    let paced = PacedProgress::new(&options.on_progress);
     let digests = hash_source(&source, options.hash, |bytes_hashed| {
         abort::check(options.signal.as_ref())?;
-        let report = progress(Phase::Hashing, bytes_hashed, 0);
-        if gate.borrow_mut().admit(now_ms(), &report) {
-            options.on_progress.report(&report);
-        }
+        paced.report(&progress(Phase::Hashing, bytes_hashed, 0));
         Ok(())
     })
     .await?;

@@ -595,10 +595,10 @@ impl HashBackend for WorkerHashing<'_> {
         let (to, mut events) = mpsc::unbounded();
         // At most `count` jobs of this hashing in the pool at once (the pool may be
         // larger: the client's default, or another upload's wish); the next goes in
-        // as one is done. Dropped when the hashing ends, however it ends: jobs still
+        // as one is done. The sender goes once the last job is in: if the pool then
+        // drops the jobs, the hashing hears of it instead of waiting forever. The
+        // tickets are dropped when the hashing ends, however it ends: jobs still
         // queued or running are given up (their workers ended).
-        // The sender goes once the last job is in: if the pool then drops the jobs,
-        // the hashing hears of it instead of waiting forever.
         let mut to = Some(to);
         let submit = |tag: usize, to: &mut Option<_>| -> Result<Option<Ticket>, Error> {
             let ticket = match (jobs.get(tag), to.as_ref()) {
