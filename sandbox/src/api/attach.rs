@@ -157,6 +157,19 @@ fn project_query(query: &HashMap<String, String>) -> Result<u64, ApiError> {
         .ok_or_else(|| ApiError::bad_request("the project_id query parameter is required"))
 }
 
+/// [`finished_upload`] for each of `uuids`: their file names, in order.
+async fn finished_uploads(
+    state: &AppState,
+    caller: &Caller,
+    uuids: &[String],
+) -> Result<Vec<String>, ApiError> {
+    let mut names = Vec::with_capacity(uuids.len());
+    for uuid in uuids {
+        names.push(finished_upload(state, caller, uuid).await?);
+    }
+    Ok(names)
+}
+
 /// Checks that `uuid` names a finished upload of the caller in its company, and
 /// answers its file name.
 async fn finished_upload(
@@ -500,11 +513,11 @@ pub async fn accident_log(
         up_to(log, "time_hour", 23, "accident_log")?;
         up_to(log, "time_minute", 59, "accident_log")?;
         let ids = uuids(log, "upload_ids", "accident_log")?;
-        let mut attachments = Vec::new();
-        for uuid in &ids {
-            let name = finished_upload(&state, &caller, uuid).await?;
-            attachments.push(json!({ "name": name, "filename": name }));
-        }
+        let attachments: Vec<Value> = finished_uploads(&state, &caller, &ids)
+            .await?
+            .into_iter()
+            .map(|name| json!({ "name": name, "filename": name }))
+            .collect();
         let id = record(&state, "accident_log", &caller, Some(project), ids, &body);
         let mut answer = log.clone();
         answer.remove("upload_ids");
@@ -531,11 +544,11 @@ pub async fn incident(
     idempotent(&state, &caller, &headers, async {
         let incident = part(&body, "incident")?;
         let ids = uuids(incident, "upload_uuids", "incident")?;
-        let mut attachments = Vec::new();
-        for uuid in &ids {
-            let name = finished_upload(&state, &caller, uuid).await?;
-            attachments.push(json!({ "name": name }));
-        }
+        let attachments: Vec<Value> = finished_uploads(&state, &caller, &ids)
+            .await?
+            .into_iter()
+            .map(|name| json!({ "name": name }))
+            .collect();
         let id = record(&state, "incident", &caller, Some(project), ids, &body);
         let mut answer = incident.clone();
         answer.remove("upload_uuids");
