@@ -3,19 +3,30 @@
 // sandbox, beside the upload-only floor: the same bytes PUT in the same segments by
 // bare fetch() with the digests computed beforehand (no hashing), in the same run.
 // Goal: the batch at ≥ 0.9× the floor. Run: node bench/batch.mjs [rounds] [files] [MB]
+import { execFileSync } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import { openWorld, randomFile } from "../tests/e2e/support.mjs";
+import { startCpuAccounting } from "./cpu.mjs";
 
 const rounds = Number(process.argv[2] ?? 3);
 const count = Number(process.argv[3] ?? 20);
 const megabytes = Number(process.argv[4] ?? 50);
 const size = megabytes * 1_000_000;
 
+// BENCH_SEPARATE_CORES=1: the browser (and this script) on CPU 0, the sandbox on
+// CPU 1, as when storage is another machine: on two shared cores the sandbox's own
+// work (a SHA-256 check and an MD5 ETag of every PUT) takes the CPU the browser's
+// hashing would hide in. Threads started later inherit their starter's CPU.
+const separateCores = process.env.BENCH_SEPARATE_CORES === "1";
+const pin = (pid, cpu) => execFileSync("taskset", ["-a", "-p", "-c", String(cpu), String(pid)], { stdio: "ignore" });
+if (separateCores) pin(process.pid, 0);
+
 // BENCH_ENGINE: chromium (default), firefox or webkit.
 const world = await openWorld("bench-batch", ["--processing-delay-ms", "50"], process.env.BENCH_ENGINE ?? "chromium");
 try {
   const { dir, sandbox, page } = world;
+  if (separateCores) pin(sandbox.pid, 1);
   const files = Array.from({ length: count }, (_, i) => randomFile(dir, `batch-${i}.bin`, size));
   await page.setInputFiles("#files", files);
 
@@ -78,11 +89,20 @@ try {
     return { idle, total: n.reduce((a, b) => a + b, 0) };
   };
   const busy = {};
+  // CPU seconds per process kind and thread name, summed over the rounds.
+  const spent = {};
   const measured = async (name, run) => {
     const before = cpuTimes();
+    const accounting = startCpuAccounting();
     const ms = await run();
+    const { rows } = accounting.stop();
     const after = cpuTimes();
     (busy[name] ??= []).push(1 - (after.idle - before.idle) / (after.total - before.total));
+    for (const { process, thread, seconds } of rows) {
+      const key = `${process} · ${thread}`;
+      ((spent[key] ??= {})[name] ??= 0);
+      spent[key][name] += seconds;
+    }
     return ms;
   };
   const runs = { floor: [], "v1.1 segmented": [], "v2.1": [] };
@@ -94,7 +114,7 @@ try {
   const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
   const mbps = (ms) => (count * size) / 1e6 / (ms / 1000);
   const floorMs = median(runs.floor);
-  console.log(`${count} files × ${megabytes} MB, median of ${rounds} rounds (MB = 10^6 bytes)\n`);
+  console.log(`${count} files × ${megabytes} MB, median of ${rounds} rounds (MB = 10^6 bytes)${separateCores ? ", browser on CPU 0, sandbox on CPU 1" : ""}\n`);
   console.log("| variant | median | MB/s | ÷ floor | CPU busy (median) | all runs (s) |");
   console.log("|---|---:|---:|---:|---:|---|");
   for (const [name, values] of Object.entries(runs)) {
@@ -102,6 +122,20 @@ try {
     const cpu = `${(median(busy[name]) * 100).toFixed(0)} %`;
     console.log(`| ${name} | ${(ms / 1000).toFixed(2)} s | ${mbps(ms).toFixed(0)} | ${(floorMs / ms).toFixed(2)} | ${cpu} | ${values.map((v) => (v / 1000).toFixed(2)).join(" ")} |`);
   }
+  // Where the CPU went: mean CPU seconds per run, by process and thread (rows of
+  // at least 0.1 s in some variant).
+  const names = Object.keys(runs);
+  console.log(`\nCPU seconds per run (mean of ${rounds}), by process and thread:\n`);
+  console.log(`| process · thread | ${names.join(" | ")} |`);
+  console.log(`|---|${names.map(() => "---:").join("|")}|`);
+  const totals = Object.fromEntries(names.map((name) => [name, 0]));
+  const rows = Object.entries(spent).sort(([, a], [, b]) => (b[names[1]] ?? 0) - (a[names[1]] ?? 0));
+  for (const [key, byName] of rows) {
+    for (const name of names) totals[name] += (byName[name] ?? 0) / rounds;
+    if (!names.some((name) => (byName[name] ?? 0) / rounds >= 0.1)) continue;
+    console.log(`| ${key} | ${names.map((name) => ((byName[name] ?? 0) / rounds).toFixed(2)).join(" | ")} |`);
+  }
+  console.log(`| **all** | ${names.map((name) => totals[name].toFixed(2)).join(" | ")} |`);
 } finally {
   await world.close();
 }

@@ -103,6 +103,8 @@ export async function startSandbox(args = []) {
   return {
     api: urls.api.replace(/\/$/, ""),
     storage: urls.storage,
+    /** The sandbox's process id (benchmarks pin it to a core). */
+    pid: child.pid,
     /** The upload record and what storage holds for it. */
     inspect: (uuid) => admin("GET", `uploads/${uuid}`),
     requests: () => admin("GET", "requests"),
