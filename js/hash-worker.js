@@ -7,12 +7,18 @@ let wasm = null;
 /** Bytes of wasm memory now (reported for benchmarks: it must stay bounded). */
 const wasmBytes = () => wasm?.memory?.buffer.byteLength ?? 0;
 
-self.onmessage = async ({ data }) => {
+self.onmessage = ({ data }) => {
   if (data.type === "init") {
+    // Synchronous, so that a failure is an error event at the page before "ready":
+    // the pool tells a worker that never started from one that crashed by it.
     wasm = initSync({ module: data.module });
+    self.postMessage({ type: "ready" });
     return;
   }
-  if (data.type !== "job") return;
+  if (data.type === "job") runJob(data);
+};
+
+async function runJob(data) {
   const { id } = data;
   let reported = 0;
   let last = 0;
@@ -36,4 +42,4 @@ self.onmessage = async ({ data }) => {
       self.postMessage(failure);
     }
   }
-};
+}

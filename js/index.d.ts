@@ -47,7 +47,9 @@ export interface ProcoreClientOptions {
   /**
    * Hashing Web Workers the client keeps: started on first need, shared by its
    * uploads, ended after `workerIdleMs` without work and by close(). Default one
-   * per core, at most 4; 0 hashes on the calling thread. At most 64.
+   * per core, at most 4; 0 hashes on the calling thread. At most 64. Where no worker
+   * can start (no module workers, a worker script that does not load), the client
+   * hashes on the calling thread instead, after one console warning.
    */
   workers?: number;
   /** Milliseconds without work after which the hashing workers end (default 10000). */

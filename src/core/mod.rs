@@ -16,5 +16,6 @@ pub mod source;
 pub mod state;
 #[doc(hidden)]
 pub mod test_vectors;
+pub mod workers;
 
 pub use error::Error;

@@ -85,14 +85,29 @@ impl HashBackend for Hashing<'_> {
         match self {
             Hashing::Workers(workers) => workers.hash(ranges, options, whole, progress).await,
             Hashing::CallingThread { source, signal } => {
-                let cancelled = || signal.as_ref().is_some_and(AbortSignal::aborted);
-                InThread::cancellable(*source, &cancelled)
-                    .with_max_chunk(CALLING_THREAD_CHUNK)
-                    .hash(ranges, options, whole, progress)
+                hash_on_calling_thread(source, signal.as_ref(), ranges, options, whole, progress)
                     .await
             }
         }
     }
+}
+
+/// Hashes on the calling thread ([`CALLING_THREAD_CHUNK`] per read, the wasm
+/// SHA-256 and MD5), stopping between reads once `signal` aborts: where no worker
+/// is wanted or none can start.
+pub async fn hash_on_calling_thread(
+    source: &BlobSource,
+    signal: Option<&AbortSignal>,
+    ranges: &[Range<u64>],
+    options: HashOptions,
+    whole: bool,
+    progress: &dyn Fn(u64),
+) -> Result<(Vec<Digests>, Option<Digests>), Error> {
+    let cancelled = || signal.is_some_and(AbortSignal::aborted);
+    InThread::cancellable(source, &cancelled)
+        .with_max_chunk(CALLING_THREAD_CHUNK)
+        .hash(ranges, options, whole, progress)
+        .await
 }
 
 /// The byte ranges of a job, from the flat `[start, end, start, end, …]` a worker

@@ -3,12 +3,16 @@
 //! time and by `close()`. Each worker instantiates the already-compiled wasm module
 //! and reads its own slices of the `File` (the main thread copies no bytes). Every
 //! message a worker sends is checked before it is believed; a worker that crashes
-//! is replaced and its job run once more.
+//! is replaced and its job run once more. Where no worker of the pool ever starts
+//! (a browser without module workers, a worker script that does not load), the pool
+//! gives up on workers for good and its hashing runs on the calling thread
+//! ([`crate::core::workers::after_worker_failure`] tells the two apart).
 //!
 //! Protocol (see `js/hash-worker.js`):
 //! - main → worker `{type:"init", module}`, then `{type:"job", id, file, ranges, md5, chunkSize, whole}`
 //!   (`ranges`: flat `[start, end, start, end, …]`);
-//! - worker → main `{type:"progress", id, bytes}`, `{type:"done", id, segments:[[sha256, md5|null]…],
+//! - worker → main `{type:"ready"}` once it has the wasm instantiated, then
+//!   `{type:"progress", id, bytes}`, `{type:"done", id, segments:[[sha256, md5|null]…],
 //!   whole:[sha256, md5|null]|null}` or `{type:"error", id, code, message, cause?}`.
 //!
 //! Segments are hashed in parallel. The whole-file digest of v2.1 is sequential by
@@ -30,9 +34,13 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{AbortSignal, Blob, MessageEvent, Worker};
 
 use super::abort::{self, AbortWatch};
+use super::blob::BlobSource;
 use super::error::{js_cause, worker_error};
+use super::hashing::hash_on_calling_thread;
 use super::js::{describe_error, get_property as get, set_property as set, whole_number};
 use crate::core::hash::{Digests, HashBackend, HashOptions};
+use crate::core::source::ByteSource;
+use crate::core::workers::{after_worker_failure, AfterFailure};
 use crate::core::Error;
 
 /// How to start hashing workers: a function returning a new module `Worker`, and the
@@ -52,6 +60,8 @@ enum Reply {
     /// The job cannot finish: its worker crashed twice, could not start, or the
     /// pool was closed.
     Failed(Error),
+    /// The pool's workers cannot start on this page: hash on the calling thread.
+    CallingThread,
 }
 
 /// A job's owner: replies go to `to`, tagged with the owner's own job number.
@@ -105,6 +115,10 @@ struct PoolState {
     jobs: BTreeMap<u64, PoolJob>,
     next_job: u64,
     next_worker: u64,
+    /// A worker has reported ready (or answered a job): workers run on this page.
+    proven: bool,
+    /// No worker could start here: the pool starts none any more.
+    gave_up: bool,
     /// The idle timer, while no job runs or waits.
     idle: Option<(JsValue, Closure<dyn FnMut()>)>,
     /// The timer's closure after it fired: dropped later, never from inside itself.
@@ -176,17 +190,23 @@ impl WorkerPool {
     }
 
     /// Queues `message` (a job without its id); the replies go to `to` tagged `tag`.
-    /// Dropping the ticket cancels the job (ending its worker if it runs).
+    /// Dropping the ticket cancels the job (ending its worker if it runs). Once the
+    /// pool gave up on workers, the only reply is [`Reply::CallingThread`] and there
+    /// is no ticket.
     fn submit(
         &self,
         message: Object,
         to: mpsc::UnboundedSender<(usize, Reply)>,
         tag: usize,
-    ) -> Result<Ticket, Error> {
+    ) -> Result<Option<Ticket>, Error> {
         let id = {
             let mut state = self.inner.state.borrow_mut();
             if state.closed {
                 return Err(Error::InvalidInput("the client was closed".into()));
+            }
+            if state.gave_up {
+                let _ = to.unbounded_send((tag, Reply::CallingThread));
+                return Ok(None);
             }
             let id = state.next_job;
             state.next_job += 1;
@@ -202,15 +222,21 @@ impl WorkerPool {
             id
         };
         PoolInner::dispatch(&self.inner);
-        Ok(Ticket {
+        Ok(Some(Ticket {
             pool: Rc::downgrade(&self.inner),
             id,
-        })
+        }))
     }
 
     /// Workers running now (for tests).
     pub fn running(&self) -> usize {
         self.inner.state.borrow().workers.len()
+    }
+
+    /// Whether the pool gave up on workers (none could start on this page), so that
+    /// its hashing runs on the calling thread.
+    pub fn gave_up(&self) -> bool {
+        self.inner.state.borrow().gave_up
     }
 }
 
@@ -234,11 +260,37 @@ fn disarm(state: &mut PoolState) {
     }
 }
 
+/// No worker could start on this page (`reason`): the pool ends its workers, starts
+/// none any more, says so once on the console, and hands back the owners of every
+/// job, waiting or running, to be told to hash on the calling thread.
+fn give_up(state: &mut PoolState, reason: &str) -> Vec<Owner> {
+    if !state.gave_up {
+        state.gave_up = true;
+        web_sys::console::warn_1(
+            &format!(
+                "procore-upload: no hashing worker could start here ({reason}); \
+                 hashing on the calling thread instead"
+            )
+            .into(),
+        );
+    }
+    for pooled in state.workers.drain(..) {
+        pooled.end();
+    }
+    state.queue.clear();
+    disarm(state);
+    std::mem::take(&mut state.jobs)
+        .into_values()
+        .map(|job| job.owner)
+        .collect()
+}
+
 impl PoolInner {
     /// Gives waiting jobs to free workers, starting workers up to the pool's size;
     /// arms the idle timer when nothing runs or waits.
     fn dispatch(this: &Rc<Self>) {
         let mut failed = Vec::new();
+        let mut calling_thread = Vec::new();
         {
             let mut state = this.state.borrow_mut();
             while let Some(&id) = state.queue.front() {
@@ -254,9 +306,26 @@ impl PoolInner {
                                 state.workers.len() - 1
                             }
                             Err(error) => {
-                                state.queue.pop_front();
-                                if let Some(job) = state.jobs.remove(&id) {
-                                    failed.push((job.owner, error));
+                                let proven = state.proven;
+                                let Some(job) = state.jobs.get_mut(&id) else {
+                                    state.queue.pop_front();
+                                    continue;
+                                };
+                                match after_worker_failure(proven, job.rerun) {
+                                    AfterFailure::RunAgain => job.rerun = true,
+                                    AfterFailure::Fail => {
+                                        state.queue.pop_front();
+                                        if let Some(job) = state.jobs.remove(&id) {
+                                            failed.push((job.owner, error));
+                                        }
+                                    }
+                                    AfterFailure::CallingThread => {
+                                        let reason = match &error {
+                                            Error::Worker { message, .. } => message.clone(),
+                                            other => other.to_string(),
+                                        };
+                                        calling_thread.extend(give_up(&mut state, &reason));
+                                    }
                                 }
                                 continue;
                             }
@@ -307,6 +376,9 @@ impl PoolInner {
         }
         for (owner, error) in failed {
             let _ = owner.to.unbounded_send((owner.tag, Reply::Failed(error)));
+        }
+        for owner in calling_thread {
+            let _ = owner.to.unbounded_send((owner.tag, Reply::CallingThread));
         }
     }
 
@@ -377,15 +449,20 @@ impl PoolInner {
             let Some(index) = state.workers.iter().position(|w| w.key == key) else {
                 return;
             };
+            let kind = get(&data, "type").as_string();
+            if kind.as_deref() == Some("ready") {
+                // Workers run on this page: a failure from now on is a crash.
+                state.proven = true;
+                return;
+            }
             let Some(running) = state.workers.get(index).and_then(|w| w.job) else {
                 return;
             };
             let named = whole_number(&get(&data, "id"));
             let matches = named == Some(running);
-            let finished = matches!(
-                get(&data, "type").as_string().as_deref(),
-                Some("done" | "error")
-            );
+            // A worker answering its job runs, even one that never said ready.
+            state.proven |= matches;
+            let finished = matches!(kind.as_deref(), Some("done" | "error"));
             if !matches || finished {
                 if let Some(pooled) = state.workers.get_mut(index) {
                     pooled.job = None;
@@ -417,9 +494,17 @@ impl PoolInner {
         Self::dispatch(this);
     }
 
-    /// A worker crashed: it is ended, and its job goes first in line to run once
-    /// more on another; a second crash fails the job.
+    /// A worker failed (an `error` event): it is ended. Where workers have run
+    /// before, its job goes first in line to run once more on another, and a second
+    /// crash fails the job; where none ever started, the pool gives up on workers
+    /// and all its jobs go to the calling thread.
     fn on_crash(this: &Rc<Self>, key: u64, event: JsValue) {
+        let message = event
+            .dyn_ref::<web_sys::ErrorEvent>()
+            .map(|e| e.message())
+            .filter(|m| !m.is_empty())
+            .unwrap_or_else(|| "the worker script failed (not found, or not a module?)".into());
+        let mut calling_thread = Vec::new();
         let failed = {
             let mut state = this.state.borrow_mut();
             let Some(index) = state.workers.iter().position(|w| w.key == key) else {
@@ -427,25 +512,30 @@ impl PoolInner {
             };
             let pooled = state.workers.remove(index);
             pooled.end();
+            let proven = state.proven;
             let running = pooled.job;
-            match running.and_then(|id| state.jobs.get_mut(&id).map(|job| (id, job))) {
-                Some((id, job)) if !job.rerun => {
+            let job = running.and_then(|id| state.jobs.get_mut(&id).map(|job| (id, job)));
+            let rerun = job.as_ref().is_some_and(|(_, job)| job.rerun);
+            match (after_worker_failure(proven, rerun), job) {
+                (AfterFailure::CallingThread, _) => {
+                    calling_thread = give_up(&mut state, &message);
+                    None
+                }
+                (AfterFailure::RunAgain, Some((id, job))) => {
                     job.rerun = true;
                     state.queue.push_front(id);
                     None
                 }
-                Some((id, _)) => state.jobs.remove(&id).map(|job| job.owner),
-                None => None,
+                (AfterFailure::Fail, Some((id, _))) => state.jobs.remove(&id).map(|job| job.owner),
+                (_, None) => None,
             }
         };
         if let Some(owner) = failed {
-            let message = event
-                .dyn_ref::<web_sys::ErrorEvent>()
-                .map(|e| e.message())
-                .filter(|m| !m.is_empty())
-                .unwrap_or_else(|| "the worker script failed (not found, or not a module?)".into());
             let error = worker_error(format!("a hashing worker crashed twice: {message}"), event);
             let _ = owner.to.unbounded_send((owner.tag, Reply::Failed(error)));
+        }
+        for owner in calling_thread {
+            let _ = owner.to.unbounded_send((owner.tag, Reply::CallingThread));
         }
         Self::dispatch(this);
     }
@@ -477,11 +567,12 @@ impl Drop for PoolInner {
     }
 }
 
-/// Hashing of one file in a client's pool, split for up to `count` workers.
+/// Hashing of one file in a client's pool, split for up to `count` workers; on the
+/// calling thread where the pool's workers cannot start.
 pub struct WorkerHashing<'a> {
     pool: &'a WorkerPool,
     count: usize,
-    blob: Blob,
+    source: BlobSource,
     signal: Option<AbortSignal>,
 }
 
@@ -498,7 +589,7 @@ impl<'a> WorkerHashing<'a> {
         Self {
             pool,
             count: count.max(1),
-            blob,
+            source: BlobSource::from_raw(blob),
             signal,
         }
     }
@@ -560,7 +651,7 @@ impl WorkerHashing<'_> {
         // Offsets and sizes are far below 2^53: f64 holds them exactly.
         #[allow(clippy::cast_precision_loss)]
         let number = |n: u64| JsValue::from(n as f64);
-        set(&message, "file", &self.blob);
+        set(&message, "file", self.source.as_raw());
         let flat: Array = job
             .ranges
             .iter()
@@ -578,7 +669,7 @@ impl WorkerHashing<'_> {
 
 impl HashBackend for WorkerHashing<'_> {
     fn size(&self) -> u64 {
-        super::blob::blob_size(&self.blob)
+        self.source.size()
     }
 
     async fn hash(
@@ -588,7 +679,38 @@ impl HashBackend for WorkerHashing<'_> {
         whole: bool,
         progress: &dyn Fn(u64),
     ) -> Result<(Vec<Digests>, Option<Digests>), Error> {
+        if let Some(done) = self.in_workers(ranges, options, whole, progress).await? {
+            return Ok(done);
+        }
+        // No worker could start: no byte was hashed in one, so progress starts at 0.
+        hash_on_calling_thread(
+            &self.source,
+            self.signal.as_ref(),
+            ranges,
+            options,
+            whole,
+            progress,
+        )
+        .await
+    }
+}
+
+/// What a hashing in workers gives: the digests, or `None` where no worker could
+/// start (hash on the calling thread instead).
+type InWorkers = Option<(Vec<Digests>, Option<Digests>)>;
+
+impl WorkerHashing<'_> {
+    async fn in_workers(
+        &self,
+        ranges: &[Range<u64>],
+        options: HashOptions,
+        whole: bool,
+        progress: &dyn Fn(u64),
+    ) -> Result<InWorkers, Error> {
         abort::check(self.signal.as_ref())?;
+        if self.pool.gave_up() {
+            return Ok(None);
+        }
         let size = self.size();
         let jobs = plan_jobs(ranges, whole, self.count, size);
         let mut aborted = AbortWatch::new(self.signal.as_ref())?;
@@ -602,11 +724,11 @@ impl HashBackend for WorkerHashing<'_> {
         let mut to = Some(to);
         let submit = |tag: usize, to: &mut Option<_>| -> Result<Option<Ticket>, Error> {
             let ticket = match (jobs.get(tag), to.as_ref()) {
-                (Some(job), Some(sender)) => Some(self.pool.submit(
+                (Some(job), Some(sender)) => self.pool.submit(
                     self.job_message(job, options),
                     mpsc::UnboundedSender::clone(sender),
                     tag,
-                )?),
+                )?,
                 _ => None,
             };
             if tag + 1 >= jobs.len() {
@@ -643,6 +765,8 @@ impl HashBackend for WorkerHashing<'_> {
             let (id, data) = match event {
                 Some((tag, Reply::Message(data))) => (tag, data),
                 Some((_, Reply::Failed(error))) => return Err(error),
+                // Its jobs are dropped with the tickets (the pool holds none any more).
+                Some((_, Reply::CallingThread)) => return Ok(None),
                 None => return Err(Error::worker("the workers went away")),
             };
             let Some(job) = jobs.get(id) else {
@@ -711,7 +835,7 @@ impl HashBackend for WorkerHashing<'_> {
         if whole && whole_digest.is_none() {
             return Err(Error::worker("the whole file was never hashed"));
         }
-        Ok((segments, whole_digest))
+        Ok(Some((segments, whole_digest)))
     }
 }
 

@@ -223,8 +223,12 @@ fn scripted_workers(scripts: &[&str]) -> (WorkerRuntime, Function) {
     )
 }
 
-const ECHO: &str = "onmessage = (e) => { if (e.data.type === 'job') postMessage({ type: 'done', id: e.data.id, segments: [['e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', null]], whole: null }); };";
-const CRASH: &str = "onmessage = (e) => { if (e.data.type === 'job') throw new Error('boom'); };";
+// Each says ready on `init`, as js/hash-worker.js does once it has the wasm.
+const ECHO: &str = "onmessage = (e) => { if (e.data.type === 'init') postMessage({ type: 'ready' }); if (e.data.type === 'job') postMessage({ type: 'done', id: e.data.id, segments: [['e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', null]], whole: null }); };";
+const CRASH: &str = "onmessage = (e) => { if (e.data.type === 'init') postMessage({ type: 'ready' }); if (e.data.type === 'job') throw new Error('boom'); };";
+/// A worker script that fails as it loads, as the package's module worker does when
+/// an engine without module workers loads it as a classic script.
+const NEVER_STARTS: &str = "import { initSync } from './procore_upload_wasm.js';";
 
 /// The digests of an empty file hashed in `pool`.
 async fn hash_empty(pool: &WorkerPool) -> Result<Vec<Digests>, Error> {
@@ -266,6 +270,104 @@ async fn a_crashed_worker_is_replaced_and_its_job_run_once_more() {
     assert_eq!(started(&counter), 2.0, "run once more, not forever");
 }
 
+/// `console.warn` recorded for the length of a test (put back when dropped).
+struct Warnings {
+    _patch: Patched,
+    calls: Array,
+}
+
+impl Warnings {
+    fn record() -> Self {
+        let (recorder, calls) = recorder();
+        Self {
+            _patch: Patched::on(js("return console"), "warn", &recorder),
+            calls,
+        }
+    }
+
+    fn messages(&self) -> Vec<String> {
+        self.calls
+            .iter()
+            .map(|m| m.as_string().unwrap_or_default())
+            .collect()
+    }
+}
+
+/// A pool none of whose workers ever starts (an engine without module workers, a
+/// script that does not load) gives up on workers: the hashing runs on the calling
+/// thread, right, with one console warning; later hashing tries no worker again.
+#[wasm_bindgen_test]
+async fn a_pool_whose_workers_never_start_hashes_on_the_calling_thread() {
+    let bytes = pseudo_random_bytes(3000, 11);
+    let ranges: Vec<std::ops::Range<u64>> = vec![0..1000, 1000..2000, 2000..3000];
+    let options = HashOptions::new(true, None).expect("options");
+    let expected: Vec<Digests> = ranges
+        .iter()
+        .map(|r| hash_bytes(&bytes[r.start as usize..r.end as usize], true))
+        .collect();
+    let warnings = Warnings::record();
+    let (runtime, counter) = scripted_workers(&[NEVER_STARTS]);
+    let pool = WorkerPool::new(runtime, 2, 10_000);
+    for round in 0..2 {
+        let hashing = WorkerHashing::new(&pool, 2, file(&bytes, "f").into(), None);
+        let (segments, whole) = hashing
+            .hash(&ranges, options, true, &|_| {})
+            .await
+            .expect("hashed on the calling thread");
+        assert_eq!(segments, expected, "round {round}");
+        assert_eq!(whole, Some(hash_bytes(&bytes, false)), "round {round}");
+    }
+    let tried = started(&counter);
+    assert!((1.0..=2.0).contains(&tried), "workers tried once: {tried}");
+    assert!(pool.gave_up());
+    assert_eq!(pool.running(), 0);
+    let messages = warnings.messages();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(messages[0].contains("calling thread"), "{messages:?}");
+
+    // A factory that throws (an engine refusing `type: "module"`): the same.
+    let throwing = Function::new_no_args(
+        "throw new TypeError(\"Module scripts are not supported on DedicatedWorker yet.\")",
+    );
+    let pool = WorkerPool::new(
+        WorkerRuntime {
+            create_worker: throwing,
+            module: JsValue::NULL,
+        },
+        1,
+        10_000,
+    );
+    assert_eq!(
+        hash_empty(&pool)
+            .await
+            .expect("hashed on the calling thread"),
+        vec![hash_bytes(b"", false)]
+    );
+    assert!(pool.gave_up());
+    assert_eq!(warnings.messages().len(), 2, "one warning per pool");
+}
+
+/// Once a worker of the pool has started, a worker failing as it loads is a crash
+/// like any other: replaced, its job run once more, then WORKER; never the calling
+/// thread.
+#[wasm_bindgen_test]
+async fn after_a_worker_started_a_load_failure_is_a_crash() {
+    let (runtime, counter) = scripted_workers(&[ECHO, NEVER_STARTS]);
+    let pool = WorkerPool::new(runtime, 1, 50);
+    hash_empty(&pool).await.expect("the first worker hashed it");
+    Timeout::start(200).wait().await;
+    assert_eq!(pool.running(), 0, "ended when idle");
+    let error = hash_empty(&pool).await.expect_err("crashed twice");
+    assert_eq!(error.code(), "WORKER");
+    assert!(error.to_string().contains("crashed twice"), "{error}");
+    assert_eq!(
+        started(&counter),
+        3.0,
+        "one more worker, then one for the rerun"
+    );
+    assert!(!pool.gave_up());
+}
+
 /// The pool's workers serve one hashing after another and end once idle.
 #[wasm_bindgen_test]
 async fn workers_are_reused_then_end_when_idle() {
@@ -305,24 +407,33 @@ async fn a_closed_pool_stops_its_jobs_and_takes_no_more() {
     );
 }
 
-/// Replaces `globalThis[name]` for the length of a test; puts it back when dropped.
+/// Replaces `globalThis[name]` (or `target[name]`) for the length of a test; puts it
+/// back when dropped.
 struct Patched {
+    target: JsValue,
     name: &'static str,
     original: JsValue,
 }
 
 impl Patched {
     fn new(name: &'static str, replacement: &JsValue) -> Self {
-        let global = js_sys::global();
-        let original = get(&global, name);
-        js_sys::Reflect::set(&global, &name.into(), replacement).expect("patch");
-        Self { name, original }
+        Self::on(js_sys::global().into(), name, replacement)
+    }
+
+    fn on(target: JsValue, name: &'static str, replacement: &JsValue) -> Self {
+        let original = get(&target, name);
+        js_sys::Reflect::set(&target, &name.into(), replacement).expect("patch");
+        Self {
+            target,
+            name,
+            original,
+        }
     }
 }
 
 impl Drop for Patched {
     fn drop(&mut self) {
-        let _ = js_sys::Reflect::set(&js_sys::global(), &self.name.into(), &self.original);
+        let _ = js_sys::Reflect::set(&self.target, &self.name.into(), &self.original);
     }
 }
 
