@@ -7,7 +7,7 @@ import { execFileSync } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import { openWorld, randomFile } from "../tests/e2e/support.mjs";
-import { startCpuAccounting } from "./cpu.mjs";
+import { startCpuAccounting } from "./proc.mjs";
 
 const rounds = Number(process.argv[2] ?? 3);
 const count = Number(process.argv[3] ?? 20);
