@@ -391,7 +391,8 @@ export type ProcoreUploadErrorCode =
   | "TIMEOUT"
   | "FILE_READ"
   | "WORKER"
-  | "STORE";
+  | "STORE"
+  | "LOAD";
 
 export interface ProcoreUploadError extends Error {
   name: "ProcoreUploadError" | "AbortError";
@@ -403,7 +404,7 @@ export interface ProcoreUploadError extends Error {
   /**
    * What failed first, where something outside the library did: what getAccessToken
    * threw (ACCESS_TOKEN), the browser's exception for FILE_READ and NETWORK, the
-   * worker's error for WORKER.
+   * worker's error for WORKER, the fetch or compile error for LOAD.
    */
   cause?: unknown;
 }

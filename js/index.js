@@ -19,14 +19,36 @@ async function compile() {
     }
   }
   const response = await fetch(wasmUrl);
+  if (!response.ok) throw new Error(`GET ${wasmUrl} answered ${response.status}`);
   return WebAssembly.compile(await response.arrayBuffer());
+}
+
+/**
+ * The error for a wasm that could not be fetched or compiled: a ProcoreUploadError
+ * of code LOAD, the browser's own error as `cause`.
+ */
+function loadError(cause) {
+  const error = new Error(
+    `procore-upload could not load ${wasmUrl}: ${cause?.message ?? cause}. ` +
+      "Is the .wasm shipped beside index.js, and does the page's Content-Security-Policy " +
+      "allow it (connect-src 'self', script-src 'wasm-unsafe-eval')?",
+    { cause },
+  );
+  error.name = "ProcoreUploadError";
+  error.code = "LOAD";
+  return error;
 }
 
 /** Loads and instantiates the wasm module once; a failed load may be retried. */
 function ready() {
   if (!loading) {
     loading = (async () => {
-      const module = await compile();
+      let module;
+      try {
+        module = await compile();
+      } catch (error) {
+        throw loadError(error);
+      }
       await init({ module_or_path: module });
       return module;
     })().catch((error) => {

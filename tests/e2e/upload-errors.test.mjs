@@ -59,6 +59,35 @@ describeInEngines("ProcoreClient refusals, aborts and token refresh in each brow
     companyId: 7, accessToken: "sandbox-token", baseUrl: api, apiVersion: "v1.1", allowInsecureStorage: true, ...extra,
   });
 
+  test("a .wasm that cannot be loaded is LOAD with the browser's error as cause, nothing is sent, and the next call loads it", async () => {
+    const wasm = `${dir}/package/procore_upload_wasm_bg.wasm`;
+    // A fresh page, so that the package loads its wasm again (the first call does).
+    await page.reload();
+    await page.setInputFiles("#files", [small]);
+    await sandbox.clearRequests();
+    fs.renameSync(wasm, `${wasm}.away`);
+    let failed;
+    try {
+      failed = await inPage(async (ProcoreClient, file, api) => {
+        const client = new ProcoreClient({ companyId: 7, accessToken: "sandbox-token", baseUrl: api, allowInsecureStorage: true });
+        return client.upload(file);
+      }, sandbox.api);
+    } finally {
+      fs.renameSync(`${wasm}.away`, wasm);
+    }
+    assert.equal(failed.error?.name, "ProcoreUploadError", JSON.stringify(failed));
+    assert.equal(failed.error.code, "LOAD");
+    assert.match(failed.error.message, /procore_upload_wasm_bg\.wasm/);
+    assert.ok(failed.error.cause, "the fetch or compile error is the cause");
+    assert.deepEqual(await sandbox.requests(), [], "nothing reached the API or storage");
+    // The wasm is back: the same page's next call loads it and uploads.
+    const done = await inPage(async (ProcoreClient, file, api) => {
+      const client = new ProcoreClient({ companyId: 7, accessToken: "sandbox-token", baseUrl: api, allowInsecureStorage: true });
+      return client.upload(file);
+    }, sandbox.api);
+    assert.equal(done.size, 1000, JSON.stringify(done));
+  });
+
   test("each bad input is refused with INVALID_INPUT before any request", async () => {
     await page.setInputFiles("#files", small);
     await sandbox.clearRequests();
