@@ -6,6 +6,8 @@ wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 #[path = "web/adapter.rs"]
 mod adapter;
+#[path = "web/engine.rs"]
+mod engine;
 #[path = "web/hash_file.rs"]
 mod hash_file;
 #[path = "web/support.rs"]
