@@ -37,7 +37,8 @@ function tool(envName, candidates, name) {
   throw new Error(`${name} is missing (scripts/bootstrap installs it; ${envName} overrides)`);
 }
 
-function freePort() {
+/** A TCP port free on 127.0.0.1 right now. */
+export function freePort() {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once("error", reject);

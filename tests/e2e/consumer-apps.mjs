@@ -6,9 +6,9 @@ import { execFile, spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
-import net from "node:net";
 import path from "node:path";
 import { promisify } from "node:util";
+import { freePort } from "./browsers.mjs";
 import { ROOT } from "./support.mjs";
 
 const run = promisify(execFile);
@@ -87,16 +87,6 @@ export async function build(target, tool) {
   return { dist: path.join(target, "dist"), output: `${stdout}${stderr}` };
 }
 
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * Starts Vite's dev server in `target` on 127.0.0.1 at a free port; resolves once it
