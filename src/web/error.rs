@@ -3,7 +3,7 @@
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::DomException;
 
-use super::js::{describe, set_property};
+use super::js::{describe_error, set_property};
 use crate::core::error::Cause;
 use crate::core::Error;
 
@@ -46,7 +46,8 @@ pub fn file_read_error(thrown: JsValue) -> Error {
         Some(exception) => {
             Error::file_read(format!("{}: {}", exception.name(), exception.message()))
         }
-        None => Error::file_read(describe(&thrown)),
+        // Chromium's stream of a changed file fails with "TypeError: network error".
+        None => Error::file_read(describe_error(&thrown)),
     };
     error.with_cause(js_cause(thrown))
 }

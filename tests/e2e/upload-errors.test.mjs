@@ -333,8 +333,11 @@ describeInEngines("ProcoreClient refusals, aborts and token refresh in each brow
       }
       const { error } = outcome;
       assert.equal(error?.code, "FILE_READ", `${label}: ${JSON.stringify(error)}`);
-      // Chromium says NotReadableError, WebKit NotFoundError.
-      assert.match(error.cause?.name ?? "", /^(NotReadableError|NotFoundError)$/, `${label}: the browser's exception is the cause`);
+      // Chromium says NotReadableError (a slice read whole or sent) or TypeError
+      // "network error" (a slice's stream, as the hashing reads it); WebKit NotFoundError.
+      const cause = `${error.cause?.name}: ${error.cause?.message}`;
+      assert.match(cause, /^(NotReadableError|NotFoundError|TypeError: network error)/, `${label}: the browser's exception is the cause: ${JSON.stringify(error)}`);
+      assert.ok(error.message.includes(error.cause.name), `${label}: the message names the browser's exception: ${error.message}`);
       const toStorage = requests.filter((r) => r.side === "storage");
       assert.deepEqual(toStorage.filter((r) => r.status < 300), [], `${label}: nothing stored`);
       assert.ok(toStorage.length <= 1, `${label}: not retried (${toStorage.length} storage requests)`);
