@@ -167,6 +167,7 @@ function describe(code: ProcoreUploadErrorCode): string {
     case "FILE_READ":
     case "WORKER":
     case "STORE":
+    case "LOAD":
       return code;
     default: {
       const unhandled: never = code;
