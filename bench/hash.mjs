@@ -1,4 +1,5 @@
 // Hashing benchmark: `node bench/hash.mjs [--size-mib 512] [--runs 3] [--memory-gib 4]`
+// (BENCH_BASELINE_PKG: see below)
 // (scripts/bench builds first). In headless Chromium, on one disk-backed File picked
 // with setInputFiles, 16 MiB segments, in one run: the read floor, this library's
 // hashFile (1 and 2 workers, MD5 on and off), hash-wasm and WebCrypto in the same kind
@@ -22,6 +23,10 @@ const arg = (name, fallback) => {
 const SIZE = arg("size-mib", 512) * MiB;
 const RUNS = arg("runs", 5);
 const MEMORY_SIZE = arg("memory-gib", 4) * 1024 * MiB;
+// BENCH_BASELINE_PKG=<a built pkg/ folder>: that package runs too, beside pkg/, in
+// the same rounds (a before/after comparison on a shared machine); RESULTS.md is
+// left alone.
+const BASELINE = process.env.BENCH_BASELINE_PKG ? path.resolve(process.env.BENCH_BASELINE_PKG) : null;
 const SEGMENT = 16 * MiB;
 const CHUNK = 4 * MiB;
 
@@ -62,6 +67,7 @@ const server = await startStaticServer({
     "/": path.join(ROOT, "bench/page"),
     "/pkg/": path.join(ROOT, "pkg"),
     "/hash-wasm/": path.join(ROOT, "node_modules/hash-wasm/dist"),
+    ...(BASELINE ? { "/pkg-baseline/": BASELINE } : {}),
   },
 });
 const browser = await chromium.launch({
@@ -83,6 +89,14 @@ const variants = [
   { label: "procore-upload SHA-256 + MD5", kind: "library", md5: true, workers: 2 },
   { label: "procore-upload SHA-256 (MD5 off)", kind: "library", md5: false, workers: 1 },
   { label: "procore-upload SHA-256 (MD5 off)", kind: "library", md5: false, workers: 2 },
+  ...(BASELINE
+    ? [
+        { label: "baseline package SHA-256 + MD5", kind: "baseline", md5: true, workers: 1 },
+        { label: "baseline package SHA-256 + MD5", kind: "baseline", md5: true, workers: 2 },
+        { label: "baseline package SHA-256 (MD5 off)", kind: "baseline", md5: false, workers: 1 },
+        { label: "baseline package SHA-256 (MD5 off)", kind: "baseline", md5: false, workers: 2 },
+      ]
+    : []),
   { label: "hash-wasm SHA-256 + MD5", kind: "hash-wasm-sha256-md5", workers: 1 },
   { label: "hash-wasm SHA-256 + MD5", kind: "hash-wasm-sha256-md5", workers: 2 },
   { label: "hash-wasm SHA-256", kind: "hash-wasm-sha256", workers: 1 },
@@ -212,5 +226,15 @@ For context: the read floor itself scales ${floorScaling.toFixed(2)}× from 1 to
 - peak wasm memory of a worker: ${(wasmPeak / MiB).toFixed(1)} MiB (target ≤ 16 MiB: ${check(wasmPeak <= 16 * MiB)})
 - JS heap, page + workers (CDP Runtime.getHeapUsage): ${(baseline / MiB).toFixed(1)} MiB before, peak ${(peakHeap / MiB).toFixed(1)} MiB, growth ${((peakHeap - baseline) / MiB).toFixed(1)} MiB (target ≤ 64 MiB: ${check(peakHeap - baseline <= 64 * MiB)})
 `;
-fs.writeFileSync(path.join(ROOT, "bench/RESULTS.md"), report + (fs.existsSync(path.join(ROOT, "bench/NOTES.md")) ? "\n" + fs.readFileSync(path.join(ROOT, "bench/NOTES.md"), "utf8") : ""));
+// RESULTS.md holds other benchmarks' sections too: only the hashing part (this report
+// and NOTES.md, up to the next top-level heading) is replaced. A comparison run
+// against a baseline package writes nothing.
+if (!BASELINE) {
+  const resultsFile = path.join(ROOT, "bench/RESULTS.md");
+  const notes = fs.existsSync(path.join(ROOT, "bench/NOTES.md")) ? "\n" + fs.readFileSync(path.join(ROOT, "bench/NOTES.md"), "utf8") : "";
+  const previous = fs.existsSync(resultsFile) ? fs.readFileSync(resultsFile, "utf8") : "";
+  const next = previous.search(/^# (?!Hashing benchmark)/m);
+  const rest = next >= 0 ? "\n" + previous.slice(next) : "";
+  fs.writeFileSync(resultsFile, report + notes + rest);
+}
 console.log(report);

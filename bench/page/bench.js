@@ -47,8 +47,10 @@ window.runOnPage = async ({ segment, chunk }) => {
 };
 
 window.runVariant = async ({ kind, workers, md5, segment, chunk }) => {
-  if (kind === "library") {
-    const client = new ProcoreClient({ companyId: 1, accessToken: "unused" });
+  if (kind === "library" || kind === "baseline") {
+    // The baseline: another build of the package (bench/hash.mjs, BENCH_BASELINE_PKG).
+    const Client = kind === "library" ? ProcoreClient : (await import("/pkg-baseline/index.js")).ProcoreClient;
+    const client = new Client({ companyId: 1, accessToken: "unused" });
     const started = performance.now();
     await client.hashFile(file(), { segmentSize: segment, workers, md5, chunkSize: chunk });
     return performance.now() - started;

@@ -6,7 +6,6 @@ pub mod engine;
 pub mod error;
 pub mod hash;
 pub mod http;
-pub mod md5x4;
 pub mod plan;
 pub mod protocol;
 pub mod resources;
