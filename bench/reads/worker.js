@@ -21,7 +21,7 @@ self.onmessage = async ({ data: { file, ranges, mode } }) => {
     return new Uint8Array(buffer, 0, offset);
   };
   // Where BYOB is missing (WebKit): the stream's own chunks copied into a reused buffer.
-  const copied = async ([start, end], buffer) => {
+  const copied = async ([start, end], buffer, release = false) => {
     const reader = file.slice(start, end).stream().getReader();
     const into = new Uint8Array(buffer);
     let offset = 0;
@@ -30,10 +30,16 @@ self.onmessage = async ({ data: { file, ranges, mode } }) => {
       if (done) break;
       into.set(value, offset);
       offset += value.byteLength;
+      // Detached at once (ArrayBuffer.prototype.transfer), not left to the collector.
+      if (release) value.buffer.transfer(0);
     }
     return into.subarray(0, offset);
   };
-  if (mode === "stream1") {
+  if (mode === "stream1-transfer") {
+    for (const r of ranges) await copied(r, spare[0], true);
+  } else if (mode === "read1-transfer") {
+    for (const [s, e] of ranges) (await file.slice(s, e).arrayBuffer()).transfer(0);
+  } else if (mode === "stream1") {
     for (const r of ranges) await copied(r, spare[0]);
   } else if (mode === "stream1-digest") {
     for (const r of ranges) await crypto.subtle.digest("SHA-256", await copied(r, spare[0]));

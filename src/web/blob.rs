@@ -10,7 +10,8 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, ReadableStreamByobReader, ReadableStreamDefaultReader};
 
 use super::error::file_read_error;
-use super::js::get_property;
+use super::js::{current_engine, get_property};
+use crate::core::browser::detach_read_buffers;
 use crate::core::source::ByteSource;
 use crate::core::Error;
 
@@ -157,6 +158,22 @@ pub async fn read_segment(
     ))
 }
 
+/// Detaches the buffer of a read's bytes once they are copied out or sent, where the
+/// engine frees it sooner that way ([`detach_read_buffers`]: WebKit). Only a view that
+/// spans its whole buffer: a buffer shared with other views is left alone.
+pub fn release_read(bytes: &Uint8Array) {
+    let buffer = bytes.buffer();
+    if bytes.byte_offset() != 0 || bytes.byte_length() != buffer.byte_length() {
+        return;
+    }
+    if !detach_read_buffers(current_engine()) {
+        return;
+    }
+    if let Ok(transfer) = get_property(&buffer, "transfer").dyn_into::<js_sys::Function>() {
+        let _ = transfer.call1(&buffer, &0.into());
+    }
+}
+
 /// What [`read_segment`] does with each piece as it comes in.
 pub struct Pieces<'a> {
     /// Where each piece is copied (wasm memory); its length caps a piece's.
@@ -284,6 +301,7 @@ async fn read_chunks(
                 at += piece;
             }
         }
+        release_read(&chunk);
         filled += size;
     }
     Ok((buffer, filled))

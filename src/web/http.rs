@@ -18,11 +18,11 @@ use web_sys::{
 };
 
 use super::abort::{self, AbortWatch};
-use super::blob::{read_bytes, start_read};
+use super::blob::{read_bytes, release_read, start_read};
 use super::error::js_cause;
-use super::js::navigator_property;
+use super::js::current_engine;
 use super::timer::{self, Timeout};
-use crate::core::browser::{bodies_from_memory, engine_of};
+use crate::core::browser::bodies_from_memory;
 use crate::core::error::redact_url;
 use crate::core::http::{Body, Http, Request, Response, Target};
 use crate::core::Error;
@@ -58,11 +58,7 @@ impl WebHttp {
         Self {
             blob: Some(blob),
             signal,
-            bodies_from_memory: bodies_from_memory(engine_of(
-                &navigator_property("userAgent")
-                    .as_string()
-                    .unwrap_or_default(),
-            )),
+            bodies_from_memory: bodies_from_memory(current_engine()),
         }
     }
 
@@ -106,6 +102,8 @@ impl WebHttp {
                 let bytes = self.read(file).await?;
                 let in_memory = Blob::new_with_u8_array_sequence(&js_sys::Array::of1(&bytes))
                     .map_err(js_error)?;
+                // The Blob holds its own copy.
+                release_read(&bytes);
                 Ok(Some(JsBody::Form(form(fields, &in_memory, filename)?)))
             }
             Body::Empty | Body::Json(_) => self.body(body),
@@ -213,6 +211,11 @@ impl WebHttp {
             xhr.set_onabort(Some(&reject));
             xhr.set_ontimeout(Some(&reject));
         });
+        // Read into memory for this request (WebKit): given back once it is over.
+        let read_for_this = match &body {
+            Some(JsBody::Bytes(bytes)) => Some(bytes.clone()),
+            _ => None,
+        };
         match body {
             None => xhr.send(),
             Some(JsBody::Text(text)) => xhr.send_with_opt_str(Some(&text)),
@@ -230,6 +233,9 @@ impl WebHttp {
             }
         };
         guard.finished();
+        if let Some(bytes) = read_for_this {
+            release_read(&bytes);
+        }
         // Unhook before dropping: a late progress event must not reach a dropped closure.
         if let Ok(upload) = xhr.upload() {
             upload.set_onprogress(None);

@@ -57,6 +57,18 @@ pub fn get_property(target: &JsValue, key: &str) -> JsValue {
     Reflect::get(target, &key.into()).unwrap_or(JsValue::UNDEFINED)
 }
 
+/// The engine this page or worker runs in, from its user agent (read once).
+pub fn current_engine() -> crate::core::browser::Engine {
+    thread_local! {
+        static ENGINE: crate::core::browser::Engine = crate::core::browser::engine_of(
+            &navigator_property("userAgent")
+                .as_string()
+                .unwrap_or_default(),
+        );
+    }
+    ENGINE.with(|engine| *engine)
+}
+
 /// `navigator[key]` of the page or worker; `undefined` where there is none.
 pub fn navigator_property(key: &str) -> JsValue {
     get_property(&get_property(&js_sys::global(), "navigator"), key)
