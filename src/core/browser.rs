@@ -77,27 +77,16 @@ mod tests {
     }
 
     #[test]
-    fn only_webkit_reads_bodies_into_memory() {
+    fn only_webkit_reads_bodies_into_memory_and_detaches_read_buffers() {
+        // (engine, bodies from memory, detach read buffers)
         let table = [
-            (Engine::Blink, false),
-            (Engine::Gecko, false),
-            (Engine::WebKit, true),
-            (Engine::Other, false),
+            (Engine::Blink, false, false),
+            (Engine::Gecko, false, false),
+            (Engine::WebKit, true, true),
+            (Engine::Other, false, false),
         ];
-        for (engine, in_memory) in table {
+        for (engine, in_memory, detach) in table {
             assert_eq!(bodies_from_memory(engine), in_memory, "{engine:?}");
-        }
-    }
-
-    #[test]
-    fn only_webkit_detaches_read_buffers() {
-        let table = [
-            (Engine::Blink, false),
-            (Engine::Gecko, false),
-            (Engine::WebKit, true),
-            (Engine::Other, false),
-        ];
-        for (engine, detach) in table {
             assert_eq!(detach_read_buffers(engine), detach, "{engine:?}");
         }
     }
