@@ -18,7 +18,9 @@ try {
   const { dir, sandbox, page } = world;
   // What runs in the page: one client with the defaults (workers: one per core, at
   // most 4), then one job on the picked file.
-  const variants = ["client.hashFile", "upload v1.1 segmented", "upload v2.1"];
+  // BENCH_JOBS (comma-separated) picks some of them.
+  const variants = ["client.hashFile", "upload v1.1 segmented", "upload v2.1"]
+    .filter((name) => !process.env.BENCH_JOBS || process.env.BENCH_JOBS.split(",").includes(name));
   const rows = [];
   for (const mib of sizes) {
     const file = randomFile(dir, `memory-${mib}.bin`, mib * MIB);
