@@ -193,9 +193,10 @@ const report = `# Hashing benchmark
 Produced by \`scripts/bench\` (\`node bench/hash.mjs\`) on ${new Date().toISOString().slice(0, 10)}:
 ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), ${chromeVersion}, headless.
 One disk-backed File of ${SIZE / MiB} MiB picked with \`setInputFiles\` (in the OS page cache),
-${SEGMENT / MiB} MiB segments, median of ${RUNS} rounds (each round runs every variant once); MB = 10^6 bytes. Every browser variant
-reads the same way the library does: whole-segment \`slice().arrayBuffer()\` reads, four segments
-at a time; workers take runs of consecutive segments.
+${SEGMENT / MiB} MiB segments, median of ${RUNS} rounds (each round runs every variant once); MB = 10^6 bytes. The other browser
+variants read whole segments with \`slice().arrayBuffer()\`, four at a time (the library
+reads each segment through its stream into one reused buffer); workers take runs of
+consecutive segments.
 
 | variant | 1 worker | 2 workers | all runs, 1 worker / 2 workers |
 |---|---:|---:|---|

@@ -1,5 +1,5 @@
 // Competitors and the read floor, in a module worker of their own, on the same File
-// and with the library's I/O pattern: segments read four at a time (whole-segment
+// and the I/O pattern the library used before 2026-11-24: segments read four at a time (whole-segment
 // slices). Modes: read only; hash-wasm SHA-256 (+ MD5); WebCrypto SHA-256.
 import { createMD5, createSHA256 } from "/hash-wasm/index.esm.js";
 
