@@ -83,12 +83,6 @@ pub fn blob_size(blob: &Blob) -> u64 {
     super::js::whole_number(&blob.size().into()).unwrap_or(0)
 }
 
-/// Starts reading `range` of `blob` (`slice(a, b).arrayBuffer()`); the bytes arrive
-/// while the caller does other work. Check what arrives with [`read_bytes`].
-pub fn start_read(blob: &Blob, range: &Range<u64>) -> Result<JsFuture, Error> {
-    Ok(JsFuture::from(slice(blob, range)?.array_buffer()))
-}
-
 /// `blob.slice(start, end)`: a view of the bytes, nothing copied or read.
 pub fn slice(blob: &Blob, range: &Range<u64>) -> Result<Blob, Error> {
     // Blob offsets are below 2^53: f64 holds them exactly.
@@ -98,20 +92,17 @@ pub fn slice(blob: &Blob, range: &Range<u64>) -> Result<Blob, Error> {
         .map_err(file_read_error)
 }
 
-/// The bytes of a read started by [`start_read`], or [`Error::FileRead`] when the
-/// read failed or came back with another length than `range` asks: a file changed
-/// on disk after it was picked gives a short read, and hashing it would give a
-/// wrong digest.
-pub async fn read_bytes(read: JsFuture, range: &Range<u64>) -> Result<Uint8Array, Error> {
-    let bytes = read.await.map_err(file_read_error)?;
+/// `range` of `blob` read whole into a new buffer (`slice(a, b).arrayBuffer()`), or
+/// [`Error::FileRead`] when the read failed or came back with another length than
+/// `range` asks: a file changed on disk after it was picked gives a short read, and
+/// sending or hashing it would give wrong bytes.
+pub async fn read_whole(blob: &Blob, range: &Range<u64>) -> Result<Uint8Array, Error> {
+    let bytes = JsFuture::from(slice(blob, range)?.array_buffer())
+        .await
+        .map_err(file_read_error)?;
     let view = Uint8Array::new(&bytes);
-    let expected = range.end - range.start;
-    if u64::from(view.length()) != expected {
-        return Err(Error::file_read(format!(
-            "expected {expected} bytes at offset {}, got {}: the file changed while it was read",
-            range.start,
-            view.length()
-        )));
+    if u64::from(view.length()) != range.end - range.start {
+        return Err(short_read(range, view.length()));
     }
     Ok(view)
 }
@@ -216,8 +207,8 @@ async fn next_chunk(read: js_sys::Promise) -> Result<Option<Uint8Array>, Error> 
 }
 
 /// Fills `buffer` through a BYOB reader; each read hands the buffer back (moved, not
-/// copied), the next read is asked for before `on_piece` runs. Returns the buffer and
-/// how many bytes it holds.
+/// copied), the next read is asked for before the piece's `each` runs. Returns the
+/// buffer and how many bytes it holds.
 async fn read_byob(
     reader: &ReadableStreamByobReader,
     mut buffer: ArrayBuffer,
@@ -266,7 +257,7 @@ async fn read_byob(
 }
 
 /// Copies the stream's own chunks into `buffer` (engines without BYOB readers for a
-/// `Blob`'s stream); the next chunk is asked for before `on_piece` runs.
+/// `Blob`'s stream); the next chunk is asked for before the pieces' `each` runs.
 async fn read_chunks(
     reader: &ReadableStreamDefaultReader,
     buffer: ArrayBuffer,

@@ -18,7 +18,7 @@ use web_sys::{
 };
 
 use super::abort::{self, AbortWatch};
-use super::blob::{read_bytes, release_read, start_read};
+use super::blob::{read_whole, release_read};
 use super::error::js_cause;
 use super::js::current_engine;
 use super::timer::{self, Timeout};
@@ -83,7 +83,7 @@ impl WebHttp {
 
     /// The bytes of `range`, read now ([`Error::FileRead`] when they cannot be).
     async fn read(&self, range: &std::ops::Range<u64>) -> Result<Uint8Array, Error> {
-        read_bytes(start_read(self.blob()?, range)?, range).await
+        read_whole(self.blob()?, range).await
     }
 
     /// The body of a storage request: as [`Self::body`], or with the file's bytes
@@ -274,9 +274,7 @@ impl WebHttp {
             return Ok(());
         }
         let first = range.start..range.start + 1;
-        read_bytes(start_read(self.blob()?, &first)?, &first)
-            .await
-            .map(drop)
+        read_whole(self.blob()?, &first).await.map(drop)
     }
 
     fn network_error(&self, request: &Request, thrown: JsValue) -> Error {
