@@ -4,12 +4,16 @@
 // worker started yet: the client's workers count in the budget). Beside it, the
 // throughput of the same run. Goal (issue 13): growth ≤ 128 MiB, flat in file size.
 // Run: node bench/memory.mjs [sizes in MiB, comma-separated: 1024,4096] [rounds]
+// BENCH_CLIENT_OPTIONS and BENCH_JOB_OPTIONS (JSON) are added to the client's and each
+// job's options, to measure other settings than the defaults.
 import { openWorld, randomFile } from "../tests/e2e/support.mjs";
 import { startRssSampling } from "./proc.mjs";
 
 const sizes = (process.argv[2] ?? "1024,4096").split(",").map(Number);
 const rounds = Number(process.argv[3] ?? 1);
 const MIB = 1024 * 1024;
+const clientOptions = JSON.parse(process.env.BENCH_CLIENT_OPTIONS ?? "{}");
+const jobOptions = JSON.parse(process.env.BENCH_JOB_OPTIONS ?? "{}");
 
 const world = await openWorld("bench-memory", [], process.env.BENCH_ENGINE ?? "chromium");
 const settle = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -29,22 +33,22 @@ try {
         await page.reload();
         await page.setInputFiles("#files", [file]);
         // The wasm compiled and a client made before the baseline.
-        await page.evaluate(async ({ api }) => {
+        await page.evaluate(async ({ api, clientOptions }) => {
           const { ProcoreClient } = await import("/pkg/index.js");
-          window.benchClient = new ProcoreClient({ companyId: 7, accessToken: "sandbox-token", baseUrl: api, allowInsecureStorage: true });
+          window.benchClient = new ProcoreClient({ companyId: 7, accessToken: "sandbox-token", baseUrl: api, allowInsecureStorage: true, ...clientOptions });
           await window.benchClient.request("GET", "/rest/v1.0/me").catch(() => null);
-        }, { api: sandbox.api });
+        }, { api: sandbox.api, clientOptions });
         await settle(2000);
         const sampling = startRssSampling(200);
-        const ms = await page.evaluate(async ({ name }) => {
+        const ms = await page.evaluate(async ({ name, options }) => {
           const client = window.benchClient;
           const file = document.getElementById("files").files[0];
           const started = performance.now();
-          if (name === "client.hashFile") await client.hashFile(file);
-          else if (name === "upload v1.1 segmented") await client.upload(file, { segmented: true, apiVersion: "v1.1" });
-          else await client.upload(file, { apiVersion: "v2.1" });
+          if (name === "client.hashFile") await client.hashFile(file, options);
+          else if (name === "upload v1.1 segmented") await client.upload(file, { segmented: true, apiVersion: "v1.1", ...options });
+          else await client.upload(file, { apiVersion: "v2.1", ...options });
           return performance.now() - started;
-        }, { name });
+        }, { name, options: jobOptions });
         const rss = sampling.stop();
         await page.evaluate(() => window.benchClient.close());
         rows.push({ name, mib, ms, ...rss });

@@ -39,6 +39,18 @@ self.onmessage = async ({ data: { file, ranges, mode } }) => {
     for (const r of ranges) await copied(r, spare[0], true);
   } else if (mode === "read1-transfer") {
     for (const [s, e] of ranges) (await file.slice(s, e).arrayBuffer()).transfer(0);
+  } else if (mode === "stream1-transfer-digest") {
+    for (const r of ranges) await crypto.subtle.digest("SHA-256", await copied(r, spare[0], true));
+  } else if (mode === "stream1-transfer-digest-overlap") {
+    // As the library does: the next segment read into the one buffer while the
+    // previous one's digest (which copied the bytes) runs.
+    let digest = null;
+    for (const r of ranges) {
+      const view = await copied(r, spare[0], true);
+      await digest;
+      digest = crypto.subtle.digest("SHA-256", view);
+    }
+    await digest;
   } else if (mode === "stream1") {
     for (const r of ranges) await copied(r, spare[0]);
   } else if (mode === "stream1-digest") {

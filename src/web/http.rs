@@ -8,7 +8,7 @@ use std::pin::pin;
 use futures_channel::mpsc;
 use futures_util::future::{select, Either};
 use futures_util::StreamExt;
-use js_sys::{Promise, Uint8Array};
+use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -18,11 +18,11 @@ use web_sys::{
 };
 
 use super::abort::{self, AbortWatch};
-use super::blob::{read_whole, release_read};
+use super::blob::read_whole;
 use super::error::js_cause;
 use super::js::current_engine;
 use super::timer::{self, Timeout};
-use crate::core::browser::bodies_from_memory;
+use crate::core::browser::check_file_before_send;
 use crate::core::error::redact_url;
 use crate::core::http::{Body, Http, Request, Response, Target};
 use crate::core::Error;
@@ -38,7 +38,6 @@ extern "C" {
 enum JsBody {
     Text(String),
     Blob(Blob),
-    Bytes(Uint8Array),
     Form(FormData),
 }
 
@@ -47,9 +46,9 @@ pub struct WebHttp {
     /// The file request bodies are cut from; `None` for calls that carry no file.
     blob: Option<Blob>,
     signal: Option<AbortSignal>,
-    /// Whether file bodies are read into memory before they are sent
-    /// ([`bodies_from_memory`]: WebKit).
-    bodies_from_memory: bool,
+    /// Whether each storage body's first byte is read just before it is sent
+    /// ([`check_file_before_send`]: WebKit).
+    check_before_send: bool,
 }
 
 impl WebHttp {
@@ -58,7 +57,7 @@ impl WebHttp {
         Self {
             blob: Some(blob),
             signal,
-            bodies_from_memory: bodies_from_memory(current_engine()),
+            check_before_send: check_file_before_send(current_engine()),
         }
     }
 
@@ -67,7 +66,7 @@ impl WebHttp {
         Self {
             blob: None,
             signal,
-            bodies_from_memory: false,
+            check_before_send: false,
         }
     }
 
@@ -81,33 +80,15 @@ impl WebHttp {
         super::blob::slice(self.blob()?, range)
     }
 
-    /// The bytes of `range`, read now ([`Error::FileRead`] when they cannot be).
-    async fn read(&self, range: &std::ops::Range<u64>) -> Result<Uint8Array, Error> {
-        read_whole(self.blob()?, range).await
-    }
-
-    /// The body of a storage request: as [`Self::body`], or with the file's bytes
-    /// read into memory first where the engine needs that ([`bodies_from_memory`]).
+    /// The body of a storage request ([`Self::body`]); where the engine needs it
+    /// ([`check_file_before_send`]), only once the file's first byte of it was read.
     async fn storage_body(&self, body: &Body) -> Result<Option<JsBody>, Error> {
-        if !self.bodies_from_memory {
-            return self.body(body);
-        }
-        match body {
-            Body::Bytes(range) => Ok(Some(JsBody::Bytes(self.read(range).await?))),
-            Body::Form {
-                fields,
-                file,
-                filename,
-            } => {
-                let bytes = self.read(file).await?;
-                let in_memory = Blob::new_with_u8_array_sequence(&js_sys::Array::of1(&bytes))
-                    .map_err(js_error)?;
-                // The Blob holds its own copy.
-                release_read(&bytes);
-                Ok(Some(JsBody::Form(form(fields, &in_memory, filename)?)))
+        if self.check_before_send {
+            if let Some(range) = body.file_range() {
+                self.check_readable(range).await?;
             }
-            Body::Empty | Body::Json(_) => self.body(body),
         }
+        self.body(body)
     }
 
     /// The body of `request` for `fetch` or XHR: JSON text, a slice of the file
@@ -142,7 +123,6 @@ impl WebHttp {
             None => {}
             Some(JsBody::Text(text)) => init.set_body(&JsValue::from_str(&text)),
             Some(JsBody::Blob(blob)) => init.set_body(&blob),
-            Some(JsBody::Bytes(bytes)) => init.set_body(&bytes),
             Some(JsBody::Form(form)) => init.set_body(&form),
         }
         let js_request =
@@ -211,16 +191,10 @@ impl WebHttp {
             xhr.set_onabort(Some(&reject));
             xhr.set_ontimeout(Some(&reject));
         });
-        // Read into memory for this request (WebKit): given back once it is over.
-        let read_for_this = match &body {
-            Some(JsBody::Bytes(bytes)) => Some(bytes.clone()),
-            _ => None,
-        };
         match body {
             None => xhr.send(),
             Some(JsBody::Text(text)) => xhr.send_with_opt_str(Some(&text)),
             Some(JsBody::Blob(blob)) => xhr.send_with_opt_blob(Some(&blob)),
-            Some(JsBody::Bytes(bytes)) => xhr.send_with_opt_js_u8_array(Some(&bytes)),
             Some(JsBody::Form(form)) => xhr.send_with_opt_form_data(Some(&form)),
         }
         .map_err(|thrown| self.network_error(&request, thrown))?;
@@ -233,9 +207,6 @@ impl WebHttp {
             }
         };
         guard.finished();
-        if let Some(bytes) = read_for_this {
-            release_read(&bytes);
-        }
         // Unhook before dropping: a late progress event must not reach a dropped closure.
         if let Ok(upload) = xhr.upload() {
             upload.set_onprogress(None);

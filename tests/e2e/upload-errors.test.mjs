@@ -287,23 +287,35 @@ describeInEngines("ProcoreClient refusals, aborts and token refresh in each brow
     }
   });
 
+  // Chromium notices a change by the modification time in whole seconds: each pick sets
+  // its own known time and each change moves it 50 s later.
+  let stamp = Math.floor(Date.now() / 1000) - 10_000;
+  /** Picks `file` at a new known modification time. */
+  const pick = async (file) => {
+    stamp += 100;
+    fs.utimesSync(file, stamp, stamp);
+    await page.setInputFiles("#files", file);
+    // Chromium takes a picked file's snapshot (size, time) when a page first asks for
+    // it; ask now, before the change, or the snapshot may already be of the new file.
+    assert.equal(await page.evaluate(() => document.getElementById("files").files[0].lastModified), stamp * 1000);
+  };
+  /** Changes the picked `file` on disk: more bytes, a later time. */
+  const touch = (file) => {
+    fs.appendFileSync(file, "more");
+    fs.utimesSync(file, stamp + 50, stamp + 50);
+  };
+  /** What a changed file's FILE_READ carries: the browser's exception, named. */
+  const assertChangedFileError = (error, label) => {
+    assert.equal(error?.code, "FILE_READ", `${label}: ${JSON.stringify(error)}`);
+    // Chromium says NotReadableError (a slice read whole or sent) or TypeError
+    // "network error" (a slice's stream, as the hashing reads it); WebKit NotFoundError.
+    const cause = `${error.cause?.name}: ${error.cause?.message}`;
+    assert.match(cause, /^(NotReadableError|NotFoundError|TypeError: network error)/, `${label}: the browser's exception is the cause: ${JSON.stringify(error)}`);
+    assert.ok(error.message.includes(error.cause.name), `${label}: the message names the browser's exception: ${error.message}`);
+  };
+
   test("a file changed on disk after it was picked is FILE_READ (Firefox: its bytes as picked): hashing, uploading with workers, and sending a form", async () => {
     const changed = randomFile(dir, "changed.bin", 6 * MiB + 7);
-    // Chromium notices a change by the modification time in whole seconds: each case
-    // picks the file at its own known time and changes it 50 s later.
-    let stamp = Math.floor(Date.now() / 1000) - 10_000;
-    const pick = async () => {
-      stamp += 100;
-      fs.utimesSync(changed, stamp, stamp);
-      await page.setInputFiles("#files", changed);
-      // Chromium takes a picked file's snapshot (size, time) when a page first asks for
-      // it; ask now, before the change, or the snapshot may already be of the new file.
-      assert.equal(await page.evaluate(() => document.getElementById("files").files[0].lastModified), stamp * 1000);
-    };
-    const touch = () => {
-      fs.appendFileSync(changed, "more");
-      fs.utimesSync(changed, stamp + 50, stamp + 50);
-    };
     const cases = [
       ["hashFile", async () => {
         const { hashFile } = await import("/pkg/index.js");
@@ -317,9 +329,9 @@ describeInEngines("ProcoreClient refusals, aborts and token refresh in each brow
           .upload(file, { segmented: false })],
     ];
     for (const [label, body] of cases) {
-      await pick();
+      await pick(changed);
       const picked = openssl("sha256", changed);
-      touch();
+      touch(changed);
       await sandbox.clearRequests();
       const outcome = await inPage(body, sandbox.api);
       const requests = (await sandbox.requests()).filter((r) => r.method !== "OPTIONS");
@@ -331,18 +343,53 @@ describeInEngines("ProcoreClient refusals, aborts and token refresh in each brow
         assert.equal(stored, picked, `${label}: the bytes as picked`);
         continue;
       }
-      const { error } = outcome;
-      assert.equal(error?.code, "FILE_READ", `${label}: ${JSON.stringify(error)}`);
-      // Chromium says NotReadableError (a slice read whole or sent) or TypeError
-      // "network error" (a slice's stream, as the hashing reads it); WebKit NotFoundError.
-      const cause = `${error.cause?.name}: ${error.cause?.message}`;
-      assert.match(cause, /^(NotReadableError|NotFoundError|TypeError: network error)/, `${label}: the browser's exception is the cause: ${JSON.stringify(error)}`);
-      assert.ok(error.message.includes(error.cause.name), `${label}: the message names the browser's exception: ${error.message}`);
+      assertChangedFileError(outcome.error, label);
       const toStorage = requests.filter((r) => r.side === "storage");
       assert.deepEqual(toStorage.filter((r) => r.status < 300), [], `${label}: nothing stored`);
       assert.ok(toStorage.length <= 1, `${label}: not retried (${toStorage.length} storage requests)`);
       assert.deepEqual(
         requests.filter((r) => r.side === "api" && r.method !== "POST"), [], `${label}: nothing completed`);
+    }
+  });
+
+  test("a file changed while its storage request is open is FILE_READ once the stalled request is given up (Firefox: its bytes as picked)", async () => {
+    // WebKit never finishes a request whose file changed under it: the client gives
+    // the stalled request up, and its retry reads the file before sending.
+    const changing = randomFile(dir, "changing.bin", 6 * MiB + 7);
+    await pick(changing);
+    const picked = openssl("sha256", changing);
+    await sandbox.clearRequests();
+    // The first storage request is held (its body read, no answer) for 60 s.
+    await sandbox.setFaults({ storage_stall_next: 1, storage_stall_ms: 60_000 });
+    const outcome = inPage(async (ProcoreClient, file, api) => {
+      const client = new ProcoreClient({ companyId: 7, accessToken: "sandbox-token", baseUrl: api, allowInsecureStorage: true, stallTimeoutMs: 2000 });
+      const { uuid } = await client.upload(file, { segmented: true, workers: 0 });
+      return { uuid };
+    }, sandbox.api);
+    try {
+      // Changed once the storage request is open (the sandbox logs it as it arrives).
+      for (let polls = 0; ; polls++) {
+        const open = (await sandbox.requests()).filter((r) => r.side === "storage" && r.method === "PUT");
+        if (open.length > 0) break;
+        assert.ok(polls < 300, "the storage request never arrived");
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      touch(changing);
+      const { error, uuid } = await outcome;
+      const requests = (await sandbox.requests()).filter((r) => r.method !== "OPTIONS");
+      if (engine === "firefox") {
+        assert.equal(error, undefined, JSON.stringify(error));
+        assert.equal((await sandbox.inspect(uuid)).stored?.sha256, picked, "the bytes as picked");
+        return;
+      }
+      assertChangedFileError(error, "changed while sent");
+      const toStorage = requests.filter((r) => r.side === "storage");
+      assert.deepEqual(toStorage.filter((r) => r.status < 300), [], "nothing stored");
+      assert.equal(toStorage.length, 1, `only the stalled request reached storage: ${JSON.stringify(toStorage)}`);
+      assert.deepEqual(requests.filter((r) => r.side === "api" && r.method !== "POST"), [], "nothing completed");
+    } finally {
+      await sandbox.setFaults({});
+      await outcome;
     }
   });
 
