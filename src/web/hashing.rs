@@ -9,9 +9,10 @@ use wasm_bindgen::JsValue;
 use web_sys::AbortSignal;
 
 use super::blob::BlobSource;
-use super::js::{navigator_property, number_text, set_property, whole_number};
+use super::js::{current_engine, navigator_property, number_text, set_property, whole_number};
 use super::webcrypto;
 use super::workers::{digest_to_js, WorkerHashing, WorkerPool};
+use crate::core::browser::default_workers;
 use crate::core::hash::{hash_segments, Digests, HashBackend, HashOptions, InThread};
 use crate::core::source::ByteSource;
 use crate::core::Error;
@@ -24,13 +25,12 @@ pub const CALLING_THREAD_CHUNK: usize = 1024 * 1024;
 /// Most workers one hashing may ask for.
 pub const MAX_WORKERS: u64 = 64;
 
-/// Workers by default: one per core, at most 4 (past that the disk, not the CPU,
-/// sets the pace).
+/// Workers by default: [`default_workers`] for this engine and machine.
 pub fn default_worker_count() -> usize {
-    let cores = whole_number(&navigator_property("hardwareConcurrency"))
-        .and_then(|n| usize::try_from(n).ok())
-        .unwrap_or(1);
-    cores.clamp(1, 4)
+    default_workers(
+        current_engine(),
+        whole_number(&navigator_property("hardwareConcurrency")),
+    )
 }
 
 /// Where an upload's digests are computed.

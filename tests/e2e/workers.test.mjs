@@ -118,6 +118,17 @@ describeInEngines("hashing in Web Workers (each browser engine)", (engine) => {
     });
   }
 
+  test("by default the client keeps one worker per core, at most 4, and one in WebKit (memory)", async () => {
+    const size = 9 * SEGMENT + 5;
+    await page.setInputFiles("#files", files.get(size));
+    const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+    const { result, error, created } = await hashInPage(undefined);
+    assert.equal(error, undefined, JSON.stringify(error));
+    assert.equal(result.segments.length, 10);
+    assert.equal(result.segments[9].sha256, opensslRange(files.get(size), 9 * SEGMENT, size, "sha256"));
+    assert.equal(created, engine === "webkit" ? 1 : Math.min(Math.max(cores, 1), 4), `workers started (${cores} cores)`);
+  });
+
   test("abort terminates the workers at once", async () => {
     await page.setInputFiles("#files", big);
     const outcome = await page.evaluate(async () => {
