@@ -54,6 +54,12 @@ try {
         rows.push({ name, mib, ms, ...rss });
         const largest = rss.byProcess.slice(0, 3).map(({ kind, growth }) => `${kind} +${growth.toFixed(0)}`).join(", ");
         console.error(`${name} ${mib} MiB: ${(ms / 1000).toFixed(1)} s, RSS ${rss.start.toFixed(0)} → peak ${rss.peak.toFixed(0)} MiB (+${rss.growth.toFixed(0)}: ${largest})`);
+        // BENCH_TIMELINE=<seconds>: the growth at that spacing, to see when memory grows.
+        if (process.env.BENCH_TIMELINE) {
+          const every = Number(process.env.BENCH_TIMELINE) * 1000;
+          const points = rss.timeline.filter(([at], i) => i === 0 || Math.floor(at / every) > Math.floor(rss.timeline[i - 1][0] / every));
+          console.error(`  timeline: ${points.map(([at, total]) => `${(at / 1000).toFixed(0)}s +${(total - rss.start).toFixed(0)}`).join(", ")}`);
+        }
         await sandbox.clearRequests();
       }
     }

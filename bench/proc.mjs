@@ -143,16 +143,20 @@ export function browserRssMiB(root = process.pid, byProcess = null) {
 
 /**
  * Samples `browserRssMiB` every `intervalMs` until `stop()`, which returns the
- * figure at the start, the peak and the growth (peak − start), in MiB.
+ * figure at the start, the peak and the growth (peak − start), in MiB, and the
+ * timeline: [milliseconds since the start, MiB] of every sample.
  */
 export function startRssSampling(intervalMs = 200, root = process.pid) {
   const before = new Map();
   const start = browserRssMiB(root, before);
   let peak = start;
   let atPeak = before;
+  const started = Date.now();
+  const timeline = [[0, start]];
   const take = () => {
     const now = new Map();
     const total = browserRssMiB(root, now);
+    timeline.push([Date.now() - started, total]);
     if (total > peak) [peak, atPeak] = [total, now];
   };
   const timer = setInterval(take, intervalMs);
@@ -164,7 +168,7 @@ export function startRssSampling(intervalMs = 200, root = process.pid) {
       const byProcess = [...atPeak]
         .map(([pid, { kind, mib }]) => ({ pid, kind, growth: mib - (before.get(pid)?.mib ?? 0) }))
         .sort((a, b) => b.growth - a.growth);
-      return { start, peak, growth: peak - start, byProcess };
+      return { start, peak, growth: peak - start, byProcess, timeline };
     },
   };
 }

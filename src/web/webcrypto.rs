@@ -5,9 +5,10 @@
 //! segment to segment: only for segments up to [`MAX_SEGMENT`]; larger ones, and the
 //! whole-file digest, stream through the core's hasher instead.
 
+use std::cell::Cell;
 use std::ops::Range;
 
-use js_sys::{Reflect, Uint8Array};
+use js_sys::{ArrayBuffer, Reflect, Uint8Array};
 use md5::{Digest, Md5};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -22,6 +23,14 @@ use crate::core::Error;
 /// worker holds at most about two of them (its buffer and WebCrypto's copy); larger
 /// segments, and the v2.1 whole-file digest of larger files, stream through wasm.
 pub const MAX_SEGMENT: u64 = crate::core::plan::DEFAULT_SEGMENT_SIZE;
+
+thread_local! {
+    /// This thread's segment buffer, kept from job to job: a worker so holds one for
+    /// its whole life, where a new one per job left the last to the garbage collector
+    /// (Firefox grew by +184 MiB hashing 4 GiB with two workers, against +105 for one
+    /// worker doing the same jobs).
+    static SEGMENT_BUFFER: Cell<Option<ArrayBuffer>> = const { Cell::new(None) };
+}
 
 /// `crypto.subtle` of this global (window or worker), where it exists.
 pub fn subtle() -> Option<SubtleCrypto> {
@@ -62,7 +71,7 @@ pub async fn hash_ranges(
     progress: impl Fn(u64),
 ) -> Result<Vec<Digests>, Error> {
     let mut staging = vec![0u8; chunk.max(1)];
-    let mut spare = None;
+    let mut spare = SEGMENT_BUFFER.take();
     let mut md5s = Vec::with_capacity(ranges.len());
     let mut sha256s = Vec::with_capacity(ranges.len());
     let mut running: Option<JsFuture> = None;
@@ -92,6 +101,7 @@ pub async fn hash_ranges(
         hashed += range.end - range.start;
         progress(hashed);
     }
+    SEGMENT_BUFFER.set(spare);
     if let Some(last) = running {
         sha256s.push(finish_sha256(last).await?);
     }
