@@ -22,6 +22,8 @@ const separateCores = process.env.BENCH_SEPARATE_CORES === "1";
 const pin = (pid, cpu) => execFileSync("taskset", ["-a", "-p", "-c", String(cpu), String(pid)], { stdio: "ignore" });
 if (separateCores) pin(process.pid, 0);
 
+// BENCH_CLIENT_OPTIONS (JSON): added to the client's options (e.g. {"workers":1}).
+const clientOptions = JSON.parse(process.env.BENCH_CLIENT_OPTIONS ?? "{}");
 // BENCH_ENGINE: chromium (default), firefox or webkit.
 const world = await openWorld("bench-batch", ["--processing-delay-ms", "50"], process.env.BENCH_ENGINE ?? "chromium");
 try {
@@ -30,16 +32,16 @@ try {
   const files = Array.from({ length: count }, (_, i) => randomFile(dir, `batch-${i}.bin`, size));
   await page.setInputFiles("#files", files);
 
-  const library = (apiVersion) => page.evaluate(async ({ api, apiVersion }) => {
+  const library = (apiVersion) => page.evaluate(async ({ api, apiVersion, clientOptions }) => {
     const { ProcoreClient } = await import("/pkg/index.js");
     const picked = [...document.getElementById("files").files];
-    const client = new ProcoreClient({ companyId: 7, accessToken: "sandbox-token", baseUrl: api, apiVersion, allowInsecureStorage: true });
+    const client = new ProcoreClient({ companyId: 7, accessToken: "sandbox-token", baseUrl: api, apiVersion, allowInsecureStorage: true, ...clientOptions });
     const started = performance.now();
     await Promise.all(picked.map((file) => client.upload(file, { segmented: true })));
     const ms = performance.now() - started;
     client.close();
     return ms;
-  }, { api: sandbox.api, apiVersion });
+  }, { api: sandbox.api, apiVersion, clientOptions });
 
   // The floor: the same bytes in the same 16 MiB segments PUT to storage by bare
   // fetch() (v1.1 segmented create, 6 PUTs at a time, PATCH), the digests computed

@@ -46,9 +46,9 @@ export interface ProcoreClientOptions {
   stallTimeoutMs?: number;
   /**
    * Hashing Web Workers the client keeps: started on first need, shared by its
-   * uploads, ended after `workerIdleMs` without work and by close(). Default one
-   * per core, at most 4, and 1 in WebKit (Safari, iOS), where each more worker costs
-   * the browser 100+ MiB while it hashes; 0 hashes on the calling thread. At most 64. Where no worker
+   * uploads, ended after `workerIdleMs` without work and by close(). Default 1: each
+   * busy worker costs the browser 50–100 MiB; uploads were as fast with one, a lone
+   * hashFile is up to 1.5× faster with 2. 0 hashes on the calling thread. At most 64. Where no worker
    * can start (no module workers, a worker script that does not load), the client
    * hashes on the calling thread instead, after one console warning.
    */

@@ -56,22 +56,6 @@ pub fn detach_read_buffers(engine: Engine) -> bool {
     engine == Engine::WebKit
 }
 
-/// Hashing workers a client keeps by default, on a machine with `cores` logical cores
-/// (`navigator.hardwareConcurrency`, where the page tells it).
-///
-/// One per core, at most 4: past that the disk, not the CPU, sets the pace. WebKit
-/// gets one: there a second worker holding 16 MiB segments grew the browser by +187
-/// to +345 MiB while hashing 1 and 4 GiB, against +68 to +85 with one, for 10 to 17 %
-/// more speed when nothing but hashing runs (`bench/memory.mjs`; uploads, bound by
-/// sending, took as long). Safari tabs on iPads are killed at about a gigabyte.
-pub fn default_workers(engine: Engine, cores: Option<u64>) -> usize {
-    if engine == Engine::WebKit {
-        return 1;
-    }
-    let cores = cores.and_then(|n| usize::try_from(n).ok()).unwrap_or(1);
-    cores.clamp(1, 4)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,28 +90,6 @@ mod tests {
         for (engine, check, detach) in table {
             assert_eq!(check_file_before_send(engine), check, "{engine:?}");
             assert_eq!(detach_read_buffers(engine), detach, "{engine:?}");
-        }
-    }
-
-    #[test]
-    fn default_workers_by_engine_and_cores() {
-        // (engine, cores the page reports, workers)
-        let table = [
-            (Engine::Blink, Some(8), 4),
-            (Engine::Blink, Some(2), 2),
-            (Engine::Blink, Some(0), 1),
-            (Engine::Blink, None, 1),
-            (Engine::Gecko, Some(3), 3),
-            (Engine::Other, Some(64), 4),
-            (Engine::WebKit, Some(8), 1),
-            (Engine::WebKit, None, 1),
-        ];
-        for (engine, cores, workers) in table {
-            assert_eq!(
-                default_workers(engine, cores),
-                workers,
-                "{engine:?} {cores:?}"
-            );
         }
     }
 }

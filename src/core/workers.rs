@@ -1,6 +1,19 @@
-//! What a pool of hashing workers does when one of its workers fails: a pure rule,
-//! so that a browser without module workers (whose workers never start) and a
-//! worker that crashes mid-job are told apart by a table test.
+//! How many hashing workers a client keeps by default, and what a pool of them does
+//! when one of its workers fails: a pure rule, so that a browser without module
+//! workers (whose workers never start) and a worker that crashes mid-job are told
+//! apart by a table test.
+
+/// Hashing workers a client keeps unless told otherwise: one, in every engine.
+///
+/// Each busy worker costs the browser 50 to 100 MiB (its 16 MiB segment buffer,
+/// WebCrypto's copy, its isolate and what its reads leave to the collector), so two
+/// or more break the 128 MiB budget while a big file is hashed or uploaded: measured
+/// with two workers, Firefox +139 MiB hashing 4 GiB, Chromium +150 uploading 4 GiB
+/// by v2.1, WebKit +187 to +345 (`bench/memory.mjs`); one per core, as before, would
+/// start four on most laptops. Uploads lose nothing (20 × 50 MB through one client:
+/// v1.1 11.45 s with one, 11.81 s with two), a lone `hashFile` does: two hash it up
+/// to 1.5× faster, the setting to pick where memory is plentiful.
+pub const DEFAULT_WORKERS: usize = 1;
 
 /// What becomes of a failed worker's job, and of the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -21,11 +21,12 @@ use crate::core::protocol::{FileMeta, Scope};
 use crate::core::resources::{self, attach_upload, target_project, ResourceCall};
 use crate::core::runtime::{Limits, Shared};
 use crate::core::source::ByteSource;
+use crate::core::workers::DEFAULT_WORKERS;
 use crate::core::Error;
 use crate::web::abort;
 use crate::web::blob::BlobSource;
 use crate::web::error::to_js_error;
-use crate::web::hashing::{default_worker_count, Hashing, MAX_WORKERS};
+use crate::web::hashing::{Hashing, MAX_WORKERS};
 use crate::web::http::WebHttp;
 use crate::web::js::{json_text, object, parse_json_answer, random_token, text_pairs, Options};
 use crate::web::store::WebStore;
@@ -356,7 +357,7 @@ impl Settings {
                 .unwrap_or(Limits::default().stall_timeout_ms),
         };
         let default_workers =
-            bounded(&options, "workers", 0, MAX_WORKERS)?.unwrap_or_else(default_worker_count);
+            bounded(&options, "workers", 0, MAX_WORKERS)?.unwrap_or(DEFAULT_WORKERS);
         let idle_ms = options
             .whole_number("workerIdleMs")?
             .unwrap_or(DEFAULT_WORKER_IDLE_MS);

@@ -9,10 +9,9 @@ use wasm_bindgen::JsValue;
 use web_sys::AbortSignal;
 
 use super::blob::BlobSource;
-use super::js::{current_engine, navigator_property, number_text, set_property, whole_number};
+use super::js::{number_text, set_property, whole_number};
 use super::webcrypto;
 use super::workers::{digest_to_js, WorkerHashing, WorkerPool};
-use crate::core::browser::default_workers;
 use crate::core::hash::{hash_segments, Digests, HashBackend, HashOptions, InThread};
 use crate::core::source::ByteSource;
 use crate::core::Error;
@@ -24,14 +23,6 @@ pub const CALLING_THREAD_CHUNK: usize = 1024 * 1024;
 
 /// Most workers one hashing may ask for.
 pub const MAX_WORKERS: u64 = 64;
-
-/// Workers by default: [`default_workers`] for this engine and machine.
-pub fn default_worker_count() -> usize {
-    default_workers(
-        current_engine(),
-        whole_number(&navigator_property("hardwareConcurrency")),
-    )
-}
 
 /// Where an upload's digests are computed.
 pub enum Hashing<'a> {
