@@ -166,18 +166,18 @@ pub async fn run_job(
     let small = ranges
         .iter()
         .all(|r| r.end - r.start <= webcrypto::MAX_SEGMENT);
-    let (segments, whole) = match (webcrypto::subtle(), whole, small) {
-        (Some(subtle), false, true) => {
-            let digests = webcrypto::hash_ranges(
+    let (segments, whole) = match (webcrypto::subtle(), small) {
+        (Some(subtle), true) => {
+            webcrypto::hash_ranges(
                 &subtle,
                 source.as_raw(),
                 &ranges,
                 md5,
+                whole,
                 options.chunk_size,
                 report,
             )
-            .await?;
-            (digests, None)
+            .await?
         }
         _ => {
             hash_segments(&source, &ranges, options, whole, |bytes| {

@@ -16,7 +16,7 @@ use web_sys::{Blob, SubtleCrypto};
 
 use super::blob::{read_segment, Pieces};
 use super::error::worker_error;
-use crate::core::hash::Digests;
+use crate::core::hash::{Digests, MultiHasher};
 use crate::core::Error;
 
 /// Largest segment read whole for WebCrypto: the default segment size, so that a
@@ -62,14 +62,22 @@ async fn finish_sha256(digest: JsFuture) -> Result<[u8; 32], Error> {
 /// bytes come in, then WebCrypto's SHA-256 of the whole segment. WebCrypto copies the
 /// bytes when the digest starts, so the buffer takes the next segment at once; one
 /// digest runs at a time, so a worker holds about two segments' worth of memory.
+///
+/// With `whole` (the ranges then cover the file from its start, in order), the same
+/// pieces also feed the whole file's SHA-256 (in wasm, as [`hash_segments`] computes
+/// it): one read of each byte gives every digest v2.1 needs.
+///
+/// [`hash_segments`]: crate::core::hash::hash_segments
 pub async fn hash_ranges(
     subtle: &SubtleCrypto,
     blob: &Blob,
     ranges: &[Range<u64>],
     md5: bool,
+    whole: bool,
     chunk: usize,
     progress: impl Fn(u64),
-) -> Result<Vec<Digests>, Error> {
+) -> Result<(Vec<Digests>, Option<Digests>), Error> {
+    let mut whole_hasher = whole.then(|| MultiHasher::new(false));
     let mut staging = vec![0u8; chunk.max(1)];
     let mut spare = SEGMENT_BUFFER.take();
     let mut md5s = Vec::with_capacity(ranges.len());
@@ -82,9 +90,12 @@ pub async fn hash_ranges(
             if let Some(hasher) = hasher.as_mut() {
                 hasher.update(piece);
             }
+            if let Some(whole) = whole_hasher.as_mut() {
+                whole.update(piece);
+            }
         };
-        // Without MD5 the pieces need no copy into wasm memory.
-        let pieces = if md5 {
+        // Without MD5 or the whole digest the pieces need no copy into wasm memory.
+        let pieces = if md5 || whole {
             Some(Pieces {
                 staging: &mut staging,
                 each: &mut update,
@@ -105,9 +116,10 @@ pub async fn hash_ranges(
     if let Some(last) = running {
         sha256s.push(finish_sha256(last).await?);
     }
-    Ok(sha256s
+    let segments = sha256s
         .into_iter()
         .zip(md5s)
         .map(|(sha256, md5)| Digests { sha256, md5 })
-        .collect())
+        .collect();
+    Ok((segments, whole_hasher.map(MultiHasher::finalize)))
 }

@@ -78,7 +78,8 @@ async fn short_reads_are_file_read_errors() {
     let four: Vec<std::ops::Range<u64>> = (0..4).map(|i| i * 1000..(i + 1) * 1000).collect();
     for ranges in [one, four] {
         let blob = shrinking_blob(&bytes, 1);
-        let result = webcrypto::hash_ranges(&subtle, &blob, &ranges, true, 1 << 20, |_| {}).await;
+        let result =
+            webcrypto::hash_ranges(&subtle, &blob, &ranges, true, false, 1 << 20, |_| {}).await;
         match result {
             Err(Error::FileRead { message, .. }) => {
                 assert!(message.contains("changed while it was read"), "{message}")
@@ -88,9 +89,10 @@ async fn short_reads_are_file_read_errors() {
         // The same ranges of an intact Blob hash to the right digests.
         let intact = Blob::new_with_u8_array_sequence(&Array::of1(&Uint8Array::from(&bytes[..])))
             .expect("blob");
-        let digests = webcrypto::hash_ranges(&subtle, &intact, &ranges, true, 1 << 20, |_| {})
-            .await
-            .expect("hashes");
+        let (digests, _) =
+            webcrypto::hash_ranges(&subtle, &intact, &ranges, true, false, 1 << 20, |_| {})
+                .await
+                .expect("hashes");
         for (range, digest) in ranges.iter().zip(digests) {
             let expected = hash_bytes(&bytes[range.start as usize..range.end as usize], true);
             assert_eq!(digest, expected);
@@ -98,22 +100,35 @@ async fn short_reads_are_file_read_errors() {
     }
 }
 
-/// A tiny read size (as `chunkSize: 1` gives a worker) still hashes groups of four
-/// segments, in lanes of one 64-byte block.
+/// Every read size (down to `chunkSize: 1`), with and without MD5, gives each
+/// segment's digests, and with `whole` the whole file's SHA-256 from the same read.
 #[wasm_bindgen_test]
-async fn groups_of_four_hash_with_a_tiny_buffer() {
-    let bytes = pseudo_random_bytes(4 * 300, 3);
+async fn webcrypto_ranges_and_the_whole_digest_at_any_read_size() {
+    let bytes = pseudo_random_bytes(4 * 300 + 7, 3);
     let subtle = webcrypto::subtle().expect("WebCrypto");
     let blob =
         Blob::new_with_u8_array_sequence(&Array::of1(&Uint8Array::from(&bytes[..]))).expect("blob");
-    let ranges: Vec<std::ops::Range<u64>> = (0..4).map(|i| i * 300..(i + 1) * 300).collect();
-    let digests = webcrypto::hash_ranges(&subtle, &blob, &ranges, true, 1, |_| {})
-        .await
-        .expect("hashes");
-    for (range, digest) in ranges.iter().zip(digests) {
+    let mut ranges: Vec<std::ops::Range<u64>> = (0..4).map(|i| i * 300..(i + 1) * 300).collect();
+    ranges.push(1200..1207);
+    for (chunk, md5, whole) in [
+        (1, true, false),
+        (1, true, true),
+        (64, false, true),
+        (1 << 20, true, true),
+        (1 << 20, false, false),
+    ] {
+        let (digests, whole_digest) =
+            webcrypto::hash_ranges(&subtle, &blob, &ranges, md5, whole, chunk, |_| {})
+                .await
+                .expect("hashes");
+        for (range, digest) in ranges.iter().zip(digests) {
+            let expected = hash_bytes(&bytes[range.start as usize..range.end as usize], md5);
+            assert_eq!(digest, expected, "chunk {chunk}, md5 {md5}");
+        }
+        let expected_whole = whole.then(|| hash_bytes(&bytes, false));
         assert_eq!(
-            digest,
-            hash_bytes(&bytes[range.start as usize..range.end as usize], true)
+            whole_digest, expected_whole,
+            "chunk {chunk}, md5 {md5}, whole"
         );
     }
 }
