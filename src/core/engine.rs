@@ -1081,7 +1081,8 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
     }
 
     /// PUTs the `pending` segments, `concurrency` at a time, into `etags`; returns
-    /// the segments whose instructions expired. Any other failure stops them all.
+    /// the segments whose instructions expired (in the order they failed: callers
+    /// only ask whether there are any). Any other failure stops them all.
     async fn send_parts(
         &self,
         parts: &[PartInstruction],
@@ -1131,7 +1132,6 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
                 Err(error) => return Err(error),
             }
         }
-        expired.sort_unstable();
         Ok(expired)
     }
 

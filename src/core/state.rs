@@ -374,10 +374,18 @@ pub fn entries_to_drop(entries: &[(String, String)], now_ms: u64, max: usize) ->
             _ => drop.push(key.clone()),
         }
     }
-    if kept.len() > max {
-        kept.sort_unstable();
-        let excess = kept.len().saturating_sub(max);
-        drop.extend(kept.iter().take(excess).map(|(_, key)| key.to_string()));
+    // The oldest first, one at a time: few are over the limit (one more is kept per
+    // upload), and no sort gets compiled into the wasm for this alone.
+    while kept.len() > max {
+        let Some(oldest) = kept
+            .iter()
+            .enumerate()
+            .min_by_key(|&(_, entry)| entry)
+            .map(|(index, _)| index)
+        else {
+            break;
+        };
+        drop.push(kept.swap_remove(oldest).1.to_string());
     }
     drop
 }
