@@ -4,7 +4,6 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use js_sys::Promise;
-use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 use web_sys::AbortSignal;
@@ -28,7 +27,10 @@ use crate::web::blob::BlobSource;
 use crate::web::error::to_js_error;
 use crate::web::hashing::{Hashing, MAX_WORKERS};
 use crate::web::http::WebHttp;
-use crate::web::js::{json_text, object, parse_json_answer, random_token, text_pairs, Options};
+use crate::web::js::{
+    array, count, json_text, object, object_of, parse_json_answer, random_token, text_pairs,
+    Options,
+};
 use crate::web::store::WebStore;
 use crate::web::tokens::JsTokens;
 use crate::web::workers::{WorkerPool, WorkerRuntime};
@@ -193,7 +195,7 @@ impl ProcoreClient {
             let result = hash_file(&settings, file, &options)
                 .await
                 .map_err(|error| to_js_error(&error))?;
-            serde_wasm_bindgen::to_value(&result).map_err(JsValue::from)
+            Ok(result)
         })
     }
 }
@@ -499,26 +501,14 @@ pub(super) fn read_call(
     })
 }
 
-/// What `upload()` resolves to.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct JsUploadResult {
-    uuid: String,
-    status: String,
-    size: u64,
-    api_version: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    segments: Option<Vec<JsSegment>>,
-}
-
-#[derive(Serialize)]
-struct JsSegment {
-    size: u64,
-    sha256: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    md5: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    etag: Option<String>,
+/// One segment of an `upload()` or `hashFile()` result: `{ size, sha256, md5?, etag? }`.
+fn js_segment(size: u64, sha256: String, md5: Option<String>, etag: Option<String>) -> JsValue {
+    object_of(&[
+        ("size", Some(count(size))),
+        ("sha256", Some(sha256.into())),
+        ("md5", md5.map(JsValue::from)),
+        ("etag", etag.map(JsValue::from)),
+    ])
 }
 
 /// `upload` and `uploadAndAttach` (with a `target`): one future type for both.
@@ -578,9 +568,7 @@ async fn upload_then_attach(
     );
     let result = engine::upload(&http, &settings.shared, &hasher, &call.options, &report).await?;
     let uuid = result.uuid.clone();
-    let uploaded = serde_wasm_bindgen::to_value(&js_upload_result(result)).map_err(|error| {
-        Error::Protocol(format!("the result could not be handed to JS: {error}"))
-    })?;
+    let uploaded = js_upload_result(result);
     let Some(target) = target else {
         return Ok(uploaded);
     };
@@ -594,24 +582,22 @@ async fn upload_then_attach(
     Ok(object(&[("upload", &uploaded), ("attached", &attached)]))
 }
 
-pub(super) fn js_upload_result(result: engine::UploadResult) -> JsUploadResult {
-    JsUploadResult {
-        uuid: result.uuid,
-        status: result.status,
-        size: result.size,
-        api_version: result.api_version.as_str(),
-        segments: result.segments.map(|segments| {
+/// What `upload()` resolves to: `{ uuid, status, size, apiVersion, segments? }`.
+pub(super) fn js_upload_result(result: engine::UploadResult) -> JsValue {
+    let segments = result.segments.map(|segments| {
+        array(
             segments
                 .into_iter()
-                .map(|s| JsSegment {
-                    size: s.size,
-                    sha256: s.sha256,
-                    md5: s.md5,
-                    etag: Some(s.etag),
-                })
-                .collect()
-        }),
-    }
+                .map(|s| js_segment(s.size, s.sha256, s.md5, Some(s.etag))),
+        )
+    });
+    object_of(&[
+        ("uuid", Some(result.uuid.into())),
+        ("status", Some(result.status.into())),
+        ("size", Some(count(result.size))),
+        ("apiVersion", Some(result.api_version.as_str().into())),
+        ("segments", segments),
+    ])
 }
 
 fn prepare_request(method: &JsValue, path: &JsValue, raw: &JsValue) -> Result<Prepared, Error> {
@@ -649,17 +635,7 @@ fn prepare_request(method: &JsValue, path: &JsValue, raw: &JsValue) -> Result<Pr
     })
 }
 
-#[derive(Serialize)]
-struct JsHashResult {
-    size: u64,
-    segments: Vec<JsSegment>,
-}
-
-async fn hash_file(
-    settings: &Settings,
-    file: JsValue,
-    raw: &JsValue,
-) -> Result<JsHashResult, Error> {
+async fn hash_file(settings: &Settings, file: JsValue, raw: &JsValue) -> Result<JsValue, Error> {
     let source = BlobSource::from_js(file)?;
     let options = Options::new(raw, "options")?;
     let md5 = options.bool("md5")?.unwrap_or(true);
@@ -693,17 +669,16 @@ async fn hash_file(
     let (digests, _) = hasher.hash(&ranges, hash, false, &progress).await?;
     abort::check(signal.as_ref())?;
     report(Phase::Done, size, plan.count());
-    Ok(JsHashResult {
-        size,
-        segments: ranges
-            .iter()
-            .zip(digests)
-            .map(|(range, digest)| JsSegment {
-                size: range.end - range.start,
-                sha256: digest.sha256_hex(),
-                md5: digest.md5_hex(),
-                etag: None,
-            })
-            .collect(),
-    })
+    let segments = ranges.iter().zip(digests).map(|(range, digest)| {
+        js_segment(
+            range.end - range.start,
+            digest.sha256_hex(),
+            digest.md5_hex(),
+            None,
+        )
+    });
+    Ok(object_of(&[
+        ("size", Some(count(size))),
+        ("segments", Some(array(segments))),
+    ]))
 }

@@ -3,8 +3,9 @@
 //! in js-sys or web-sys: it names `Function`, `Promise` and `AbortSignal` to pass
 //! them through, and leaves every call into JS (building objects and promises,
 //! aborting, calling the caller's callbacks) to [`crate::web`]. Its own means are
-//! wasm-bindgen's (`JsValue`, futures as promises) and serde-wasm-bindgen's (results
-//! out). `tests/layering.rs` checks this.
+//! wasm-bindgen's (`JsValue`, futures as promises); results go out as plain objects
+//! the web adapter builds ([`crate::web::js::object_of`]). `tests/layering.rs` checks
+//! this.
 //!
 //! The npm package's `index.js` wraps these (lazy loading) and `index.d.ts` types
 //! them, so the generated typings are skipped here.
@@ -13,7 +14,6 @@ mod client;
 mod task;
 
 use js_sys::Function;
-use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use web_sys::AbortSignal;
 
@@ -26,33 +26,8 @@ use crate::web::abort;
 use crate::web::blob::BlobSource;
 use crate::web::error::to_js_error;
 use crate::web::hashing::run_job;
-use crate::web::js::{call_listener, report_callback_error, Options};
+use crate::web::js::{call_listener, count, object_of, Options};
 use crate::web::timer::now_ms;
-
-/// What `hashFile` resolves to.
-#[derive(Serialize)]
-struct HashFileResult {
-    size: u64,
-    sha256: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    md5: Option<String>,
-}
-
-/// `UploadProgress` as JS sees it.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct JsProgress {
-    phase: &'static str,
-    bytes_hashed: u64,
-    bytes_uploaded: u64,
-    total_bytes: u64,
-    segments_done: u64,
-    segments_total: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    bytes_per_second: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    eta_seconds: Option<u64>,
-}
 
 /// Calls the caller's `onProgress`, if any, like a DOM event listener: an exception
 /// it throws is reported and the work goes on.
@@ -62,20 +37,17 @@ struct ProgressCallback(Option<Function>);
 impl ProgressCallback {
     fn report(&self, progress: &Progress) {
         let Some(callback) = &self.0 else { return };
-        let js = JsProgress {
-            phase: progress.phase.as_str(),
-            bytes_hashed: progress.bytes_hashed,
-            bytes_uploaded: progress.bytes_uploaded,
-            total_bytes: progress.total_bytes,
-            segments_done: progress.segments_done,
-            segments_total: progress.segments_total,
-            bytes_per_second: progress.bytes_per_second,
-            eta_seconds: progress.eta_seconds,
-        };
-        match serde_wasm_bindgen::to_value(&js) {
-            Ok(value) => call_listener(callback, "onProgress", &value),
-            Err(error) => report_callback_error("onProgress", &error.into()),
-        }
+        let value = object_of(&[
+            ("phase", Some(progress.phase.as_str().into())),
+            ("bytesHashed", Some(count(progress.bytes_hashed))),
+            ("bytesUploaded", Some(count(progress.bytes_uploaded))),
+            ("totalBytes", Some(count(progress.total_bytes))),
+            ("segmentsDone", Some(count(progress.segments_done))),
+            ("segmentsTotal", Some(count(progress.segments_total))),
+            ("bytesPerSecond", progress.bytes_per_second.map(count)),
+            ("etaSeconds", progress.eta_seconds.map(count)),
+        ]);
+        call_listener(callback, "onProgress", &value);
     }
 }
 
@@ -129,13 +101,12 @@ impl HashFileOptions {
 /// `FILE_READ`) or an `AbortError`.
 #[wasm_bindgen(js_name = hashFile, skip_typescript)]
 pub async fn hash_file(file: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
-    let result = hash_file_impl(file, &options)
+    hash_file_impl(file, &options)
         .await
-        .map_err(|error| to_js_error(&error))?;
-    serde_wasm_bindgen::to_value(&result).map_err(JsValue::from)
+        .map_err(|error| to_js_error(&error))
 }
 
-async fn hash_file_impl(file: JsValue, options: &JsValue) -> Result<HashFileResult, Error> {
+async fn hash_file_impl(file: JsValue, options: &JsValue) -> Result<JsValue, Error> {
     let source = BlobSource::from_js(file)?;
     let options = HashFileOptions::from_js(options)?;
     let total_bytes = crate::core::source::ByteSource::size(&source);
@@ -161,11 +132,11 @@ async fn hash_file_impl(file: JsValue, options: &JsValue) -> Result<HashFileResu
     options
         .on_progress
         .report(&progress(Phase::Done, total_bytes, 1));
-    Ok(HashFileResult {
-        size: total_bytes,
-        sha256: digests.sha256_hex(),
-        md5: digests.md5_hex(),
-    })
+    Ok(object_of(&[
+        ("size", Some(count(total_bytes))),
+        ("sha256", Some(digests.sha256_hex().into())),
+        ("md5", digests.md5_hex().map(JsValue::from)),
+    ]))
 }
 
 /// The job a hashing worker runs (`js/hash-worker.js`): digests of the consecutive

@@ -348,12 +348,7 @@ impl TaskInner {
         match outcome {
             Ok(result) => {
                 self.status.set(Status::Done);
-                match serde_wasm_bindgen::to_value(&js_upload_result(result)) {
-                    Ok(value) => settle.resolve(&value),
-                    Err(error) => settle.reject(&to_js_error(&Error::Protocol(format!(
-                        "the result could not be handed to JS: {error}"
-                    )))),
-                }
+                settle.resolve(&js_upload_result(result));
             }
             Err(error) => {
                 self.status.set(if matches!(error, Error::Aborted) {

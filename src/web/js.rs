@@ -89,6 +89,24 @@ pub fn object(properties: &[(&str, &JsValue)]) -> JsValue {
     object.into()
 }
 
+/// A plain object of those `fields` that have a value, in order: a `None` is left
+/// out, as the typings' optional properties are.
+pub fn object_of(fields: &[(&str, Option<JsValue>)]) -> JsValue {
+    let object = Object::new();
+    for (key, value) in fields {
+        if let Some(value) = value {
+            set_property(&object, key, value);
+        }
+    }
+    object.into()
+}
+
+/// A count for JS (bytes, segments): below 2^53, so exact as a `Number`.
+pub fn count(n: u64) -> JsValue {
+    #[allow(clippy::cast_precision_loss)]
+    JsValue::from(n as f64)
+}
+
 /// A fresh array of `items`, in order.
 pub fn array(items: impl IntoIterator<Item = JsValue>) -> JsValue {
     items.into_iter().collect::<Array>().into()

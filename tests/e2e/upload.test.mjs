@@ -94,6 +94,44 @@ describeInEngines("ProcoreClient.upload in each browser engine against the sandb
     }
   }
 
+  test("results and progress reports have exactly the documented properties (optional ones absent, not null)", async () => {
+    await page.setInputFiles("#files", files.get(5 * MiB + 1));
+    const shapes = await page.evaluate(async ({ api }) => {
+      const { ProcoreClient, hashFile } = await import("/pkg/index.js");
+      const file = document.getElementById("files").files[0];
+      const client = new ProcoreClient({ companyId: 7, accessToken: "sandbox-token", baseUrl: api, allowInsecureStorage: true });
+      const keys = (o) => Object.keys(o).sort().join(",");
+      const reports = new Set();
+      const kinds = (o) => Object.entries(o).map(([k, v]) => `${k}:${typeof v}`).sort().join(",");
+      const segmented = await client.upload(file, { segmented: true, segmentSize: 5 * 1024 * 1024, onProgress: (p) => reports.add(keys(p)) });
+      const form = await client.upload(file, { segmented: false });
+      const hashed = await client.hashFile(file, { segmentSize: 5 * 1024 * 1024 });
+      const hashedNoMd5 = await client.hashFile(file, { md5: false });
+      const whole = await hashFile(file);
+      const wholeNoMd5 = await hashFile(file, { md5: false });
+      client.close();
+      return {
+        segmented: kinds(segmented), segment: kinds(segmented.segments[1]), form: kinds(form),
+        hashed: kinds(hashed), hashedSegment: kinds(hashed.segments[0]), hashedNoMd5Segment: kinds(hashedNoMd5.segments[0]),
+        whole: kinds(whole), wholeNoMd5: kinds(wholeNoMd5), reports: [...reports],
+      };
+    }, { api: sandbox.api });
+    assert.equal(shapes.segmented, "apiVersion:string,segments:object,size:number,status:string,uuid:string");
+    assert.equal(shapes.segment, "etag:string,md5:string,sha256:string,size:number");
+    assert.equal(shapes.form, "apiVersion:string,size:number,status:string,uuid:string");
+    assert.equal(shapes.hashed, "segments:object,size:number");
+    assert.equal(shapes.hashedSegment, "md5:string,sha256:string,size:number");
+    assert.equal(shapes.hashedNoMd5Segment, "sha256:string,size:number");
+    assert.equal(shapes.whole, "md5:string,sha256:string,size:number");
+    assert.equal(shapes.wholeNoMd5, "sha256:string,size:number");
+    const always = "bytesHashed,bytesUploaded,phase,segmentsDone,segmentsTotal,totalBytes";
+    assert.ok(shapes.reports.includes(always), JSON.stringify(shapes.reports));
+    for (const report of shapes.reports) {
+      const extra = report.split(",").filter((key) => !always.split(",").includes(key));
+      assert.ok(extra.every((key) => key === "bytesPerSecond" || key === "etaSeconds"), report);
+    }
+  });
+
   test("no storage request carries the token or cookies; API requests carry both headers", async () => {
     await sandbox.clearRequests();
     await page.setInputFiles("#files", files.get(17_000_003));
