@@ -28,7 +28,7 @@ use crate::web::error::to_js_error;
 use crate::web::hashing::{Hashing, MAX_WORKERS};
 use crate::web::http::WebHttp;
 use crate::web::js::{
-    array, count, json_text, object, object_of, parse_json_answer, random_token, text_pairs,
+    array, json_text, number, object, object_of, parse_json_answer, random_token, text_pairs,
     Options,
 };
 use crate::web::store::WebStore;
@@ -504,7 +504,7 @@ pub(super) fn read_call(
 /// One segment of an `upload()` or `hashFile()` result: `{ size, sha256, md5?, etag? }`.
 fn js_segment(size: u64, sha256: String, md5: Option<String>, etag: Option<String>) -> JsValue {
     object_of(&[
-        ("size", Some(count(size))),
+        ("size", Some(number(size))),
         ("sha256", Some(sha256.into())),
         ("md5", md5.map(JsValue::from)),
         ("etag", etag.map(JsValue::from)),
@@ -594,7 +594,7 @@ pub(super) fn js_upload_result(result: engine::UploadResult) -> JsValue {
     object_of(&[
         ("uuid", Some(result.uuid.into())),
         ("status", Some(result.status.into())),
-        ("size", Some(count(result.size))),
+        ("size", Some(number(result.size))),
         ("apiVersion", Some(result.api_version.as_str().into())),
         ("segments", segments),
     ])
@@ -678,7 +678,7 @@ async fn hash_file(settings: &Settings, file: JsValue, raw: &JsValue) -> Result<
         )
     });
     Ok(object_of(&[
-        ("size", Some(count(size))),
+        ("size", Some(number(size))),
         ("segments", Some(array(segments))),
     ]))
 }

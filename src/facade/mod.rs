@@ -26,7 +26,7 @@ use crate::web::abort;
 use crate::web::blob::BlobSource;
 use crate::web::error::to_js_error;
 use crate::web::hashing::run_job;
-use crate::web::js::{call_listener, count, object_of, Options};
+use crate::web::js::{call_listener, number, object_of, Options};
 use crate::web::timer::now_ms;
 
 /// Calls the caller's `onProgress`, if any, like a DOM event listener: an exception
@@ -39,13 +39,13 @@ impl ProgressCallback {
         let Some(callback) = &self.0 else { return };
         let value = object_of(&[
             ("phase", Some(progress.phase.as_str().into())),
-            ("bytesHashed", Some(count(progress.bytes_hashed))),
-            ("bytesUploaded", Some(count(progress.bytes_uploaded))),
-            ("totalBytes", Some(count(progress.total_bytes))),
-            ("segmentsDone", Some(count(progress.segments_done))),
-            ("segmentsTotal", Some(count(progress.segments_total))),
-            ("bytesPerSecond", progress.bytes_per_second.map(count)),
-            ("etaSeconds", progress.eta_seconds.map(count)),
+            ("bytesHashed", Some(number(progress.bytes_hashed))),
+            ("bytesUploaded", Some(number(progress.bytes_uploaded))),
+            ("totalBytes", Some(number(progress.total_bytes))),
+            ("segmentsDone", Some(number(progress.segments_done))),
+            ("segmentsTotal", Some(number(progress.segments_total))),
+            ("bytesPerSecond", progress.bytes_per_second.map(number)),
+            ("etaSeconds", progress.eta_seconds.map(number)),
         ]);
         call_listener(callback, "onProgress", &value);
     }
@@ -133,7 +133,7 @@ async fn hash_file_impl(file: JsValue, options: &JsValue) -> Result<JsValue, Err
         .on_progress
         .report(&progress(Phase::Done, total_bytes, 1));
     Ok(object_of(&[
-        ("size", Some(count(total_bytes))),
+        ("size", Some(number(total_bytes))),
         ("sha256", Some(digests.sha256_hex().into())),
         ("md5", digests.md5_hex().map(JsValue::from)),
     ]))

@@ -9,7 +9,7 @@ use wasm_bindgen::JsValue;
 use web_sys::AbortSignal;
 
 use super::blob::BlobSource;
-use super::js::{number_text, set_property, whole_number};
+use super::js::{number, number_text, set_property, whole_number};
 use super::webcrypto;
 use super::workers::{digest_to_js, WorkerHashing, WorkerPool};
 use crate::core::hash::{hash_segments, Digests, HashBackend, HashOptions, InThread};
@@ -159,9 +159,7 @@ pub async fn run_job(
     let options = HashOptions::new(md5, Some(chunk_size))?;
     let report = |bytes: u64| {
         // The main thread stops this worker by terminating it; nothing to check here.
-        // Byte counts are below 2^53: f64 holds them exactly.
-        #[allow(clippy::cast_precision_loss)]
-        let _ = on_progress.call1(&JsValue::UNDEFINED, &(bytes as f64).into());
+        let _ = on_progress.call1(&JsValue::UNDEFINED, &number(bytes));
     };
     let small = ranges
         .iter()

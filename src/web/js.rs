@@ -101,8 +101,9 @@ pub fn object_of(fields: &[(&str, Option<JsValue>)]) -> JsValue {
     object.into()
 }
 
-/// A count for JS (bytes, segments): below 2^53, so exact as a `Number`.
-pub fn count(n: u64) -> JsValue {
+/// A whole number for JS (a byte count or offset, a segment count, a job id): all
+/// are below 2^53, so exact as a `Number`.
+pub fn number(n: u64) -> JsValue {
     #[allow(clippy::cast_precision_loss)]
     JsValue::from(n as f64)
 }

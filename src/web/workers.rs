@@ -37,7 +37,7 @@ use super::abort::{self, AbortWatch};
 use super::blob::BlobSource;
 use super::error::{js_cause, worker_error};
 use super::hashing::hash_on_calling_thread;
-use super::js::{describe_error, get_property as get, set_property as set, whole_number};
+use super::js::{describe_error, get_property as get, number, set_property as set, whole_number};
 use crate::core::hash::{Digests, HashBackend, HashOptions};
 use crate::core::source::ByteSource;
 use crate::core::workers::{after_worker_failure, AfterFailure};
@@ -337,9 +337,7 @@ impl PoolInner {
                 let Some(job) = state.jobs.get(&id) else {
                     continue;
                 };
-                // Job ids are far below 2^53: f64 holds them exactly.
-                #[allow(clippy::cast_precision_loss)]
-                set(&job.message, "id", &JsValue::from(id as f64));
+                set(&job.message, "id", &number(id));
                 let posted = state
                     .workers
                     .get(index)
@@ -648,9 +646,6 @@ impl WorkerHashing<'_> {
     fn job_message(&self, job: &Job, options: HashOptions) -> Object {
         let message = Object::new();
         set(&message, "type", &"job".into());
-        // Offsets and sizes are far below 2^53: f64 holds them exactly.
-        #[allow(clippy::cast_precision_loss)]
-        let number = |n: u64| JsValue::from(n as f64);
         set(&message, "file", self.source.as_raw());
         let flat: Array = job
             .ranges
