@@ -44,7 +44,7 @@ pub fn check_file_before_send(engine: Engine) -> bool {
 }
 
 /// Whether a read's `ArrayBuffer` is detached (`transfer(0)`) once its bytes are
-/// copied out or sent, instead of being left to the garbage collector.
+/// copied out, instead of being left to the garbage collector.
 ///
 /// Measured with `bench/reads.mjs` (1 GiB, 2 workers): WebKit's stream chunks copied
 /// into one reused buffer grew the browser by +290 MiB, detached after the copy +99

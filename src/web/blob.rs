@@ -94,8 +94,8 @@ pub fn slice(blob: &Blob, range: &Range<u64>) -> Result<Blob, Error> {
 
 /// `range` of `blob` read whole into a new buffer (`slice(a, b).arrayBuffer()`), or
 /// [`Error::FileRead`] when the read failed or came back with another length than
-/// `range` asks: a file changed on disk after it was picked gives a short read, and
-/// sending or hashing it would give wrong bytes.
+/// `range` asks: a file changed on disk after it was picked gives a short read (what
+/// the storage requests' readability check looks for).
 pub async fn read_whole(blob: &Blob, range: &Range<u64>) -> Result<Uint8Array, Error> {
     let bytes = JsFuture::from(slice(blob, range)?.array_buffer())
         .await
@@ -149,7 +149,7 @@ pub async fn read_segment(
     ))
 }
 
-/// Detaches the buffer of a read's bytes once they are copied out or sent, where the
+/// Detaches the buffer of a read's bytes once they are copied out, where the
 /// engine frees it sooner that way ([`detach_read_buffers`]: WebKit). Only a view that
 /// spans its whole buffer: a buffer shared with other views is left alone.
 pub fn release_read(bytes: &Uint8Array) {

@@ -2,8 +2,9 @@
 //! CPU has it) while MD5 runs in wasm over the same bytes.
 //!
 //! WebCrypto is one-shot, so the segment is read whole, into one buffer reused from
-//! segment to segment: only for segments up to [`MAX_SEGMENT`]; larger ones, and the
-//! whole-file digest, stream through the core's hasher instead.
+//! segment to segment: only for segments up to [`MAX_SEGMENT`]; larger ones stream
+//! through the core's hasher instead. The whole-file digest comes from the same pieces
+//! when one job covers the file, else it streams through the core's hasher too.
 
 use std::cell::Cell;
 use std::ops::Range;
