@@ -6,6 +6,7 @@ pub mod engine;
 pub mod error;
 pub mod hash;
 pub mod http;
+pub mod json;
 pub mod plan;
 pub mod protocol;
 pub mod resources;
