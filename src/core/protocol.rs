@@ -6,7 +6,7 @@
 // underflow or divide by zero (checked or saturating operations only).
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
-use serde_json::{json, Map, Value};
+use super::json::Json;
 
 use super::plan::ApiVersion;
 use super::Error;
@@ -78,18 +78,18 @@ pub struct SegmentDigest {
     pub md5: Option<String>,
 }
 
-fn segments_json(segments: &[SegmentDigest]) -> Value {
-    Value::Array(
+fn segments_json(segments: &[SegmentDigest]) -> Json {
+    Json::Array(
         segments
             .iter()
             .map(|segment| {
-                let mut out = Map::new();
-                out.insert("size".into(), json!(segment.size));
-                out.insert("sha256".into(), json!(segment.sha256));
+                let mut out = Json::object();
+                out.insert("size", segment.size);
+                out.insert("sha256", segment.sha256.as_str());
                 if let Some(md5) = &segment.md5 {
-                    out.insert("md5".into(), json!(md5));
+                    out.insert("md5", md5.as_str());
                 }
-                Value::Object(out)
+                out
             })
             .collect(),
     )
@@ -97,21 +97,21 @@ fn segments_json(segments: &[SegmentDigest]) -> Value {
 
 /// The v1.0/v1.1 Create Upload body; `segments` for a segmented upload.
 pub fn v1_create_body(file: &FileMeta, segments: Option<&[SegmentDigest]>) -> String {
-    let mut body = Map::new();
+    let mut body = Json::object();
     if !file.name.is_empty() {
-        body.insert("response_filename".into(), json!(file.name));
+        body.insert("response_filename", file.name.as_str());
     }
     if let Some(content_type) = &file.content_type {
-        body.insert("response_content_type".into(), json!(content_type));
+        body.insert("response_content_type", content_type.as_str());
     }
     if let Some(attachment) = file.attachment {
-        body.insert("attachment_content_disposition".into(), json!(attachment));
+        body.insert("attachment_content_disposition", attachment);
     }
-    body.insert("size".into(), json!(file.size));
+    body.insert("size", file.size);
     if let Some(segments) = segments {
-        body.insert("segments".into(), segments_json(segments));
+        body.insert("segments", segments_json(segments));
     }
-    Value::Object(body).to_string()
+    body.to_string()
 }
 
 /// The v2.1 Create Upload body.
@@ -121,29 +121,37 @@ pub fn v2_create_body(
     md5: Option<&str>,
     segments: &[SegmentDigest],
 ) -> String {
-    let mut body = Map::new();
-    body.insert("file_name".into(), json!(file.name));
-    body.insert("file_size".into(), json!(file.size));
+    let mut body = Json::object();
+    body.insert("file_name", file.name.as_str());
+    body.insert("file_size", file.size);
     if let Some(content_type) = &file.content_type {
-        body.insert("content_type".into(), json!(content_type));
+        body.insert("content_type", content_type.as_str());
     }
-    body.insert("sha256".into(), json!(sha256));
+    body.insert("sha256", sha256);
     if let Some(md5) = md5 {
-        body.insert("md5".into(), json!(md5));
+        body.insert("md5", md5);
     }
-    body.insert("segments".into(), segments_json(segments));
-    Value::Object(body).to_string()
+    body.insert("segments", segments_json(segments));
+    body.to_string()
 }
 
 /// v1 completion: `{"segments":[{"etag":…}]}` in create order.
 pub fn v1_complete_body(etags: &[String]) -> String {
-    json!({ "segments": etags.iter().map(|etag| json!({ "etag": etag })).collect::<Vec<_>>() })
-        .to_string()
+    let segments = etags.iter().map(|etag| {
+        let mut segment = Json::object();
+        segment.insert("etag", etag.as_str());
+        segment
+    });
+    let mut body = Json::object();
+    body.insert("segments", Json::Array(segments.collect()));
+    body.to_string()
 }
 
 /// v2.1 completion: `{"part_etags":[…]}`, `null` for parts not sent yet.
 pub fn v2_complete_body(etags: &[Option<String>]) -> String {
-    json!({ "part_etags": etags }).to_string()
+    let mut body = Json::object();
+    body.insert("part_etags", etags.to_vec());
+    body.to_string()
 }
 
 /// Instructions for a v1 browser form POST.
@@ -188,20 +196,21 @@ pub struct V2Upload {
     pub parts: Vec<PartInstruction>,
 }
 
-fn parse_json(body: &str, what: &str) -> Result<Value, Error> {
-    serde_json::from_str(body)
+fn parse_json(body: &str, what: &str) -> Result<Json, Error> {
+    Json::parse(body)
         .map_err(|error| Error::Protocol(format!("{what}: the body is not JSON ({error})")))
 }
 
-fn object<'a>(value: &'a Value, what: &str) -> Result<&'a Map<String, Value>, Error> {
+fn object<'a>(value: &'a Json, what: &str) -> Result<&'a Json, Error> {
     value
         .as_object()
+        .map(|_| value)
         .ok_or_else(|| Error::Protocol(format!("{what} is not a JSON object")))
 }
 
-fn string(map: &Map<String, Value>, key: &str, what: &str) -> Result<String, Error> {
+fn string(map: &Json, key: &str, what: &str) -> Result<String, Error> {
     match map.get(key) {
-        Some(Value::String(text)) if !text.is_empty() => Ok(text.clone()),
+        Some(Json::String(text)) if !text.is_empty() => Ok(text.clone()),
         Some(_) => Err(Error::Protocol(format!(
             "{what}.{key} is not a non-empty string"
         ))),
@@ -210,17 +219,17 @@ fn string(map: &Map<String, Value>, key: &str, what: &str) -> Result<String, Err
 }
 
 /// A map of opaque strings (fields or headers), order kept. Numbers are taken as
-/// their decimal text; anything else is a protocol error.
-fn string_pairs(value: Option<&Value>, what: &str) -> Result<Vec<(String, String)>, Error> {
-    let map = match value {
-        Some(Value::Object(map)) => map,
+/// their text as sent; anything else is a protocol error.
+fn string_pairs(value: Option<&Json>, what: &str) -> Result<Vec<(String, String)>, Error> {
+    let members = match value {
+        Some(Json::Object(members)) => members,
         Some(_) => return Err(Error::Protocol(format!("{what} is not a JSON object"))),
         None => return Err(Error::Protocol(format!("{what} is missing"))),
     };
-    map.iter()
+    members
+        .iter()
         .map(|(name, value)| match value {
-            Value::String(text) => Ok((name.clone(), text.clone())),
-            Value::Number(number) => Ok((name.clone(), number.to_string())),
+            Json::String(text) | Json::Number(text) => Ok((name.clone(), text.clone())),
             _ => Err(Error::Protocol(format!("{what}.{name} is not a string"))),
         })
         .collect()
@@ -238,11 +247,11 @@ pub fn parse_v1_form(body: &str) -> Result<FormInstructions, Error> {
 }
 
 fn parse_parts(
-    value: Option<&Value>,
+    value: Option<&Json>,
     expected: Option<usize>,
 ) -> Result<Vec<PartInstruction>, Error> {
     let items = value
-        .and_then(Value::as_array)
+        .and_then(Json::as_array)
         .ok_or_else(|| Error::Protocol("segments is missing or not an array".into()))?;
     if let Some(expected) = expected {
         if items.len() != expected {
@@ -301,7 +310,7 @@ pub fn parse_v2(body: &str, expected_segments: Option<usize>) -> Result<V2Upload
         status: string(data, "status", "data")?,
         failure_reason: data
             .get("failure_reason")
-            .and_then(Value::as_str)
+            .and_then(Json::as_str)
             .map(str::to_string),
         parts,
     })
