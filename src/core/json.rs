@@ -5,9 +5,9 @@
 
 use std::fmt::{self, Write as _};
 
-/// Nesting deeper than this is refused rather than risking the stack (as
-/// `serde_json` does, at the same depth).
-const MAX_DEPTH: usize = 128;
+/// Arrays and objects nested deeper than this are refused rather than risking the
+/// stack, as `serde_json` refuses them (its recursion limit of 128 lets 127 through).
+const MAX_DEPTH: usize = 127;
 
 /// A JSON value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +63,16 @@ impl Json {
         Json::Object(Vec::new())
     }
 
+    /// An object of these members, in this order.
+    pub fn object_of<const N: usize>(members: [(&str, Json); N]) -> Self {
+        Json::Object(
+            members
+                .into_iter()
+                .map(|(name, value)| (name.to_string(), value))
+                .collect(),
+        )
+    }
+
     /// The member `key` of an object (the last one, when a name repeats).
     pub fn get(&self, key: &str) -> Option<&Json> {
         self.as_object()?
@@ -82,6 +92,24 @@ impl Json {
                 None => members.push((key.to_string(), value)),
             }
         }
+    }
+
+    /// Takes the member `key` (every one, when a name repeats) out of an object,
+    /// giving its value (the last one).
+    pub fn remove(&mut self, key: &str) -> Option<Json> {
+        let Json::Object(members) = self else {
+            return None;
+        };
+        let mut taken = None;
+        members.retain_mut(|(name, value)| {
+            if name == key {
+                taken = Some(std::mem::replace(value, Json::Null));
+                false
+            } else {
+                true
+            }
+        });
+        taken
     }
 
     /// The members of an object.
@@ -145,6 +173,12 @@ impl From<String> for Json {
 
 impl From<u64> for Json {
     fn from(n: u64) -> Self {
+        Json::Number(n.to_string())
+    }
+}
+
+impl From<u32> for Json {
+    fn from(n: u32) -> Self {
         Json::Number(n.to_string())
     }
 }

@@ -5,7 +5,7 @@
 //! wrong type is [`Error::InvalidInput`] and nothing is sent. Fields this module does
 //! not name pass through untouched, for the many Procore fields integrators need.
 
-use serde_json::{json, Map, Value};
+use super::json::Json;
 
 use super::http::Method;
 use super::Error;
@@ -18,7 +18,7 @@ pub struct ResourceCall {
     /// Path and query, starting with `/`.
     pub path: String,
     /// JSON body, when there is one.
-    pub body: Option<Value>,
+    pub body: Option<Json>,
 }
 
 /// What a field holds.
@@ -60,21 +60,21 @@ const fn field(js: &'static str, wire: &'static str, kind: Kind, required: bool)
 }
 
 /// Checks `value` against `kind`; `what` names it in the error.
-fn check(value: &Value, kind: Kind, what: &str) -> Result<(), Error> {
+fn check(value: &Json, kind: Kind, what: &str) -> Result<(), Error> {
     let ok = match kind {
         Kind::Id => value.as_u64().is_some_and(|n| n >= 1),
         Kind::Text => value.as_str().is_some_and(|s| !s.is_empty()),
-        Kind::AnyText => value.is_string(),
+        Kind::AnyText => matches!(value, Json::String(_)),
         Kind::Date => value.as_str().is_some_and(is_date),
         Kind::UpTo(max) => value.as_u64().is_some_and(|n| n <= max),
-        Kind::Bool => value.is_boolean(),
+        Kind::Bool => value.as_bool().is_some(),
         Kind::TextList => value.as_array().is_some_and(|items| {
             !items.is_empty()
                 && items
                     .iter()
                     .all(|item| item.as_str().is_some_and(|s| !s.is_empty()))
         }),
-        Kind::Object => value.is_object(),
+        Kind::Object => value.as_object().is_some(),
     };
     if ok {
         return Ok(());
@@ -95,15 +95,15 @@ fn check(value: &Value, kind: Kind, what: &str) -> Result<(), Error> {
     )))
 }
 
-fn json_type(value: &Value) -> &'static str {
+fn json_type(value: &Json) -> &'static str {
     match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(s) if s.is_empty() => "an empty string",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+        Json::Null => "null",
+        Json::Bool(_) => "a boolean",
+        Json::Number(_) => "a number",
+        Json::String(s) if s.is_empty() => "an empty string",
+        Json::String(_) => "a string",
+        Json::Array(_) => "an array",
+        Json::Object(_) => "an object",
     }
 }
 
@@ -119,8 +119,8 @@ fn is_date(text: &str) -> bool {
 }
 
 /// The caller's options as a JSON object; `what` names them in errors.
-fn object<'a>(input: &'a Value, what: &str) -> Result<&'a Map<String, Value>, Error> {
-    input.as_object().ok_or_else(|| {
+fn object<'a>(input: &'a Json, what: &str) -> Result<&'a Json, Error> {
+    input.as_object().map(|_| input).ok_or_else(|| {
         Error::InvalidInput(format!(
             "{what} must be an object, got {}",
             json_type(input)
@@ -129,7 +129,7 @@ fn object<'a>(input: &'a Value, what: &str) -> Result<&'a Map<String, Value>, Er
 }
 
 /// A required route id (`projectId`, `drawingAreaId`): a positive integer.
-fn route_id(input: &Map<String, Value>, js: &str, what: &str) -> Result<u64, Error> {
+fn route_id(input: &Json, js: &str, what: &str) -> Result<u64, Error> {
     let value = input
         .get(js)
         .ok_or_else(|| Error::InvalidInput(format!("{what}.{js} is required")))?;
@@ -142,13 +142,8 @@ fn route_id(input: &Map<String, Value>, js: &str, what: &str) -> Result<u64, Err
 /// The resource object: each field of `fields` checked and renamed, the `route`
 /// keys left out (they went into the path), every other key passed through as the
 /// caller wrote it. An optional field given as `null` is sent as `null`.
-fn resource(
-    input: &Map<String, Value>,
-    fields: &[Field],
-    route: &[&str],
-    what: &str,
-) -> Result<Map<String, Value>, Error> {
-    let mut out = Map::new();
+fn resource(input: &Json, fields: &[Field], route: &[&str], what: &str) -> Result<Json, Error> {
+    let mut out = Json::object();
     for field in fields {
         let name = format!("{what}.{}", field.js);
         match input.get(field.js) {
@@ -156,19 +151,19 @@ fn resource(
                 return Err(Error::InvalidInput(format!("{name} is required")))
             }
             None => {}
-            Some(Value::Null) if !field.required => {
-                out.insert(field.wire.into(), Value::Null);
+            Some(Json::Null) if !field.required => {
+                out.insert(field.wire, Json::Null);
             }
             Some(value) => {
                 check(value, field.kind, &name)?;
-                out.insert(field.wire.into(), value.clone());
+                out.insert(field.wire, value.clone());
             }
         }
     }
-    for (key, value) in input {
+    for (key, value) in input.as_object().unwrap_or_default() {
         let known = fields.iter().any(|f| f.js == key) || route.contains(&key.as_str());
         if !known {
-            out.insert(key.clone(), value.clone());
+            out.insert(key, value.clone());
         }
     }
     Ok(out)
@@ -184,7 +179,7 @@ const FILE_FIELDS: &[Field] = &[
 
 /// `createProjectFile({ projectId, uploadUuid, name, parentId?, description?,
 /// private?, … })`: `POST /rest/v1.0/files?project_id=` with `{"file": {…}}`.
-pub fn project_file(input: &Value) -> Result<ResourceCall, Error> {
+pub fn project_file(input: &Json) -> Result<ResourceCall, Error> {
     let what = "options";
     let input = object(input, what)?;
     let project = route_id(input, "projectId", what)?;
@@ -192,19 +187,19 @@ pub fn project_file(input: &Value) -> Result<ResourceCall, Error> {
     Ok(ResourceCall {
         method: Method::Post,
         path: format!("/rest/v1.0/files?project_id={project}"),
-        body: Some(json!({ "file": file })),
+        body: Some(Json::object_of([("file", file)])),
     })
 }
 
 /// `createCompanyFile({ uploadUuid, name, parentId?, description?, private?, … })`:
 /// `POST /rest/v1.0/companies/{company_id}/files` with `{"file": {…}}`.
-pub fn company_file(company_id: u64, input: &Value) -> Result<ResourceCall, Error> {
+pub fn company_file(company_id: u64, input: &Json) -> Result<ResourceCall, Error> {
     let what = "options";
     let file = resource(object(input, what)?, FILE_FIELDS, &[], what)?;
     Ok(ResourceCall {
         method: Method::Post,
         path: format!("/rest/v1.0/companies/{company_id}/files"),
-        body: Some(json!({ "file": file })),
+        body: Some(Json::object_of([("file", file)])),
     })
 }
 
@@ -218,22 +213,22 @@ const IMAGE_UPLOAD_FIELDS: &[Field] = &[
 /// `POST /rest/v1.0/images?project_id=` with the body the attachments guide shows,
 /// `{"upload": {"uuid", "image_name", "source"}, "image": {…}}`; `image` (Procore's
 /// own fields: `description`, `image_category_id`, `log_date`, …) is sent as given.
-pub fn image(input: &Value) -> Result<ResourceCall, Error> {
+pub fn image(input: &Json) -> Result<ResourceCall, Error> {
     let what = "options";
     let input = object(input, what)?;
     let project = route_id(input, "projectId", what)?;
     let image = match input.get("image") {
-        None => Map::new(),
+        None => Json::object(),
         Some(value) => {
             check(value, Kind::Object, "options.image")?;
-            value.as_object().cloned().unwrap_or_default()
+            value.clone()
         }
     };
     let upload = resource(input, IMAGE_UPLOAD_FIELDS, &["projectId", "image"], what)?;
     Ok(ResourceCall {
         method: Method::Post,
         path: format!("/rest/v1.0/images?project_id={project}"),
-        body: Some(json!({ "upload": upload, "image": image })),
+        body: Some(Json::object_of([("upload", upload), ("image", image)])),
     })
 }
 
@@ -254,7 +249,7 @@ const DRAWING_FIELDS: &[Field] = &[
 /// `createDrawing(drawingAreaId, { number, title?, disciplineName, … })`:
 /// `POST /rest/v1.1/drawing_areas/{id}/drawings` with
 /// `{"drawing": {"number", "title", "drawing_discipline": {"name"}}}`.
-pub fn drawing(drawing_area_id: u64, input: &Value) -> Result<ResourceCall, Error> {
+pub fn drawing(drawing_area_id: u64, input: &Json) -> Result<ResourceCall, Error> {
     let what = "options";
     let input = object(input, what)?;
     let discipline = input
@@ -263,13 +258,13 @@ pub fn drawing(drawing_area_id: u64, input: &Value) -> Result<ResourceCall, Erro
     check(discipline, Kind::Text, "options.disciplineName")?;
     let mut drawing = resource(input, DRAWING_FIELDS, &["disciplineName"], what)?;
     drawing.insert(
-        "drawing_discipline".into(),
-        json!({ "name": discipline.clone() }),
+        "drawing_discipline",
+        Json::object_of([("name", discipline.clone())]),
     );
     Ok(ResourceCall {
         method: Method::Post,
         path: format!("/rest/v1.1/drawing_areas/{drawing_area_id}/drawings"),
-        body: Some(json!({ "drawing": drawing })),
+        body: Some(Json::object_of([("drawing", drawing)])),
     })
 }
 
@@ -286,7 +281,7 @@ const DRAWING_IMPORT_FIELDS: &[Field] = &[
 /// `POST /rest/v1.1/projects/{project_id}/drawing_uploads` with `{"drawing_upload":
 /// {"drawing_area_id", "drawing_set_id", "drawing_log_imports": [{…}]}}`. The caller
 /// sends it with an `Idempotency-Token` header, the same on every retry.
-pub fn drawing_upload(input: &Value) -> Result<ResourceCall, Error> {
+pub fn drawing_upload(input: &Json) -> Result<ResourceCall, Error> {
     let what = "options";
     let input = object(input, what)?;
     let project = route_id(input, "projectId", what)?;
@@ -294,7 +289,7 @@ pub fn drawing_upload(input: &Value) -> Result<ResourceCall, Error> {
     let set = route_id(input, "drawingSetId", what)?;
     let imports = input
         .get("imports")
-        .and_then(Value::as_array)
+        .and_then(Json::as_array)
         .filter(|imports| !imports.is_empty())
         .ok_or_else(|| {
             Error::InvalidInput("options.imports must be a non-empty array of imports".into())
@@ -304,7 +299,7 @@ pub fn drawing_upload(input: &Value) -> Result<ResourceCall, Error> {
         .enumerate()
         .map(|(index, item)| {
             let what = format!("options.imports[{index}]");
-            resource(object(item, &what)?, DRAWING_IMPORT_FIELDS, &[], &what).map(Value::Object)
+            resource(object(item, &what)?, DRAWING_IMPORT_FIELDS, &[], &what)
         })
         .collect::<Result<Vec<_>, Error>>()?;
     let mut upload = resource(
@@ -313,13 +308,13 @@ pub fn drawing_upload(input: &Value) -> Result<ResourceCall, Error> {
         &["projectId", "drawingAreaId", "drawingSetId", "imports"],
         what,
     )?;
-    upload.insert("drawing_area_id".into(), json!(area));
-    upload.insert("drawing_set_id".into(), json!(set));
-    upload.insert("drawing_log_imports".into(), Value::Array(imports));
+    upload.insert("drawing_area_id", area);
+    upload.insert("drawing_set_id", set);
+    upload.insert("drawing_log_imports", imports);
     Ok(ResourceCall {
         method: Method::Post,
         path: format!("/rest/v1.1/projects/{project}/drawing_uploads"),
-        body: Some(json!({ "drawing_upload": upload })),
+        body: Some(Json::object_of([("drawing_upload", upload)])),
     })
 }
 
@@ -338,13 +333,13 @@ const ACCIDENT_LOG_FIELDS: &[Field] = &[
 /// `POST /rest/v1.0/projects/{project_id}/accident_logs` with `{"accident_log": {…}}`.
 /// Procore's Create Accident Log requires `time_hour` (0–23) and `time_minute`; the
 /// rest is optional.
-pub fn accident_log(project_id: u64, input: &Value) -> Result<ResourceCall, Error> {
+pub fn accident_log(project_id: u64, input: &Json) -> Result<ResourceCall, Error> {
     let what = "options";
     let log = resource(object(input, what)?, ACCIDENT_LOG_FIELDS, &[], what)?;
     Ok(ResourceCall {
         method: Method::Post,
         path: format!("/rest/v1.0/projects/{project_id}/accident_logs"),
-        body: Some(json!({ "accident_log": log })),
+        body: Some(Json::object_of([("accident_log", log)])),
     })
 }
 
@@ -366,7 +361,7 @@ pub const TARGETS: &[&str] = &[
 /// needs an `Idempotency-Token`. Called with a placeholder uuid before the upload, it
 /// checks the whole target so that a bad one sends nothing.
 pub fn attach_upload(
-    target: &Value,
+    target: &Json,
     uuid: &str,
     file_name: &str,
     company_id: u64,
@@ -374,8 +369,8 @@ pub fn attach_upload(
     let (kind, options) = target_of(target)?;
     let mut options = options.clone();
     let mut default = |key: &str, value: &str| {
-        if !options.contains_key(key) {
-            options.insert(key.into(), json!(value));
+        if options.get(key).is_none() {
+            options.insert(key, value);
         }
     };
     match kind {
@@ -388,31 +383,31 @@ pub fn attach_upload(
         Error::InvalidInput(message) => Error::InvalidInput(message.replacen("options", &what, 1)),
         other => other,
     };
-    let uuid = json!(uuid);
+    let uuid = Json::from(uuid);
     let call = match kind {
         "projectFile" => {
-            options.insert("uploadUuid".into(), uuid);
-            project_file(&Value::Object(options))
+            options.insert("uploadUuid", uuid);
+            project_file(&options)
         }
         "companyFile" => {
-            options.insert("uploadUuid".into(), uuid);
-            company_file(company_id, &Value::Object(options))
+            options.insert("uploadUuid", uuid);
+            company_file(company_id, &options)
         }
         "image" => {
-            options.insert("uploadUuid".into(), uuid);
-            image(&Value::Object(options))
+            options.insert("uploadUuid", uuid);
+            image(&options)
         }
         "drawing" => {
             check_drawing_file_name(file_name)?;
-            let mut upload = Map::new();
+            let mut upload = Json::object();
             for key in ["projectId", "drawingAreaId", "drawingSetId"] {
                 if let Some(value) = options.remove(key) {
-                    upload.insert(key.into(), value);
+                    upload.insert(key, value);
                 }
             }
-            options.insert("uploadUuid".into(), uuid);
-            upload.insert("imports".into(), json!([options]));
-            return drawing_upload(&Value::Object(upload))
+            options.insert("uploadUuid", uuid);
+            upload.insert("imports", vec![options]);
+            return drawing_upload(&upload)
                 .map(|call| (call, true))
                 .map_err(|error| match error {
                     Error::InvalidInput(message) => Error::InvalidInput(
@@ -426,8 +421,8 @@ pub fn attach_upload(
         _ => {
             let project = route_id(&options, "projectId", &what)?;
             options.remove("projectId");
-            options.insert("uploadIds".into(), json!([uuid]));
-            accident_log(project, &Value::Object(options))
+            options.insert("uploadIds", vec![uuid]);
+            accident_log(project, &options)
         }
     };
     call.map(|call| (call, false)).map_err(refine)
@@ -435,14 +430,14 @@ pub fn attach_upload(
 
 /// The project of `target`, where its resource lives in one (the upload then goes to
 /// that project unless the caller says otherwise).
-pub fn target_project(target: &Value) -> Option<u64> {
+pub fn target_project(target: &Json) -> Option<u64> {
     let (_, options) = target_of(target).ok()?;
-    options.get("projectId").and_then(Value::as_u64)
+    options.get("projectId").and_then(Json::as_u64)
 }
 
 /// `target`'s one key and its options.
-fn target_of(target: &Value) -> Result<(&'static str, &Map<String, Value>), Error> {
-    let map = object(target, "target")?;
+fn target_of(target: &Json) -> Result<(&'static str, &Json), Error> {
+    let map = object(target, "target")?.as_object().unwrap_or_default();
     let named = || {
         Error::InvalidInput(format!(
             "target must name one of {}, as {{ projectFile: {{ … }} }}",
@@ -452,7 +447,7 @@ fn target_of(target: &Value) -> Result<(&'static str, &Map<String, Value>), Erro
     if map.len() != 1 {
         return Err(named());
     }
-    let (key, options) = map.iter().next().ok_or_else(named)?;
+    let (key, options) = map.first().ok_or_else(named)?;
     let kind = TARGETS
         .iter()
         .find(|kind| **kind == key)
@@ -476,9 +471,14 @@ pub fn check_drawing_file_name(name: &str) -> Result<(), Error> {
 mod tests {
     use super::*;
 
-    fn ok(result: Result<ResourceCall, Error>) -> (Method, String, Value) {
+    /// A JSON text as a value.
+    fn j(text: &str) -> Json {
+        Json::parse(text).unwrap()
+    }
+
+    fn ok(result: Result<ResourceCall, Error>) -> (Method, String, Json) {
         let call = result.unwrap();
-        (call.method, call.path, call.body.unwrap_or(Value::Null))
+        (call.method, call.path, call.body.unwrap_or(Json::Null))
     }
 
     fn refused(result: Result<ResourceCall, Error>) -> String {
@@ -492,83 +492,99 @@ mod tests {
     /// unknown fields passed through as written.
     #[test]
     fn bodies_table() {
-        let table: Vec<(Result<ResourceCall, Error>, Method, &str, Value)> = vec![
+        let table: Vec<(Result<ResourceCall, Error>, Method, &str, Json)> = vec![
             (
-                project_file(
-                    &json!({"projectId": 42, "uploadUuid": "U1", "name": "plan.pdf", "parentId": 7, "description": "", "custom_field_9": "x"}),
-                ),
+                project_file(&j(
+                    r#"{"projectId": 42, "uploadUuid": "U1", "name": "plan.pdf", "parentId": 7, "description": "", "custom_field_9": "x"}"#,
+                )),
                 Method::Post,
                 "/rest/v1.0/files?project_id=42",
-                json!({"file": {"upload_uuid": "U1", "name": "plan.pdf", "parent_id": 7, "description": "", "custom_field_9": "x"}}),
+                j(
+                    r#"{"file": {"upload_uuid": "U1", "name": "plan.pdf", "parent_id": 7, "description": "", "custom_field_9": "x"}}"#,
+                ),
             ),
             (
-                project_file(
-                    &json!({"projectId": 42, "uploadUuid": "U1", "name": "a", "parentId": null}),
-                ),
+                project_file(&j(
+                    r#"{"projectId": 42, "uploadUuid": "U1", "name": "a", "parentId": null}"#,
+                )),
                 Method::Post,
                 "/rest/v1.0/files?project_id=42",
-                json!({"file": {"upload_uuid": "U1", "name": "a", "parent_id": null}}),
+                j(r#"{"file": {"upload_uuid": "U1", "name": "a", "parent_id": null}}"#),
             ),
             (
                 company_file(
                     7,
-                    &json!({"uploadUuid": "U2", "name": "terms.pdf", "private": true}),
+                    &j(r#"{"uploadUuid": "U2", "name": "terms.pdf", "private": true}"#),
                 ),
                 Method::Post,
                 "/rest/v1.0/companies/7/files",
-                json!({"file": {"upload_uuid": "U2", "name": "terms.pdf", "private": true}}),
+                j(r#"{"file": {"upload_uuid": "U2", "name": "terms.pdf", "private": true}}"#),
             ),
             (
-                image(
-                    &json!({"projectId": 42, "uploadUuid": "U3", "imageName": "site.png", "source": "Image from API", "image": {"description": "north wall", "image_category_id": 2}}),
+                image(&j(
+                    r#"{"projectId": 42, "uploadUuid": "U3", "imageName": "site.png", "source": "Image from API", "image": {"description": "north wall", "image_category_id": 2}}"#,
+                )),
+                Method::Post,
+                "/rest/v1.0/images?project_id=42",
+                j(
+                    r#"{"upload": {"uuid": "U3", "image_name": "site.png", "source": "Image from API"}, "image": {"description": "north wall", "image_category_id": 2}}"#,
                 ),
-                Method::Post,
-                "/rest/v1.0/images?project_id=42",
-                json!({"upload": {"uuid": "U3", "image_name": "site.png", "source": "Image from API"}, "image": {"description": "north wall", "image_category_id": 2}}),
             ),
             (
-                image(&json!({"projectId": 42, "uploadUuid": "U3", "imageName": "site.png"})),
+                image(&j(
+                    r#"{"projectId": 42, "uploadUuid": "U3", "imageName": "site.png"}"#,
+                )),
                 Method::Post,
                 "/rest/v1.0/images?project_id=42",
-                json!({"upload": {"uuid": "U3", "image_name": "site.png"}, "image": {}}),
+                j(r#"{"upload": {"uuid": "U3", "image_name": "site.png"}, "image": {}}"#),
             ),
             (
                 Ok(drawing_areas(42)),
                 Method::Get,
                 "/rest/v1.1/projects/42/drawing_areas",
-                Value::Null,
+                Json::Null,
             ),
             (
                 drawing(
                     5,
-                    &json!({"number": "A-101", "title": "Ground floor", "disciplineName": "Architectural"}),
+                    &j(
+                        r#"{"number": "A-101", "title": "Ground floor", "disciplineName": "Architectural"}"#,
+                    ),
                 ),
                 Method::Post,
                 "/rest/v1.1/drawing_areas/5/drawings",
-                json!({"drawing": {"number": "A-101", "title": "Ground floor", "drawing_discipline": {"name": "Architectural"}}}),
+                j(
+                    r#"{"drawing": {"number": "A-101", "title": "Ground floor", "drawing_discipline": {"name": "Architectural"}}}"#,
+                ),
             ),
             (
-                drawing_upload(
-                    &json!({"projectId": 42, "drawingAreaId": 5, "drawingSetId": 9, "imports": [
+                drawing_upload(&j(
+                    r#"{"projectId": 42, "drawingAreaId": 5, "drawingSetId": 9, "imports": [
                         {"uploadUuid": "U4", "drawingDate": "2026-11-23", "receivedDate": "2026-11-24", "defaultRevision": "0", "drawingId": 11},
                         {"uploadUuid": "U5", "drawingDate": "2026-11-23"}
-                    ]}),
-                ),
+                    ]}"#,
+                )),
                 Method::Post,
                 "/rest/v1.1/projects/42/drawing_uploads",
-                json!({"drawing_upload": {"drawing_area_id": 5, "drawing_set_id": 9, "drawing_log_imports": [
+                j(
+                    r#"{"drawing_upload": {"drawing_area_id": 5, "drawing_set_id": 9, "drawing_log_imports": [
                     {"upload_uuid": "U4", "drawing_date": "2026-11-23", "received_date": "2026-11-24", "default_revision": "0", "drawing_id": 11},
                     {"upload_uuid": "U5", "drawing_date": "2026-11-23"}
-                ]}}),
+                ]}}"#,
+                ),
             ),
             (
                 accident_log(
                     42,
-                    &json!({"timeHour": 10, "timeMinute": 15, "comments": "Minor incident near loading zone", "uploadIds": ["U6"]}),
+                    &j(
+                        r#"{"timeHour": 10, "timeMinute": 15, "comments": "Minor incident near loading zone", "uploadIds": ["U6"]}"#,
+                    ),
                 ),
                 Method::Post,
                 "/rest/v1.0/projects/42/accident_logs",
-                json!({"accident_log": {"upload_ids": ["U6"], "time_hour": 10, "time_minute": 15, "comments": "Minor incident near loading zone"}}),
+                j(
+                    r#"{"accident_log": {"upload_ids": ["U6"], "time_hour": 10, "time_minute": 15, "comments": "Minor incident near loading zone"}}"#,
+                ),
             ),
         ];
         for (result, method, path, body) in table {
@@ -583,142 +599,144 @@ mod tests {
     fn refusals_table() {
         let table: Vec<(Result<ResourceCall, Error>, &str)> = vec![
             (
-                project_file(&json!("plan")),
+                project_file(&j(r#""plan""#)),
                 "options must be an object, got a string",
             ),
             (
-                project_file(&json!({"uploadUuid": "U", "name": "a"})),
+                project_file(&j(r#"{"uploadUuid": "U", "name": "a"}"#)),
                 "options.projectId is required",
             ),
             (
-                project_file(&json!({"projectId": 0, "uploadUuid": "U", "name": "a"})),
+                project_file(&j(r#"{"projectId": 0, "uploadUuid": "U", "name": "a"}"#)),
                 "options.projectId must be a positive integer",
             ),
             (
-                project_file(&json!({"projectId": "42", "uploadUuid": "U", "name": "a"})),
+                project_file(&j(r#"{"projectId": "42", "uploadUuid": "U", "name": "a"}"#)),
                 "options.projectId must be a positive integer, got a string",
             ),
             (
-                project_file(&json!({"projectId": 42, "name": "a"})),
+                project_file(&j(r#"{"projectId": 42, "name": "a"}"#)),
                 "options.uploadUuid is required",
             ),
             (
-                project_file(&json!({"projectId": 42, "uploadUuid": "", "name": "a"})),
+                project_file(&j(r#"{"projectId": 42, "uploadUuid": "", "name": "a"}"#)),
                 "options.uploadUuid must be a non-empty string, got an empty string",
             ),
             (
-                project_file(&json!({"projectId": 42, "uploadUuid": "U"})),
+                project_file(&j(r#"{"projectId": 42, "uploadUuid": "U"}"#)),
                 "options.name is required",
             ),
             (
-                project_file(
-                    &json!({"projectId": 42, "uploadUuid": "U", "name": "a", "parentId": 1.5}),
-                ),
+                project_file(&j(
+                    r#"{"projectId": 42, "uploadUuid": "U", "name": "a", "parentId": 1.5}"#,
+                )),
                 "options.parentId must be a positive integer, got a number",
             ),
             (
                 company_file(
                     7,
-                    &json!({"uploadUuid": "U", "name": "a", "private": "yes"}),
+                    &j(r#"{"uploadUuid": "U", "name": "a", "private": "yes"}"#),
                 ),
                 "options.private must be a boolean",
             ),
             (
-                image(&json!({"projectId": 42, "uploadUuid": "U"})),
+                image(&j(r#"{"projectId": 42, "uploadUuid": "U"}"#)),
                 "options.imageName is required",
             ),
             (
-                image(&json!({"projectId": 42, "uploadUuid": "U", "imageName": "a", "image": []})),
+                image(&j(
+                    r#"{"projectId": 42, "uploadUuid": "U", "imageName": "a", "image": []}"#,
+                )),
                 "options.image must be an object, got an array",
             ),
             (
-                drawing(5, &json!({"number": "A-1"})),
+                drawing(5, &j(r#"{"number": "A-1"}"#)),
                 "options.disciplineName is required",
             ),
             (
-                drawing(5, &json!({"disciplineName": "A"})),
+                drawing(5, &j(r#"{"disciplineName": "A"}"#)),
                 "options.number is required",
             ),
             (
-                drawing_upload(
-                    &json!({"projectId": 42, "drawingAreaId": 5, "drawingSetId": 9, "imports": []}),
-                ),
+                drawing_upload(&j(
+                    r#"{"projectId": 42, "drawingAreaId": 5, "drawingSetId": 9, "imports": []}"#,
+                )),
                 "options.imports must be a non-empty array",
             ),
             (
-                drawing_upload(
-                    &json!({"projectId": 42, "drawingSetId": 9, "imports": [{"uploadUuid": "U", "drawingDate": "2026-11-23"}]}),
-                ),
+                drawing_upload(&j(
+                    r#"{"projectId": 42, "drawingSetId": 9, "imports": [{"uploadUuid": "U", "drawingDate": "2026-11-23"}]}"#,
+                )),
                 "options.drawingAreaId is required",
             ),
             (
-                drawing_upload(
-                    &json!({"projectId": 42, "drawingAreaId": 5, "drawingSetId": 9, "imports": [{"uploadUuid": "U"}]}),
-                ),
+                drawing_upload(&j(
+                    r#"{"projectId": 42, "drawingAreaId": 5, "drawingSetId": 9, "imports": [{"uploadUuid": "U"}]}"#,
+                )),
                 "options.imports[0].drawingDate is required",
             ),
             (
-                drawing_upload(
-                    &json!({"projectId": 42, "drawingAreaId": 5, "drawingSetId": 9, "imports": [{"uploadUuid": "U", "drawingDate": "23/11/2026"}]}),
-                ),
+                drawing_upload(&j(
+                    r#"{"projectId": 42, "drawingAreaId": 5, "drawingSetId": 9, "imports": [{"uploadUuid": "U", "drawingDate": "23/11/2026"}]}"#,
+                )),
                 "options.imports[0].drawingDate must be a date as \"YYYY-MM-DD\"",
             ),
             (
-                drawing_upload(
-                    &json!({"projectId": 42, "drawingAreaId": 5, "drawingSetId": 9, "imports": [{"uploadUuid": "U", "drawingDate": "2026-13-01"}]}),
-                ),
+                drawing_upload(&j(
+                    r#"{"projectId": 42, "drawingAreaId": 5, "drawingSetId": 9, "imports": [{"uploadUuid": "U", "drawingDate": "2026-13-01"}]}"#,
+                )),
                 "drawingDate must be a date",
             ),
             (
-                drawing_upload(
-                    &json!({"projectId": 42, "drawingAreaId": 5, "drawingSetId": 9, "imports": ["U"]}),
-                ),
+                drawing_upload(&j(
+                    r#"{"projectId": 42, "drawingAreaId": 5, "drawingSetId": 9, "imports": ["U"]}"#,
+                )),
                 "options.imports[0] must be an object",
             ),
             (
-                accident_log(42, &json!({"timeHour": 10, "timeMinute": 15})),
+                accident_log(42, &j(r#"{"timeHour": 10, "timeMinute": 15}"#)),
                 "options.uploadIds is required",
             ),
             (
                 accident_log(
                     42,
-                    &json!({"uploadIds": [], "timeHour": 10, "timeMinute": 15}),
+                    &j(r#"{"uploadIds": [], "timeHour": 10, "timeMinute": 15}"#),
                 ),
                 "options.uploadIds must be a non-empty array of non-empty strings",
             ),
             (
-                accident_log(42, &json!({"uploadIds": ["U"], "timeMinute": 15})),
+                accident_log(42, &j(r#"{"uploadIds": ["U"], "timeMinute": 15}"#)),
                 "options.timeHour is required",
             ),
             (
-                accident_log(42, &json!({"uploadIds": ["U"], "timeHour": 10})),
+                accident_log(42, &j(r#"{"uploadIds": ["U"], "timeHour": 10}"#)),
                 "options.timeMinute is required",
             ),
             (
                 accident_log(
                     42,
-                    &json!({"uploadIds": ["U"], "timeHour": null, "timeMinute": 15}),
+                    &j(r#"{"uploadIds": ["U"], "timeHour": null, "timeMinute": 15}"#),
                 ),
                 "options.timeHour must be an integer from 0 to 23, got null",
             ),
             (
                 accident_log(
                     42,
-                    &json!({"uploadIds": ["U"], "timeHour": 24, "timeMinute": 0}),
+                    &j(r#"{"uploadIds": ["U"], "timeHour": 24, "timeMinute": 0}"#),
                 ),
                 "options.timeHour must be an integer from 0 to 23",
             ),
             (
                 accident_log(
                     42,
-                    &json!({"uploadIds": ["U"], "timeHour": 10, "timeMinute": -1}),
+                    &j(r#"{"uploadIds": ["U"], "timeHour": 10, "timeMinute": -1}"#),
                 ),
                 "options.timeMinute must be an integer from 0 to 59",
             ),
             (
                 accident_log(
                     42,
-                    &json!({"uploadIds": ["U"], "timeHour": 10, "timeMinute": "15"}),
+                    &j(r#"{"uploadIds": ["U"], "timeHour": 10, "timeMinute": "15"}"#),
                 ),
                 "options.timeMinute must be an integer from 0 to 59, got a string",
             ),
@@ -733,30 +751,36 @@ mod tests {
     /// defaulting to the file's, and the refusals (with the target in the message).
     #[test]
     fn upload_targets_table() {
-        let made = |target: Value, file: &str| attach_upload(&target, "U9", file, 7);
+        let made = |target: Json, file: &str| attach_upload(&target, "U9", file, 7);
         let (call, idempotent) = made(
-            json!({"projectFile": {"projectId": 42, "parentId": 3}}),
+            j(r#"{"projectFile": {"projectId": 42, "parentId": 3}}"#),
             "plan.pdf",
         )
         .unwrap();
         assert_eq!(call.path, "/rest/v1.0/files?project_id=42");
         assert_eq!(
             call.body,
-            Some(json!({"file": {"upload_uuid": "U9", "name": "plan.pdf", "parent_id": 3}}))
+            Some(j(
+                r#"{"file": {"upload_uuid": "U9", "name": "plan.pdf", "parent_id": 3}}"#
+            ))
         );
         assert!(!idempotent);
-        let (call, _) = made(json!({"companyFile": {"name": "renamed.pdf"}}), "plan.pdf").unwrap();
+        let (call, _) = made(j(r#"{"companyFile": {"name": "renamed.pdf"}}"#), "plan.pdf").unwrap();
         assert_eq!(
             call.body,
-            Some(json!({"file": {"upload_uuid": "U9", "name": "renamed.pdf"}}))
+            Some(j(
+                r#"{"file": {"upload_uuid": "U9", "name": "renamed.pdf"}}"#
+            ))
         );
-        let (call, _) = made(json!({"image": {"projectId": 42}}), "site.png").unwrap();
+        let (call, _) = made(j(r#"{"image": {"projectId": 42}}"#), "site.png").unwrap();
         assert_eq!(
             call.body,
-            Some(json!({"upload": {"uuid": "U9", "image_name": "site.png"}, "image": {}}))
+            Some(j(
+                r#"{"upload": {"uuid": "U9", "image_name": "site.png"}, "image": {}}"#
+            ))
         );
         let (call, idempotent) = made(
-            json!({"drawing": {"projectId": 42, "drawingAreaId": 4201, "drawingSetId": 4202, "drawingDate": "2026-11-23", "drawingId": 5}}),
+            j(r#"{"drawing": {"projectId": 42, "drawingAreaId": 4201, "drawingSetId": 4202, "drawingDate": "2026-11-23", "drawingId": 5}}"#),
             "A-101.pdf",
         )
         .unwrap();
@@ -764,77 +788,83 @@ mod tests {
         assert_eq!(call.path, "/rest/v1.1/projects/42/drawing_uploads");
         assert_eq!(
             call.body,
-            Some(
-                json!({"drawing_upload": {"drawing_area_id": 4201, "drawing_set_id": 4202,
-                "drawing_log_imports": [{"upload_uuid": "U9", "drawing_date": "2026-11-23", "drawing_id": 5}]}})
-            )
+            Some(j(
+                r#"{"drawing_upload": {"drawing_area_id": 4201, "drawing_set_id": 4202,
+                "drawing_log_imports": [{"upload_uuid": "U9", "drawing_date": "2026-11-23", "drawing_id": 5}]}}"#
+            ))
         );
         let (call, _) = made(
-            json!({"accidentLog": {"projectId": 42, "timeHour": 9, "timeMinute": 0}}),
+            j(r#"{"accidentLog": {"projectId": 42, "timeHour": 9, "timeMinute": 0}}"#),
             "x.jpg",
         )
         .unwrap();
         assert_eq!(call.path, "/rest/v1.0/projects/42/accident_logs");
         assert_eq!(
             call.body,
-            Some(json!({"accident_log": {"upload_ids": ["U9"], "time_hour": 9, "time_minute": 0}}))
+            Some(j(
+                r#"{"accident_log": {"upload_ids": ["U9"], "time_hour": 9, "time_minute": 0}}"#
+            ))
         );
         assert_eq!(
-            target_project(&json!({"image": {"projectId": 42}})),
+            target_project(&j(r#"{"image": {"projectId": 42}}"#)),
             Some(42)
         );
-        assert_eq!(target_project(&json!({"companyFile": {}})), None);
+        assert_eq!(target_project(&j(r#"{"companyFile": {}}"#)), None);
 
         let refusals = [
-            (json!({}), "x.pdf", "target must name one of projectFile"),
+            (j(r#"{}"#), "x.pdf", "target must name one of projectFile"),
             (
-                json!({"projectFile": {}, "image": {}}),
+                j(r#"{"projectFile": {}, "image": {}}"#),
                 "x.pdf",
                 "target must name one of",
             ),
-            (json!({"folder": {}}), "x.pdf", "target must name one of"),
+            (j(r#"{"folder": {}}"#), "x.pdf", "target must name one of"),
             (
-                json!({"image": 5}),
+                j(r#"{"image": 5}"#),
                 "x.png",
                 "target.image must be an object",
             ),
             (
-                json!({"projectFile": {"parentId": 3}}),
+                j(r#"{"projectFile": {"parentId": 3}}"#),
                 "x.pdf",
                 "target.projectFile.projectId is required",
             ),
             (
-                json!({"drawing": {"projectId": 42, "drawingAreaId": 1, "drawingSetId": 2, "drawingDate": "2026-11-23"}}),
+                j(
+                    r#"{"drawing": {"projectId": 42, "drawingAreaId": 1, "drawingSetId": 2, "drawingDate": "2026-11-23"}}"#,
+                ),
                 "A-101.png",
                 "drawings must be PDFs",
             ),
             (
-                json!({"drawing": {"projectId": 42, "drawingAreaId": 1, "drawingSetId": 2}}),
+                j(r#"{"drawing": {"projectId": 42, "drawingAreaId": 1, "drawingSetId": 2}}"#),
                 "A-101.pdf",
                 "target.drawing.drawingDate is required",
             ),
             (
-                json!({"drawing": {"projectId": 42, "drawingSetId": 2, "drawingDate": "2026-11-23"}}),
+                j(
+                    r#"{"drawing": {"projectId": 42, "drawingSetId": 2, "drawingDate": "2026-11-23"}}"#,
+                ),
                 "A-101.pdf",
                 "target.drawing.drawingAreaId is required",
             ),
             (
-                json!({"accidentLog": {"timeHour": 9}}),
+                j(r#"{"accidentLog": {"timeHour": 9}}"#),
                 "x.jpg",
                 "target.accidentLog.projectId is required",
             ),
             (
-                json!({"accidentLog": {"projectId": 42, "timeHour": 9, "timeMinute": 60}}),
+                j(r#"{"accidentLog": {"projectId": 42, "timeHour": 9, "timeMinute": 60}}"#),
                 "x.jpg",
                 "target.accidentLog.timeMinute must be an integer from 0 to 59",
             ),
             (
-                json!({"accidentLog": {"projectId": 42, "timeMinute": 5}}),
+                j(r#"{"accidentLog": {"projectId": 42, "timeMinute": 5}}"#),
                 "x.jpg",
                 "target.accidentLog.timeHour is required",
             ),
             (
-                json!({"accidentLog": {"projectId": 42, "timeHour": 9}}),
+                j(r#"{"accidentLog": {"projectId": 42, "timeHour": 9}}"#),
                 "x.jpg",
                 "target.accidentLog.timeMinute is required",
             ),

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use serde_json::{json, Map, Value};
+use super::json::Json;
 
 use super::plan::{plan_segments, ApiVersion, SegmentPlan};
 use super::protocol::{PartInstruction, SegmentDigest};
@@ -201,7 +201,7 @@ pub fn parse_state(text: &str) -> Option<UploadState> {
 /// Reads a state of any format (the engine refuses other formats with a reason);
 /// `None` for text that is not one.
 pub fn read_state(text: &str) -> Option<UploadState> {
-    serde_json::from_str::<Value>(text)
+    Json::parse(text)
         .ok()
         .and_then(|value| state_from_json(&value))
 }
@@ -211,65 +211,86 @@ pub fn state_text(state: &UploadState) -> String {
     state_json(state).to_string()
 }
 
-// Written by hand over `serde_json::Value` (which the package has anyway) rather than
-// derived: derived typed (de)serializers cost the browser download tens of KB.
-fn state_json(state: &UploadState) -> Value {
+// Written by hand over `Json` rather than derived: derived typed (de)serializers
+// cost the browser download tens of KB.
+fn state_json(state: &UploadState) -> Json {
     let digests = state.digests.as_ref().map(|digests| {
         digests
             .iter()
-            .map(|d| json!({"size": d.size, "sha256": d.sha256, "md5": d.md5}))
-            .collect::<Vec<Value>>()
+            .map(|d| {
+                Json::object_of([
+                    ("size", d.size.into()),
+                    ("sha256", d.sha256.as_str().into()),
+                    ("md5", d.md5.as_deref().into()),
+                ])
+            })
+            .collect::<Vec<Json>>()
     });
-    let parts: Vec<Value> = state
+    let parts: Vec<Json> = state
         .parts
         .iter()
-        .map(|p| json!({"url": p.url, "headers": p.headers}))
+        .map(|p| {
+            let headers = p
+                .headers
+                .iter()
+                .map(|(name, value)| Json::from(vec![name.as_str(), value.as_str()]))
+                .collect::<Vec<Json>>();
+            Json::object_of([("url", p.url.as_str().into()), ("headers", headers.into())])
+        })
         .collect();
-    json!({
-        "format": state.format,
-        "key": state.key,
-        "scope": {
-            "api_version": state.scope.api_version,
-            "company_id": state.scope.company_id,
-            "project_id": state.scope.project_id,
-        },
-        "file": {
-            "name": state.file.name,
-            "size": state.file.size,
-            "last_modified": state.file.last_modified,
-            "content_type": state.file.content_type,
-        },
-        "segment_size": state.segment_size,
-        "md5": state.md5,
-        "digests": digests,
-        "whole_sha256": state.whole_sha256,
-        "whole_md5": state.whole_md5,
-        "uuid": state.uuid,
-        "parts": parts,
-        "instructions_at_ms": state.instructions_at_ms,
-        "etags": state.etags,
-        "created_ms": state.created_ms,
-        "updated_ms": state.updated_ms,
-        "phase": state.phase,
-    })
+    Json::object_of([
+        ("format", state.format.into()),
+        ("key", state.key.as_str().into()),
+        (
+            "scope",
+            Json::object_of([
+                ("api_version", state.scope.api_version.as_str().into()),
+                ("company_id", state.scope.company_id.into()),
+                ("project_id", state.scope.project_id.into()),
+            ]),
+        ),
+        (
+            "file",
+            Json::object_of([
+                ("name", state.file.name.as_str().into()),
+                ("size", state.file.size.into()),
+                ("last_modified", state.file.last_modified.into()),
+                ("content_type", state.file.content_type.as_str().into()),
+            ]),
+        ),
+        ("segment_size", state.segment_size.into()),
+        ("md5", state.md5.into()),
+        ("digests", digests.into()),
+        ("whole_sha256", state.whole_sha256.as_deref().into()),
+        ("whole_md5", state.whole_md5.as_deref().into()),
+        ("uuid", state.uuid.as_deref().into()),
+        ("parts", parts.into()),
+        ("instructions_at_ms", state.instructions_at_ms.into()),
+        ("etags", state.etags.clone().into()),
+        ("created_ms", state.created_ms.into()),
+        ("updated_ms", state.updated_ms.into()),
+        ("phase", state.phase.as_str().into()),
+    ])
 }
 
 /// Every field present and of its type (optional ones may be `null`), or `None`.
-fn state_from_json(value: &Value) -> Option<UploadState> {
-    let state = value.as_object()?;
-    let scope = state.get("scope")?.as_object()?;
-    let file = state.get("file")?.as_object()?;
+fn state_from_json(state: &Json) -> Option<UploadState> {
+    state.as_object()?;
+    let scope = state.get("scope")?;
+    scope.as_object()?;
+    let file = state.get("file")?;
+    file.as_object()?;
     let digests = match state.get("digests")? {
-        Value::Null => None,
+        Json::Null => None,
         list => Some(
             list.as_array()?
                 .iter()
                 .map(|d| {
-                    let d = d.as_object()?;
+                    d.as_object()?;
                     Some(SegmentDigest {
                         size: number(d, "size")?,
                         sha256: text(d, "sha256")?,
-                        md5: optional(d, "md5", Value::as_str)?.map(str::to_string),
+                        md5: optional(d, "md5", Json::as_str)?.map(str::to_string),
                     })
                 })
                 .collect::<Option<Vec<_>>>()?,
@@ -280,12 +301,12 @@ fn state_from_json(value: &Value) -> Option<UploadState> {
         .as_array()?
         .iter()
         .map(|p| {
-            let p = p.as_object()?;
+            p.as_object()?;
             let headers = p
                 .get("headers")?
                 .as_array()?
                 .iter()
-                .map(|pair| match pair.as_array()?.as_slice() {
+                .map(|pair| match pair.as_array()? {
                     [name, value] => {
                         Some((name.as_str()?.to_string(), value.as_str()?.to_string()))
                     }
@@ -303,8 +324,8 @@ fn state_from_json(value: &Value) -> Option<UploadState> {
         .as_array()?
         .iter()
         .map(|etag| match etag {
-            Value::Null => Some(None),
-            Value::String(etag) => Some(Some(etag.clone())),
+            Json::Null => Some(None),
+            Json::String(etag) => Some(Some(etag.clone())),
             _ => None,
         })
         .collect::<Option<Vec<_>>>()?;
@@ -314,22 +335,22 @@ fn state_from_json(value: &Value) -> Option<UploadState> {
         scope: StateScope {
             api_version: text(scope, "api_version")?,
             company_id: number(scope, "company_id")?,
-            project_id: optional(scope, "project_id", Value::as_u64)?,
+            project_id: optional(scope, "project_id", Json::as_u64)?,
         },
         file: FileIdentity {
             name: text(file, "name")?,
             size: number(file, "size")?,
-            last_modified: optional(file, "last_modified", Value::as_u64)?,
+            last_modified: optional(file, "last_modified", Json::as_u64)?,
             content_type: text(file, "content_type")?,
         },
         segment_size: number(state, "segment_size")?,
         md5: state.get("md5")?.as_bool()?,
         digests,
-        whole_sha256: optional(state, "whole_sha256", Value::as_str)?.map(str::to_string),
-        whole_md5: optional(state, "whole_md5", Value::as_str)?.map(str::to_string),
-        uuid: optional(state, "uuid", Value::as_str)?.map(str::to_string),
+        whole_sha256: optional(state, "whole_sha256", Json::as_str)?.map(str::to_string),
+        whole_md5: optional(state, "whole_md5", Json::as_str)?.map(str::to_string),
+        uuid: optional(state, "uuid", Json::as_str)?.map(str::to_string),
         parts,
-        instructions_at_ms: optional(state, "instructions_at_ms", Value::as_u64)?,
+        instructions_at_ms: optional(state, "instructions_at_ms", Json::as_u64)?,
         etags,
         created_ms: number(state, "created_ms")?,
         updated_ms: number(state, "updated_ms")?,
@@ -337,23 +358,23 @@ fn state_from_json(value: &Value) -> Option<UploadState> {
     })
 }
 
-fn number(map: &Map<String, Value>, key: &str) -> Option<u64> {
-    map.get(key)?.as_u64()
+fn number(object: &Json, key: &str) -> Option<u64> {
+    object.get(key)?.as_u64()
 }
 
-fn text(map: &Map<String, Value>, key: &str) -> Option<String> {
-    map.get(key)?.as_str().map(str::to_string)
+fn text(object: &Json, key: &str) -> Option<String> {
+    object.get(key)?.as_str().map(str::to_string)
 }
 
 /// `Some(None)` for `null`, `Some(Some(v))` for a value of the type, `None` otherwise
 /// (also when missing).
 fn optional<'v, T>(
-    map: &'v Map<String, Value>,
+    object: &'v Json,
     key: &str,
-    read: impl Fn(&'v Value) -> Option<T>,
+    read: impl Fn(&'v Json) -> Option<T>,
 ) -> Option<Option<T>> {
-    match map.get(key)? {
-        Value::Null => Some(None),
+    match object.get(key)? {
+        Json::Null => Some(None),
         value => read(value).map(Some),
     }
 }

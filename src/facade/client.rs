@@ -15,6 +15,7 @@ use crate::core::engine::{
 };
 use crate::core::hash::{HashBackend, HashOptions};
 use crate::core::http::Method;
+use crate::core::json::Json;
 use crate::core::plan::{plan_segments, ApiVersion, Segmented};
 use crate::core::protocol::{FileMeta, Scope};
 use crate::core::resources::{self, attach_upload, target_project, ResourceCall};
@@ -208,7 +209,7 @@ impl ProcoreClient {
         &self,
         options: JsValue,
         idempotent: bool,
-        build: &dyn Fn(&Settings, &serde_json::Value) -> Result<ResourceCall, Error>,
+        build: &dyn Fn(&Settings, &Json) -> Result<ResourceCall, Error>,
     ) -> Promise {
         let prepared = prepare_attach(&self.settings, &options, idempotent, build);
         future_to_promise(send(self.settings.clone(), prepared))
@@ -271,16 +272,14 @@ fn prepared(call: ResourceCall, idempotent: bool, signal: Option<AbortSignal>) -
 
 /// A JS value as JSON data (`JSON.stringify`, then parsed), without its top-level
 /// `signal`; `undefined` and `null` are an empty object.
-fn json_value(raw: &JsValue, what: &str) -> Result<serde_json::Value, Error> {
+fn json_value(raw: &JsValue, what: &str) -> Result<Json, Error> {
     let mut value = if raw.is_undefined() || raw.is_null() {
-        serde_json::Value::Object(serde_json::Map::new())
+        Json::object()
     } else {
-        serde_json::from_str(&json_text(raw, what)?)
+        Json::parse(&json_text(raw, what)?)
             .map_err(|error| Error::InvalidInput(format!("{what} is not JSON data: {error}")))?
     };
-    if let Some(map) = value.as_object_mut() {
-        map.remove("signal");
-    }
+    value.remove("signal");
     Ok(value)
 }
 
@@ -288,7 +287,7 @@ fn prepare_attach(
     settings: &Settings,
     raw: &JsValue,
     idempotent: bool,
-    build: &dyn Fn(&Settings, &serde_json::Value) -> Result<ResourceCall, Error>,
+    build: &dyn Fn(&Settings, &Json) -> Result<ResourceCall, Error>,
 ) -> Result<Prepared, Error> {
     let options = Options::new(raw, "options")?;
     let signal = options.instance::<AbortSignal>("signal", "an AbortSignal")?;
