@@ -82,12 +82,13 @@ impl Json {
             .map(|(_, value)| value)
     }
 
-    /// Sets the member `key` of an object: in place when it exists, else at the end.
-    /// Does nothing to anything but an object.
+    /// Sets the member `key` of an object: in place when it exists (the last one, the
+    /// one [`Json::get`] reads, when a name repeats), else at the end. Does nothing to
+    /// anything but an object.
     pub fn insert(&mut self, key: &str, value: impl Into<Json>) {
         if let Json::Object(members) = self {
             let value = value.into();
-            match members.iter_mut().find(|(name, _)| name == key) {
+            match members.iter_mut().rev().find(|(name, _)| name == key) {
                 Some((_, slot)) => *slot = value,
                 None => members.push((key.to_string(), value)),
             }
@@ -325,57 +326,52 @@ impl Parser<'_> {
 
     /// After `[`: items, then `]`.
     fn array(&mut self, depth: usize) -> Result<Json, ParseError> {
-        self.at += 1;
-        let mut items = Vec::new();
-        self.skip_whitespace();
-        if self.peek() == Some(b']') {
-            self.at += 1;
-            return Ok(Json::Array(items));
-        }
-        loop {
-            self.skip_whitespace();
-            items.push(self.value(depth)?);
-            self.skip_whitespace();
-            match self.peek() {
-                Some(b',') => self.at += 1,
-                Some(b']') => {
-                    self.at += 1;
-                    return Ok(Json::Array(items));
-                }
-                _ => return Err(self.error("expected , or ]")),
-            }
-        }
+        self.sequence(b']', |parser| parser.value(depth))
+            .map(Json::Array)
     }
 
     /// After `{`: members, then `}`.
     fn object(&mut self, depth: usize) -> Result<Json, ParseError> {
+        self.sequence(b'}', |parser| {
+            if parser.peek() != Some(b'"') {
+                return Err(parser.error("expected a member name"));
+            }
+            let name = parser.string()?;
+            parser.skip_whitespace();
+            if parser.peek() != Some(b':') {
+                return Err(parser.error("expected :"));
+            }
+            parser.at += 1;
+            parser.skip_whitespace();
+            Ok((name, parser.value(depth)?))
+        })
+        .map(Json::Object)
+    }
+
+    /// After an opening bracket: `item`s separated by commas, then `close`.
+    fn sequence<T>(
+        &mut self,
+        close: u8,
+        mut item: impl FnMut(&mut Self) -> Result<T, ParseError>,
+    ) -> Result<Vec<T>, ParseError> {
         self.at += 1;
-        let mut members = Vec::new();
+        let mut items = Vec::new();
         self.skip_whitespace();
-        if self.peek() == Some(b'}') {
+        if self.peek() == Some(close) {
             self.at += 1;
-            return Ok(Json::Object(members));
+            return Ok(items);
         }
         loop {
             self.skip_whitespace();
-            if self.peek() != Some(b'"') {
-                return Err(self.error("expected a member name"));
-            }
-            let name = self.string()?;
-            self.skip_whitespace();
-            if self.peek() != Some(b':') {
-                return Err(self.error("expected :"));
-            }
-            self.at += 1;
-            self.skip_whitespace();
-            members.push((name, self.value(depth)?));
+            items.push(item(self)?);
             self.skip_whitespace();
             match self.peek() {
                 Some(b',') => self.at += 1,
-                Some(b'}') => {
+                Some(found) if found == close => {
                     self.at += 1;
-                    return Ok(Json::Object(members));
+                    return Ok(items);
                 }
+                _ if close == b']' => return Err(self.error("expected , or ]")),
                 _ => return Err(self.error("expected , or }")),
             }
         }
@@ -596,6 +592,13 @@ mod tests {
         assert_eq!(value.get("s").and_then(Json::as_str), Some("x"));
         assert_eq!(value.get("missing"), None);
         assert_eq!(Json::Null.get("id"), None);
+        // Setting and taking a repeated name act on what `get` reads.
+        let mut value = value;
+        value.insert("id", 44u64);
+        assert_eq!(value.get("id").and_then(Json::as_u64), Some(44));
+        assert_eq!(value.remove("id").as_ref().and_then(Json::as_u64), Some(44));
+        assert_eq!(value.get("id"), None);
+        assert_eq!(Json::Null.remove("id"), None);
     }
 
     #[test]
