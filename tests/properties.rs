@@ -1433,7 +1433,9 @@ proptest! {
         let valid = valid_state(parts, v2);
         let read = parse_state(&valid.to_string());
         prop_assert!(read.is_some(), "the valid state is read");
-        prop_assert_eq!(serde_json::from_str::<Value>(&state_text(&read.unwrap())).unwrap(), valid.clone());
+        // Written as serde_json wrote states, byte for byte: states stored by earlier
+        // versions and by this one are the same text.
+        prop_assert_eq!(state_text(&read.unwrap()), valid.to_string());
         let text = mutate(valid, which, replacement);
         if let Some(state) = parse_state(&text) {
             prop_assert_eq!(parse_state(&state_text(&state)), Some(state));
