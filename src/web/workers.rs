@@ -20,7 +20,7 @@
 //! others share the segments, so it does not serialise them.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::ops::Range;
 use std::pin::pin;
 use std::rc::{Rc, Weak};
@@ -105,6 +105,43 @@ impl Pooled {
     }
 }
 
+/// The pool's jobs by id: a handful at a time, so a list searched from the end
+/// (newest first) rather than a map, whose code the package would carry (issue 13).
+#[derive(Default)]
+struct Jobs(Vec<(u64, PoolJob)>);
+
+impl Jobs {
+    fn insert(&mut self, id: u64, job: PoolJob) {
+        self.0.push((id, job));
+    }
+
+    fn get(&self, id: &u64) -> Option<&PoolJob> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(key, _)| key == id)
+            .map(|(_, job)| job)
+    }
+
+    fn get_mut(&mut self, id: &u64) -> Option<&mut PoolJob> {
+        self.0
+            .iter_mut()
+            .rev()
+            .find(|(key, _)| key == id)
+            .map(|(_, job)| job)
+    }
+
+    fn remove(&mut self, id: &u64) -> Option<PoolJob> {
+        let index = self.0.iter().position(|(key, _)| key == id)?;
+        Some(self.0.remove(index).1)
+    }
+
+    /// Every job, oldest first.
+    fn into_values(self) -> impl Iterator<Item = PoolJob> {
+        self.0.into_iter().map(|(_, job)| job)
+    }
+}
+
 #[derive(Default)]
 struct PoolState {
     /// Workers it may run at once.
@@ -112,7 +149,7 @@ struct PoolState {
     workers: Vec<Pooled>,
     /// Jobs waiting for a worker, first in line first.
     queue: VecDeque<u64>,
-    jobs: BTreeMap<u64, PoolJob>,
+    jobs: Jobs,
     next_job: u64,
     next_worker: u64,
     /// A worker has reported ready (or answered a job): workers run on this page.
