@@ -5,7 +5,6 @@ use std::rc::Rc;
 
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 use web_sys::AbortSignal;
 
 use super::{PacedProgress, ProgressCallback};
@@ -82,7 +81,7 @@ impl ProcoreClient {
 
     /// Uploads a `Blob`/`File`; resolves to `UploadResult`.
     pub fn upload(&self, file: JsValue, options: JsValue) -> Promise {
-        future_to_promise(upload(self.settings.clone(), file, options, None))
+        super::promise(upload(self.settings.clone(), file, options, None))
     }
 
     /// `start(file, options?)`: like `upload`, as a handle with `pause()`,
@@ -101,7 +100,7 @@ impl ProcoreClient {
     #[wasm_bindgen(js_name = findResumable)]
     pub fn find_resumable(&self, file: JsValue, options: JsValue) -> Promise {
         let settings = self.settings.clone();
-        future_to_promise(async move {
+        super::promise(async move {
             super::task::find_resumable(settings, file, options)
                 .await
                 .map_err(|error| to_js_error(&error))
@@ -113,7 +112,7 @@ impl ProcoreClient {
     /// progress stream, `done` after the attach step. Resolves to `{ upload, attached }`.
     #[wasm_bindgen(js_name = uploadAndAttach)]
     pub fn upload_and_attach(&self, file: JsValue, target: JsValue, options: JsValue) -> Promise {
-        future_to_promise(upload(self.settings.clone(), file, options, Some(target)))
+        super::promise(upload(self.settings.clone(), file, options, Some(target)))
     }
 
     /// `request(method, path, { query?, body?, headers?, signal? })`: one
@@ -121,7 +120,7 @@ impl ProcoreClient {
     /// typed errors; resolves to the parsed JSON answer (`null` when there is none).
     pub fn request(&self, method: JsValue, path: JsValue, options: JsValue) -> Promise {
         let prepared = prepare_request(&method, &path, &options);
-        future_to_promise(send(self.settings.clone(), prepared))
+        super::promise(send(self.settings.clone(), prepared))
     }
 
     /// `createProjectFile({ projectId, uploadUuid, name, parentId?, description?, … })`.
@@ -192,7 +191,7 @@ impl ProcoreClient {
     #[wasm_bindgen(js_name = hashFile)]
     pub fn hash_file(&self, file: JsValue, options: JsValue) -> Promise {
         let settings = self.settings.clone();
-        future_to_promise(async move {
+        super::promise(async move {
             let result = hash_file(&settings, file, &options)
                 .await
                 .map_err(|error| to_js_error(&error))?;
@@ -212,7 +211,7 @@ impl ProcoreClient {
         build: &dyn Fn(&Settings, &Json) -> Result<ResourceCall, Error>,
     ) -> Promise {
         let prepared = prepare_attach(&self.settings, &options, idempotent, build);
-        future_to_promise(send(self.settings.clone(), prepared))
+        super::promise(send(self.settings.clone(), prepared))
     }
 }
 

@@ -13,8 +13,12 @@
 mod client;
 mod task;
 
-use js_sys::Function;
+use std::future::Future;
+use std::pin::Pin;
+
+use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
 use web_sys::AbortSignal;
 
 pub use client::ProcoreClient;
@@ -28,6 +32,14 @@ use crate::web::error::to_js_error;
 use crate::web::hashing::run_job;
 use crate::web::js::{call_listener, number, object_of, Options};
 use crate::web::timer::now_ms;
+
+/// The promise of an export's work. Every export's future goes through this one
+/// `future_to_promise`, boxed: one copy of its machinery in the `.wasm` rather than
+/// one per export (issue 13).
+fn promise(work: impl Future<Output = Result<JsValue, JsValue>> + 'static) -> Promise {
+    let work: Pin<Box<dyn Future<Output = Result<JsValue, JsValue>>>> = Box::pin(work);
+    future_to_promise(work)
+}
 
 /// Calls the caller's `onProgress`, if any, like a DOM event listener: an exception
 /// it throws is reported and the work goes on.
@@ -100,10 +112,12 @@ impl HashFileOptions {
 /// `signal`. Rejects with a `ProcoreUploadError` (`code` `INVALID_INPUT` or
 /// `FILE_READ`) or an `AbortError`.
 #[wasm_bindgen(js_name = hashFile, skip_typescript)]
-pub async fn hash_file(file: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
-    hash_file_impl(file, &options)
-        .await
-        .map_err(|error| to_js_error(&error))
+pub fn hash_file(file: JsValue, options: JsValue) -> Promise {
+    promise(async move {
+        hash_file_impl(file, &options)
+            .await
+            .map_err(|error| to_js_error(&error))
+    })
 }
 
 async fn hash_file_impl(file: JsValue, options: &JsValue) -> Result<JsValue, Error> {
@@ -144,15 +158,17 @@ async fn hash_file_impl(file: JsValue, options: &JsValue) -> Result<JsValue, Err
 /// together when `whole`. Resolves to `{ segments: [[sha256, md5|null]…],
 /// whole: [sha256, md5|null] | null }`; `on_progress(bytes)` after every read.
 #[wasm_bindgen(js_name = hashJob, skip_typescript)]
-pub async fn hash_job(
+pub fn hash_job(
     file: JsValue,
     ranges: Vec<f64>,
     md5: bool,
     chunk_size: f64,
     whole: bool,
     on_progress: Function,
-) -> Result<JsValue, JsValue> {
-    run_job(file, &ranges, md5, chunk_size, whole, &on_progress)
-        .await
-        .map_err(|error| to_js_error(&error))
+) -> Promise {
+    promise(async move {
+        run_job(file, &ranges, md5, chunk_size, whole, &on_progress)
+            .await
+            .map_err(|error| to_js_error(&error))
+    })
 }
