@@ -165,7 +165,8 @@ pub fn http_error(method: Method, url: &str, response: &Response) -> Error {
 pub fn checked_path(path: &str, query: &[(String, String)]) -> Result<String, Error> {
     let refuse = |why: &str| {
         Err(Error::InvalidInput(format!(
-            "path {path:?} {why}: give a path on the API such as \"/rest/v1.0/projects/1/rfis\""
+            "path {} {why}: give a path on the API such as \"/rest/v1.0/projects/1/rfis\"",
+            super::json::quote(path)
         )))
     };
     if !path.starts_with('/') || path.starts_with("//") {
@@ -203,13 +204,15 @@ pub fn checked_headers(headers: &[(String, String)]) -> Result<(), Error> {
         let lower = name.to_ascii_lowercase();
         if OWN_HEADERS.contains(&lower.as_str()) || browser_sets_itself(name) {
             return Err(Error::InvalidInput(format!(
-                "header {name:?} is set by the client or the browser, not by the caller"
+                "header {} is set by the client or the browser, not by the caller",
+                super::json::quote(name)
             )));
         }
         let token_char = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
         if name.is_empty() || !name.chars().all(token_char) {
             return Err(Error::InvalidInput(format!(
-                "header name {name:?} is not a valid HTTP header name"
+                "header name {} is not a valid HTTP header name",
+                super::json::quote(name)
             )));
         }
     }

@@ -1070,9 +1070,9 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
             let waited = super::retry::elapsed_ms(started, self.http.now_ms());
             if waited >= self.options.processing_timeout_ms {
                 return Err(Error::Timeout(format!(
-                    "the upload was not available after {} s (last status {:?})",
+                    "the upload was not available after {} s (last status {})",
                     waited / 1000,
-                    upload.status
+                    super::json::quote(&upload.status)
                 )));
             }
             self.http.sleep(interval).await?;

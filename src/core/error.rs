@@ -241,7 +241,7 @@ pub fn redact_url(url: &str) -> String {
 /// At most [`MAX_ERROR_BODY`] characters of `body`.
 pub fn truncate_body(body: &str) -> String {
     match body.char_indices().nth(MAX_ERROR_BODY) {
-        Some((cut, _)) => format!("{}…", &body[..cut]),
+        Some((cut, _)) => format!("{}…", body.get(..cut).unwrap_or(body)),
         None => body.to_string(),
     }
 }

@@ -32,7 +32,8 @@ impl Method {
             "PATCH" => Ok(Method::Patch),
             "DELETE" => Ok(Method::Delete),
             _ => Err(Error::InvalidInput(format!(
-                "method must be GET, POST, PUT, PATCH or DELETE, got {name:?}"
+                "method must be GET, POST, PUT, PATCH or DELETE, got {}",
+                super::json::quote(name)
             ))),
         }
     }

@@ -202,6 +202,13 @@ impl<T: Into<Json>> From<Vec<T>> for Json {
     }
 }
 
+/// `text` as a JSON string literal: quoted, `"`, `\` and control characters escaped.
+/// How error messages quote what they were given (where `{:?}` would pull Rust's
+/// Unicode escaping tables into the `.wasm`).
+pub fn quote(text: &str) -> String {
+    Json::String(text.to_string()).to_string()
+}
+
 /// The compact text (no whitespace), as `serde_json::to_string` writes it.
 impl fmt::Display for Json {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -253,7 +260,7 @@ fn write_string(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
             c if c < ' ' => "",
             _ => continue,
         };
-        f.write_str(&text[plain..i])?;
+        f.write_str(text.get(plain..i).unwrap_or_default())?;
         if escape.is_empty() {
             write!(f, "\\u{:04x}", c as u32)?;
         } else {
@@ -261,7 +268,7 @@ fn write_string(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
         }
         plain = i + c.len_utf8();
     }
-    f.write_str(&text[plain..])?;
+    f.write_str(text.get(plain..).unwrap_or_default())?;
     f.write_char('"')
 }
 
@@ -613,5 +620,7 @@ mod tests {
             body.to_string(),
             "{\"size\":6,\"name\":\"a\\\"b\",\"md5\":null,\"parts\":[\"e1\",null]}"
         );
+        // Messages quote what they were given as JSON does.
+        assert_eq!(quote("v3\"\n\u{1}"), "\"v3\\\"\\n\\u0001\"");
     }
 }

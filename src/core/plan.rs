@@ -40,7 +40,8 @@ impl ApiVersion {
             "v1.1" => Ok(Self::V11),
             "v2.1" => Ok(Self::V21),
             other => Err(Error::InvalidInput(format!(
-                "apiVersion must be \"v1.0\", \"v1.1\" or \"v2.1\", got {other:?}"
+                "apiVersion must be \"v1.0\", \"v1.1\" or \"v2.1\", got {}",
+                super::json::quote(other)
             ))),
         }
     }

@@ -321,7 +321,8 @@ pub fn parse_v2(body: &str, expected_segments: Option<usize>) -> Result<V2Upload
 pub fn check_storage_url(url: &str, allow_insecure: bool) -> Result<(), Error> {
     let Some((scheme, rest)) = url.split_once("://") else {
         return Err(Error::Protocol(format!(
-            "instruction URL {url:?} is not absolute"
+            "instruction URL {} is not absolute",
+            super::json::quote(url)
         )));
     };
     let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
@@ -340,7 +341,8 @@ pub fn check_storage_url(url: &str, allow_insecure: bool) -> Result<(), Error> {
     }
     if host.is_empty() {
         return Err(Error::Protocol(format!(
-            "instruction URL {url:?} has no host"
+            "instruction URL {} has no host",
+            super::json::quote(url)
         )));
     }
     Ok(())

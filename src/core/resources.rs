@@ -462,7 +462,8 @@ pub fn check_drawing_file_name(name: &str) -> Result<(), Error> {
         Ok(())
     } else {
         Err(Error::InvalidInput(format!(
-            "drawings must be PDFs: {name:?} does not end in .pdf"
+            "drawings must be PDFs: {} does not end in .pdf",
+            super::json::quote(name)
         )))
     }
 }

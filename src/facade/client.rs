@@ -340,7 +340,8 @@ impl Settings {
             .unwrap_or_else(|| "https://api.procore.com".into());
         if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
             return Err(Error::InvalidInput(format!(
-                "options.baseUrl must be an http(s) URL, got {base_url:?}"
+                "options.baseUrl must be an http(s) URL, got {}",
+                crate::core::json::quote(&base_url)
             )));
         }
         let version = match options.string("apiVersion")? {
