@@ -20,8 +20,8 @@ const settle = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 try {
   const { dir, sandbox, page } = world;
-  // What runs in the page: one client with the defaults (workers: one per core, at
-  // most 4), then one job on the picked file.
+  // What runs in the page: one client with the defaults (one hashing worker:
+  // core::workers::DEFAULT_WORKERS), then one job on the picked file.
   // BENCH_JOBS (comma-separated) picks some of them.
   const variants = ["client.hashFile", "upload v1.1 segmented", "upload v2.1"]
     .filter((name) => !process.env.BENCH_JOBS || process.env.BENCH_JOBS.split(",").includes(name));
