@@ -47,6 +47,15 @@ describeInEngines("pause, resume and reload (each browser engine)", (engine) => 
         if (performance.now() > end) throw new Error("timed out waiting");
         await new Promise((r) => setTimeout(r, 20));
       }
+    };
+    // \`promise\`, or an error naming \`what\` (and \`detail()\`) if it is still pending
+    // after \`ms\`: a hang fails with where it hung, before the driver's own timeout.
+    window.__within = (promise, what, detail = () => "", ms = 60000) => {
+      let timer;
+      const hung = new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(\`\${what} still pending after \${ms} ms \${detail()}\`)), ms);
+      });
+      return Promise.race([promise, hung]).finally(() => clearTimeout(timer));
     };`;
 
   /** Picks `file` on the page (reloaded first when `reload`); the log's length then. */
@@ -157,11 +166,12 @@ describeInEngines("pause, resume and reload (each browser engine)", (engine) => 
       const out = await page.evaluate(async ({ options }) => {
         const client = await window.__client();
         const [picked] = document.getElementById("files").files;
-        const [kept] = await client.findResumable(picked, options);
+        const [kept] = await window.__within(client.findResumable(picked, options), "findResumable");
         const events = [];
         const task = client.start(picked, { ...options, resume: "auto", onProgress: (p) => events.push(p) });
-        const result = await task.done;
-        const left = await client.findResumable(picked, options);
+        const result = await window.__within(task.done, "the resumed upload",
+          () => JSON.stringify({ status: task.status, last: events.at(-1), state: task.state }));
+        const left = await window.__within(client.findResumable(picked, options), "findResumable after");
         return { kept, result, events, left: left.length };
       }, { options });
       const log = (await sandbox.requests()).slice(before).filter((r) => r.method !== "OPTIONS");
