@@ -227,7 +227,7 @@ pub struct ProgressTracker<'a> {
     /// Segments stored at least once.
     done: RefCell<Vec<bool>>,
     /// (ms, bytes uploaded) within the speed window, oldest first.
-    samples: RefCell<std::collections::VecDeque<(f64, u64)>>,
+    samples: RefCell<Vec<(f64, u64)>>,
     /// Paces the reports ([`report_due`]).
     gate: RefCell<ReportGate>,
     emit: Box<dyn Fn(&Progress) + 'a>,
@@ -257,7 +257,7 @@ impl<'a> ProgressTracker<'a> {
             }),
             sent: RefCell::new(vec![0; segments]),
             done: RefCell::new(vec![false; segments]),
-            samples: RefCell::new(std::collections::VecDeque::new()),
+            samples: RefCell::new(Vec::new()),
             gate: RefCell::new(ReportGate::default()),
             emit,
             clock,
@@ -284,15 +284,14 @@ impl<'a> ProgressTracker<'a> {
             state.segments_done = state.segments_done.max(before.segments_done);
             if state.bytes_uploaded != before.bytes_uploaded {
                 let mut samples = self.samples.borrow_mut();
-                samples.push_back((now, state.bytes_uploaded));
-                while samples
-                    .front()
-                    .is_some_and(|(at, _)| now - at > SPEED_WINDOW_MS)
-                {
-                    samples.pop_front();
-                }
+                samples.push((now, state.bytes_uploaded));
+                let stale = samples
+                    .iter()
+                    .take_while(|(at, _)| now - at > SPEED_WINDOW_MS)
+                    .count();
+                samples.drain(..stale);
                 // Only the ends of the window count: no copy of it per event.
-                state.bytes_per_second = match (samples.front(), samples.back()) {
+                state.bytes_per_second = match (samples.first(), samples.last()) {
                     (Some(first), Some(last)) => speed(&[*first, *last]),
                     _ => None,
                 };

@@ -6,7 +6,6 @@
 //! Single-threaded (wasm): `Cell`/`RefCell` and wakers, no locks.
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
@@ -34,7 +33,8 @@ pub struct Slots {
 struct SlotState {
     free: usize,
     next_id: u64,
-    waiting: VecDeque<Waiter>,
+    /// Oldest first (a list, not a `VecDeque`: less code in the package).
+    waiting: Vec<Waiter>,
 }
 
 struct Waiter {
@@ -50,7 +50,7 @@ impl Slots {
             state: RefCell::new(SlotState {
                 free: count.max(1),
                 next_id: 0,
-                waiting: VecDeque::new(),
+                waiting: Vec::new(),
             }),
         }
     }
@@ -123,7 +123,7 @@ impl<'a> Future for Acquire<'a> {
             None => {
                 let id = state.next_id;
                 state.next_id += 1;
-                state.waiting.push_back(Waiter {
+                state.waiting.push(Waiter {
                     id,
                     waker: Some(cx.waker().clone()),
                     granted: false,
@@ -162,7 +162,7 @@ impl Drop for Acquire<'_> {
             let mut state = self.slots.state.borrow_mut();
             let position = state.waiting.iter().position(|w| w.id == id);
             position
-                .and_then(|p| state.waiting.remove(p))
+                .map(|p| state.waiting.remove(p))
                 .is_some_and(|w| w.granted)
         };
         // Granted but never taken: hand it on.

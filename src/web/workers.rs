@@ -20,7 +20,6 @@
 //! others share the segments, so it does not serialise them.
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::ops::Range;
 use std::pin::pin;
 use std::rc::{Rc, Weak};
@@ -147,8 +146,8 @@ struct PoolState {
     /// Workers it may run at once.
     size: usize,
     workers: Vec<Pooled>,
-    /// Jobs waiting for a worker, first in line first.
-    queue: VecDeque<u64>,
+    /// Jobs waiting for a worker, first in line first (a list: a few at a time).
+    queue: Vec<u64>,
     jobs: Jobs,
     next_job: u64,
     next_worker: u64,
@@ -255,7 +254,7 @@ impl WorkerPool {
                     rerun: false,
                 },
             );
-            state.queue.push_back(id);
+            state.queue.push(id);
             id
         };
         PoolInner::dispatch(&self.inner);
@@ -288,6 +287,14 @@ impl Drop for Ticket {
         if let Some(pool) = self.pool.upgrade() {
             PoolInner::cancel(&pool, self.id);
         }
+    }
+}
+
+/// Takes the first queued job off the queue (a list, not a `VecDeque`: a few jobs
+/// at a time, and less code in the package).
+fn pop_first(queue: &mut Vec<u64>) {
+    if !queue.is_empty() {
+        queue.remove(0);
     }
 }
 
@@ -330,7 +337,7 @@ impl PoolInner {
         let mut calling_thread = Vec::new();
         {
             let mut state = this.state.borrow_mut();
-            while let Some(&id) = state.queue.front() {
+            while let Some(&id) = state.queue.first() {
                 let free = state.workers.iter().position(|w| w.job.is_none());
                 let index = match free {
                     Some(index) => index,
@@ -345,13 +352,13 @@ impl PoolInner {
                             Err(error) => {
                                 let proven = state.proven;
                                 let Some(job) = state.jobs.get_mut(&id) else {
-                                    state.queue.pop_front();
+                                    pop_first(&mut state.queue);
                                     continue;
                                 };
                                 match after_worker_failure(proven, job.rerun) {
                                     AfterFailure::RunAgain => job.rerun = true,
                                     AfterFailure::Fail => {
-                                        state.queue.pop_front();
+                                        pop_first(&mut state.queue);
                                         if let Some(job) = state.jobs.remove(&id) {
                                             failed.push((job.owner, error));
                                         }
@@ -370,7 +377,7 @@ impl PoolInner {
                     }
                     None => break,
                 };
-                state.queue.pop_front();
+                pop_first(&mut state.queue);
                 let Some(job) = state.jobs.get(&id) else {
                     continue;
                 };
@@ -558,7 +565,7 @@ impl PoolInner {
                 }
                 (AfterFailure::RunAgain, Some((id, job))) => {
                     job.rerun = true;
-                    state.queue.push_front(id);
+                    state.queue.insert(0, id);
                     None
                 }
                 (AfterFailure::Fail, Some((id, _))) => state.jobs.remove(&id).map(|job| job.owner),
