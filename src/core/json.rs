@@ -153,11 +153,6 @@ impl Json {
             _ => None,
         }
     }
-
-    /// Whether this is `null`.
-    pub fn is_null(&self) -> bool {
-        matches!(self, Json::Null)
-    }
 }
 
 impl From<&str> for Json {

@@ -137,21 +137,16 @@ pub fn v2_create_body(
 
 /// v1 completion: `{"segments":[{"etag":…}]}` in create order.
 pub fn v1_complete_body(etags: &[String]) -> String {
-    let segments = etags.iter().map(|etag| {
-        let mut segment = Json::object();
-        segment.insert("etag", etag.as_str());
-        segment
-    });
-    let mut body = Json::object();
-    body.insert("segments", Json::Array(segments.collect()));
-    body.to_string()
+    let segments = etags
+        .iter()
+        .map(|etag| Json::object_of([("etag", etag.as_str().into())]))
+        .collect::<Vec<Json>>();
+    Json::object_of([("segments", segments.into())]).to_string()
 }
 
 /// v2.1 completion: `{"part_etags":[…]}`, `null` for parts not sent yet.
 pub fn v2_complete_body(etags: &[Option<String>]) -> String {
-    let mut body = Json::object();
-    body.insert("part_etags", etags.to_vec());
-    body.to_string()
+    Json::object_of([("part_etags", etags.to_vec().into())]).to_string()
 }
 
 /// Instructions for a v1 browser form POST.

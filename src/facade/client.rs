@@ -100,11 +100,7 @@ impl ProcoreClient {
     #[wasm_bindgen(js_name = findResumable)]
     pub fn find_resumable(&self, file: JsValue, options: JsValue) -> Promise {
         let settings = self.settings.clone();
-        super::promise(async move {
-            super::task::find_resumable(settings, file, options)
-                .await
-                .map_err(|error| to_js_error(&error))
-        })
+        super::promise(super::task::find_resumable(settings, file, options))
     }
 
     /// `uploadAndAttach(file, target, options?)`: uploads, then attaches the upload to
@@ -191,12 +187,7 @@ impl ProcoreClient {
     #[wasm_bindgen(js_name = hashFile)]
     pub fn hash_file(&self, file: JsValue, options: JsValue) -> Promise {
         let settings = self.settings.clone();
-        super::promise(async move {
-            let result = hash_file(&settings, file, &options)
-                .await
-                .map_err(|error| to_js_error(&error))?;
-            Ok(result)
-        })
+        super::promise(async move { hash_file(&settings, file, &options).await })
     }
 }
 
@@ -226,15 +217,8 @@ struct Prepared {
 
 /// Sends a prepared call (or rejects with why it could not be prepared): one future
 /// type for `request` and every attach call, so the wasm holds one copy of it.
-async fn send(
-    settings: Rc<Settings>,
-    prepared: Result<Prepared, Error>,
-) -> Result<JsValue, JsValue> {
-    match prepared {
-        Ok(call) => call_api(&settings, call).await,
-        Err(error) => Err(error),
-    }
-    .map_err(|error| to_js_error(&error))
+async fn send(settings: Rc<Settings>, prepared: Result<Prepared, Error>) -> Result<JsValue, Error> {
+    call_api(&settings, prepared?).await
 }
 
 /// Sends a prepared call: the parsed answer.
@@ -516,10 +500,8 @@ async fn upload(
     file: JsValue,
     options: JsValue,
     target: Option<JsValue>,
-) -> Result<JsValue, JsValue> {
-    upload_then_attach(&settings, file, &options, target.as_ref())
-        .await
-        .map_err(|error| to_js_error(&error))
+) -> Result<JsValue, Error> {
+    upload_then_attach(&settings, file, &options, target.as_ref()).await
 }
 
 async fn upload_then_attach(

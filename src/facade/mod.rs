@@ -33,12 +33,18 @@ use crate::web::hashing::run_job;
 use crate::web::js::{call_listener, number, object_of, Options};
 use crate::web::timer::now_ms;
 
-/// The promise of an export's work. Every export's future goes through this one
-/// `future_to_promise`, boxed: one copy of its machinery in the `.wasm` rather than
-/// one per export (issue 13).
-fn promise(work: impl Future<Output = Result<JsValue, JsValue>> + 'static) -> Promise {
-    let work: Pin<Box<dyn Future<Output = Result<JsValue, JsValue>>>> = Box::pin(work);
-    future_to_promise(work)
+/// The promise of an export's work, its error converted to JS here, once. Every
+/// export's future goes through this one `future_to_promise`, boxed: one copy of its
+/// machinery in the `.wasm` rather than one per export (issue 13).
+fn promise(work: impl Future<Output = Result<JsValue, Error>> + 'static) -> Promise {
+    future_to_promise(converted(Box::pin(work)))
+}
+
+/// The one future every export's promise runs: the boxed work, its error as JS.
+async fn converted(
+    work: Pin<Box<dyn Future<Output = Result<JsValue, Error>>>>,
+) -> Result<JsValue, JsValue> {
+    work.await.map_err(|error| to_js_error(&error))
 }
 
 /// Calls the caller's `onProgress`, if any, like a DOM event listener: an exception
@@ -113,11 +119,7 @@ impl HashFileOptions {
 /// `FILE_READ`) or an `AbortError`.
 #[wasm_bindgen(js_name = hashFile, skip_typescript)]
 pub fn hash_file(file: JsValue, options: JsValue) -> Promise {
-    promise(async move {
-        hash_file_impl(file, &options)
-            .await
-            .map_err(|error| to_js_error(&error))
-    })
+    promise(async move { hash_file_impl(file, &options).await })
 }
 
 async fn hash_file_impl(file: JsValue, options: &JsValue) -> Result<JsValue, Error> {
@@ -166,9 +168,5 @@ pub fn hash_job(
     whole: bool,
     on_progress: Function,
 ) -> Promise {
-    promise(async move {
-        run_job(file, &ranges, md5, chunk_size, whole, &on_progress)
-            .await
-            .map_err(|error| to_js_error(&error))
-    })
+    promise(async move { run_job(file, &ranges, md5, chunk_size, whole, &on_progress).await })
 }

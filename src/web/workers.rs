@@ -104,8 +104,8 @@ impl Pooled {
     }
 }
 
-/// The pool's jobs by id: a handful at a time, so a list searched from the end
-/// (newest first) rather than a map, whose code the package would carry (issue 13).
+/// The pool's jobs by id: a handful at a time, so a list rather than a map, whose
+/// code the package would carry (issue 13).
 #[derive(Default)]
 struct Jobs(Vec<(u64, PoolJob)>);
 
@@ -114,24 +114,21 @@ impl Jobs {
         self.0.push((id, job));
     }
 
+    fn position(&self, id: &u64) -> Option<usize> {
+        self.0.iter().position(|(key, _)| key == id)
+    }
+
     fn get(&self, id: &u64) -> Option<&PoolJob> {
-        self.0
-            .iter()
-            .rev()
-            .find(|(key, _)| key == id)
-            .map(|(_, job)| job)
+        self.0.get(self.position(id)?).map(|(_, job)| job)
     }
 
     fn get_mut(&mut self, id: &u64) -> Option<&mut PoolJob> {
-        self.0
-            .iter_mut()
-            .rev()
-            .find(|(key, _)| key == id)
-            .map(|(_, job)| job)
+        let index = self.position(id)?;
+        self.0.get_mut(index).map(|(_, job)| job)
     }
 
     fn remove(&mut self, id: &u64) -> Option<PoolJob> {
-        let index = self.0.iter().position(|(key, _)| key == id)?;
+        let index = self.position(id)?;
         Some(self.0.remove(index).1)
     }
 
