@@ -26,8 +26,14 @@ export interface ProcoreClientOptions {
    * with fails the call with ACCESS_TOKEN, the thrown value as `cause`.
    */
   getAccessToken?: (request: { refresh: boolean }) => Promise<string> | string;
-  /** Default "https://api.procore.com". */
+  /**
+   * Default "https://api.procore.com". Must be https: (the bearer token goes to it),
+   * except for a loopback host (localhost, 127.0.0.0/8, [::1]) or with
+   * allowInsecureBaseUrl; anything else is INVALID_INPUT before a token is asked for.
+   */
   baseUrl?: string;
+  /** Accept an http: baseUrl that is not a loopback host (the token travels in clear text). Default false. */
+  allowInsecureBaseUrl?: boolean;
   /** Default "v1.1". */
   apiVersion?: "v1.0" | "v1.1" | "v2.1";
   /** Accept http: instruction URLs (local testing against the sandbox). Default false. */
@@ -41,7 +47,8 @@ export interface ProcoreClientOptions {
   maxActiveUploads?: number;
   /**
    * A storage request with no upload progress for this long is aborted and retried
-   * like a network error. Default 30000; 0 turns the check off.
+   * like a network error. Default 30000; 0 turns the check off. At most 2147483647
+   * (what a browser timer holds), as every millisecond option.
    */
   stallTimeoutMs?: number;
   /**

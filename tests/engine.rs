@@ -599,6 +599,56 @@ fn api_429_waits_retry_after_then_gives_up() {
     assert_eq!(always.requests().len(), 5);
 }
 
+/// A 503 with `Retry-After` (Procore's rate limiter sends it on 503 as on 429) waits
+/// that long before the retry, in either form, capped at a minute; for the API and
+/// for storage alike. The scripted clock starts at 1,800,000,000 s (wall clock).
+#[test]
+fn a_503_waits_retry_after_in_seconds_or_as_a_date_capped() {
+    // (Retry-After, Date) → the wait before the retry, ms.
+    let table: &[(&str, Option<&str>, u64)] = &[
+        ("3", None, 3000),
+        // 2027-01-15T08:00:20Z, 20 s after the answer's Date.
+        (
+            "Fri, 15 Jan 2027 08:00:20 GMT",
+            Some("Fri, 15 Jan 2027 08:00:00 GMT"),
+            20_000,
+        ),
+        // No Date to count from: the client's clock (1,800,000,000 s = 2027-01-15T08:00:00Z).
+        ("Fri, 15 Jan 2027 08:00:07 GMT", None, 7000),
+        // Asked for an hour: capped at a minute.
+        ("3600", None, 60_000),
+    ];
+    for &(retry_after, date, expected) in table {
+        for target in [Target::Api, Target::Storage] {
+            let failed = Cell::new(false);
+            let http = Scripted::new(move |request| {
+                if request.target == target && !failed.replace(true) {
+                    let mut headers = vec![("Retry-After".to_string(), retry_after.to_string())];
+                    if let Some(date) = date {
+                        headers.push(("Date".into(), date.into()));
+                    }
+                    return Ok(Response {
+                        status: 503,
+                        headers,
+                        body: "busy".into(),
+                    });
+                }
+                match request.target {
+                    Target::Api => form_api(request, "https://storage.test/b"),
+                    Target::Storage => ok(204, json!(null)),
+                }
+            });
+            let result = run_form(&http);
+            assert!(result.is_ok(), "{retry_after} {target:?}: {result:?}");
+            assert_eq!(
+                http.sleeps.borrow().as_slice(),
+                [expected],
+                "{retry_after} {date:?} {target:?}"
+            );
+        }
+    }
+}
+
 #[test]
 fn storage_5xx_and_network_errors_are_retried() {
     let attempts = Cell::new(0);

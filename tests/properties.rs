@@ -637,9 +637,14 @@ fn check_v2(
     Ok(())
 }
 
-/// `parse_retry_after` gives `Some(n)` only for a (trimmed) decimal number `n`.
+/// `parse_retry_after` gives `Some(n)` only for a (trimmed) decimal number `n`, or
+/// for an HTTP date (counted from the client's clock, here 0).
 fn check_retry_after(text: &str) -> Result<(), TestCaseError> {
-    if let Some(seconds) = parse_retry_after(Some(text)) {
+    if let Some(seconds) = parse_retry_after(Some(text), None, 0) {
+        if let Some(at) = parse_http_date(text.trim()) {
+            prop_assert_eq!(at, seconds);
+            return Ok(());
+        }
         let digits = text.trim();
         let digits = digits.strip_prefix('+').unwrap_or(digits);
         prop_assert!(
@@ -704,12 +709,12 @@ fn check_rate_limit(
     reset: Option<&str>,
     date: Option<&str>,
 ) -> Result<(), TestCaseError> {
-    let expected = parse_retry_after(retry_after).or_else(|| {
+    let expected = parse_retry_after(retry_after, date, 0).or_else(|| {
         let reset = reset?.trim().parse::<u64>().ok()?;
         Some(reset.saturating_sub(parse_http_date(date?)?))
     });
     prop_assert_eq!(
-        rate_limit_wait_secs(retry_after, reset, date),
+        rate_limit_wait_secs(retry_after, reset, date, 0),
         expected,
         "{:?} {:?} {:?}",
         retry_after,
@@ -948,8 +953,8 @@ proptest! {
         text in any::<String>(),
     ) {
         let padded = format!("{before}{seconds}{after}");
-        prop_assert_eq!(parse_retry_after(Some(&padded)), Some(seconds));
-        prop_assert_eq!(parse_retry_after(None), None);
+        prop_assert_eq!(parse_retry_after(Some(&padded), None, 0), Some(seconds));
+        prop_assert_eq!(parse_retry_after(None, None, 0), None);
         check_retry_after(&text)?;
     }
 }

@@ -90,6 +90,7 @@ impl<H: Http, T: Tokens> ApiClient<'_, H, T> {
                 response.header("retry-after"),
                 response.header("x-rate-limit-reset"),
                 response.header("date"),
+                self.http.wall_clock_ms() / 1000,
             );
             match classify(Target::Api, response.status, &response.body) {
                 Class::Success => return Ok(response),

@@ -16,7 +16,7 @@ use super::http::{browser_sets_itself, Body, Http, Method, Request, Response, Ta
 use super::plan::{plan_segments, use_segments, ApiVersion, SegmentPlan, Segmented};
 use super::protocol::{self, FileMeta, PartInstruction, Scope, SegmentDigest};
 use super::retry::{
-    classify, elapsed_ms, parse_retry_after, storage_backoff, Class, STORAGE_ATTEMPTS,
+    classify, elapsed_ms, rate_limit_wait_secs, storage_backoff, Class, STORAGE_ATTEMPTS,
 };
 use super::runtime::Shared;
 use super::state::{v1_instructions_usable, FileIdentity, StateScope, UploadState, STATE_FORMAT};
@@ -663,7 +663,12 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
                 Class::Success => return Ok(response),
                 Class::Expired => return Err(Error::Expired(truncate_body(&response.body))),
                 Class::Retryable | Class::RateLimited if attempt < STORAGE_ATTEMPTS => {
-                    let retry_after = parse_retry_after(response.header("retry-after"));
+                    let retry_after = rate_limit_wait_secs(
+                        response.header("retry-after"),
+                        None,
+                        response.header("date"),
+                        self.http.wall_clock_ms() / 1000,
+                    );
                     let wait = storage_backoff(attempt, retry_after, self.http.jitter());
                     self.http.sleep(wait).await?;
                 }

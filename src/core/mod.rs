@@ -7,6 +7,7 @@ pub mod error;
 pub mod hash;
 pub mod http;
 pub mod json;
+pub mod options;
 pub mod plan;
 pub mod protocol;
 pub mod resources;

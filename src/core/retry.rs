@@ -105,21 +105,32 @@ pub fn elapsed_ms(start: f64, now: f64) -> u64 {
     }
 }
 
-/// `Retry-After` in seconds (the delta form; an HTTP date is ignored).
-pub fn parse_retry_after(value: Option<&str>) -> Option<u64> {
-    value?.trim().parse().ok()
+/// `Retry-After` in seconds: the delta form (`120`), or the HTTP-date form counted
+/// from the answer's own `Date` (so that a client clock that is off does not matter),
+/// else from `now_secs` (the client's wall clock: CORS may hide `Date`). A date in
+/// the past is 0. `None` when absent or unreadable.
+pub fn parse_retry_after(value: Option<&str>, date: Option<&str>, now_secs: u64) -> Option<u64> {
+    let value = value?.trim();
+    if let Ok(seconds) = value.parse() {
+        return Some(seconds);
+    }
+    let at = parse_http_date(value)?;
+    let now = date.and_then(parse_http_date).unwrap_or(now_secs);
+    Some(at.saturating_sub(now))
 }
 
-/// Seconds a 429 asks to wait: `Retry-After` when readable, else Procore's
-/// `X-Rate-Limit-Reset` (Unix seconds) less the answer's own `Date`, so that a
-/// client clock that is off does not matter. `None` when neither can be read (the
-/// caller then backs off exponentially).
+/// Seconds an answer asks to wait (a 429, or a 503 from Procore's rate limiter or
+/// storage): `Retry-After` when readable ([`parse_retry_after`]), else Procore's
+/// `X-Rate-Limit-Reset` (Unix seconds) less the answer's own `Date`. `None` when
+/// neither can be read (the caller then backs off exponentially). The caller caps
+/// the wait ([`backoff`]).
 pub fn rate_limit_wait_secs(
     retry_after: Option<&str>,
     reset: Option<&str>,
     date: Option<&str>,
+    now_secs: u64,
 ) -> Option<u64> {
-    if let Some(seconds) = parse_retry_after(retry_after) {
+    if let Some(seconds) = parse_retry_after(retry_after, date, now_secs) {
         return Some(seconds);
     }
     let reset: u64 = reset?.trim().parse().ok()?;
@@ -281,12 +292,40 @@ mod tests {
 
     #[test]
     fn retry_after_values() {
-        assert_eq!(parse_retry_after(Some(" 7 ")), Some(7));
-        assert_eq!(
-            parse_retry_after(Some("Wed, 21 Oct 2015 07:28:00 GMT")),
-            None
-        );
-        assert_eq!(parse_retry_after(None), None);
+        let date = Some("Thu, 01 Jan 1970 00:16:40 GMT"); // 1000 s
+                                                          // (Retry-After, Date, client clock) → seconds
+        type Case<'a> = (Option<&'a str>, Option<&'a str>, u64, Option<u64>);
+        let table: &[Case] = &[
+            (Some(" 7 "), None, 0, Some(7)),
+            (Some("7"), date, 5000, Some(7)),
+            // The HTTP-date form, counted from the answer's Date …
+            (Some("Thu, 01 Jan 1970 00:17:10 GMT"), date, 5000, Some(30)),
+            // … or from the client's clock when Date is hidden or unreadable.
+            (Some("Thu, 01 Jan 1970 00:17:10 GMT"), None, 1020, Some(10)),
+            (
+                Some("Thu, 01 Jan 1970 00:17:10 GMT"),
+                Some("yesterday"),
+                1020,
+                Some(10),
+            ),
+            // A date already past: go now.
+            (Some("Thu, 01 Jan 1970 00:16:00 GMT"), date, 0, Some(0)),
+            (
+                Some("Wed, 21 Oct 2015 07:28:00 GMT"),
+                None,
+                1_445_412_470,
+                Some(10),
+            ),
+            (Some("soon"), date, 0, None),
+            (None, date, 0, None),
+        ];
+        for &(value, date, now, expected) in table {
+            assert_eq!(
+                parse_retry_after(value, date, now),
+                expected,
+                "{value:?} {date:?} {now}"
+            );
+        }
     }
 
     #[test]
@@ -384,7 +423,7 @@ mod tests {
         ];
         for (retry_after, reset, date, expected) in table {
             assert_eq!(
-                rate_limit_wait_secs(*retry_after, *reset, *date),
+                rate_limit_wait_secs(*retry_after, *reset, *date, 0),
                 *expected,
                 "{retry_after:?} {reset:?} {date:?}"
             );

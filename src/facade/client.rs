@@ -15,6 +15,7 @@ use crate::core::engine::{
 use crate::core::hash::{HashBackend, HashOptions};
 use crate::core::http::Method;
 use crate::core::json::Json;
+use crate::core::options::{checked_base_url, checked_duration};
 use crate::core::plan::{plan_segments, ApiVersion, Segmented};
 use crate::core::protocol::{FileMeta, Scope};
 use crate::core::resources::{self, attach_upload, target_project, ResourceCall};
@@ -322,12 +323,10 @@ impl Settings {
         let base_url = options
             .string("baseUrl")?
             .unwrap_or_else(|| "https://api.procore.com".into());
-        if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
-            return Err(Error::InvalidInput(format!(
-                "options.baseUrl must be an http(s) URL, got {}",
-                crate::core::json::quote(&base_url)
-            )));
-        }
+        checked_base_url(
+            &base_url,
+            options.bool("allowInsecureBaseUrl")?.unwrap_or(false),
+        )?;
         let version = match options.string("apiVersion")? {
             Some(text) => ApiVersion::parse(&text)?,
             None => ApiVersion::V11,
@@ -337,15 +336,12 @@ impl Settings {
                 .unwrap_or(Limits::default().concurrency),
             max_active_uploads: bounded(&options, "maxActiveUploads", 1, MAX_ACTIVE_UPLOADS)?
                 .unwrap_or(Limits::default().max_active_uploads),
-            stall_timeout_ms: options
-                .whole_number("stallTimeoutMs")?
+            stall_timeout_ms: duration(&options, "stallTimeoutMs")?
                 .unwrap_or(Limits::default().stall_timeout_ms),
         };
         let default_workers =
             bounded(&options, "workers", 0, MAX_WORKERS)?.unwrap_or(DEFAULT_WORKERS);
-        let idle_ms = options
-            .whole_number("workerIdleMs")?
-            .unwrap_or(DEFAULT_WORKER_IDLE_MS);
+        let idle_ms = duration(&options, "workerIdleMs")?.unwrap_or(DEFAULT_WORKER_IDLE_MS);
         let store = match options.get("store")? {
             None => WebStore::indexed_db().map(Rc::new),
             Some(value) if value.as_bool() == Some(false) || value.is_null() => None,
@@ -376,6 +372,11 @@ fn bounded(options: &Options<'_>, name: &str, min: u64, max: u64) -> Result<Opti
             "options.{name} must be a whole number from {min} to {max}, got {n}"
         ))),
     }
+}
+
+/// `options[name]` as milliseconds a browser timer can hold, if given.
+fn duration(options: &Options<'_>, name: &str) -> Result<Option<u64>, Error> {
+    checked_duration(name, options.whole_number(name)?)
 }
 
 /// `{ createWorker, module }` from `index.js`, or `None`.
@@ -473,8 +474,7 @@ pub(super) fn read_call(
             md5,
             concurrency: usize::try_from(concurrency).unwrap_or(usize::MAX),
             allow_insecure_storage: settings.allow_insecure_storage,
-            processing_timeout_ms: options
-                .whole_number("processingTimeoutMs")?
+            processing_timeout_ms: duration(&options, "processingTimeoutMs")?
                 .unwrap_or(DEFAULT_PROCESSING_TIMEOUT_MS),
             chunk_size: hash.chunk_size,
         },
