@@ -7,11 +7,11 @@ use std::cell::{Cell, RefCell};
 use std::ops::Range;
 
 use procore_upload::core::engine::{
-    eta_seconds, prepare, report_due, run, server_checkpoint_due, speed, Checkpoints, Phase,
-    Progress, ProgressTracker, ReportGate, UploadOptions, UploadResult,
+    eta_seconds, fresh_state, prepare, report_due, run, server_checkpoint_due, speed, Checkpoints,
+    Phase, Progress, ProgressTracker, ReportGate, UploadOptions, UploadResult,
 };
 use procore_upload::core::hash::{Digests, HashBackend, HashOptions, InThread};
-use procore_upload::core::http::{Body, Method, Request};
+use procore_upload::core::http::{Body, Http, Method, Request};
 use procore_upload::core::plan::{ApiVersion, Segmented, MIB};
 use procore_upload::core::runtime::{Limits, Shared};
 use procore_upload::core::state::{
@@ -113,7 +113,16 @@ impl<'a> Task<'a> {
         verify: bool,
     ) -> Result<UploadResult, Error> {
         let prepared = prepare(&self.options, hasher.size())?;
-        let save = |state: &UploadState| self.states.borrow_mut().push(state.clone());
+        let saved = |state: &UploadState| self.states.borrow_mut().push(state.clone());
+        let fresh = || {
+            fresh_state(
+                &self.options,
+                prepared,
+                identity(self.options.file.size),
+                self.http.wall_clock_ms(),
+            )
+        };
+        let held = RefCell::new(state.unwrap_or_else(fresh));
         pollster::block_on(run(
             self.http,
             &self.shared,
@@ -122,10 +131,10 @@ impl<'a> Task<'a> {
             prepared,
             tracker,
             Checkpoints {
-                state,
+                state: &held,
                 verify,
-                identity: Some(identity(self.options.file.size)),
-                save: &save,
+                fresh: &fresh,
+                saved: &saved,
             },
         ))
     }

@@ -52,6 +52,30 @@ impl<H: Http, T: Tokens> ApiClient<'_, H, T> {
         body: Option<String>,
         extra: &[(String, String)],
     ) -> Result<Response, Error> {
+        self.call_retrying(method, url, body, extra, true).await
+    }
+
+    /// [`Self::call`], except that a network error (no answer: the request may or
+    /// may not have been acted on) is returned at once, for the caller to find out
+    /// what happened before it sends the request again.
+    pub async fn call_unless_lost(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<String>,
+        extra: &[(String, String)],
+    ) -> Result<Response, Error> {
+        self.call_retrying(method, url, body, extra, false).await
+    }
+
+    async fn call_retrying(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<String>,
+        extra: &[(String, String)],
+        retry_lost: bool,
+    ) -> Result<Response, Error> {
         let tokens = &self.shared.tokens;
         let mut refused: Option<String> = None;
         let mut refreshed = false;
@@ -83,8 +107,13 @@ impl<H: Http, T: Tokens> ApiClient<'_, H, T> {
                 body: body.clone().map_or(Body::Empty, Body::Json),
                 target: Target::Api,
             };
-            let Some(response) = send_or_pause(self.http, request, &|_| {}, attempt).await? else {
-                continue;
+            let response = if retry_lost {
+                match send_or_pause(self.http, request, &|_| {}, attempt).await? {
+                    Some(response) => response,
+                    None => continue,
+                }
+            } else {
+                self.http.send(request, &|_| {}).await?
             };
             let retry_after = rate_limit_wait_secs(
                 response.header("retry-after"),

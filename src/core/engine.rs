@@ -16,9 +16,10 @@ use super::http::{browser_sets_itself, Body, Http, Method, Request, Response, Ta
 use super::plan::{plan_segments, use_segments, ApiVersion, SegmentPlan, Segmented};
 use super::protocol::{self, FileMeta, PartInstruction, Scope, SegmentDigest};
 use super::retry::{
-    classify, elapsed_ms, rate_limit_wait_secs, storage_backoff, Class, STORAGE_ATTEMPTS,
+    classify, elapsed_ms, rate_limit_wait_secs, storage_backoff, Class, MAX_ATTEMPTS,
+    STORAGE_ATTEMPTS,
 };
-use super::runtime::Shared;
+use super::runtime::{yield_now, Shared, Wakeup};
 use super::state::{v1_instructions_usable, FileIdentity, StateScope, UploadState, STATE_FORMAT};
 use super::Error;
 
@@ -414,35 +415,55 @@ fn check_size(options: &UploadOptions, size: u64) -> Result<(), Error> {
     }
 }
 
-/// Where an upload's state lives between its engine runs.
+/// Where an upload's state lives between its engine runs: held once, by the
+/// upload's owner (the task), and changed here in place.
 pub struct Checkpoints<'a> {
-    /// The state to go on from; `None`: start afresh.
-    pub state: Option<UploadState>,
-    /// The state came from a store: hash the first segment again and start afresh
-    /// unless it matches (the file may have changed under the same name).
+    /// The state to go on from (a fresh one: start afresh).
+    pub state: &'a RefCell<UploadState>,
+    /// The state came from a store or the caller: hash the first segment again and
+    /// start afresh unless it matches (the file may have changed under the same name).
     pub verify: bool,
-    /// The file as the browser identifies it: a fresh state's fingerprint, the same
-    /// the caller looks kept states up by. `None`: from the options (no date).
-    pub identity: Option<FileIdentity>,
-    /// Gets every new state: after hashing, after instructions, after each part.
-    pub save: &'a dyn Fn(&UploadState),
+    /// A fresh state of this file, for when the kept one turns out to be another's.
+    pub fresh: &'a dyn Fn() -> UploadState,
+    /// Told after every change: after hashing, after instructions, after each part.
+    pub saved: &'a dyn Fn(&UploadState),
 }
 
-impl Checkpoints<'_> {
-    /// No state kept: a one-call upload.
-    pub fn none() -> Checkpoints<'static> {
-        Checkpoints {
-            state: None,
-            verify: false,
-            identity: None,
-            save: &|_| {},
-        }
+/// The file as a fingerprint takes it, from the upload's options and what the
+/// browser says of the file (`File.lastModified`, the type as picked): computed
+/// here only, for the states an upload keeps and the look-ups that find them.
+pub fn file_identity(
+    options: &UploadOptions,
+    last_modified: Option<u64>,
+    picked_type: String,
+) -> FileIdentity {
+    FileIdentity {
+        name: options.file.name.clone(),
+        size: options.file.size,
+        last_modified,
+        content_type: picked_type,
     }
+}
+
+/// A fresh state of `identity` uploaded as `options` and `prepared` say.
+pub fn fresh_state(
+    options: &UploadOptions,
+    prepared: Prepared,
+    identity: FileIdentity,
+    now_ms: u64,
+) -> UploadState {
+    UploadState::new(
+        state_scope(&options.scope),
+        identity,
+        prepared.plan.segment_size,
+        options.md5,
+        now_ms,
+    )
 }
 
 /// Uploads `source` as `options` say, sharing `shared`'s limits with the client's
 /// other uploads: it waits in line for a hashing turn and for a sending turn, and
-/// each storage request for a storage slot.
+/// each storage request for a storage slot. No state is kept.
 pub async fn upload<H: Http, T: Tokens, B: HashBackend>(
     http: &H,
     shared: &Shared<T>,
@@ -457,22 +478,37 @@ pub async fn upload<H: Http, T: Tokens, B: HashBackend>(
         Box::new(report),
         Box::new(|| http.now_ms()),
     );
-    run(
+    let identity = file_identity(
+        options,
+        None,
+        options.file.content_type.clone().unwrap_or_default(),
+    );
+    let fresh = || fresh_state(options, prepared, identity.clone(), http.wall_clock_ms());
+    let state = RefCell::new(fresh());
+    let checkpoints = Checkpoints {
+        state: &state,
+        verify: false,
+        fresh: &fresh,
+        saved: &|_| {},
+    };
+    let result = run(
         http,
         shared,
         hasher,
         options,
         prepared,
         &tracker,
-        Checkpoints::none(),
+        checkpoints,
     )
-    .await
+    .await?;
+    tracker.phase(Phase::Done);
+    Ok(result)
 }
 
-/// One run of an upload `prepare`d before: from `checkpoints.state` when there is
-/// one, reporting to `tracker` and each new state to `checkpoints.save`. Stopping it
-/// (dropping the future, or the abort that fails it) leaves the last saved state to
-/// go on from.
+/// One run of an upload `prepare`d before, from `checkpoints.state`, reporting to
+/// `tracker` (up to, not including, `done`: the caller may have steps left) and each
+/// change of the state to `checkpoints.saved`. Stopping it (dropping the future, or
+/// the abort that fails it) leaves the state as last changed, to go on from.
 pub async fn run<H: Http, T: Tokens, B: HashBackend>(
     http: &H,
     shared: &Shared<T>,
@@ -502,36 +538,22 @@ pub async fn run<H: Http, T: Tokens, B: HashBackend>(
         let _sending = shared.uploads.acquire().await;
         return client.form_upload(tracker).await;
     }
-    let identity = checkpoints.identity.unwrap_or_else(|| FileIdentity {
-        name: options.file.name.clone(),
-        size: options.file.size,
-        last_modified: None,
-        content_type: options.file.content_type.clone().unwrap_or_default(),
-    });
-    let fresh = || {
-        UploadState::new(
-            state_scope(&options.scope),
-            identity.clone(),
-            prepared.plan.segment_size,
-            options.md5,
-            http.wall_clock_ms(),
-        )
-    };
-    let (state, verify) = match checkpoints.state {
-        Some(state) => {
-            check_state_fits(&state, options, prepared.plan)?;
-            (state, checkpoints.verify)
-        }
-        None => (fresh(), false),
-    };
+    check_state_fits(&checkpoints.state.borrow(), options, prepared.plan)?;
     let keeper = StateKeeper {
-        state: RefCell::new(state),
-        save: checkpoints.save,
+        state: checkpoints.state,
+        saved: checkpoints.saved,
         clock: &|| http.wall_clock_ms(),
         phase: &|| tracker.current().phase,
     };
     client
-        .segmented_upload(hasher, prepared.plan, tracker, &keeper, verify, &fresh)
+        .segmented_upload(
+            hasher,
+            prepared.plan,
+            tracker,
+            &keeper,
+            checkpoints.verify,
+            checkpoints.fresh,
+        )
         .await
 }
 
@@ -586,8 +608,8 @@ fn check_state_fits(
 
 /// The upload's state, saved after each change.
 struct StateKeeper<'a> {
-    state: RefCell<UploadState>,
-    save: &'a dyn Fn(&UploadState),
+    state: &'a RefCell<UploadState>,
+    saved: &'a dyn Fn(&UploadState),
     clock: &'a dyn Fn() -> u64,
     /// Where the upload is, stamped on each saved state.
     phase: &'a dyn Fn() -> Phase,
@@ -596,14 +618,13 @@ struct StateKeeper<'a> {
 impl StateKeeper<'_> {
     fn change(&self, change: impl FnOnce(&mut UploadState, u64)) {
         let now = (self.clock)();
-        let snapshot = {
+        {
             let mut state = self.state.borrow_mut();
             change(&mut state, now);
             state.updated_ms = now;
             state.phase = (self.phase)().as_str().into();
-            state.clone()
-        };
-        (self.save)(&snapshot);
+        }
+        (self.saved)(&self.state.borrow());
     }
 
     fn get(&self) -> std::cell::Ref<'_, UploadState> {
@@ -749,7 +770,6 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
                         .api(Method::Get, &self.scope().upload_url(&form.uuid), None)
                         .await?;
                     let status = protocol::parse_v1_status(&shown.body, "Show Upload")?;
-                    tracker.phase(Phase::Done);
                     return Ok(UploadResult {
                         uuid: form.uuid,
                         status,
@@ -850,7 +870,6 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
             drop(sending);
             done
         };
-        tracker.phase(Phase::Done);
         Ok(UploadResult {
             uuid,
             status,
@@ -909,6 +928,12 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
     ) -> Result<(String, Vec<String>, String), Error> {
         let body = protocol::v1_create_body(&self.options.file, Some(declared));
         let mut refreshes = 0;
+        let all_stored = |state: &UploadState| {
+            state.uuid.is_some() && state.etags.len() == ranges.len() && state.pending().is_empty()
+        };
+        // Every part stored before this run: it stopped while completing (or just
+        // before), so Procore may have completed it already.
+        let ask_first = all_stored(&keeper.get());
         let mut expired = {
             let state = keeper.get();
             !(state.uuid.is_some()
@@ -917,7 +942,8 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
                     .instructions_at_ms
                     .is_some_and(|at| v1_instructions_usable(at, self.http.wall_clock_ms())))
         };
-        loop {
+        // Stored parts need no instructions: completing takes the id and the ETags.
+        while !all_stored(&keeper.get()) {
             if expired {
                 tracker.phase(Phase::Creating);
                 let created = self.create(body.clone()).await?;
@@ -938,19 +964,57 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
                 }
                 refreshes += 1;
                 expired = true;
-                continue;
             }
-            let (uuid, etags) = stored_etags(keeper)?;
-            tracker.phase(Phase::Completing);
-            let completed = self
-                .api(
+        }
+        let (uuid, etags) = stored_etags(keeper)?;
+        tracker.phase(Phase::Completing);
+        // Kept as completing: going on after a stop from here asks Procore first.
+        keeper.change(|_, _| {});
+        let status = self.complete_v1(&uuid, &etags, ask_first).await?;
+        Ok((uuid, etags, status))
+    }
+
+    /// v1 Complete Upload, which Procore may refuse once done: when it may have
+    /// been sent before (`ask_first`: a run that stopped while completing) or its
+    /// answer was lost on the way back, Show Upload decides first (complete: done;
+    /// else complete again).
+    async fn complete_v1(
+        &self,
+        uuid: &str,
+        etags: &[String],
+        ask_first: bool,
+    ) -> Result<String, Error> {
+        let url = self.scope().upload_url(uuid);
+        let mut ask = ask_first;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            if ask {
+                let shown = self.api(Method::Get, &url, None).await?;
+                let status = protocol::parse_v1_status(&shown.body, "Show Upload")?;
+                if status == protocol::V1_COMPLETE {
+                    return Ok(status);
+                }
+            }
+            let sent = self
+                .api
+                .call_unless_lost(
                     Method::Patch,
-                    &self.scope().upload_url(&uuid),
-                    Some(protocol::v1_complete_body(&etags)),
+                    &url,
+                    Some(protocol::v1_complete_body(etags)),
+                    &[],
                 )
-                .await?;
-            let status = protocol::parse_v1_status(&completed.body, "Complete Upload")?;
-            return Ok((uuid, etags, status));
+                .await;
+            match sent {
+                Ok(completed) => {
+                    return protocol::parse_v1_status(&completed.body, "Complete Upload")
+                }
+                Err(Error::Network { .. }) if attempt < MAX_ATTEMPTS => {
+                    super::api::pause(self.http, attempt, None).await?;
+                    ask = true;
+                }
+                Err(error) => return Err(error),
+            }
         }
     }
 
@@ -1114,29 +1178,50 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
                 (index, self.put_part(index, part, range, tracker).await)
             })
             .buffer_unordered(self.options.concurrency.min(self.shared.limits.concurrency));
-        // The first stored part is told at once, then at most every few seconds.
-        let mut last_checkpoint = f64::NEG_INFINITY;
-        while let Some((index, result)) = results.next().await {
-            match result {
-                Ok(etag) => {
-                    keeper.change(|state, _| {
-                        if let Some(slot) = state.etags.get_mut(index) {
-                            *slot = Some(etag);
+        // v2.1 checkpoints go beside the sending, never holding a PUT back: the first
+        // stored part is told at once, then at most every few seconds; a failed one
+        // is only retried with a later one (the upload goes on).
+        let is_v2 = self.scope().version == ApiVersion::V21;
+        let last_checkpoint = Cell::new(f64::NEG_INFINITY);
+        let checkpoint_wanted = Cell::new(false);
+        let wakeup = Wakeup::default();
+        let sending = async {
+            while let Some((index, result)) = results.next().await {
+                match result {
+                    Ok(etag) => {
+                        keeper.change(|state, _| {
+                            if let Some(slot) = state.etags.get_mut(index) {
+                                *slot = Some(etag);
+                            }
+                        });
+                        let now = self.http.now_ms();
+                        if is_v2 && server_checkpoint_due(last_checkpoint.get(), now) {
+                            last_checkpoint.set(now);
+                            checkpoint_wanted.set(true);
+                            wakeup.wake_all();
+                            // Lets the checkpoint start before the next part's answer.
+                            yield_now().await;
                         }
-                    });
-                    let now = self.http.now_ms();
-                    if self.scope().version == ApiVersion::V21
-                        && server_checkpoint_due(last_checkpoint, now)
-                    {
-                        last_checkpoint = now;
-                        self.v2_checkpoint(keeper).await?;
                     }
+                    Err(Error::Expired(_)) => expired.push(index),
+                    Err(error) => return Err(error),
                 }
-                Err(Error::Expired(_)) => expired.push(index),
-                Err(error) => return Err(error),
             }
-        }
-        Ok(expired)
+            Ok(())
+        };
+        let checkpoints = async {
+            loop {
+                wakeup.until(|| checkpoint_wanted.get()).await;
+                checkpoint_wanted.set(false);
+                // Failed: Procore keeps the last one it took; a later one says more.
+                let _ = self.v2_checkpoint(keeper).await;
+            }
+        };
+        let sent = match select(pin!(sending), pin!(checkpoints)).await {
+            Either::Left((sent, _)) => sent,
+            Either::Right((never, _)) => never,
+        };
+        sent.map(|()| expired)
     }
 
     /// v2.1: tells Procore which parts are stored so far (`null` for the others).

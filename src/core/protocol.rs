@@ -280,6 +280,10 @@ pub fn parse_v1_segmented(body: &str, expected_segments: usize) -> Result<PartsU
     })
 }
 
+/// The status of a v1 upload whose bytes Procore has (after Complete Upload, or a
+/// form POST).
+pub const V1_COMPLETE: &str = "complete";
+
 /// Reads the `status` of a v1 Show Upload or Complete Upload answer (`call` names
 /// which, for the error message).
 pub fn parse_v1_status(body: &str, call: &str) -> Result<String, Error> {

@@ -172,6 +172,53 @@ impl Drop for Acquire<'_> {
     }
 }
 
+/// Wakes whoever waits for a change of some cells (single-threaded): the waiter
+/// states what it waits for as a condition, the changer calls [`Wakeup::wake_all`].
+#[derive(Default)]
+pub struct Wakeup {
+    wakers: RefCell<Vec<Waker>>,
+}
+
+impl Wakeup {
+    /// Wakes every waiter, to check its condition again.
+    pub fn wake_all(&self) {
+        let wakers = std::mem::take(&mut *self.wakers.borrow_mut());
+        for waker in wakers {
+            waker.wake();
+        }
+    }
+
+    /// Waits until `ready()` holds, checked now and after each [`Wakeup::wake_all`].
+    pub async fn until(&self, ready: impl Fn() -> bool) {
+        std::future::poll_fn(|cx| {
+            if ready() {
+                return Poll::Ready(());
+            }
+            let mut wakers = self.wakers.borrow_mut();
+            if !wakers.iter().any(|w| w.will_wake(cx.waker())) {
+                wakers.push(cx.waker().clone());
+            }
+            Poll::Pending
+        })
+        .await;
+    }
+}
+
+/// Gives way once: the futures polled beside this one run before it goes on.
+pub async fn yield_now() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    })
+    .await;
+}
+
 /// Holds every API request of a client while the API has asked it to wait (429).
 #[derive(Default)]
 pub struct ApiGate {
