@@ -332,7 +332,8 @@ impl<'a> ProgressTracker<'a> {
         state.eta_seconds = None;
     }
 
-    fn phase(&self, phase: Phase) {
+    /// Moves to `phase` (never back).
+    pub fn phase(&self, phase: Phase) {
         self.update(|p| p.phase = phase);
     }
 

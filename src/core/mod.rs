@@ -15,6 +15,7 @@ pub mod retry;
 pub mod runtime;
 pub mod source;
 pub mod state;
+pub mod task;
 #[doc(hidden)]
 pub mod test_vectors;
 pub mod workers;

@@ -1,6 +1,5 @@
 //! `ProcoreClient`: options in, the engine through the web adapter, results out.
 
-use std::cell::Cell;
 use std::rc::Rc;
 
 use js_sys::Promise;
@@ -12,6 +11,7 @@ use crate::core::api::{checked_headers, checked_path, ApiClient};
 use crate::core::engine::{
     self, Phase, Progress, UploadOptions, DEFAULT_PROCESSING_TIMEOUT_MS, MAX_CONCURRENCY,
 };
+use crate::core::task::{Attach, ResumeFrom};
 use crate::core::hash::{HashBackend, HashOptions};
 use crate::core::http::Method;
 use crate::core::json::Json;
@@ -29,7 +29,7 @@ use crate::web::error::to_js_error;
 use crate::web::hashing::{Hashing, MAX_WORKERS};
 use crate::web::http::WebHttp;
 use crate::web::js::{
-    array, json_text, number, object, object_of, parse_json_answer, random_token, text_pairs,
+    array, json_text, number, object_of, parse_json_answer, random_token, text_pairs,
     Options,
 };
 use crate::web::store::WebStore;
@@ -82,7 +82,7 @@ impl ProcoreClient {
 
     /// Uploads a `Blob`/`File`; resolves to `UploadResult`.
     pub fn upload(&self, file: JsValue, options: JsValue) -> Promise {
-        super::promise(upload(self.settings.clone(), file, options, None))
+        super::or_rejected(upload(&self.settings, file, &options, None))
     }
 
     /// `start(file, options?)`: like `upload`, as a handle with `pause()`,
@@ -109,7 +109,7 @@ impl ProcoreClient {
     /// progress stream, `done` after the attach step. Resolves to `{ upload, attached }`.
     #[wasm_bindgen(js_name = uploadAndAttach)]
     pub fn upload_and_attach(&self, file: JsValue, target: JsValue, options: JsValue) -> Promise {
-        super::promise(upload(self.settings.clone(), file, options, Some(target)))
+        super::or_rejected(upload(&self.settings, file, &options, Some(&target)))
     }
 
     /// `request(method, path, { query?, body?, headers?, signal? })`: one
@@ -494,22 +494,14 @@ fn js_segment(size: u64, sha256: String, md5: Option<String>, etag: Option<Strin
     ])
 }
 
-/// `upload` and `uploadAndAttach` (with a `target`): one future type for both.
-async fn upload(
-    settings: Rc<Settings>,
-    file: JsValue,
-    options: JsValue,
-    target: Option<JsValue>,
-) -> Result<JsValue, Error> {
-    upload_then_attach(&settings, file, &options, target.as_ref()).await
-}
-
-async fn upload_then_attach(
-    settings: &Settings,
+/// `upload` and `uploadAndAttach` (with a `target`): a task with no kept state,
+/// whose `done` is the promise.
+fn upload(
+    settings: &Rc<Settings>,
     file: JsValue,
     raw: &JsValue,
     target: Option<&JsValue>,
-) -> Result<JsValue, Error> {
+) -> Result<Promise, Error> {
     let source = BlobSource::from_js(file)?;
     let mut call = read_call(settings, &source, raw)?;
     // The whole target is checked before anything is sent.
@@ -527,40 +519,12 @@ async fn upload_then_attach(
             call.options.scope.project_id = target_project(target);
         }
     }
-    let watch = settings.watch(call.signal.as_ref())?;
-    let signal = Some(watch.signal());
-    let http = WebHttp::new(source.as_raw().clone(), signal.clone());
-    let progress = call.on_progress.clone();
-    let last = Cell::new(None::<Progress>);
-    // With a target the upload's last report is not the end: attaching follows.
-    let report = |p: &Progress| {
-        let mut p = *p;
-        if target.is_some() && p.phase == Phase::Done {
-            p.phase = Phase::Attaching;
-        }
-        last.set(Some(p));
-        progress.report(&p);
-    };
-    let hasher = Hashing::choose(
-        settings.pool.as_ref(),
-        call.workers,
-        &source,
-        signal.clone(),
-    );
-    let result = engine::upload(&http, &settings.shared, &hasher, &call.options, &report).await?;
-    let uuid = result.uuid.clone();
-    let uploaded = js_upload_result(result);
-    let Some(target) = target else {
-        return Ok(uploaded);
-    };
-    let (attach, idempotent) =
-        attach_upload(&target, &uuid, &call.options.file.name, settings.company_id)?;
-    let attached = call_api(settings, prepared(attach, idempotent, signal)).await?;
-    if let Some(mut done) = last.get() {
-        done.phase = Phase::Done;
-        progress.report(&done);
-    }
-    Ok(object(&[("upload", &uploaded), ("attached", &attached)]))
+    let attach = target.map(|target| Attach {
+        target,
+        idempotency_token: random_token(),
+    });
+    let launched = super::task::launch(settings, source, call, ResumeFrom::Nothing, attach, false)?;
+    Ok(launched.done())
 }
 
 /// What `upload()` resolves to: `{ uuid, status, size, apiVersion, segments? }`.

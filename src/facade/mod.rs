@@ -40,6 +40,15 @@ fn promise(work: impl Future<Output = Result<JsValue, Error>> + 'static) -> Prom
     future_to_promise(converted(Box::pin(work)))
 }
 
+/// The promise of an entry that checked its input synchronously: as given, or
+/// rejected with why it could not start.
+fn or_rejected(started: Result<Promise, Error>) -> Promise {
+    match started {
+        Ok(promise) => promise,
+        Err(error) => promise(std::future::ready(Err(error))),
+    }
+}
+
 /// The one future every export's promise runs: the boxed work, its error as JS.
 async fn converted(
     work: Pin<Box<dyn Future<Output = Result<JsValue, Error>>>>,

@@ -38,6 +38,16 @@ pub fn to_js_error(error: &Error) -> JsValue {
     js_error.into()
 }
 
+/// [`to_js_error`] of a task's failure, with `upload` (the finished upload) when only
+/// its attach step failed: the caller can attach it again without sending it twice.
+pub fn failure_to_js(error: &Error, upload: Option<JsValue>) -> JsValue {
+    let js_error = to_js_error(error);
+    if let (Some(upload), Some(object)) = (upload, js_error.dyn_ref::<js_sys::Object>()) {
+        set_property(object, "upload", &upload);
+    }
+    js_error
+}
+
 /// Maps a failed Blob read (a `DOMException` or anything thrown) to the core error,
 /// the exception as its cause.
 pub fn file_read_error(thrown: JsValue) -> Error {
