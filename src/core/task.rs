@@ -15,7 +15,9 @@ use std::pin::pin;
 use futures_util::future::{join, select, Either};
 
 use super::api::ApiClient;
-use super::engine::{self, Checkpoints, Phase, Prepared, ProgressTracker, UploadOptions, UploadResult};
+use super::engine::{
+    self, Checkpoints, Phase, Prepared, ProgressTracker, UploadOptions, UploadResult,
+};
 use super::hash::HashBackend;
 use super::http::{Http, Tokens};
 use super::json::Json;
@@ -351,10 +353,7 @@ impl Task {
     fn finish(&self, outcome: Result<Finished, Error>) -> Result<Finished, Failure> {
         let (status, forget) = match &outcome {
             Ok(_) => (Status::Done, true),
-            Err(Error::Aborted) => (
-                Status::Cancelled,
-                self.command.get() != Command::Close,
-            ),
+            Err(Error::Aborted) => (Status::Cancelled, self.command.get() != Command::Close),
             Err(_) => (Status::Failed, false),
         };
         if forget && self.kept.get() {
@@ -506,13 +505,15 @@ impl Task {
             let Some(store) = store else { continue };
             let (key, text, updated_ms) = {
                 let state = self.state.borrow();
-                (state.key.clone(), state::state_text(&state), state.updated_ms)
+                (
+                    state.key.clone(),
+                    state::state_text(&state),
+                    state.updated_ms,
+                )
             };
             let written = match write {
                 Write::Put => match store.put(&key, &text).await {
-                    Ok(()) if !self.pruned.replace(true) => {
-                        state::prune(store, updated_ms).await
-                    }
+                    Ok(()) if !self.pruned.replace(true) => state::prune(store, updated_ms).await,
                     other => other,
                 },
                 Write::Delete => store.delete(&key).await,

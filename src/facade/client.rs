@@ -11,7 +11,6 @@ use crate::core::api::{checked_headers, checked_path, ApiClient};
 use crate::core::engine::{
     self, Phase, Progress, UploadOptions, DEFAULT_PROCESSING_TIMEOUT_MS, MAX_CONCURRENCY,
 };
-use crate::core::task::{Attach, ResumeFrom};
 use crate::core::hash::{HashBackend, HashOptions};
 use crate::core::http::Method;
 use crate::core::json::Json;
@@ -21,6 +20,7 @@ use crate::core::protocol::{FileMeta, Scope};
 use crate::core::resources::{self, attach_upload, target_project, ResourceCall};
 use crate::core::runtime::{Limits, Shared};
 use crate::core::source::ByteSource;
+use crate::core::task::{Attach, ResumeFrom};
 use crate::core::workers::DEFAULT_WORKERS;
 use crate::core::Error;
 use crate::web::abort;
@@ -29,8 +29,7 @@ use crate::web::error::to_js_error;
 use crate::web::hashing::{Hashing, MAX_WORKERS};
 use crate::web::http::WebHttp;
 use crate::web::js::{
-    array, json_text, number, object_of, parse_json_answer, random_token, text_pairs,
-    Options,
+    array, json_text, number, object_of, parse_json_answer, random_token, text_pairs, Options,
 };
 use crate::web::store::WebStore;
 use crate::web::tokens::JsTokens;

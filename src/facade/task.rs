@@ -138,7 +138,8 @@ pub(super) fn launch(
     let cancelling = task.clone();
     let cancel_on_abort = abort::on_abort(call.signal.as_ref(), move || cancelling.cancel())?;
     let closing = task.clone();
-    let close_on_close = abort::on_abort(Some(&settings.closing.signal()), move || closing.close())?;
+    let close_on_close =
+        abort::on_abort(Some(&settings.closing.signal()), move || closing.close())?;
     let (done, settle) = deferred();
     let settings = settings.clone();
     let driven = task.clone();
@@ -171,11 +172,7 @@ pub(super) fn launch(
 
 /// Settles `done`: `upload()`'s result, `{ upload, attached }` with a target, or the
 /// error (with `error.upload` when only the attach step failed).
-fn settle_outcome(
-    settle: Option<Settle>,
-    outcome: Result<Finished, Failure>,
-    has_target: bool,
-) {
+fn settle_outcome(settle: Option<Settle>, outcome: Result<Finished, Failure>, has_target: bool) {
     let Some(settle) = settle else { return };
     match outcome {
         Ok(finished) => {
