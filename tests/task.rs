@@ -28,13 +28,15 @@ mod common;
 use common::*;
 
 type Outcome = Result<Finished, Failure>;
+/// Which requests a [`Held`] transport holds.
+type HoldRule = Box<dyn Fn(&Request) -> bool>;
 
 /// A transport whose requests matching `hold` wait until released; every request
 /// is logged when sent, answered by the responder once let through.
 struct Held {
     log: RefCell<Vec<Request>>,
     responder: RefCell<Responder>,
-    hold: RefCell<Box<dyn Fn(&Request) -> bool>>,
+    hold: RefCell<HoldRule>,
     released: Cell<bool>,
     wakeup: Wakeup,
     /// Requests in flight (sent, not answered, not dropped).
