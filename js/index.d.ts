@@ -121,11 +121,18 @@ export declare class UploadTask {
   readonly status: "running" | "paused" | "done" | "failed" | "cancelled";
   /** The state as last saved; null before the first save and for uploads in one piece. */
   readonly state: UploadState | null;
-  /** Stops sending (requests in flight are aborted); resolves once none is in flight. */
+  /**
+   * Stops sending at once, queued or not (requests in flight are aborted); resolves
+   * once none is in flight.
+   */
   pause(): Promise<void>;
   /** Goes on, sending only the parts without an ETag. */
   resume(): Promise<void>;
-  /** Stops for good: done rejects with an AbortError and the kept state is deleted. */
+  /**
+   * Stops for good at once, queued or not: done rejects with an AbortError and the
+   * kept state is deleted. (client.close() also settles done with an AbortError,
+   * paused or not, and keeps the state for the next page.)
+   */
   cancel(): Promise<void>;
 }
 
@@ -336,7 +343,9 @@ export declare class ProcoreClient {
    * Uploads `file`, then attaches it to `target`: one promise, one progress stream
    * ("attaching", then "done" after the attach step). The target is checked before
    * anything is sent (INVALID_INPUT); the upload goes to the target's project unless
-   * `options.projectId` says otherwise.
+   * `options.projectId` says otherwise. When the attach step fails, the error carries
+   * the finished upload as `upload`: attach it again without sending the bytes twice.
+   * The attach call carries an Idempotency-Token, the same on every retry.
    */
   uploadAndAttach<T = unknown>(file: Blob, target: AttachTarget, options?: UploadOptions): Promise<UploadAndAttachResult<T>>;
   /** POST /rest/v1.0/files?project_id= with {"file": {upload_uuid, name, parent_id, …}}. */
@@ -415,6 +424,8 @@ export interface ProcoreUploadError extends Error {
    * worker's error for WORKER, the fetch or compile error for LOAD.
    */
   cause?: unknown;
+  /** uploadAndAttach: the finished upload, when only the attach step failed. */
+  upload?: UploadResult;
 }
 
 /** Hashes a whole Blob or File in slices: SHA-256 and MD5 in one pass over the bytes. */

@@ -108,6 +108,14 @@ describeInEngines("ProcoreClient refusals, aborts and token refresh in each brow
       ["concurrency 0", options(sandbox.api), { concurrency: 0 }, /concurrency must be between 1 and 16/],
       ["projectId -1", options(sandbox.api), { projectId: -1 }, /projectId must be a positive integer/],
       ["onProgress not a function", options(sandbox.api), { onProgress: 1 }, /onProgress must be a function/],
+      // A timer holds at most 2^31 - 1 ms: beyond, it fires at once.
+      ["stallTimeoutMs beyond a timer", options(sandbox.api, { stallTimeoutMs: 3e9 }), {}, /stallTimeoutMs must be at most 2147483647/],
+      ["workerIdleMs beyond a timer", options(sandbox.api, { workerIdleMs: 2 ** 31 }), {}, /workerIdleMs must be at most 2147483647/],
+      ["processingTimeoutMs beyond a timer", options(sandbox.api), { processingTimeoutMs: 3e9 }, /processingTimeoutMs must be at most 2147483647/],
+      // The token never goes out in clear text to a host that is not this machine.
+      ["an http: baseUrl off this machine", options("http://api.procore.com"), {}, /clear text/],
+      ["an http: baseUrl to a private address", options("http://10.0.0.5:8080"), {}, /clear text/],
+      ["a baseUrl that is not http(s)", options("ftp://api.procore.com", { allowInsecureBaseUrl: true }), {}, /must be an https: URL/],
     ];
     for (const [label, clientOptions, uploadOptions, message] of cases) {
       const { error } = await inPage(async (ProcoreClient, file, { clientOptions, uploadOptions }) => {
@@ -395,6 +403,7 @@ describeInEngines("ProcoreClient refusals, aborts and token refresh in each brow
 
   test("HTTP errors carry status and body", async () => {
     await page.setInputFiles("#files", small);
+    await sandbox.clearRequests();
     const { error } = await inPage(
       (ProcoreClient, file, api) => new ProcoreClient({ companyId: 7, accessToken: "sandbox-token", baseUrl: api, apiVersion: "v1.1", allowInsecureStorage: true })
         .upload(new Blob(["x"]), {}),
@@ -410,6 +419,8 @@ describeInEngines("ProcoreClient refusals, aborts and token refresh in each brow
     );
     await sandbox.setFaults({});
     assert.deepEqual([failed.error.code, failed.error.status], ["HTTP", 500], "after ten attempts");
+    const attempts = (await sandbox.requests()).filter((r) => r.side === "storage" && r.method === "POST");
+    assert.equal(attempts.length, 10, "ten storage attempts, then the error");
     assert.match(failed.error.body, /<Code>InternalError<\/Code>/, "storage's answer comes along");
     assert.match(failed.error.body, /Injected by the sandbox/);
   });

@@ -1,0 +1,144 @@
+// The task runtime where it meets an integrator, in each browser engine against the
+// sandbox: a queued upload stops at once (abort, pause, cancel) while the one ahead
+// of it goes on; close() settles a paused task and keeps its state; an attach step
+// that fails hands back the finished upload, to attach again without sending twice.
+import { after, afterEach, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { describeInEngines, openWorld, randomFile } from "./support.mjs";
+
+const MiB = 1024 * 1024;
+
+describeInEngines("the task runtime at its edges (each browser engine)", (engine) => {
+  let world, sandbox, page, dir;
+
+  before(async () => {
+    world = await openWorld("runtime", [], engine);
+    ({ sandbox, page, dir } = world);
+  });
+
+  after(async () => {
+    await world?.close();
+  });
+
+  afterEach(async () => {
+    await sandbox.setFaults({});
+    assert.deepEqual(await world.takeProblems(), [], "no page errors or console errors");
+  });
+
+  /** Runs `body(ProcoreClient, files, api)` in the page with the picked files. */
+  function inPage(body, arg) {
+    return page.evaluate(
+      async ({ body, api, arg }) => {
+        const { ProcoreClient } = await import("/pkg/index.js");
+        const files = [...document.getElementById("files").files];
+        return new Function("ProcoreClient", "files", "api", "arg", `return (${body})(ProcoreClient, files, api, arg);`)(
+          ProcoreClient, files, api, arg,
+        );
+      },
+      { body: body.toString(), api: sandbox.api, arg },
+    );
+  }
+
+  test("a queued upload aborted, paused or cancelled stops while the one ahead is still sending", async () => {
+    const long = randomFile(dir, "long.bin", 12 * MiB);
+    const queued = randomFile(dir, "queued.bin", 6 * MiB);
+    await page.setInputFiles("#files", [long, queued]);
+    // Every storage request takes 1.5 s: the first upload keeps the only turn.
+    await sandbox.setFaults({ storage_latency_ms: 1500 });
+    await sandbox.clearRequests();
+    const outcome = await inPage(async (ProcoreClient, [long, queued], api) => {
+      const client = new ProcoreClient({ companyId: 7, accessToken: "sandbox-token", baseUrl: api,
+        allowInsecureStorage: true, maxActiveUploads: 1, concurrency: 1 });
+      const events = [];
+      let longSettled = false;
+      const first = client.upload(long, { segmented: true, onProgress: (p) => events.push(p.phase) })
+        .then(() => { longSettled = true; events.push("long settled"); });
+      // Once the first upload is sending, the second waits for its turn.
+      while (!events.includes("uploading")) await new Promise((r) => setTimeout(r, 10));
+      const controller = new AbortController();
+      const aborted = client.upload(queued, { segmented: true, signal: controller.signal })
+        .then(() => "resolved", (e) => `${e.name} ${e.code}`);
+      await new Promise((r) => setTimeout(r, 50));
+      controller.abort();
+      const abortedAs = await aborted;
+      const abortedBeforeLong = !longSettled;
+      // A task queued behind it: pause() and cancel() resolve before the first ends.
+      const task = client.start(queued, { segmented: true });
+      await new Promise((r) => setTimeout(r, 50));
+      await task.pause();
+      const pausedStatus = task.status;
+      const pausedBeforeLong = !longSettled;
+      await task.cancel();
+      const done = await task.done.then(() => "resolved", (e) => `${e.name} ${e.code}`);
+      const cancelledBeforeLong = !longSettled;
+      await first;
+      return { abortedAs, abortedBeforeLong, pausedStatus, pausedBeforeLong, done, cancelledBeforeLong, status: task.status };
+    });
+    assert.deepEqual(outcome, {
+      abortedAs: "AbortError ABORTED", abortedBeforeLong: true,
+      pausedStatus: "paused", pausedBeforeLong: true,
+      done: "AbortError ABORTED", cancelledBeforeLong: true, status: "cancelled",
+    });
+    const log = await sandbox.requests();
+    const creates = log.filter((r) => r.side === "api" && r.method === "POST" && r.path.endsWith("/uploads"));
+    assert.equal(creates.length, 1, "only the first upload was created: the queued ones sent nothing");
+  });
+
+  test("close() after pause() settles done with AbortError and keeps the state for the next page", async () => {
+    const file = randomFile(dir, "paused.bin", 12 * MiB + 7);
+    await page.setInputFiles("#files", file);
+    const outcome = await inPage(async (ProcoreClient, [file], api) => {
+      const options = { companyId: 7, accessToken: "sandbox-token", baseUrl: api, allowInsecureStorage: true, concurrency: 1 };
+      const client = new ProcoreClient(options);
+      let pausing = null;
+      const task = client.start(file, { segmented: true, onProgress: (p) => {
+        if (p.segmentsDone >= 1 && !pausing) pausing = task.pause();
+      } });
+      while (!pausing) await new Promise((r) => setTimeout(r, 10));
+      await pausing;
+      const before = task.status;
+      client.close();
+      const settled = await Promise.race([
+        task.done.then(() => "resolved", (e) => `${e.name} ${e.code}`),
+        new Promise((r) => setTimeout(() => r("still pending after 10 s"), 10000)),
+      ]);
+      // Give the store a moment, then look the state up as the next page would.
+      await new Promise((r) => setTimeout(r, 200));
+      const found = await new ProcoreClient(options).findResumable(file);
+      return { before, settled, after: task.status, kept: found.length, etags: found[0]?.etags.filter(Boolean).length };
+    });
+    assert.deepEqual(outcome, { before: "paused", settled: "AbortError ABORTED", after: "cancelled", kept: 1, etags: 1 });
+  });
+
+  test("uploadAndAttach whose attach fails rejects with error.upload, which attaches without sending again", async () => {
+    const file = randomFile(dir, "attach-me.pdf", 3000);
+    await page.setInputFiles("#files", file);
+    await sandbox.clearRequests();
+    const outcome = await inPage(async (ProcoreClient, [file], api) => {
+      let attaching = false;
+      const client = new ProcoreClient({ companyId: 7, baseUrl: api, allowInsecureStorage: true,
+        getAccessToken: () => {
+          if (attaching) throw new Error("the session ended");
+          return "sandbox-token";
+        } });
+      try {
+        await client.uploadAndAttach(file, { projectFile: { projectId: 42 } }, {
+          onProgress: (p) => { if (p.phase === "attaching") attaching = true; },
+        });
+        return { resolved: true };
+      } catch (e) {
+        attaching = false;
+        const again = await client.createProjectFile({ projectId: 42, uploadUuid: e.upload.uuid, name: "attach-me.pdf" });
+        return { code: e.code, upload: e.upload, attachedUuid: again.file_versions[0].upload_uuid };
+      }
+    });
+    assert.equal(outcome.code, "ACCESS_TOKEN");
+    assert.deepEqual(Object.keys(outcome.upload).sort(), ["apiVersion", "size", "status", "uuid"]);
+    assert.deepEqual([outcome.upload.status, outcome.upload.size], ["complete", 3000]);
+    assert.equal(outcome.attachedUuid, outcome.upload.uuid);
+    const log = await sandbox.requests();
+    const creates = log.filter((r) => r.side === "api" && r.method === "POST" && r.path.endsWith("/uploads"));
+    const stored = log.filter((r) => r.side === "storage" && r.method === "POST");
+    assert.deepEqual([creates.length, stored.length], [1, 1], "created once, the bytes sent once");
+  });
+});
