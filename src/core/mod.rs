@@ -9,6 +9,7 @@ pub mod http;
 pub mod json;
 pub mod options;
 pub mod plan;
+pub mod progress;
 pub mod protocol;
 pub mod resources;
 pub mod retry;

@@ -1,4 +1,5 @@
-//! `ProcoreClient`: options in, the engine through the web adapter, results out.
+//! `ProcoreClient`: the exports. Uploads go through the task runtime
+//! ([`super::task`]); API calls (`request`, the attach helpers) and `hashFile` here.
 
 use std::rc::Rc;
 
@@ -6,57 +7,27 @@ use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use web_sys::AbortSignal;
 
+use super::convert::js_segment;
+use super::options::{json_value, positive, read_call, worker_count, Settings};
 use super::{PacedProgress, ProgressCallback};
 use crate::core::api::{checked_headers, checked_path, ApiClient};
-use crate::core::engine::{
-    self, Phase, Progress, UploadOptions, DEFAULT_PROCESSING_TIMEOUT_MS, MAX_CONCURRENCY,
-};
+use crate::core::engine::{Phase, Progress};
 use crate::core::hash::{HashBackend, HashOptions};
 use crate::core::http::Method;
 use crate::core::json::Json;
-use crate::core::options::{checked_base_url, checked_duration};
-use crate::core::plan::{plan_segments, ApiVersion, Segmented};
-use crate::core::protocol::{FileMeta, Scope};
+use crate::core::plan::plan_segments;
 use crate::core::resources::{self, attach_upload, target_project, ResourceCall};
-use crate::core::runtime::{Limits, Shared};
 use crate::core::source::ByteSource;
 use crate::core::task::{Attach, ResumeFrom};
-use crate::core::workers::DEFAULT_WORKERS;
 use crate::core::Error;
 use crate::web::abort;
 use crate::web::blob::BlobSource;
 use crate::web::error::to_js_error;
-use crate::web::hashing::{Hashing, MAX_WORKERS};
+use crate::web::hashing::Hashing;
 use crate::web::http::WebHttp;
 use crate::web::js::{
     array, json_text, number, object_of, parse_json_answer, random_token, text_pairs, Options,
 };
-use crate::web::store::WebStore;
-use crate::web::tokens::JsTokens;
-use crate::web::workers::{WorkerPool, WorkerRuntime};
-
-/// Hashing workers end after this long without work, by default.
-const DEFAULT_WORKER_IDLE_MS: u64 = 10_000;
-/// Most uploads a client may send at once.
-const MAX_ACTIVE_UPLOADS: u64 = 64;
-
-/// The client's settings and the runtime all its calls share.
-pub(super) struct Settings {
-    pub(super) company_id: u64,
-    base_url: String,
-    version: ApiVersion,
-    allow_insecure_storage: bool,
-    /// Tokens, the 429 hold, and the slots for storage requests, uploads and hashing.
-    pub(super) shared: Shared<JsTokens>,
-    /// The client's hashing workers; `None` where Workers do not exist.
-    pub(super) pool: Option<WorkerPool>,
-    /// Workers a hashing uses unless it says.
-    default_workers: usize,
-    /// Aborted by `close()`: stops every call in progress.
-    pub(super) closing: abort::Controller,
-    /// Where `start()` keeps upload states; `None`: not kept.
-    pub(super) store: Option<Rc<WebStore>>,
-}
 
 /// Uploads files to one Procore company.
 #[wasm_bindgen(skip_typescript)]
@@ -253,19 +224,6 @@ fn prepared(call: ResourceCall, idempotent: bool, signal: Option<AbortSignal>) -
     }
 }
 
-/// A JS value as JSON data (`JSON.stringify`, then parsed), without its top-level
-/// `signal`; `undefined` and `null` are an empty object.
-fn json_value(raw: &JsValue, what: &str) -> Result<Json, Error> {
-    let mut value = if raw.is_undefined() || raw.is_null() {
-        Json::object()
-    } else {
-        Json::parse(&json_text(raw, what)?)
-            .map_err(|error| Error::InvalidInput(format!("{what} is not JSON data: {error}")))?
-    };
-    value.remove("signal");
-    Ok(value)
-}
-
 fn prepare_attach(
     settings: &Settings,
     raw: &JsValue,
@@ -276,221 +234,6 @@ fn prepare_attach(
     let signal = options.instance::<AbortSignal>("signal", "an AbortSignal")?;
     let call = build(settings, &json_value(raw, "options")?)?;
     Ok(prepared(call, idempotent, signal))
-}
-
-/// A positive integer id passed as an argument.
-fn positive(value: &JsValue, name: &str) -> Result<u64, Error> {
-    crate::web::js::positive_integer(value)
-        .ok_or_else(|| Error::InvalidInput(format!("{name} must be a positive integer")))
-}
-
-impl Settings {
-    /// What stops a call: its own `signal` or the client's `close()`. A closed
-    /// client refuses the call; an aborted signal aborts it.
-    pub(super) fn watch(&self, signal: Option<&AbortSignal>) -> Result<abort::Either, Error> {
-        if self.closing.is_aborted() {
-            return Err(Error::InvalidInput("this ProcoreClient was closed".into()));
-        }
-        abort::check(signal)?;
-        abort::Either::new(signal, &self.closing.signal())
-    }
-
-    fn from_js(raw: &JsValue, runtime: &JsValue) -> Result<Self, Error> {
-        if raw.is_undefined() || raw.is_null() {
-            return Err(Error::InvalidInput(
-                "ProcoreClient needs options: { companyId, accessToken }".into(),
-            ));
-        }
-        let options = Options::new(raw, "options")?;
-        let company_id = options
-            .positive_id("companyId")?
-            .ok_or_else(|| Error::InvalidInput("options.companyId is required".into()))?;
-        let tokens = match (options.string("accessToken")?, options.function("getAccessToken")?) {
-            (Some(token), None) if !token.is_empty() => JsTokens::Fixed(token),
-            (None, Some(provider)) => JsTokens::Provider(provider),
-            (Some(_), Some(_)) => {
-                return Err(Error::InvalidInput(
-                    "pass one of options.accessToken and options.getAccessToken, not both".into(),
-                ))
-            }
-            _ => {
-                return Err(Error::InvalidInput(
-                    "options.accessToken (a non-empty string) or options.getAccessToken (a function) is required".into(),
-                ))
-            }
-        };
-        let base_url = options
-            .string("baseUrl")?
-            .unwrap_or_else(|| "https://api.procore.com".into());
-        checked_base_url(
-            &base_url,
-            options.bool("allowInsecureBaseUrl")?.unwrap_or(false),
-        )?;
-        let version = match options.string("apiVersion")? {
-            Some(text) => ApiVersion::parse(&text)?,
-            None => ApiVersion::V11,
-        };
-        let limits = Limits {
-            concurrency: bounded(&options, "concurrency", 1, MAX_CONCURRENCY as u64)?
-                .unwrap_or(Limits::default().concurrency),
-            max_active_uploads: bounded(&options, "maxActiveUploads", 1, MAX_ACTIVE_UPLOADS)?
-                .unwrap_or(Limits::default().max_active_uploads),
-            stall_timeout_ms: duration(&options, "stallTimeoutMs")?
-                .unwrap_or(Limits::default().stall_timeout_ms),
-        };
-        let default_workers =
-            bounded(&options, "workers", 0, MAX_WORKERS)?.unwrap_or(DEFAULT_WORKERS);
-        let idle_ms = duration(&options, "workerIdleMs")?.unwrap_or(DEFAULT_WORKER_IDLE_MS);
-        let store = match options.get("store")? {
-            None => WebStore::indexed_db().map(Rc::new),
-            Some(value) if value.as_bool() == Some(false) || value.is_null() => None,
-            Some(value) => Some(Rc::new(WebStore::custom(&value)?)),
-        };
-        let pool = worker_runtime(runtime)?
-            .map(|runtime| WorkerPool::new(runtime, default_workers.max(1), idle_ms));
-        Ok(Self {
-            company_id,
-            base_url,
-            version,
-            allow_insecure_storage: options.bool("allowInsecureStorage")?.unwrap_or(false),
-            shared: Shared::new(tokens, limits),
-            pool,
-            default_workers,
-            store,
-            closing: abort::Controller::new()?,
-        })
-    }
-}
-
-/// `options[name]` as a whole number in `min..=max`, if given.
-fn bounded(options: &Options<'_>, name: &str, min: u64, max: u64) -> Result<Option<usize>, Error> {
-    match options.whole_number(name)? {
-        None => Ok(None),
-        Some(n) if (min..=max).contains(&n) => Ok(usize::try_from(n).ok()),
-        Some(n) => Err(Error::InvalidInput(format!(
-            "options.{name} must be a whole number from {min} to {max}, got {n}"
-        ))),
-    }
-}
-
-/// `options[name]` as milliseconds a browser timer can hold, if given.
-fn duration(options: &Options<'_>, name: &str) -> Result<Option<u64>, Error> {
-    checked_duration(name, options.whole_number(name)?)
-}
-
-/// `{ createWorker, module }` from `index.js`, or `None`.
-fn worker_runtime(raw: &JsValue) -> Result<Option<WorkerRuntime>, Error> {
-    if raw.is_undefined() || raw.is_null() {
-        return Ok(None);
-    }
-    let runtime = Options::new(raw, "runtime")?;
-    let (Some(create_worker), Some(module)) =
-        (runtime.function("createWorker")?, runtime.get("module")?)
-    else {
-        return Ok(None);
-    };
-    Ok(Some(WorkerRuntime {
-        create_worker,
-        module,
-    }))
-}
-
-/// Hashing workers asked for: `workers` (0 = on the calling thread), else one per
-/// core up to 4; none where Workers do not exist.
-fn worker_count(settings: &Settings, options: &Options<'_>) -> Result<usize, Error> {
-    let asked = options.whole_number("workers")?;
-    let asked = match asked.map(usize::try_from) {
-        Some(Ok(n)) if n as u64 <= MAX_WORKERS => Some(n),
-        None => None,
-        Some(_) => {
-            return Err(Error::InvalidInput(format!(
-                "options.workers must be at most {MAX_WORKERS}"
-            )))
-        }
-    };
-    Ok(match (&settings.pool, asked) {
-        (None, _) => 0,
-        (Some(_), Some(n)) => n,
-        (Some(_), None) => settings.default_workers,
-    })
-}
-
-/// `upload()` options besides the file.
-pub(super) struct Call {
-    pub(super) options: UploadOptions,
-    pub(super) workers: usize,
-    pub(super) on_progress: ProgressCallback,
-    pub(super) signal: Option<AbortSignal>,
-}
-
-pub(super) fn read_call(
-    settings: &Settings,
-    source: &BlobSource,
-    raw: &JsValue,
-) -> Result<Call, Error> {
-    let options = Options::new(raw, "options")?;
-    let project_id = options.positive_id("projectId")?;
-    let segmented = match options.get("segmented")? {
-        None => Segmented::Auto,
-        Some(value) if value.as_bool() == Some(true) => Segmented::Yes,
-        Some(value) if value.as_bool() == Some(false) => Segmented::No,
-        Some(value) if value.as_string().as_deref() == Some("auto") => Segmented::Auto,
-        Some(value) => return Err(options.invalid("segmented", "true, false or \"auto\"", &value)),
-    };
-    let concurrency = options
-        .whole_number("concurrency")?
-        .unwrap_or(settings.shared.limits.concurrency as u64);
-    let workers = worker_count(settings, &options)?;
-    let md5 = options.bool("md5")?.unwrap_or(true);
-    let hash = HashOptions::new(md5, options.whole_number("chunkSize")?)?;
-    let name = match options.string("filename")? {
-        Some(name) => name,
-        None => source.name(),
-    };
-    let content_type = match options.string("contentType")? {
-        Some(content_type) => Some(content_type),
-        None => source.content_type(),
-    };
-    Ok(Call {
-        options: UploadOptions {
-            scope: Scope {
-                base_url: settings.base_url.clone(),
-                version: match options.string("apiVersion")? {
-                    Some(text) => ApiVersion::parse(&text)?,
-                    None => settings.version,
-                },
-                company_id: settings.company_id,
-                project_id,
-            },
-            file: FileMeta {
-                name,
-                size: source.size(),
-                content_type,
-                attachment: options.bool("attachmentContentDisposition")?,
-            },
-            segmented,
-            segment_size: options.whole_number("segmentSize")?,
-            md5,
-            concurrency: usize::try_from(concurrency).unwrap_or(usize::MAX),
-            allow_insecure_storage: settings.allow_insecure_storage,
-            processing_timeout_ms: duration(&options, "processingTimeoutMs")?
-                .unwrap_or(DEFAULT_PROCESSING_TIMEOUT_MS),
-            chunk_size: hash.chunk_size,
-        },
-        workers,
-        on_progress: ProgressCallback(options.function("onProgress")?),
-        signal: options.instance::<AbortSignal>("signal", "an AbortSignal")?,
-    })
-}
-
-/// One segment of an `upload()` or `hashFile()` result: `{ size, sha256, md5?, etag? }`.
-fn js_segment(size: u64, sha256: String, md5: Option<String>, etag: Option<String>) -> JsValue {
-    object_of(&[
-        ("size", Some(number(size))),
-        ("sha256", Some(sha256.into())),
-        ("md5", md5.map(JsValue::from)),
-        ("etag", etag.map(JsValue::from)),
-    ])
 }
 
 /// `upload` and `uploadAndAttach` (with a `target`): a task with no kept state,
@@ -524,24 +267,6 @@ fn upload(
     });
     let launched = super::task::launch(settings, source, call, ResumeFrom::Nothing, attach, false)?;
     Ok(launched.done())
-}
-
-/// What `upload()` resolves to: `{ uuid, status, size, apiVersion, segments? }`.
-pub(super) fn js_upload_result(result: engine::UploadResult) -> JsValue {
-    let segments = result.segments.map(|segments| {
-        array(
-            segments
-                .into_iter()
-                .map(|s| js_segment(s.size, s.sha256, s.md5, Some(s.etag))),
-        )
-    });
-    object_of(&[
-        ("uuid", Some(result.uuid.into())),
-        ("status", Some(result.status.into())),
-        ("size", Some(number(result.size))),
-        ("apiVersion", Some(result.api_version.as_str().into())),
-        ("segments", segments),
-    ])
 }
 
 fn prepare_request(method: &JsValue, path: &JsValue, raw: &JsValue) -> Result<Prepared, Error> {

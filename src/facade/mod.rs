@@ -11,6 +11,8 @@
 //! them, so the generated typings are skipped here.
 
 mod client;
+mod convert;
+mod options;
 mod task;
 
 use std::future::Future;

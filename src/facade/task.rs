@@ -9,10 +9,11 @@ use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 
-use super::client::{js_upload_result, read_call, Call, Settings};
+use super::convert::{js_upload_result, state_to_js};
+use super::options::{read_call, Call, Settings};
 use crate::core::engine::{self, ProgressTracker};
 use crate::core::source::ByteSource;
-use crate::core::state::{self, UploadState};
+use crate::core::state;
 use crate::core::task::{state_key, Attach, Env, Failure, Finished, ResumeFrom, Task};
 use crate::core::Error;
 use crate::web::abort;
@@ -21,8 +22,7 @@ use crate::web::error::{failure_to_js, to_js_error};
 use crate::web::hashing::Hashing;
 use crate::web::http::WebHttp;
 use crate::web::js::{
-    array, deferred, from_json, json_text, object, parse_json_answer, report_callback_error,
-    Options, Settle,
+    array, deferred, json_text, object, parse_json_answer, report_callback_error, Options, Settle,
 };
 use crate::web::timer;
 
@@ -195,13 +195,6 @@ fn settle_outcome(settle: Option<Settle>, outcome: Result<Finished, Failure>, ha
             failure.upload.map(|upload| js_upload_result(*upload)),
         )),
     }
-}
-
-/// The state as a plain object, through its JSON text (one serializer for the store
-/// and for JS keeps the package small).
-fn state_to_js(state: &UploadState) -> Result<JsValue, Error> {
-    from_json(&state::state_text(state))
-        .ok_or_else(|| Error::Protocol("the state could not be handed to JS".into()))
 }
 
 /// `options.resume`: `"auto"`, a state object, or nothing.
