@@ -99,7 +99,7 @@ impl Http for Held {
         self.in_flight.set(self.in_flight.get() + 1);
         let _guard = InFlight(self.in_flight.clone());
         if (self.hold.borrow())(&request) {
-            self.wakeup.until(|| self.released.get()).await;
+            self.wakeup.until(&|| self.released.get()).await;
         }
         let response = (self.responder.borrow_mut())(&request)?;
         if let procore_upload::core::http::Body::Bytes(range) = &request.body {

@@ -189,7 +189,8 @@ impl Wakeup {
     }
 
     /// Waits until `ready()` holds, checked now and after each [`Wakeup::wake_all`].
-    pub async fn until(&self, ready: impl Fn() -> bool) {
+    /// One instance for every condition (a `dyn` one): less code in the package.
+    pub async fn until(&self, ready: &dyn Fn() -> bool) {
         std::future::poll_fn(|cx| {
             if ready() {
                 return Poll::Ready(());

@@ -285,7 +285,7 @@ impl Task {
     /// was withdrawn: resumed before the pause took effect).
     pub async fn stopped(&self) {
         self.changes
-            .until(|| {
+            .until(&|| {
                 self.status.get().is_final()
                     || !self.running.get() && self.command.get() != Command::Run
                     || self.command.get() == Command::Run && self.status.get() != Status::Paused
@@ -318,7 +318,7 @@ impl Task {
     ) -> Result<Finished, Failure> {
         let outcome = loop {
             self.changes
-                .until(|| self.command.get() != Command::Pause)
+                .until(&|| self.command.get() != Command::Pause)
                 .await;
             if matches!(self.command.get(), Command::Cancel | Command::Close) {
                 break Err(Error::Aborted);
@@ -326,8 +326,9 @@ impl Task {
             self.status.set(Status::Queued);
             self.running.set(true);
             let ran = {
+                let stopping = || self.command.get() != Command::Run;
                 let run = pin!(self.run_once(env));
-                let stop = pin!(self.changes.until(|| self.command.get() != Command::Run));
+                let stop = pin!(self.changes.until(&stopping));
                 match select(run, stop).await {
                     Either::Left((outcome, _)) => Some(outcome),
                     // The run is dropped here: what it had in flight stops.
@@ -497,7 +498,7 @@ impl Task {
     async fn write_states<S: Store + ?Sized>(&self, store: Option<&S>, on_error: &dyn Fn(&Error)) {
         loop {
             self.changes
-                .until(|| self.write.get().is_some() || self.ended.get())
+                .until(&|| self.write.get().is_some() || self.ended.get())
                 .await;
             let Some(write) = self.write.take() else {
                 return;

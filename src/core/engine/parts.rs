@@ -214,7 +214,7 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
         };
         let checkpoints = async {
             loop {
-                wakeup.until(|| checkpoint_wanted.get()).await;
+                wakeup.until(&|| checkpoint_wanted.get()).await;
                 checkpoint_wanted.set(false);
                 // Failed: Procore keeps the last one it took; a later one says more.
                 let _ = self.v2_checkpoint(keeper).await;
