@@ -764,6 +764,10 @@ fn progress_at(phase: Phase, uploaded: u64) -> Progress {
 #[test]
 fn report_pacing_table() {
     let last = progress_at(Phase::Uploading, 10);
+    let hashing = Progress {
+        bytes_hashed: 50,
+        ..progress_at(Phase::Hashing, 0)
+    };
     // (last report at 1000 ms, now, next) → due
     let table = [
         (
@@ -807,6 +811,26 @@ fn report_pacing_table() {
             progress_at(Phase::Uploading, 100),
             true,
             "every byte sent",
+        ),
+        (
+            Some(&hashing),
+            1001.0,
+            Progress {
+                bytes_hashed: 100,
+                ..hashing
+            },
+            true,
+            "every byte hashed",
+        ),
+        (
+            Some(&hashing),
+            1001.0,
+            Progress {
+                bytes_hashed: 60,
+                ..hashing
+            },
+            false,
+            "more hashed, 1 ms later",
         ),
     ];
     for (said, now, next, due, why) in table {

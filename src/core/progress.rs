@@ -91,14 +91,19 @@ pub fn speed(samples: &[(f64, u64)]) -> Option<u64> {
 pub const REPORT_INTERVAL_MS: f64 = 100.0;
 
 /// Whether `next` is reported at `now` (ms), given the last report and when it was
-/// made: always the first, a new phase and the moment every byte is sent (so the
-/// final report is never held back); otherwise once [`REPORT_INTERVAL_MS`] passed.
+/// made: always the first, a new phase, the moment every byte is hashed (a file
+/// then waiting for its turn shows it hashed) and the moment every byte is sent (so
+/// the final report is never held back); otherwise once [`REPORT_INTERVAL_MS`] passed.
 pub fn report_due(last: Option<(f64, &Progress)>, now: f64, next: &Progress) -> bool {
     let Some((at, last)) = last else {
         return true;
     };
     let all_sent = |p: &Progress| p.bytes_uploaded == p.total_bytes;
-    next.phase != last.phase || all_sent(next) && !all_sent(last) || now - at >= REPORT_INTERVAL_MS
+    let all_hashed = |p: &Progress| p.bytes_hashed == p.total_bytes;
+    next.phase != last.phase
+        || all_sent(next) && !all_sent(last)
+        || all_hashed(next) && !all_hashed(last)
+        || now - at >= REPORT_INTERVAL_MS
 }
 
 /// Holds progress reports back to [`report_due`]'s pace and remembers the last one.

@@ -226,10 +226,18 @@ impl Task {
     }
 
     /// Where the task is.
+    /// Where the task is. A command shows at once (`paused` right after `pause()`,
+    /// `cancelled` after `cancel()` or `close()`), before the driver has taken it.
     pub fn status(&self) -> Status {
-        match self.status.get() {
-            Status::Queued if self.running.get() => Status::of_phase(self.tracker.current().phase),
-            status => status,
+        let status = self.status.get();
+        match self.command.get() {
+            _ if status.is_final() => status,
+            Command::Pause => Status::Paused,
+            Command::Cancel | Command::Close => Status::Cancelled,
+            Command::Run if status == Status::Queued && self.running.get() => {
+                Status::of_phase(self.tracker.current().phase)
+            }
+            Command::Run => status,
         }
     }
 

@@ -49,22 +49,32 @@ describeInEngines("the task runtime at its edges (each browser engine)", (engine
     const outcome = await inPage(async (ProcoreClient, [long, queued], api) => {
       const client = new ProcoreClient({ companyId: 7, accessToken: "sandbox-token", baseUrl: api,
         allowInsecureStorage: true, maxActiveUploads: 1, concurrency: 1 });
+      const until = async (check, what) => {
+        for (const end = performance.now() + 30000; !check();) {
+          if (performance.now() > end) throw new Error(`timed out waiting until ${what}`);
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      };
       const events = [];
       let longSettled = false;
       const first = client.upload(long, { segmented: true, onProgress: (p) => events.push(p.phase) })
         .then(() => { longSettled = true; events.push("long settled"); });
       // Once the first upload is sending, the second waits for its turn.
-      while (!events.includes("uploading")) await new Promise((r) => setTimeout(r, 10));
+      await until(() => events.includes("uploading"), "the first upload sends");
+      // Hashed (two files hash ahead), then waiting for the only sending turn.
+      const hashed = (events) => events.some((p) => p.bytesHashed === p.totalBytes);
       const controller = new AbortController();
-      const aborted = client.upload(queued, { segmented: true, signal: controller.signal })
+      const queuedEvents = [];
+      const aborted = client.upload(queued, { segmented: true, signal: controller.signal, onProgress: (p) => queuedEvents.push(p) })
         .then(() => "resolved", (e) => `${e.name} ${e.code}`);
-      await new Promise((r) => setTimeout(r, 50));
+      await until(() => hashed(queuedEvents), "the queued upload is hashed");
       controller.abort();
       const abortedAs = await aborted;
       const abortedBeforeLong = !longSettled;
       // A task queued behind it: pause() and cancel() resolve before the first ends.
-      const task = client.start(queued, { segmented: true });
-      await new Promise((r) => setTimeout(r, 50));
+      const taskEvents = [];
+      const task = client.start(queued, { segmented: true, onProgress: (p) => taskEvents.push(p) });
+      await until(() => hashed(taskEvents), "the queued task is hashed");
       await task.pause();
       const pausedStatus = task.status;
       const pausedBeforeLong = !longSettled;
@@ -91,23 +101,58 @@ describeInEngines("the task runtime at its edges (each browser engine)", (engine
       const options = { companyId: 7, accessToken: "sandbox-token", baseUrl: api, allowInsecureStorage: true, concurrency: 1 };
       const client = new ProcoreClient(options);
       let pausing = null;
+      // A page teardown: close() right after pause(), without waiting for it.
       const task = client.start(file, { segmented: true, onProgress: (p) => {
-        if (p.segmentsDone >= 1 && !pausing) pausing = task.pause();
+        if (p.segmentsDone >= 1 && !pausing) {
+          pausing = task.pause();
+          client.close();
+        }
       } });
-      while (!pausing) await new Promise((r) => setTimeout(r, 10));
-      await pausing;
-      const before = task.status;
-      client.close();
+      // Handled from the start: it settles within the teardown.
+      const outcome = task.done.then(() => "resolved", (e) => `${e.name} ${e.code}`);
+      for (const end = performance.now() + 30000; !pausing && performance.now() < end;) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      if (!pausing) throw new Error("no part was stored within 30 s");
       const settled = await Promise.race([
-        task.done.then(() => "resolved", (e) => `${e.name} ${e.code}`),
+        outcome,
         new Promise((r) => setTimeout(() => r("still pending after 10 s"), 10000)),
       ]);
+      await pausing;
       // Give the store a moment, then look the state up as the next page would.
       await new Promise((r) => setTimeout(r, 200));
       const found = await new ProcoreClient(options).findResumable(file);
-      return { before, settled, after: task.status, kept: found.length, etags: found[0]?.etags.filter(Boolean).length };
+      return { settled, after: task.status, kept: found.length, stored: found[0]?.etags.filter(Boolean).length };
     });
-    assert.deepEqual(outcome, { before: "paused", settled: "AbortError ABORTED", after: "cancelled", kept: 1, etags: 1 });
+    assert.deepEqual(outcome, { settled: "AbortError ABORTED", after: "cancelled", kept: 1, stored: 1 });
+  });
+
+  test("close() settles a task paused while queued, and the one ahead of it", async () => {
+    const long = randomFile(dir, "ahead.bin", 12 * MiB);
+    const queued = randomFile(dir, "behind.bin", 6 * MiB);
+    await page.setInputFiles("#files", [long, queued]);
+    await sandbox.setFaults({ storage_latency_ms: 1000 });
+    const outcome = await inPage(async (ProcoreClient, [long, queued], api) => {
+      const client = new ProcoreClient({ companyId: 7, accessToken: "sandbox-token", baseUrl: api,
+        allowInsecureStorage: true, maxActiveUploads: 1, concurrency: 1 });
+      const settle = (task) => task.done.then(() => "resolved", (e) => `${e.name} ${e.code}`);
+      const phases = [];
+      const ahead = client.start(long, { segmented: true, onProgress: (p) => phases.push(p.phase) });
+      const aheadOutcome = settle(ahead);
+      const hashed = [];
+      const behind = client.start(queued, { segmented: true, onProgress: (p) => hashed.push(p.bytesHashed === p.totalBytes) });
+      const behindOutcome = settle(behind);
+      for (const end = performance.now() + 30000; !(phases.includes("uploading") && hashed.includes(true));) {
+        if (performance.now() > end) throw new Error("timed out waiting for one sending and one queued");
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      const pausing = behind.pause();
+      client.close();
+      const within = (promise) => Promise.race([promise, new Promise((r) => setTimeout(() => r("still pending after 10 s"), 10000))]);
+      const result = { ahead: await within(aheadOutcome), behind: await within(behindOutcome), paused: await within(pausing.then(() => "resolved")) };
+      return result;
+    });
+    assert.deepEqual(outcome, { ahead: "AbortError ABORTED", behind: "AbortError ABORTED", paused: "resolved" });
   });
 
   test("uploadAndAttach whose attach fails rejects with error.upload, which attaches without sending again", async () => {
