@@ -902,9 +902,11 @@ fn empty_files_per_version() {
     assert_eq!(result.unwrap().segments.unwrap().len(), 1);
 }
 
+/// A request the transport reports aborted is final: not retried, nothing more sent
+/// after it. (Stopping a run with several requests in flight, as cancel and pause do,
+/// is `tests/task.rs`' `cancel_while_sending_stops_every_request_in_flight`.)
 #[test]
-fn an_abort_while_sending_stops_everything() {
-    // The transport reports an abort on the second PUT.
+fn an_aborted_request_is_final_not_retried() {
     let (aborting, result) = second_put_fails(Error::Aborted);
     assert_eq!(result.unwrap_err(), Error::Aborted);
     let methods: Vec<Method> = aborting.requests().iter().map(|r| r.method).collect();
@@ -913,6 +915,7 @@ fn an_abort_while_sending_stops_everything() {
         [Method::Post, Method::Put, Method::Put],
         "no PATCH, no third PUT"
     );
+    assert!(aborting.sleeps.borrow().is_empty(), "no retry");
 }
 
 /// The API client alone, as the generic `request` uses it: any method, a JSON body,

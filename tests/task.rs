@@ -649,3 +649,40 @@ fn request_text(request: &Request) -> String {
         _ => String::new(),
     }
 }
+
+/// Cancel with three PUTs in flight (concurrency 3): every request in flight is
+/// dropped at once, none completes the upload, and nothing is sent after.
+#[test]
+fn cancel_while_sending_stops_every_request_in_flight() {
+    let size = 4 * SEGMENT + 10;
+    let source = data(size);
+    let http = Held::new(v1_segmented_responder(source.clone(), SEGMENT));
+    http.hold(|r| r.method == Method::Put);
+    let shared = Shared::new(tokens(), limits());
+    let store = MemoryStore::default();
+    let hasher = InThread::new(source.as_slice());
+    let env = env(&http, &shared, &hasher, &store);
+    let mut options = v1_options(size);
+    options.concurrency = 3;
+    let (task, _) = task(&options, ResumeFrom::Nothing, None);
+    let outcome = RefCell::new(None);
+    let mut run = pin!(task.run(&env, |o| *outcome.borrow_mut() = Some(o)));
+    assert!(settle(run.as_mut()).is_pending());
+    assert_eq!(http.in_flight.get(), 3, "three PUTs held");
+    let sent = http.log.borrow().len();
+    task.cancel();
+    assert!(settle(run.as_mut()).is_ready());
+    assert!(aborted(&outcome.borrow()));
+    assert_eq!(http.in_flight.get(), 0, "every request in flight dropped");
+    http.release();
+    assert_eq!(
+        http.log.borrow().len(),
+        sent,
+        "nothing sent after the cancel"
+    );
+    assert_eq!(http.sent(Method::Patch, ""), 0, "never completed");
+    assert!(
+        stored_keys(&store).is_empty(),
+        "the cancelled state is deleted"
+    );
+}
