@@ -101,9 +101,7 @@ pub async fn start(config: Config) -> Result<Sandbox> {
         .context("binding the API port")?;
     let api_url = Url::parse(&format!("http://{}/", listener.local_addr()?))?;
     let app = api::router(state);
-    tasks.push(tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    }));
+    tasks.push(tokio::spawn(api::serve(listener, app)));
     Ok(Sandbox {
         api_url,
         storage_url,

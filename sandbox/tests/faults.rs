@@ -322,3 +322,70 @@ async fn binary_prints_its_urls_and_documents_its_flags() {
     assert_eq!(health["ok"], true);
     child.kill().await.unwrap();
 }
+
+/// `api_answer_dropped`: the endpoint does its work, then the connection closes with
+/// no answer at all (not a status); only the requests a rule aims at, as many as it
+/// counts. Sent again with the same `Idempotency-Token`, the first answer comes.
+#[tokio::test]
+async fn a_dropped_answer_closes_the_connection_after_the_work() {
+    let h = Harness::embedded().await;
+    let uuid = h.form_upload("a.pdf", b"%PDF").await;
+    h.set_faults(json!({"api_answer_dropped": [{"method": "post", "path": "/rest/v1.0/files"}]}))
+        .await;
+    // Not aimed at: another method, another path.
+    let shown = h
+        .api(
+            Method::GET,
+            &format!("/rest/v1.1/projects/42/uploads/{uuid}"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(shown.status(), 200);
+    let (status, _) = json_of(
+        h.api(Method::POST, "/rest/v1.0/projects/42/incidents")
+            .json(&json!({"incident": {}}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let before = h.attachments().await.len();
+    let send = || {
+        h.api(Method::POST, "/rest/v1.0/files?project_id=42")
+            .header("Idempotency-Token", "t-1")
+            .json(&json!({"file": {"upload_uuid": uuid, "name": "a.pdf"}}))
+            .send()
+    };
+    let error = send().await.expect_err("no answer at all");
+    assert!(!error.is_status(), "{error}");
+    let attached = h.attachments().await;
+    assert_eq!(attached.len(), before + 1, "the work was done");
+    let (status, answer) = json_of(send().await.unwrap()).await;
+    assert_eq!(status, 201, "the rule counted one");
+    assert_eq!(
+        answer["id"],
+        attached.last().unwrap()["id"],
+        "the first answer"
+    );
+    assert_eq!(h.attachments().await.len(), before + 1, "created once");
+    let posts: Vec<_> = h
+        .requests()
+        .await
+        .into_iter()
+        .filter(|r| r["path"] == "/rest/v1.0/files")
+        .map(|r| (r["status"].clone(), r["fault"].clone()))
+        .collect();
+    assert_eq!(
+        posts,
+        [
+            (json!(0), json!("answer dropped")),
+            (json!(201), json!(null))
+        ]
+    );
+    assert_eq!(
+        h.admin_json("faults").await["api_answer_dropped"][0]["next"],
+        0
+    );
+}

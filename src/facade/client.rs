@@ -8,7 +8,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::AbortSignal;
 
 use super::{PacedProgress, ProgressCallback};
-use crate::core::api::{checked_headers, checked_path, ApiClient};
+use crate::core::api::{checked_headers, checked_path, with_idempotency_token, ApiClient};
 use crate::core::engine::{
     self, Phase, Progress, UploadOptions, DEFAULT_PROCESSING_TIMEOUT_MS, MAX_CONCURRENCY,
 };
@@ -122,13 +122,13 @@ impl ProcoreClient {
     /// `createProjectFile({ projectId, uploadUuid, name, parentId?, description?, … })`.
     #[wasm_bindgen(js_name = createProjectFile)]
     pub fn create_project_file(&self, options: JsValue) -> Promise {
-        self.attach(options, false, &|_, input| resources::project_file(input))
+        self.attach(options, &|_, input| resources::project_file(input))
     }
 
     /// `createCompanyFile({ uploadUuid, name, parentId?, description?, … })`.
     #[wasm_bindgen(js_name = createCompanyFile)]
     pub fn create_company_file(&self, options: JsValue) -> Promise {
-        self.attach(options, false, &|settings, input| {
+        self.attach(options, &|settings, input| {
             resources::company_file(settings.company_id, input)
         })
     }
@@ -136,13 +136,13 @@ impl ProcoreClient {
     /// `createImage({ projectId, uploadUuid, imageName, source?, image? })`.
     #[wasm_bindgen(js_name = createImage)]
     pub fn create_image(&self, options: JsValue) -> Promise {
-        self.attach(options, false, &|_, input| resources::image(input))
+        self.attach(options, &|_, input| resources::image(input))
     }
 
     /// `listDrawingAreas(projectId)`.
     #[wasm_bindgen(js_name = listDrawingAreas)]
     pub fn list_drawing_areas(&self, project_id: JsValue) -> Promise {
-        self.attach(JsValue::UNDEFINED, false, &|_, _| {
+        self.attach(JsValue::UNDEFINED, &|_, _| {
             Ok(resources::drawing_areas(positive(
                 &project_id,
                 "projectId",
@@ -153,22 +153,21 @@ impl ProcoreClient {
     /// `createDrawing(drawingAreaId, { number, title?, disciplineName, … })`.
     #[wasm_bindgen(js_name = createDrawing)]
     pub fn create_drawing(&self, drawing_area_id: JsValue, options: JsValue) -> Promise {
-        self.attach(options, false, &|_, input| {
+        self.attach(options, &|_, input| {
             resources::drawing(positive(&drawing_area_id, "drawingAreaId")?, input)
         })
     }
 
-    /// `createDrawingUpload({ projectId, drawingAreaId, drawingSetId, imports })`,
-    /// sent with an `Idempotency-Token`, the same on every retry of this call.
+    /// `createDrawingUpload({ projectId, drawingAreaId, drawingSetId, imports })`.
     #[wasm_bindgen(js_name = createDrawingUpload)]
     pub fn create_drawing_upload(&self, options: JsValue) -> Promise {
-        self.attach(options, true, &|_, input| resources::drawing_upload(input))
+        self.attach(options, &|_, input| resources::drawing_upload(input))
     }
 
     /// `createAccidentLog(projectId, { uploadIds, timeHour?, timeMinute?, … })`.
     #[wasm_bindgen(js_name = createAccidentLog)]
     pub fn create_accident_log(&self, project_id: JsValue, options: JsValue) -> Promise {
-        self.attach(options, false, &|_, input| {
+        self.attach(options, &|_, input| {
             resources::accident_log(positive(&project_id, "projectId")?, input)
         })
     }
@@ -193,15 +192,13 @@ impl ProcoreClient {
 
 impl ProcoreClient {
     /// Runs an attach call: the options (all but `signal`) as JSON through `build`,
-    /// then the call through the API client, with an `Idempotency-Token` when
-    /// `idempotent`. Resolves to the parsed answer.
+    /// then the call through the API client. Resolves to the parsed answer.
     fn attach(
         &self,
         options: JsValue,
-        idempotent: bool,
         build: &dyn Fn(&Settings, &Json) -> Result<ResourceCall, Error>,
     ) -> Promise {
-        let prepared = prepare_attach(&self.settings, &options, idempotent, build);
+        let prepared = prepare_attach(&self.settings, &options, build);
         super::promise(send(self.settings.clone(), prepared))
     }
 }
@@ -238,17 +235,13 @@ async fn call_api(settings: &Settings, call: Prepared) -> Result<JsValue, Error>
     parse_json_answer(&response.body)
 }
 
-/// A resource call ready to send, with an `Idempotency-Token` when `idempotent`.
-fn prepared(call: ResourceCall, idempotent: bool, signal: Option<AbortSignal>) -> Prepared {
+/// A resource call ready to send (a POST or PATCH with an `Idempotency-Token`).
+fn prepared(call: ResourceCall, signal: Option<AbortSignal>) -> Prepared {
     Prepared {
         method: call.method,
         path_and_query: call.path,
         body: call.body.map(|body| body.to_string()),
-        headers: if idempotent {
-            vec![("Idempotency-Token".into(), random_token())]
-        } else {
-            Vec::new()
-        },
+        headers: with_idempotency_token(call.method, Vec::new(), random_token),
         signal,
     }
 }
@@ -269,13 +262,12 @@ fn json_value(raw: &JsValue, what: &str) -> Result<Json, Error> {
 fn prepare_attach(
     settings: &Settings,
     raw: &JsValue,
-    idempotent: bool,
     build: &dyn Fn(&Settings, &Json) -> Result<ResourceCall, Error>,
 ) -> Result<Prepared, Error> {
     let options = Options::new(raw, "options")?;
     let signal = options.instance::<AbortSignal>("signal", "an AbortSignal")?;
     let call = build(settings, &json_value(raw, "options")?)?;
-    Ok(prepared(call, idempotent, signal))
+    Ok(prepared(call, signal))
 }
 
 /// A positive integer id passed as an argument.
@@ -553,9 +545,8 @@ async fn upload_then_attach(
     let Some(target) = target else {
         return Ok(uploaded);
     };
-    let (attach, idempotent) =
-        attach_upload(&target, &uuid, &call.options.file.name, settings.company_id)?;
-    let attached = call_api(settings, prepared(attach, idempotent, signal)).await?;
+    let attach = attach_upload(&target, &uuid, &call.options.file.name, settings.company_id)?;
+    let attached = call_api(settings, prepared(attach, signal)).await?;
     if let Some(mut done) = last.get() {
         done.phase = Phase::Done;
         progress.report(&done);
@@ -611,7 +602,7 @@ fn prepare_request(method: &JsValue, path: &JsValue, raw: &JsValue) -> Result<Pr
         method,
         path_and_query,
         body,
-        headers,
+        headers: with_idempotency_token(method, headers, random_token),
         signal: options.instance::<AbortSignal>("signal", "an AbortSignal")?,
     })
 }
