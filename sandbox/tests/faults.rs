@@ -389,3 +389,68 @@ async fn a_dropped_answer_closes_the_connection_after_the_work() {
         0
     );
 }
+
+/// The lost-answer fault aimed at a v1 Complete Upload and then at its Show Upload,
+/// as a client's tests aim it: the complete happens but its answer never comes; the
+/// Show Upload asked next is dropped too; a second complete is refused (the multipart
+/// upload is gone, as on Procore), and Show Upload, asked again, says `complete`.
+#[tokio::test]
+async fn a_dropped_answer_aimed_at_a_v1_complete_then_at_show_upload() {
+    let h = Harness::embedded().await;
+    let data = bytes(5 * MIB + 10, 7);
+    let path = "/rest/v1.1/projects/42/uploads";
+    let created = h.create_segmented(path, &data, 5 * MIB, true).await;
+    let uuid = created["uuid"].as_str().unwrap();
+    let etags = h.put_all(&created, &data, 5 * MIB).await;
+    h.set_faults(json!({"api_answer_dropped": [
+        {"method": "PATCH", "path": "/rest/v1.1/projects/*/uploads/*"},
+        {"method": "GET", "path": "/rest/v1.1/projects/*/uploads/*"},
+    ]}))
+    .await;
+    let upload = format!("{path}/{uuid}");
+    let complete = || {
+        let body =
+            json!({"segments": etags.iter().map(|e| json!({"etag": e})).collect::<Vec<_>>()});
+        h.api(Method::PATCH, &upload).json(&body).send()
+    };
+    let show = || h.api(Method::GET, &upload).send();
+    let error = complete()
+        .await
+        .expect_err("the complete's answer is dropped");
+    assert!(!error.is_status(), "{error}");
+    let record = h.inspect(uuid).await;
+    assert_eq!(
+        (
+            &record["upload"]["status"],
+            &record["upload"]["completions"]
+        ),
+        (&json!("complete"), &json!(1)),
+        "the complete happened"
+    );
+    let error = show().await.expect_err("the show's answer is dropped");
+    assert!(!error.is_status(), "{error}");
+    let (status, again) = json_of(complete().await.unwrap()).await;
+    assert_eq!(status, 422, "a second complete is refused: {again}");
+    assert!(again["errors"]
+        .as_str()
+        .unwrap()
+        .contains("already complete"));
+    let (status, shown) = json_of(show().await.unwrap()).await;
+    assert_eq!((status, shown["status"].as_str()), (200, Some("complete")));
+    let faults: Vec<_> = h
+        .requests()
+        .await
+        .into_iter()
+        .filter(|r| r["path"] == upload.as_str())
+        .map(|r| (r["method"].clone(), r["status"].clone()))
+        .collect();
+    assert_eq!(
+        faults,
+        [
+            (json!("PATCH"), json!(0)),
+            (json!("GET"), json!(0)),
+            (json!("PATCH"), json!(422)),
+            (json!("GET"), json!(200)),
+        ]
+    );
+}
