@@ -103,9 +103,12 @@ pub struct CannedAnswer {
 
 /// API answers to drop (see `Faults::api_answer_dropped`): the requests that match
 /// reach their endpoint, which does its work, then the connection is closed without a
-/// byte of answer. A browser sees a network error (`TypeError` from `fetch`); it may
-/// also send the request again by itself on a new connection, as browsers do when a
-/// reused connection closes before any answer.
+/// byte of answer. A browser sees a network error (`TypeError` from `fetch`). Browsers
+/// send a request again by themselves when a *reused* connection closes before any
+/// answer, so while a rule has a count left every API answer carries
+/// `Connection: close`: the request to drop then comes on a fresh connection, and the
+/// client, not the browser, has to retry (a request on a connection opened before
+/// the rule was set may still be resent by the browser).
 ///
 /// Aimed with `method` and `path`, e.g. at a v1 Complete Upload and then at the Show
 /// Upload a client sends to find out whether the complete happened:

@@ -367,6 +367,14 @@ impl Inner {
             .is_some_and(|rule| Self::take(&mut rule.next))
     }
 
+    /// Whether an `api_answer_dropped` rule has a count left.
+    pub fn drop_armed(&self) -> bool {
+        self.faults
+            .api_answer_dropped
+            .iter()
+            .any(|rule| rule.next > 0)
+    }
+
     /// Takes one from a "next N" fault counter; true when it was positive.
     pub fn take(counter: &mut u32) -> bool {
         if *counter > 0 {

@@ -332,7 +332,8 @@ async fn a_dropped_answer_closes_the_connection_after_the_work() {
     let uuid = h.form_upload("a.pdf", b"%PDF").await;
     h.set_faults(json!({"api_answer_dropped": [{"method": "post", "path": "/rest/v1.0/files"}]}))
         .await;
-    // Not aimed at: another method, another path.
+    // Not aimed at: another method, another path. While a rule is armed, every answer
+    // closes its connection, so the dropped request will come on a fresh one.
     let shown = h
         .api(
             Method::GET,
@@ -342,6 +343,7 @@ async fn a_dropped_answer_closes_the_connection_after_the_work() {
         .await
         .unwrap();
     assert_eq!(shown.status(), 200);
+    assert_eq!(shown.headers()["connection"], "close");
     let (status, _) = json_of(
         h.api(Method::POST, "/rest/v1.0/projects/42/incidents")
             .json(&json!({"incident": {}}))
@@ -387,6 +389,18 @@ async fn a_dropped_answer_closes_the_connection_after_the_work() {
     assert_eq!(
         h.admin_json("faults").await["api_answer_dropped"][0]["next"],
         0
+    );
+    let disarmed = h
+        .api(
+            Method::GET,
+            &format!("/rest/v1.1/projects/42/uploads/{uuid}"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        disarmed.headers().get("connection").is_none(),
+        "kept alive once no rule has a count left"
     );
 }
 

@@ -129,35 +129,35 @@ describeInEngines("attaching uploads to resources in each browser engine against
     const posts = (await sandbox.requests()).filter((r) => r.side === "api" && r.method === "POST" && r.path === path);
     assert.equal(posts[0]?.fault, "answer dropped", `${kind}: the fault hit the call: ${JSON.stringify(posts)}`);
     assert.ok(posts.length >= 2, `${kind}: sent again after the lost answer`);
+    const created = (await attachments()).filter((r) => r.kind === kind).length;
+    assert.equal(created, before + 1, `${kind}: created once, not ${created - before} times`);
     const tokens = posts.map((r) => Object.fromEntries(r.headers)["idempotency-token"]);
     assert.match(tokens[0] ?? "", /^[0-9a-f-]{32,36}$/, `${kind}: a token`);
     assert.deepEqual(new Set(tokens).size, 1, `${kind}: the same token on every retry: ${tokens}`);
-    const created = (await attachments()).filter((r) => r.kind === kind).length;
-    assert.equal(created, before + 1, `${kind}: created once, not ${created - before} times`);
     return value;
   }
 
-  test("every attach helper whose answer is lost (connection closed after the work) creates once and resolves", async () => {
-    const cases = [
-      ["project_file", "/rest/v1.0/files", png,
-        (client, uuid) => client.createProjectFile({ projectId: 42, uploadUuid: uuid, name: "site.png" })],
-      ["company_file", "/rest/v1.0/companies/7/files", png,
-        (client, uuid) => client.createCompanyFile({ uploadUuid: uuid, name: "site.png" })],
-      ["image", "/rest/v1.0/images", png,
-        (client, uuid) => client.createImage({ projectId: 42, uploadUuid: uuid, imageName: "site.png" })],
-      ["accident_log", "/rest/v1.0/projects/42/accident_logs", png,
-        (client, uuid) => client.createAccidentLog(42, { uploadIds: [uuid], timeHour: 10, timeMinute: 15 })],
-      ["drawing", "/rest/v1.1/drawing_areas/4201/drawings", pdf,
-        (client) => client.createDrawing(4201, { number: "A-102", disciplineName: "Architectural" })],
-      ["drawing_upload", "/rest/v1.1/projects/42/drawing_uploads", pdf,
-        (client, uuid) => client.createDrawingUpload({ projectId: 42, drawingAreaId: 4201, drawingSetId: 4202,
-          imports: [{ uploadUuid: uuid, drawingDate: "2026-11-23" }] })],
-    ];
-    for (const [kind, path, file, body] of cases) {
-      const value = await attachedOnceDespiteALostAnswer(kind, path, file, body);
+  // Each attach helper under the lost answer (the connection closed after the work).
+  for (const [helper, kind, path, file, body] of [
+    ["createProjectFile", "project_file", "/rest/v1.0/files", "png",
+      (client, uuid) => client.createProjectFile({ projectId: 42, uploadUuid: uuid, name: "site.png" })],
+    ["createCompanyFile", "company_file", "/rest/v1.0/companies/7/files", "png",
+      (client, uuid) => client.createCompanyFile({ uploadUuid: uuid, name: "site.png" })],
+    ["createImage", "image", "/rest/v1.0/images", "png",
+      (client, uuid) => client.createImage({ projectId: 42, uploadUuid: uuid, imageName: "site.png" })],
+    ["createAccidentLog", "accident_log", "/rest/v1.0/projects/42/accident_logs", "png",
+      (client, uuid) => client.createAccidentLog(42, { uploadIds: [uuid], timeHour: 10, timeMinute: 15 })],
+    ["createDrawing", "drawing", "/rest/v1.1/drawing_areas/4201/drawings", "pdf",
+      (client) => client.createDrawing(4201, { number: "A-102", disciplineName: "Architectural" })],
+    ["createDrawingUpload", "drawing_upload", "/rest/v1.1/projects/42/drawing_uploads", "pdf",
+      (client, uuid) => client.createDrawingUpload({ projectId: 42, drawingAreaId: 4201, drawingSetId: 4202,
+        imports: [{ uploadUuid: uuid, drawingDate: "2026-11-23" }] })],
+  ]) {
+    test(`${helper} whose answer is lost (connection closed after the work) creates once and resolves`, async () => {
+      const value = await attachedOnceDespiteALostAnswer(kind, path, file === "pdf" ? pdf : png, body);
       assert.equal(typeof value?.id, "number", `${kind}: resolves to the created resource`);
-    }
-  });
+    });
+  }
 
   test("uploadAndAttach whose attach answer is lost creates once and resolves", async () => {
     const value = await attachedOnceDespiteALostAnswer("project_file", "/rest/v1.0/files", png, async (client) => {

@@ -409,6 +409,15 @@ async fn log_and_cors(State(state): State<AppState>, request: Request, next: Nex
     } else {
         next.run(request).await
     };
+    // While an answer is to be dropped, every connection carries one request: the
+    // dropped one then comes on a fresh connection, which a browser does not send
+    // again by itself (it does on a reused one), so the client sees the network
+    // error and retries as it would after a real lost answer.
+    if state.lock().drop_armed() {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     if let Some(origin) = origin {
         let headers = response.headers_mut();
         headers.insert("access-control-allow-origin", origin);
