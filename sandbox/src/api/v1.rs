@@ -119,9 +119,11 @@ pub fn presign_segment(
         .iter()
         .map(|(n, v)| (n.as_str(), v.as_str()))
         .collect();
+    // At most 10,000 segments (validated): the part number fits.
+    let number = u16::try_from(index + 1).unwrap_or(u16::MAX);
     let url = state
         .s3
-        .presign_upload_part(key, multipart_id, index as u32 + 1, &signed, validity);
+        .presign_upload_part(key, multipart_id, number, &signed, validity);
     Segment {
         size: declared.size,
         sha256: declared.sha256.clone(),
