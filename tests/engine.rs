@@ -969,3 +969,52 @@ fn the_api_client_calls_any_method() {
         Some((422, r#"{"errors":{"name":["can't be blank"]}}"#))
     );
 }
+
+/// Every POST and PATCH to the API carries an `Idempotency-Token`, the same on each
+/// retry of that call (a retried Create Upload whose answer was lost creates one
+/// upload); GETs and storage requests carry none.
+#[test]
+fn api_posts_and_patches_carry_one_idempotency_token_per_call() {
+    let size = 2 * 5 * MIB as usize + 10;
+    let source = data(size);
+    let failed = Cell::new(0);
+    let http = Scripted::new({
+        let mut inner = v1_segmented_responder(source.clone(), 5 * MIB as usize);
+        move |request| {
+            // The first create and the first complete fail once: each is retried.
+            if matches!(request.method, Method::Post | Method::Patch)
+                && request.target == Target::Api
+                && failed.get() < 2
+                && (request.method == Method::Post) == (failed.get() == 0)
+            {
+                failed.set(failed.get() + 1);
+                return ok(503, json!("busy"));
+            }
+            inner(request)
+        }
+    });
+    let mut options = options(ApiVersion::V11, Some(42), size as u64, Segmented::Yes);
+    options.segment_size = Some(5 * MIB);
+    let (result, _) = run(&http, &source, &options);
+    assert!(result.is_ok(), "{result:?}");
+    let tokens = |method: Method| -> Vec<Option<String>> {
+        http.requests()
+            .iter()
+            .filter(|r| r.method == method)
+            .map(|r| header(r, "idempotency-token").map(str::to_string))
+            .collect()
+    };
+    let posts = tokens(Method::Post);
+    let patches = tokens(Method::Patch);
+    assert_eq!(posts.len(), 2, "the create was retried");
+    assert_eq!(patches.len(), 2, "the complete was retried");
+    assert!(posts[0].is_some() && posts[0] == posts[1], "{posts:?}");
+    assert!(
+        patches[0].is_some() && patches[0] == patches[1],
+        "{patches:?}"
+    );
+    assert!(
+        tokens(Method::Put).iter().all(Option::is_none),
+        "storage gets none"
+    );
+}

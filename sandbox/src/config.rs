@@ -101,6 +101,71 @@ pub struct CannedAnswer {
     pub body: String,
 }
 
+/// API answers to drop (see `Faults::api_answer_dropped`): the requests that match
+/// reach their endpoint, which does its work, then the connection is closed without a
+/// byte of answer. A browser sees a network error (`TypeError` from `fetch`). Browsers
+/// send a request again by themselves when a *reused* connection closes before any
+/// answer, so while a rule has a count left every API answer carries
+/// `Connection: close`: the request to drop then comes on a fresh connection, and the
+/// client, not the browser, has to retry (a request on a connection opened before
+/// the rule was set may still be resent by the browser).
+///
+/// Aimed with `method` and `path`, e.g. at a v1 Complete Upload and then at the Show
+/// Upload a client sends to find out whether the complete happened:
+///
+/// ```json
+/// {"api_answer_dropped": [
+///   {"method": "PATCH", "path": "/rest/v1.1/projects/*/uploads/*"},
+///   {"method": "GET", "path": "/rest/v1.1/projects/*/uploads/*", "next": 1}
+/// ]}
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DropAnswer {
+    /// Only requests with this method (any case), e.g. `"PATCH"`; any method when absent.
+    #[serde(default)]
+    pub method: Option<String>,
+    /// Only requests whose path (without the query) matches this pattern, where `*`
+    /// stands for exactly one path segment, e.g. `"/rest/v1.0/companies/*/uploads/*"`;
+    /// any path when absent.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// How many matching requests to drop (1 by default); counts down to 0.
+    #[serde(default = "one")]
+    pub next: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl DropAnswer {
+    /// Whether a request with `method` and `path` is one this rule aims at (its count
+    /// left aside).
+    pub fn matches(&self, method: &str, path: &str) -> bool {
+        self.method
+            .as_ref()
+            .is_none_or(|wanted| wanted.eq_ignore_ascii_case(method))
+            && self
+                .path
+                .as_ref()
+                .is_none_or(|pattern| path_matches(pattern, path))
+    }
+}
+
+/// `path` against `pattern`, segment by segment; `*` matches any one segment.
+pub fn path_matches(pattern: &str, path: &str) -> bool {
+    let (mut wanted, mut got) = (pattern.split('/'), path.split('/'));
+    loop {
+        match (wanted.next(), got.next()) {
+            (None, None) => return true,
+            (Some("*"), Some(_)) => {}
+            (Some(a), Some(b)) if a == b => {}
+            _ => return false,
+        }
+    }
+}
+
 /// Faults to inject; every field defaults to "none". Set at start with --faults or at
 /// run time with PUT /_sandbox/faults.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -144,6 +209,11 @@ pub struct Faults {
     /// The next N API requests reach their endpoint, which does its work, but are
     /// answered 502: the client cannot know the work was done.
     pub api_answer_lost_next: u32,
+    /// Rules for API answers to drop without a byte of answer, after the endpoint did
+    /// its work (see [`DropAnswer`]): the first rule with a count left that matches a
+    /// request (once it passed authentication and the rate limit) takes one from its
+    /// count. Logged with status 0 and fault `answer dropped`.
+    pub api_answer_dropped: Vec<DropAnswer>,
     /// The next API requests are answered with these, one each and in order, before
     /// they reach an endpoint: a malformed or incomplete answer, exactly as written.
     pub api_canned_next: Vec<CannedAnswer>,
@@ -154,4 +224,78 @@ pub struct Faults {
     /// fresh part URLs of a v2.1 Show Upload) are already expired: storage refuses them
     /// as it refuses any expired URL or policy.
     pub instructions_expired_next: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drop_rules_match_method_and_path() {
+        let rule = |method: Option<&str>, path: Option<&str>| DropAnswer {
+            method: method.map(str::to_string),
+            path: path.map(str::to_string),
+            next: 1,
+        };
+        let uploads = "/rest/v1.1/projects/*/uploads/*";
+        let table = [
+            (rule(None, None), "GET", "/anything", true),
+            (rule(Some("patch"), None), "PATCH", "/x", true),
+            (rule(Some("PATCH"), None), "GET", "/x", false),
+            (
+                rule(None, Some(uploads)),
+                "GET",
+                "/rest/v1.1/projects/42/uploads/U1",
+                true,
+            ),
+            (
+                rule(None, Some(uploads)),
+                "GET",
+                "/rest/v1.1/projects/42/uploads",
+                false,
+            ),
+            (
+                rule(None, Some(uploads)),
+                "GET",
+                "/rest/v1.1/projects/42/uploads/U1/x",
+                false,
+            ),
+            (
+                rule(None, Some(uploads)),
+                "GET",
+                "/rest/v1.0/projects/42/uploads/U1",
+                false,
+            ),
+            (
+                rule(None, Some("/rest/v1.0/files")),
+                "POST",
+                "/rest/v1.0/files",
+                true,
+            ),
+            (
+                rule(None, Some("/rest/v1.0/files")),
+                "POST",
+                "/rest/v1.0/files/",
+                false,
+            ),
+        ];
+        for (rule, method, path, expected) in table {
+            assert_eq!(
+                rule.matches(method, path),
+                expected,
+                "{rule:?} {method} {path}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_drop_rule_counts_one_by_default() {
+        let faults: Faults =
+            serde_json::from_str(r#"{"api_answer_dropped": [{"method": "POST"}]}"#).unwrap();
+        assert_eq!(faults.api_answer_dropped[0].next, 1);
+        assert!(
+            serde_json::from_str::<Faults>(r#"{"api_answer_dropped": [{"verb": "POST"}]}"#)
+                .is_err()
+        );
+    }
 }

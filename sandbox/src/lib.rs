@@ -5,8 +5,8 @@
 
 pub mod api;
 pub mod config;
+pub mod post_policy;
 pub mod s3_client;
-pub mod sigv4;
 pub mod state;
 pub mod storage;
 pub mod store;
@@ -24,6 +24,9 @@ pub struct Sandbox {
     pub api_url: Url,
     /// Base URL of the storage the instructions point at.
     pub storage_url: Url,
+    /// The client the API side reaches that storage with (for tests that check the
+    /// storage itself).
+    pub storage: s3_client::S3Client,
     tasks: Vec<JoinHandle<()>>,
     _data_dir: Option<tempfile::TempDir>,
 }
@@ -42,7 +45,7 @@ pub async fn start(config: Config) -> Result<Sandbox> {
     let mut data_dir = None;
     let (s3, storage) = match &config.storage_endpoint {
         Some(endpoint) => {
-            let credentials = sigv4::Credentials {
+            let credentials = s3_client::Credentials {
                 access_key: config.storage_access_key.clone().unwrap_or_default(),
                 secret_key: config.storage_secret_key.clone().unwrap_or_default(),
                 region: config.storage_region.clone(),
@@ -51,7 +54,7 @@ pub async fn start(config: Config) -> Result<Sandbox> {
                 endpoint.clone(),
                 config.storage_bucket.clone(),
                 credentials,
-            );
+            )?;
             s3.ensure_bucket()
                 .await
                 .context("reaching --storage-endpoint")?;
@@ -70,7 +73,7 @@ pub async fn start(config: Config) -> Result<Sandbox> {
                     path
                 }
             };
-            let credentials = sigv4::Credentials {
+            let credentials = s3_client::Credentials {
                 access_key: "SANDBOXACCESSKEY".into(),
                 secret_key: random_secret(),
                 region: config.storage_region.clone(),
@@ -83,12 +86,13 @@ pub async fn start(config: Config) -> Result<Sandbox> {
                 &credentials.access_key,
                 &credentials.secret_key,
             )?;
-            let s3 = s3_client::S3Client::new(endpoint, config.storage_bucket.clone(), credentials);
+            let s3 =
+                s3_client::S3Client::new(endpoint, config.storage_bucket.clone(), credentials)?;
             (s3, Some((listener, service)))
         }
     };
     let storage_url = s3.bucket_url();
-    let state = state::AppState::new(config.clone(), s3);
+    let state = state::AppState::new(config.clone(), s3.clone());
     if let Some((listener, service)) = storage {
         tasks.push(tokio::spawn(storage::serve(
             listener,
@@ -101,12 +105,11 @@ pub async fn start(config: Config) -> Result<Sandbox> {
         .context("binding the API port")?;
     let api_url = Url::parse(&format!("http://{}/", listener.local_addr()?))?;
     let app = api::router(state);
-    tasks.push(tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    }));
+    tasks.push(tokio::spawn(api::serve(listener, app)));
     Ok(Sandbox {
         api_url,
         storage_url,
+        storage: s3,
         tasks,
         _data_dir: data_dir,
     })

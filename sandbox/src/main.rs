@@ -7,27 +7,34 @@ use procore_sandbox::{start, Config};
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
     let sandbox = start(config).await?;
+    // Listening before the URLs are printed: a test that reads them and at once sends
+    // SIGTERM must find the handler in place, not the default (which kills).
+    let stop = stopped()?;
     // Tests read these two lines to find the servers.
     println!("api: {}", sandbox.api_url);
     println!("storage: {}", sandbox.storage_url);
-    stopped().await?;
+    stop.await?;
     // Dropping it removes the embedded store's temporary folder: tests stop the
     // sandbox with SIGTERM, and a killed process would leave gigabytes behind.
     drop(sandbox);
     Ok(())
 }
 
-/// Resolves on Ctrl-C (SIGINT) or, on Unix, SIGTERM.
-async fn stopped() -> std::io::Result<()> {
+/// Listens for Ctrl-C (SIGINT) and, on Unix, SIGTERM from now on; the future resolves
+/// on the first of them.
+fn stopped() -> std::io::Result<impl std::future::Future<Output = std::io::Result<()>>> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
+        let mut interrupt = signal(SignalKind::interrupt())?;
         let mut terminate = signal(SignalKind::terminate())?;
-        tokio::select! {
-            interrupted = tokio::signal::ctrl_c() => interrupted,
-            _ = terminate.recv() => Ok(()),
-        }
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => Ok(()),
+                _ = terminate.recv() => Ok(()),
+            }
+        })
     }
     #[cfg(not(unix))]
-    tokio::signal::ctrl_c().await
+    Ok(tokio::signal::ctrl_c())
 }

@@ -1,18 +1,46 @@
 //! The sandbox's own S3 client: how the API side talks to its storage (the embedded
 //! store or an external server such as Garage), exactly as Procore's backend would.
+//!
+//! Requests are signed by [rusty-s3](https://crates.io/crates/rusty-s3) (SigV4
+//! presigned URLs, sans-IO: reqwest sends them) and its answers read by its parsers
+//! (instant-xml); S3's `<Error>` documents too. What rusty-s3 does not do stays here:
+//! the browser POST policy ([`crate::post_policy`]), instructions handed out already
+//! expired (fault injection, [`Validity`]), PutBucketCors (signed with
+//! `rusty_s3::signing::sign`), and the digests of a stored object.
+
+use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use futures_util::StreamExt;
+use instant_xml::FromXml;
+use jiff::{SignedDuration, Timestamp};
 use md5::Md5;
+use rusty_s3::actions::{
+    CompleteMultipartUpload, CreateBucket, CreateMultipartUpload, GetObject, HeadBucket,
+    HeadObject, ListParts, UploadPart,
+};
+use rusty_s3::{Bucket, S3Action, UrlStyle};
 use sha2::{Digest, Sha256};
-use time::OffsetDateTime;
 use url::Url;
-
-use crate::sigv4::{uri_encode, Credentials};
 
 /// `User-Agent` of the sandbox's own storage calls: the embedded store neither logs
 /// them as client requests nor injects faults into them.
 pub const INTERNAL_USER_AGENT: &str = concat!("procore-sandbox/", env!("CARGO_PKG_VERSION"));
+
+/// How long the sandbox's own presigned calls to storage stay valid: they are sent
+/// at once.
+const OWN_CALL_TTL: Duration = Duration::from_secs(300);
+
+/// An access key pair and the region it signs for.
+#[derive(Clone, Debug)]
+pub struct Credentials {
+    /// Access key id.
+    pub access_key: String,
+    /// Secret access key.
+    pub secret_key: String,
+    /// Region in the credential scope.
+    pub region: String,
+}
 
 /// A part of a multipart upload as storage lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,21 +91,25 @@ impl Validity {
     }
 
     /// The signing time of a presigned URL made at `now`.
-    fn signed_at(&self, now: OffsetDateTime) -> OffsetDateTime {
+    fn signed_at(&self, now: Timestamp) -> Timestamp {
         if self.expired {
-            now - time::Duration::seconds(self.ttl_secs_i64().saturating_add(1))
+            now.saturating_sub(SignedDuration::from_secs(
+                self.ttl_secs_i64().saturating_add(1),
+            ))
+            .unwrap_or(now)
         } else {
             now
         }
     }
 
     /// The expiration of a POST policy signed at `now`.
-    fn policy_expiration(&self, now: OffsetDateTime) -> OffsetDateTime {
-        if self.expired {
-            now - time::Duration::seconds(1)
+    fn policy_expiration(&self, now: Timestamp) -> Timestamp {
+        let shift = if self.expired {
+            SignedDuration::from_secs(-1)
         } else {
-            now + time::Duration::seconds(self.ttl_secs_i64())
-        }
+            SignedDuration::from_secs(self.ttl_secs_i64())
+        };
+        now.saturating_add(shift).unwrap_or(now)
     }
 
     /// `ttl_secs` capped at ten years, so date arithmetic cannot overflow.
@@ -90,8 +122,8 @@ impl Validity {
 /// An S3 endpoint, bucket and key pair, path-style (`{endpoint}/{bucket}/{key}`).
 #[derive(Clone, Debug)]
 pub struct S3Client {
-    endpoint: Url,
-    bucket: String,
+    bucket: Bucket,
+    keys: rusty_s3::Credentials,
     credentials: Credentials,
     http: reqwest::Client,
 }
@@ -108,133 +140,127 @@ pub struct S3Error {
     pub message: String,
 }
 
+/// S3's error document.
+#[derive(Debug, FromXml)]
+#[xml(rename = "Error")]
+struct ErrorDocument {
+    #[xml(rename = "Code")]
+    code: String,
+    #[xml(rename = "Message")]
+    message: Option<String>,
+}
+
 impl S3Client {
-    /// A client for `bucket` at `endpoint`.
-    pub fn new(endpoint: Url, bucket: String, credentials: Credentials) -> Self {
+    /// A client for `bucket` at `endpoint` (an `http(s)` URL with a host).
+    pub fn new(endpoint: Url, bucket: String, credentials: Credentials) -> Result<Self> {
         let http = reqwest::Client::builder()
             .user_agent(INTERNAL_USER_AGENT)
             .build()
-            .expect("a plain HTTP client builds");
-        Self {
-            endpoint,
+            .context("building the storage client")?;
+        let bucket = Bucket::new(endpoint, UrlStyle::Path, bucket, credentials.region.clone())
+            .map_err(|error| anyhow!("storage endpoint: {error}"))?;
+        Ok(Self {
             bucket,
+            keys: rusty_s3::Credentials::new(&credentials.access_key, &credentials.secret_key),
             credentials,
             http,
-        }
+        })
     }
 
     /// The bucket's name.
     pub fn bucket(&self) -> &str {
-        &self.bucket
+        self.bucket.name()
     }
 
-    /// The URL browsers POST forms to (the bucket).
+    /// The URL browsers POST forms to (the bucket, without a trailing `/`).
     pub fn bucket_url(&self) -> Url {
-        self.url(None, &[])
-    }
-
-    /// `{endpoint}/{bucket}[/{key}]?{query}`.
-    fn url(&self, key: Option<&str>, query: &[(&str, &str)]) -> Url {
-        let mut path = format!(
-            "{}/{}",
-            self.endpoint.path().trim_end_matches('/'),
-            uri_encode(&self.bucket, true)
-        );
-        if let Some(key) = key {
-            path.push('/');
-            path.push_str(&uri_encode(key, false));
-        }
-        let mut url = self.endpoint.clone();
+        let mut url = self.bucket.base_url().clone();
+        let path = url.path().trim_end_matches('/').to_string();
         url.set_path(&path);
-        url.set_query(None);
-        if !query.is_empty() {
-            // S3 sub-resources like `?uploads` have no value: keep them bare.
-            let query = query
-                .iter()
-                .map(|(name, value)| {
-                    if value.is_empty() {
-                        uri_encode(name, true)
-                    } else {
-                        format!("{}={}", uri_encode(name, true), uri_encode(value, true))
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join("&");
-            url.set_query(Some(&query));
-        }
         url
     }
 
+    /// Sends a presigned `url`, with `body` (and `headers`, not signed).
     async fn send(
         &self,
         method: reqwest::Method,
         url: Url,
+        headers: &[(&str, &str)],
         body: Vec<u8>,
     ) -> Result<reqwest::Response> {
-        let headers =
-            self.credentials
-                .sign_request(method.as_str(), &url, &body, OffsetDateTime::now_utc());
-        let mut request = self.http.request(method.clone(), url.clone()).body(body);
+        let what = format!("{method} {}", url.path());
+        let mut request = self.http.request(method, url).body(body);
         for (name, value) in headers {
-            request = request.header(name, value);
+            request = request.header(*name, *value);
         }
-        let response = request
-            .send()
-            .await
-            .with_context(|| format!("{method} {url}"))?;
-        Ok(response)
+        request.send().await.context(what)
     }
 
-    async fn send_ok(&self, method: reqwest::Method, url: Url, body: Vec<u8>) -> Result<String> {
-        let response = self.send(method, url, body).await?;
+    /// [`Self::send`], then the answer's text; a status above 299, or an `<Error>`
+    /// document (CompleteMultipartUpload may answer one with 200), is an [`S3Error`].
+    async fn send_ok(
+        &self,
+        method: reqwest::Method,
+        url: Url,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Result<String> {
+        let response = self.send(method, url, headers, body).await?;
         let status = response.status().as_u16();
         let text = response.text().await?;
-        // CompleteMultipartUpload may answer 200 with an <Error> body.
-        if status >= 300 || text.contains("<Error>") {
-            return Err(s3_error(status, &text).into());
+        match instant_xml::from_str::<ErrorDocument>(&text) {
+            Ok(error) => Err(S3Error {
+                status,
+                code: error.code,
+                message: error.message.unwrap_or_default(),
+            }
+            .into()),
+            Err(_) if status >= 300 => Err(S3Error {
+                status,
+                code: String::new(),
+                message: text.chars().take(200).collect(),
+            }
+            .into()),
+            Err(_) => Ok(text),
         }
-        Ok(text)
     }
 
     /// Starts a multipart upload of `key`; returns its upload id.
     pub async fn create_multipart_upload(&self, key: &str) -> Result<String> {
+        let url =
+            CreateMultipartUpload::new(&self.bucket, Some(&self.keys), key).sign(OWN_CALL_TTL);
         let text = self
-            .send_ok(
-                reqwest::Method::POST,
-                self.url(Some(key), &[("uploads", "")]),
-                Vec::new(),
-            )
+            .send_ok(reqwest::Method::POST, url, &[], Vec::new())
             .await?;
-        xml_values(&text, "UploadId")
-            .into_iter()
-            .next()
-            .ok_or_else(|| anyhow!("CreateMultipartUpload answer has no UploadId: {text}"))
+        let answer = CreateMultipartUpload::parse_response(&text)
+            .map_err(|error| anyhow!("CreateMultipartUpload answer {text:?}: {error}"))?;
+        Ok(answer.upload_id().to_string())
     }
 
-    /// A presigned UploadPart URL; the client must send exactly `headers`.
+    /// A presigned UploadPart URL; the client must send exactly `headers` (their
+    /// names in any case: they are signed lowercase).
     pub fn presign_upload_part(
         &self,
         key: &str,
         upload_id: &str,
-        part_number: u32,
+        part_number: u16,
         headers: &[(&str, &str)],
         validity: Validity,
     ) -> Url {
-        let part_number = part_number.to_string();
-        let url = self.url(
-            Some(key),
-            &[("partNumber", &part_number), ("uploadId", upload_id)],
-        );
-        self.credentials.presign(
-            "PUT",
-            &url,
-            headers,
-            validity.ttl_secs,
-            validity.signed_at(OffsetDateTime::now_utc()),
+        let mut action =
+            UploadPart::new(&self.bucket, Some(&self.keys), key, part_number, upload_id);
+        for (name, value) in headers {
+            action
+                .headers_mut()
+                .insert(name.to_ascii_lowercase(), value.to_string());
+        }
+        action.sign_with_time(
+            Duration::from_secs(validity.ttl_secs),
+            &validity.signed_at(Timestamp::now()),
         )
     }
 
-    /// Form fields for a browser POST of `key` (see [`Credentials::post_policy`]).
+    /// Form fields for a browser POST of `key` (see [`crate::post_policy::fields`]).
     pub fn presign_post(
         &self,
         key: &str,
@@ -244,9 +270,10 @@ impl S3Client {
     ) -> Vec<(String, String)> {
         let mut fields = vec![("key".to_string(), key.to_string())];
         fields.extend(extra_fields.iter().cloned());
-        let now = OffsetDateTime::now_utc();
-        self.credentials.post_policy(
-            &self.bucket,
+        let now = Timestamp::now();
+        crate::post_policy::fields(
+            &self.credentials,
+            self.bucket.name(),
             &fields,
             size_range,
             validity.policy_expiration(now),
@@ -257,27 +284,30 @@ impl S3Client {
     /// Every part uploaded so far, by part number.
     pub async fn list_parts(&self, key: &str, upload_id: &str) -> Result<Vec<ListedPart>> {
         let mut parts = Vec::new();
-        let mut marker = String::from("0");
+        let mut marker = None;
         loop {
-            let url = self.url(
-                Some(key),
-                &[
-                    ("uploadId", upload_id),
-                    ("part-number-marker", &marker),
-                    ("max-parts", "1000"),
-                ],
-            );
-            let text = self.send_ok(reqwest::Method::GET, url, Vec::new()).await?;
-            for part in xml_values(&text, "Part") {
-                let number = first(&part, "PartNumber")?.parse()?;
-                let etag = first(&part, "ETag")?.trim_matches('"').to_string();
-                let size = first(&part, "Size")?.parse()?;
-                parts.push(ListedPart { number, etag, size });
+            let mut action = ListParts::new(&self.bucket, Some(&self.keys), key, upload_id);
+            action.set_max_parts(1000);
+            if let Some(marker) = marker {
+                action.set_part_number_marker(marker);
             }
-            let truncated =
-                xml_values(&text, "IsTruncated").first().map(String::as_str) == Some("true");
-            match xml_values(&text, "NextPartNumberMarker").into_iter().next() {
-                Some(next) if truncated && next != marker => marker = next,
+            let text = self
+                .send_ok(
+                    reqwest::Method::GET,
+                    action.sign(OWN_CALL_TTL),
+                    &[],
+                    Vec::new(),
+                )
+                .await?;
+            let page = ListParts::parse_response(&text)
+                .map_err(|error| anyhow!("ListParts answer {text:?}: {error}"))?;
+            parts.extend(page.parts.into_iter().map(|part| ListedPart {
+                number: u32::from(part.number),
+                etag: part.etag.trim_matches('"').to_string(),
+                size: part.size,
+            }));
+            match page.next_part_number_marker {
+                Some(next) if Some(next) != marker => marker = Some(next),
                 _ => break,
             }
         }
@@ -285,34 +315,36 @@ impl S3Client {
         Ok(parts)
     }
 
-    /// Completes a multipart upload with `(part number, etag)` pairs.
+    /// Completes a multipart upload with the ETags of its parts, part 1 first.
     pub async fn complete_multipart_upload(
         &self,
         key: &str,
         upload_id: &str,
-        parts: &[(u32, String)],
+        etags: &[String],
     ) -> Result<()> {
-        let mut body = String::from("<CompleteMultipartUpload>");
-        for (number, etag) in parts {
-            body.push_str(&format!(
-                "<Part><PartNumber>{number}</PartNumber><ETag>\"{}\"</ETag></Part>",
-                xml_escape(etag.trim_matches('"'))
-            ));
-        }
-        body.push_str("</CompleteMultipartUpload>");
-        self.send_ok(
-            reqwest::Method::POST,
-            self.url(Some(key), &[("uploadId", upload_id)]),
-            body.into_bytes(),
-        )
-        .await?;
+        let quoted: Vec<String> = etags
+            .iter()
+            .map(|etag| format!("\"{}\"", etag.trim_matches('"')))
+            .collect();
+        let action = CompleteMultipartUpload::new(
+            &self.bucket,
+            Some(&self.keys),
+            key,
+            upload_id,
+            quoted.iter().map(String::as_str),
+        );
+        let url = action.sign(OWN_CALL_TTL);
+        let body = action.body();
+        self.send_ok(reqwest::Method::POST, url, &[], body.into_bytes())
+            .await?;
         Ok(())
     }
 
     /// Size of `key`, or `None` when it is not stored.
     pub async fn head_object(&self, key: &str) -> Result<Option<u64>> {
+        let url = HeadObject::new(&self.bucket, Some(&self.keys), key).sign(OWN_CALL_TTL);
         let response = self
-            .send(reqwest::Method::HEAD, self.url(Some(key), &[]), Vec::new())
+            .send(reqwest::Method::HEAD, url, &[], Vec::new())
             .await?;
         match response.status().as_u16() {
             404 => Ok(None),
@@ -330,8 +362,9 @@ impl S3Client {
     /// SHA-256 of each of `ranges` (consecutive byte lengths from the start).
     /// `None` when the object is not stored.
     pub async fn object_digests(&self, key: &str, ranges: &[u64]) -> Result<Option<ObjectDigests>> {
+        let url = GetObject::new(&self.bucket, Some(&self.keys), key).sign(OWN_CALL_TTL);
         let response = self
-            .send(reqwest::Method::GET, self.url(Some(key), &[]), Vec::new())
+            .send(reqwest::Method::GET, url, &[], Vec::new())
             .await?;
         match response.status().as_u16() {
             404 => return Ok(None),
@@ -360,18 +393,22 @@ impl S3Client {
 
     /// Creates the bucket if missing (an external server may already have it).
     pub async fn ensure_bucket(&self) -> Result<()> {
+        let url = HeadBucket::new(&self.bucket, Some(&self.keys)).sign(OWN_CALL_TTL);
         let response = self
-            .send(reqwest::Method::HEAD, self.url(None, &[]), Vec::new())
+            .send(reqwest::Method::HEAD, url, &[], Vec::new())
             .await?;
         if response.status().is_success() {
             return Ok(());
         }
-        self.send_ok(reqwest::Method::PUT, self.url(None, &[]), Vec::new())
+        let action = CreateBucket::new(&self.bucket, &self.keys);
+        let url = action.sign(OWN_CALL_TTL);
+        self.send_ok(reqwest::Method::PUT, url, &[], action.body().into_bytes())
             .await?;
         Ok(())
     }
 
-    /// Lets browsers of any origin PUT/POST and read `ETag` (PutBucketCors).
+    /// Lets browsers of any origin PUT/POST and read `ETag` (PutBucketCors, which
+    /// rusty-s3 has no action for: its URL signed by `rusty_s3::signing::sign`).
     pub async fn allow_browser_uploads(&self, expose_etag: bool) -> Result<()> {
         let expose = if expose_etag {
             "<ExposeHeader>ETag</ExposeHeader>"
@@ -385,24 +422,30 @@ impl S3Client {
              <AllowedHeader>*</AllowedHeader>{expose}<MaxAgeSeconds>600</MaxAgeSeconds>\
              </CORSRule></CORSConfiguration>"
         );
-        let url = self.url(None, &[("cors", "")]);
+        let url = rusty_s3::signing::sign(
+            &Timestamp::now(),
+            rusty_s3::Method::Put,
+            self.bucket.base_url().clone(),
+            self.keys.key(),
+            self.keys.secret(),
+            None,
+            self.bucket.region(),
+            OWN_CALL_TTL.as_secs(),
+            std::iter::once(("cors", "")),
+            std::iter::empty(),
+        );
         // PutBucketCors requires Content-MD5 on AWS; Garage accepts it too.
         let md5 = base64::Engine::encode(
             &base64::engine::general_purpose::STANDARD,
             Md5::digest(body.as_bytes()),
         );
-        let headers =
-            self.credentials
-                .sign_request("PUT", &url, body.as_bytes(), OffsetDateTime::now_utc());
-        let mut request = self.http.put(url).header("content-md5", md5).body(body);
-        for (name, value) in headers {
-            request = request.header(name, value);
-        }
-        let response = request.send().await?;
-        let status = response.status().as_u16();
-        if status >= 300 {
-            return Err(s3_error(status, &response.text().await?).into());
-        }
+        self.send_ok(
+            reqwest::Method::PUT,
+            url,
+            &[("content-md5", &md5)],
+            body.into_bytes(),
+        )
+        .await?;
         Ok(())
     }
 }
@@ -456,69 +499,43 @@ impl RangeHasher {
     }
 }
 
-fn s3_error(status: u16, body: &str) -> S3Error {
-    S3Error {
-        status,
-        code: xml_values(body, "Code")
-            .into_iter()
-            .next()
-            .unwrap_or_default(),
-        message: xml_values(body, "Message")
-            .into_iter()
-            .next()
-            .unwrap_or_else(|| body.chars().take(200).collect()),
-    }
-}
-
-fn first(xml: &str, tag: &str) -> Result<String> {
-    xml_values(xml, tag)
-        .into_iter()
-        .next()
-        .ok_or_else(|| anyhow!("<{tag}> missing in {xml}"))
-}
-
-/// The unescaped text of every `<tag>…</tag>` in `xml` (flat: enough for S3's answers).
-pub fn xml_values(xml: &str, tag: &str) -> Vec<String> {
-    let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
-    let mut out = Vec::new();
-    let mut rest = xml;
-    while let Some(start) = rest.find(&open) {
-        rest = &rest[start + open.len()..];
-        let Some(end) = rest.find(&close) else { break };
-        out.push(xml_unescape(&rest[..end]));
-        rest = &rest[end + close.len()..];
-    }
-    out
-}
-
-fn xml_unescape(text: &str) -> String {
-    text.replace("&quot;", "\"")
-        .replace("&apos;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&#34;", "\"")
-        .replace("&amp;", "&")
-}
-
-fn xml_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn reads_s3_xml_values() {
-        let xml = "<R><Part><PartNumber>1</PartNumber><ETag>&quot;ab&quot;</ETag></Part>\
-                   <Part><PartNumber>2</PartNumber><ETag>\"cd\"</ETag></Part></R>";
-        let parts = xml_values(xml, "Part");
-        assert_eq!(parts.len(), 2);
-        assert_eq!(xml_values(&parts[0], "ETag"), ["\"ab\""]);
-        assert_eq!(xml_values(&parts[1], "PartNumber"), ["2"]);
-        assert!(xml_values(xml, "Missing").is_empty());
+    fn reads_s3_error_documents() {
+        let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>InvalidPart</Code>\
+                   <Message>One or more &quot;parts&quot;</Message><RequestId>1</RequestId></Error>";
+        let error: ErrorDocument = instant_xml::from_str(xml).unwrap();
+        assert_eq!(error.code, "InvalidPart");
+        assert_eq!(error.message.as_deref(), Some("One or more \"parts\""));
+        let listed =
+            "<ListPartsResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"></ListPartsResult>";
+        assert!(instant_xml::from_str::<ErrorDocument>(listed).is_err());
+    }
+
+    #[test]
+    fn expired_instructions_are_signed_in_the_past() {
+        let now = Timestamp::from_second(1_700_000_000).unwrap();
+        let fresh = Validity {
+            ttl_secs: 60,
+            expired: false,
+        };
+        let expired = Validity {
+            ttl_secs: 60,
+            expired: true,
+        };
+        assert_eq!(fresh.signed_at(now), now);
+        assert_eq!(expired.signed_at(now).as_second(), 1_700_000_000 - 61);
+        assert_eq!(fresh.policy_expiration(now).as_second(), 1_700_000_060);
+        assert_eq!(expired.policy_expiration(now).as_second(), 1_699_999_999);
+        assert_eq!(expired.expires_at(100), 99);
+        let huge = Validity {
+            ttl_secs: u64::MAX,
+            expired: true,
+        };
+        assert!(huge.signed_at(now) < now, "no overflow");
     }
 
     #[test]

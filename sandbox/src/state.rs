@@ -1,6 +1,6 @@
 //! What the sandbox remembers: uploads, the request log, fault counters, rate limits.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -171,6 +171,18 @@ pub struct LoggedRequest {
     pub id: u64,
 }
 
+/// A create call's first answer, given again to a request with the same
+/// `Idempotency-Token`.
+#[derive(Debug, Clone)]
+pub struct Replay {
+    /// Its status.
+    pub status: u16,
+    /// Its `Content-Type`, if any.
+    pub content_type: Option<axum::http::HeaderValue>,
+    /// Its body.
+    pub body: bytes::Bytes,
+}
+
 /// Rate-limit bookkeeping for one token.
 #[derive(Debug, Clone)]
 struct Window {
@@ -202,8 +214,11 @@ pub struct Inner {
     pub records: Vec<crate::api::attach::Record>,
     /// The last record id given out.
     pub next_record_id: u64,
-    /// First answers by caller token and `Idempotency-Token`.
-    pub idempotent: BTreeMap<String, serde_json::Value>,
+    /// First successful answers of create calls, by caller token, method and path, and
+    /// `Idempotency-Token` (see `api::idempotent`).
+    pub idempotent: BTreeMap<String, Replay>,
+    /// The same keys while their first request is being answered.
+    pub idempotent_in_flight: BTreeSet<String>,
     rng: StdRng,
     windows: BTreeMap<String, Window>,
     last_log_id: u64,
@@ -230,6 +245,7 @@ impl AppState {
             records: Vec::new(),
             next_record_id: 0,
             idempotent: BTreeMap::new(),
+            idempotent_in_flight: BTreeSet::new(),
             rng: StdRng::seed_from_u64(config.seed),
             windows: BTreeMap::new(),
             last_log_id: 0,
@@ -339,6 +355,24 @@ impl Inner {
     pub fn log_entry(&mut self, id: u64) -> Option<&mut LoggedRequest> {
         // Open requests are recent: search from the end.
         self.log.iter_mut().rev().find(|entry| entry.id == id)
+    }
+
+    /// Whether the answer to `method path` is to be dropped: takes one from the count of
+    /// the first `api_answer_dropped` rule that has one left and matches.
+    pub fn take_drop(&mut self, method: &str, path: &str) -> bool {
+        self.faults
+            .api_answer_dropped
+            .iter_mut()
+            .find(|rule| rule.next > 0 && rule.matches(method, path))
+            .is_some_and(|rule| Self::take(&mut rule.next))
+    }
+
+    /// Whether an `api_answer_dropped` rule has a count left.
+    pub fn drop_armed(&self) -> bool {
+        self.faults
+            .api_answer_dropped
+            .iter()
+            .any(|rule| rule.next > 0)
     }
 
     /// Takes one from a "next N" fault counter; true when it was positive.

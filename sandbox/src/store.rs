@@ -1,6 +1,6 @@
 //! The embedded store's S3 implementation: s3s-fs plus the multipart bookkeeping real
-//! S3 does and s3s-fs leaves out (ETags in ListParts; CompleteMultipartUpload refuses
-//! an ETag that is not the one returned for that part).
+//! S3 does and s3s-fs leaves out (ETags and paging in ListParts; CompleteMultipartUpload
+//! refuses an ETag that is not the one returned for that part).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -81,9 +81,19 @@ impl S3 for Store {
         req: S3Request<ListPartsInput>,
     ) -> S3Result<S3Response<ListPartsOutput>> {
         let upload_id = req.input.upload_id.clone();
+        // S3's paging (s3s-fs lists every part and says nothing of pages): at most
+        // `max-parts` (1000 by default and at most) after `part-number-marker`.
+        let max_parts = req.input.max_parts.unwrap_or(1000).clamp(1, 1000);
+        let marker = req.input.part_number_marker.unwrap_or(0);
         let mut response = self.fs.list_parts(req).await?;
         let etags = self.etags();
-        for part in response.output.parts.iter_mut().flatten() {
+        let output = &mut response.output;
+        let mut parts = output.parts.take().unwrap_or_default();
+        parts.retain(|p| p.part_number.is_some_and(|n| n > marker));
+        parts.sort_by_key(|p| p.part_number);
+        let truncated = parts.len() > max_parts as usize;
+        parts.truncate(max_parts as usize);
+        for part in &mut parts {
             if let Some(number) = part.part_number {
                 part.e_tag = etags
                     .get(&(upload_id.clone(), number))
@@ -91,9 +101,11 @@ impl S3 for Store {
                     .map(ETag::Strong);
             }
         }
-        if let Some(parts) = &mut response.output.parts {
-            parts.sort_by_key(|p| p.part_number);
-        }
+        output.max_parts = Some(max_parts);
+        output.part_number_marker = Some(marker);
+        output.is_truncated = Some(truncated);
+        output.next_part_number_marker = parts.last().and_then(|p| p.part_number);
+        output.parts = Some(parts);
         Ok(response)
     }
 

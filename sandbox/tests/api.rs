@@ -108,14 +108,33 @@ async fn v1_segmented_upload_every_version_and_level() {
         let stored = h.inspect(uuid).await;
         assert_eq!(stored["stored"]["sha256"], sha256_hex(&data));
         assert_eq!(stored["stored"]["size"], data.len());
-        // Completing again is harmless and answers the same.
-        let again = h
-            .api(Method::PATCH, &format!("{path}/{uuid}"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(again.status(), 200);
+        // Completing again is refused, as it may be on Procore (storage's multipart
+        // upload is gone): a client must ask Show Upload after a lost answer.
+        let (status, again) = json_of(
+            h.api(Method::PATCH, &format!("{path}/{uuid}"))
+                .json(&body)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 422, "{again}");
+        assert!(
+            again["errors"]
+                .as_str()
+                .unwrap()
+                .contains("already complete"),
+            "{again}"
+        );
+        assert_eq!(h.inspect(uuid).await["upload"]["completions"], 1);
+        let (status, shown) = json_of(
+            h.api(Method::GET, &format!("{path}/{uuid}"))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!((status, shown["status"].as_str()), (200, Some("complete")));
     }
 }
 

@@ -399,3 +399,137 @@ async fn an_incident_refuses_an_unknown_upload() {
     assert_eq!(status, 400, "the incident object is required");
     assert!(h.attachments().await.is_empty());
 }
+
+/// Uploads and attachments together: each create call makes exactly one of them.
+async fn created_count(h: &Harness) -> usize {
+    let uploads = h.admin_json("uploads").await.as_array().unwrap().len();
+    uploads + h.attachments().await.len()
+}
+
+/// Every create call (uploads of each version, and each resource) honours an
+/// `Idempotency-Token`: the same token sent again to the same endpoint by the same
+/// user gets the first answer again and creates nothing; another endpoint, another
+/// user or another token creates anew.
+#[tokio::test]
+async fn every_create_call_honours_an_idempotency_token() {
+    let h = Harness::embedded().await;
+    let png = h.form_upload("site.png", b"png bytes").await;
+    let pdf = h.form_upload("A-1.pdf", b"%PDF").await;
+    let v2 = bytes(1000, 5);
+    let cases = [
+        (
+            "/rest/v1.1/projects/42/uploads",
+            json!({"response_filename": "a.png", "size": 3}),
+        ),
+        (
+            "/rest/v1.0/companies/7/uploads",
+            json!({"segments": declare_segments(b"abc", 5 * MIB, true)}),
+        ),
+        (
+            "/rest/v2.1/companies/7/projects/42/uploads",
+            json!({"file_name": "v.pdf", "file_size": v2.len(), "sha256": sha256_hex(&v2),
+                   "segments": declare_segments(&v2, 1000, false)}),
+        ),
+        (
+            "/rest/v1.0/files?project_id=42",
+            json!({"file": {"upload_uuid": png, "name": "site.png"}}),
+        ),
+        (
+            "/rest/v1.0/companies/7/files",
+            json!({"file": {"upload_uuid": png, "name": "site.png"}}),
+        ),
+        (
+            "/rest/v1.0/images?project_id=42",
+            json!({"upload": {"uuid": png, "image_name": "site.png"}, "image": {}}),
+        ),
+        (
+            "/rest/v1.1/drawing_areas/4201/drawings",
+            json!({"drawing": {"number": "A-1", "drawing_discipline": {"name": "Architectural"}}}),
+        ),
+        (
+            "/rest/v1.1/projects/42/drawing_uploads",
+            json!({"drawing_upload": {"drawing_area_id": 4201, "drawing_set_id": 4202,
+                   "drawing_log_imports": [{"upload_uuid": pdf, "drawing_date": "2026-11-23"}]}}),
+        ),
+        (
+            "/rest/v1.0/projects/42/accident_logs",
+            json!({"accident_log": {"time_hour": 9, "time_minute": 5, "upload_ids": [png]}}),
+        ),
+        (
+            "/rest/v1.0/projects/42/incidents",
+            json!({"incident": {"title": "x", "upload_uuids": [png]}}),
+        ),
+    ];
+    for (path, body) in cases {
+        let token = [("Idempotency-Token", "same-token")];
+        let before = created_count(&h).await;
+        let (status, first) = post(&h, path, body.clone(), &token).await;
+        assert_eq!(status, 201, "{path}: {first}");
+        assert_eq!(created_count(&h).await, before + 1, "{path}: created");
+        let (status, again) = post(&h, path, body.clone(), &token).await;
+        assert_eq!(
+            (status, &again),
+            (201, &first),
+            "{path}: the first answer again"
+        );
+        assert_eq!(created_count(&h).await, before + 1, "{path}: created once");
+        let (status, _) = post(&h, path, body.clone(), &[("Idempotency-Token", "other")]).await;
+        assert_eq!(status, 201);
+        assert_eq!(
+            created_count(&h).await,
+            before + 2,
+            "{path}: another token creates"
+        );
+        let (status, _) = post(&h, path, body, &[]).await;
+        assert_eq!(status, 201);
+        assert_eq!(
+            created_count(&h).await,
+            before + 3,
+            "{path}: no token creates"
+        );
+    }
+    // The same token to another endpoint, or from another user, is another call.
+    let body = json!({"incident": {"title": "y"}});
+    let before = h.attachments().await.len();
+    let token = [("Idempotency-Token", "same-token")];
+    let (status, _) = post(&h, "/rest/v1.0/projects/43/incidents", body.clone(), &token).await;
+    assert_eq!(status, 201);
+    let (status, _) = json_of(
+        h.api_as(
+            OTHER_TOKEN,
+            Method::POST,
+            "/rest/v1.0/projects/42/incidents",
+        )
+        .header("Idempotency-Token", "same-token")
+        .json(&body)
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201);
+    assert_eq!(h.attachments().await.len(), before + 2);
+}
+
+/// A refusal is not kept: the same token sent again once the upload is finished
+/// does the work.
+#[tokio::test]
+async fn a_refused_create_is_not_replayed() {
+    let h = Harness::embedded().await;
+    let created = h
+        .create(
+            "/rest/v1.1/projects/42/uploads",
+            json!({"response_filename": "late.png", "size": 4}),
+        )
+        .await;
+    let uuid = created["uuid"].as_str().unwrap();
+    let body = json!({"file": {"upload_uuid": uuid, "name": "late.png"}});
+    let token = [("Idempotency-Token", "after-refusal")];
+    let path = "/rest/v1.0/files?project_id=42";
+    let (status, _) = post(&h, path, body.clone(), &token).await;
+    assert_eq!(status, 422, "not finished yet");
+    assert!(h.post_form(&created, b"late").await.status().is_success());
+    let (status, answer) = post(&h, path, body, &token).await;
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!(h.attachments().await.len(), 1);
+}

@@ -322,3 +322,149 @@ async fn binary_prints_its_urls_and_documents_its_flags() {
     assert_eq!(health["ok"], true);
     child.kill().await.unwrap();
 }
+
+/// `api_answer_dropped`: the endpoint does its work, then the connection closes with
+/// no answer at all (not a status); only the requests a rule aims at, as many as it
+/// counts. Sent again with the same `Idempotency-Token`, the first answer comes.
+#[tokio::test]
+async fn a_dropped_answer_closes_the_connection_after_the_work() {
+    let h = Harness::embedded().await;
+    let uuid = h.form_upload("a.pdf", b"%PDF").await;
+    h.set_faults(json!({"api_answer_dropped": [{"method": "post", "path": "/rest/v1.0/files"}]}))
+        .await;
+    // Not aimed at: another method, another path. While a rule is armed, every answer
+    // closes its connection, so the dropped request will come on a fresh one.
+    let shown = h
+        .api(
+            Method::GET,
+            &format!("/rest/v1.1/projects/42/uploads/{uuid}"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(shown.status(), 200);
+    assert_eq!(shown.headers()["connection"], "close");
+    let (status, _) = json_of(
+        h.api(Method::POST, "/rest/v1.0/projects/42/incidents")
+            .json(&json!({"incident": {}}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let before = h.attachments().await.len();
+    let send = || {
+        h.api(Method::POST, "/rest/v1.0/files?project_id=42")
+            .header("Idempotency-Token", "t-1")
+            .json(&json!({"file": {"upload_uuid": uuid, "name": "a.pdf"}}))
+            .send()
+    };
+    let error = send().await.expect_err("no answer at all");
+    assert!(!error.is_status(), "{error}");
+    let attached = h.attachments().await;
+    assert_eq!(attached.len(), before + 1, "the work was done");
+    let (status, answer) = json_of(send().await.unwrap()).await;
+    assert_eq!(status, 201, "the rule counted one");
+    assert_eq!(
+        answer["id"],
+        attached.last().unwrap()["id"],
+        "the first answer"
+    );
+    assert_eq!(h.attachments().await.len(), before + 1, "created once");
+    let posts: Vec<_> = h
+        .requests()
+        .await
+        .into_iter()
+        .filter(|r| r["path"] == "/rest/v1.0/files")
+        .map(|r| (r["status"].clone(), r["fault"].clone()))
+        .collect();
+    assert_eq!(
+        posts,
+        [
+            (json!(0), json!("answer dropped")),
+            (json!(201), json!(null))
+        ]
+    );
+    assert_eq!(
+        h.admin_json("faults").await["api_answer_dropped"][0]["next"],
+        0
+    );
+    let disarmed = h
+        .api(
+            Method::GET,
+            &format!("/rest/v1.1/projects/42/uploads/{uuid}"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        disarmed.headers().get("connection").is_none(),
+        "kept alive once no rule has a count left"
+    );
+}
+
+/// The lost-answer fault aimed at a v1 Complete Upload and then at its Show Upload,
+/// as a client's tests aim it: the complete happens but its answer never comes; the
+/// Show Upload asked next is dropped too; a second complete is refused (the multipart
+/// upload is gone, as on Procore), and Show Upload, asked again, says `complete`.
+#[tokio::test]
+async fn a_dropped_answer_aimed_at_a_v1_complete_then_at_show_upload() {
+    let h = Harness::embedded().await;
+    let data = bytes(5 * MIB + 10, 7);
+    let path = "/rest/v1.1/projects/42/uploads";
+    let created = h.create_segmented(path, &data, 5 * MIB, true).await;
+    let uuid = created["uuid"].as_str().unwrap();
+    let etags = h.put_all(&created, &data, 5 * MIB).await;
+    h.set_faults(json!({"api_answer_dropped": [
+        {"method": "PATCH", "path": "/rest/v1.1/projects/*/uploads/*"},
+        {"method": "GET", "path": "/rest/v1.1/projects/*/uploads/*"},
+    ]}))
+    .await;
+    let upload = format!("{path}/{uuid}");
+    let complete = || {
+        let body =
+            json!({"segments": etags.iter().map(|e| json!({"etag": e})).collect::<Vec<_>>()});
+        h.api(Method::PATCH, &upload).json(&body).send()
+    };
+    let show = || h.api(Method::GET, &upload).send();
+    let error = complete()
+        .await
+        .expect_err("the complete's answer is dropped");
+    assert!(!error.is_status(), "{error}");
+    let record = h.inspect(uuid).await;
+    assert_eq!(
+        (
+            &record["upload"]["status"],
+            &record["upload"]["completions"]
+        ),
+        (&json!("complete"), &json!(1)),
+        "the complete happened"
+    );
+    let error = show().await.expect_err("the show's answer is dropped");
+    assert!(!error.is_status(), "{error}");
+    let (status, again) = json_of(complete().await.unwrap()).await;
+    assert_eq!(status, 422, "a second complete is refused: {again}");
+    assert!(again["errors"]
+        .as_str()
+        .unwrap()
+        .contains("already complete"));
+    let (status, shown) = json_of(show().await.unwrap()).await;
+    assert_eq!((status, shown["status"].as_str()), (200, Some("complete")));
+    let faults: Vec<_> = h
+        .requests()
+        .await
+        .into_iter()
+        .filter(|r| r["path"] == upload.as_str())
+        .map(|r| (r["method"].clone(), r["status"].clone()))
+        .collect();
+    assert_eq!(
+        faults,
+        [
+            (json!("PATCH"), json!(0)),
+            (json!("GET"), json!(0)),
+            (json!("PATCH"), json!(422)),
+            (json!("GET"), json!(200)),
+        ]
+    );
+}

@@ -44,7 +44,9 @@ impl<H: Http, T: Tokens> ApiClient<'_, H, T> {
     /// client's requests refused that token), on 429 a hold on every API request of
     /// the client for `Retry-After` (or until `X-Rate-Limit-Reset`), backoff on 5xx
     /// and network errors. Any other answer but 2xx is an error
-    /// carrying its status and body.
+    /// carrying its status and body. A POST or PATCH carries an `Idempotency-Token`
+    /// (the caller's, or one made here), the same on every retry
+    /// ([`with_idempotency_token`]), so a retry after a lost answer never acts twice.
     pub async fn call(
         &self,
         method: Method,
@@ -76,6 +78,8 @@ impl<H: Http, T: Tokens> ApiClient<'_, H, T> {
         extra: &[(String, String)],
         retry_lost: bool,
     ) -> Result<Response, Error> {
+        // Made once, before the first attempt: every retry carries the same token.
+        let extra = with_idempotency_token(method, extra.to_vec(), || self.http.random_token());
         let tokens = &self.shared.tokens;
         let mut refused: Option<String> = None;
         let mut refreshed = false;
@@ -249,6 +253,31 @@ pub fn checked_headers(headers: &[(String, String)]) -> Result<(), Error> {
     Ok(())
 }
 
+/// The header that makes a create call safe to send again.
+pub const IDEMPOTENCY_TOKEN: &str = "Idempotency-Token";
+
+/// The headers of a call made on the caller's behalf: `headers` (the caller's, for
+/// the generic `request`; none for the attach helpers), plus an
+/// `Idempotency-Token` from `fresh_token` on a POST or PATCH that has none. Made once
+/// per call, before its first attempt, so every retry sends the same token and a
+/// retry after a lost answer never creates the resource twice (Procore's own SDKs
+/// send one). GET, PUT and DELETE are idempotent by themselves and go without; a
+/// caller's own token (in any case) is kept as given.
+pub fn with_idempotency_token(
+    method: Method,
+    mut headers: Vec<(String, String)>,
+    fresh_token: impl FnOnce() -> String,
+) -> Vec<(String, String)> {
+    let creates = matches!(method, Method::Post | Method::Patch);
+    let given = headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case(IDEMPOTENCY_TOKEN));
+    if creates && !given {
+        headers.push((IDEMPOTENCY_TOKEN.to_string(), fresh_token()));
+    }
+    headers
+}
+
 /// Percent-encodes all but RFC 3986's unreserved characters.
 pub fn percent_encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -312,6 +341,61 @@ mod tests {
                 }
                 (got, want) => panic!("{path}: {got:?}, expected {want:?}"),
             }
+        }
+    }
+
+    /// Which calls get a fresh `Idempotency-Token`: POST and PATCH without one;
+    /// the caller's headers are kept as given, in order.
+    #[test]
+    fn idempotency_token_table() {
+        let h = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let token = ("Idempotency-Token", "fresh");
+        type Headers = Vec<(String, String)>;
+        let table: Vec<(Method, Headers, Headers)> = vec![
+            (Method::Post, h(&[]), h(&[token])),
+            (Method::Patch, h(&[]), h(&[token])),
+            (Method::Get, h(&[]), h(&[])),
+            (Method::Put, h(&[]), h(&[])),
+            (Method::Delete, h(&[]), h(&[])),
+            (
+                Method::Post,
+                h(&[("X-Custom", "1")]),
+                h(&[("X-Custom", "1"), token]),
+            ),
+            (
+                Method::Post,
+                h(&[("Idempotency-Token", "mine")]),
+                h(&[("Idempotency-Token", "mine")]),
+            ),
+            (
+                Method::Patch,
+                h(&[("idempotency-token", "mine"), ("X-Custom", "1")]),
+                h(&[("idempotency-token", "mine"), ("X-Custom", "1")]),
+            ),
+            (
+                Method::Get,
+                h(&[("Idempotency-Token", "mine")]),
+                h(&[("Idempotency-Token", "mine")]),
+            ),
+        ];
+        for (method, given, expected) in table {
+            let made = std::cell::Cell::new(0);
+            let got = with_idempotency_token(method, given.clone(), || {
+                made.set(made.get() + 1);
+                "fresh".to_string()
+            });
+            assert_eq!(got, expected, "{method:?} {given:?}");
+            let wanted = usize::from(expected.len() > given.len());
+            assert_eq!(
+                made.get(),
+                wanted,
+                "{method:?}: a token made only when sent"
+            );
         }
     }
 

@@ -150,6 +150,18 @@ pub trait Http {
     fn jitter(&self) -> f64 {
         0.5
     }
+
+    /// A fresh random `Idempotency-Token` (one per call, the same on its retries).
+    fn random_token(&self) -> String {
+        // Scaled to 53 bits: the most an f64 holds exactly.
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            clippy::cast_precision_loss
+        )]
+        let bits = (self.jitter() * (1u64 << 53) as f64) as u64;
+        format!("{bits:x}")
+    }
 }
 
 /// Supplies Procore access tokens.

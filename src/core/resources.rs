@@ -279,8 +279,9 @@ const DRAWING_IMPORT_FIELDS: &[Field] = &[
 /// `createDrawingUpload({ projectId, drawingAreaId, drawingSetId, imports: [{
 /// uploadUuid, drawingDate, receivedDate?, defaultRevision?, drawingId? }] })`:
 /// `POST /rest/v1.1/projects/{project_id}/drawing_uploads` with `{"drawing_upload":
-/// {"drawing_area_id", "drawing_set_id", "drawing_log_imports": [{…}]}}`. The caller
-/// sends it with an `Idempotency-Token` header, the same on every retry.
+/// {"drawing_area_id", "drawing_set_id", "drawing_log_imports": [{…}]}}`. Sent, as
+/// every POST and PATCH, with an `Idempotency-Token` header, the same on every retry
+/// ([`super::api::with_idempotency_token`]).
 pub fn drawing_upload(input: &Json) -> Result<ResourceCall, Error> {
     let what = "options";
     let input = object(input, what)?;
@@ -357,15 +358,14 @@ pub const TARGETS: &[&str] = &[
 /// `{ accidentLog: { projectId, … } }`) with that call's options but the upload id,
 /// which is `uuid`; a file or image name left out is the file's. A drawing target
 /// takes `projectId`, `drawingAreaId`, `drawingSetId` and one import's fields
-/// (`drawingDate`, …), and the file must be a PDF. The flag says whether the call
-/// needs an `Idempotency-Token`. Called with a placeholder uuid before the upload, it
-/// checks the whole target so that a bad one sends nothing.
+/// (`drawingDate`, …), and the file must be a PDF. Called with a placeholder uuid
+/// before the upload, it checks the whole target so that a bad one sends nothing.
 pub fn attach_upload(
     target: &Json,
     uuid: &str,
     file_name: &str,
     company_id: u64,
-) -> Result<(ResourceCall, bool), Error> {
+) -> Result<ResourceCall, Error> {
     let (kind, options) = target_of(target)?;
     let mut options = options.clone();
     let mut default = |key: &str, value: &str| {
@@ -407,16 +407,14 @@ pub fn attach_upload(
             }
             options.insert("uploadUuid", uuid);
             upload.insert("imports", vec![options]);
-            return drawing_upload(&upload)
-                .map(|call| (call, true))
-                .map_err(|error| match error {
-                    Error::InvalidInput(message) => Error::InvalidInput(
-                        message
-                            .replacen("options.imports[0]", &what, 1)
-                            .replacen("options", &what, 1),
-                    ),
-                    other => other,
-                });
+            return drawing_upload(&upload).map_err(|error| match error {
+                Error::InvalidInput(message) => Error::InvalidInput(
+                    message
+                        .replacen("options.imports[0]", &what, 1)
+                        .replacen("options", &what, 1),
+                ),
+                other => other,
+            });
         }
         _ => {
             let project = route_id(&options, "projectId", &what)?;
@@ -425,7 +423,7 @@ pub fn attach_upload(
             accident_log(project, &options)
         }
     };
-    call.map(|call| (call, false)).map_err(refine)
+    call.map_err(refine)
 }
 
 /// The project of `target`, where its resource lives in one (the upload then goes to
@@ -753,7 +751,7 @@ mod tests {
     #[test]
     fn upload_targets_table() {
         let made = |target: Json, file: &str| attach_upload(&target, "U9", file, 7);
-        let (call, idempotent) = made(
+        let call = made(
             j(r#"{"projectFile": {"projectId": 42, "parentId": 3}}"#),
             "plan.pdf",
         )
@@ -765,27 +763,25 @@ mod tests {
                 r#"{"file": {"upload_uuid": "U9", "name": "plan.pdf", "parent_id": 3}}"#
             ))
         );
-        assert!(!idempotent);
-        let (call, _) = made(j(r#"{"companyFile": {"name": "renamed.pdf"}}"#), "plan.pdf").unwrap();
+        let call = made(j(r#"{"companyFile": {"name": "renamed.pdf"}}"#), "plan.pdf").unwrap();
         assert_eq!(
             call.body,
             Some(j(
                 r#"{"file": {"upload_uuid": "U9", "name": "renamed.pdf"}}"#
             ))
         );
-        let (call, _) = made(j(r#"{"image": {"projectId": 42}}"#), "site.png").unwrap();
+        let call = made(j(r#"{"image": {"projectId": 42}}"#), "site.png").unwrap();
         assert_eq!(
             call.body,
             Some(j(
                 r#"{"upload": {"uuid": "U9", "image_name": "site.png"}, "image": {}}"#
             ))
         );
-        let (call, idempotent) = made(
+        let call = made(
             j(r#"{"drawing": {"projectId": 42, "drawingAreaId": 4201, "drawingSetId": 4202, "drawingDate": "2026-11-23", "drawingId": 5}}"#),
             "A-101.pdf",
         )
         .unwrap();
-        assert!(idempotent, "drawing uploads carry an Idempotency-Token");
         assert_eq!(call.path, "/rest/v1.1/projects/42/drawing_uploads");
         assert_eq!(
             call.body,
@@ -794,7 +790,7 @@ mod tests {
                 "drawing_log_imports": [{"upload_uuid": "U9", "drawing_date": "2026-11-23", "drawing_id": 5}]}}"#
             ))
         );
-        let (call, _) = made(
+        let call = made(
             j(r#"{"accidentLog": {"projectId": 42, "timeHour": 9, "timeMinute": 0}}"#),
             "x.jpg",
         )

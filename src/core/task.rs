@@ -438,7 +438,7 @@ impl Task {
     ) -> Result<String, Error> {
         self.tracker.phase(Phase::Attaching);
         let scope = &self.options.scope;
-        let (call, _) = attach_upload(
+        let call = attach_upload(
             &attach.target,
             &upload.uuid,
             &self.options.file.name,

@@ -93,13 +93,13 @@ impl ProcoreClient {
     /// `createProjectFile({ projectId, uploadUuid, name, parentId?, description?, … })`.
     #[wasm_bindgen(js_name = createProjectFile)]
     pub fn create_project_file(&self, options: JsValue) -> Promise {
-        self.attach(options, false, &|_, input| resources::project_file(input))
+        self.attach(options, &|_, input| resources::project_file(input))
     }
 
     /// `createCompanyFile({ uploadUuid, name, parentId?, description?, … })`.
     #[wasm_bindgen(js_name = createCompanyFile)]
     pub fn create_company_file(&self, options: JsValue) -> Promise {
-        self.attach(options, false, &|settings, input| {
+        self.attach(options, &|settings, input| {
             resources::company_file(settings.company_id, input)
         })
     }
@@ -107,13 +107,13 @@ impl ProcoreClient {
     /// `createImage({ projectId, uploadUuid, imageName, source?, image? })`.
     #[wasm_bindgen(js_name = createImage)]
     pub fn create_image(&self, options: JsValue) -> Promise {
-        self.attach(options, false, &|_, input| resources::image(input))
+        self.attach(options, &|_, input| resources::image(input))
     }
 
     /// `listDrawingAreas(projectId)`.
     #[wasm_bindgen(js_name = listDrawingAreas)]
     pub fn list_drawing_areas(&self, project_id: JsValue) -> Promise {
-        self.attach(JsValue::UNDEFINED, false, &|_, _| {
+        self.attach(JsValue::UNDEFINED, &|_, _| {
             Ok(resources::drawing_areas(positive(
                 &project_id,
                 "projectId",
@@ -124,22 +124,21 @@ impl ProcoreClient {
     /// `createDrawing(drawingAreaId, { number, title?, disciplineName, … })`.
     #[wasm_bindgen(js_name = createDrawing)]
     pub fn create_drawing(&self, drawing_area_id: JsValue, options: JsValue) -> Promise {
-        self.attach(options, false, &|_, input| {
+        self.attach(options, &|_, input| {
             resources::drawing(positive(&drawing_area_id, "drawingAreaId")?, input)
         })
     }
 
-    /// `createDrawingUpload({ projectId, drawingAreaId, drawingSetId, imports })`,
-    /// sent with an `Idempotency-Token`, the same on every retry of this call.
+    /// `createDrawingUpload({ projectId, drawingAreaId, drawingSetId, imports })`.
     #[wasm_bindgen(js_name = createDrawingUpload)]
     pub fn create_drawing_upload(&self, options: JsValue) -> Promise {
-        self.attach(options, true, &|_, input| resources::drawing_upload(input))
+        self.attach(options, &|_, input| resources::drawing_upload(input))
     }
 
     /// `createAccidentLog(projectId, { uploadIds, timeHour?, timeMinute?, … })`.
     #[wasm_bindgen(js_name = createAccidentLog)]
     pub fn create_accident_log(&self, project_id: JsValue, options: JsValue) -> Promise {
-        self.attach(options, false, &|_, input| {
+        self.attach(options, &|_, input| {
             resources::accident_log(positive(&project_id, "projectId")?, input)
         })
     }
@@ -164,15 +163,13 @@ impl ProcoreClient {
 
 impl ProcoreClient {
     /// Runs an attach call: the options (all but `signal`) as JSON through `build`,
-    /// then the call through the API client, with an `Idempotency-Token` when
-    /// `idempotent`. Resolves to the parsed answer.
+    /// then the call through the API client. Resolves to the parsed answer.
     fn attach(
         &self,
         options: JsValue,
-        idempotent: bool,
         build: &dyn Fn(&Settings, &Json) -> Result<ResourceCall, Error>,
     ) -> Promise {
-        let prepared = prepare_attach(&self.settings, &options, idempotent, build);
+        let prepared = prepare_attach(&self.settings, &options, build);
         super::promise(send(self.settings.clone(), prepared))
     }
 }
@@ -209,17 +206,13 @@ async fn call_api(settings: &Settings, call: Prepared) -> Result<JsValue, Error>
     parse_json_answer(&response.body)
 }
 
-/// A resource call ready to send, with an `Idempotency-Token` when `idempotent`.
-fn prepared(call: ResourceCall, idempotent: bool, signal: Option<AbortSignal>) -> Prepared {
+/// A resource call ready to send (a POST or PATCH with an `Idempotency-Token`).
+fn prepared(call: ResourceCall, signal: Option<AbortSignal>) -> Prepared {
     Prepared {
         method: call.method,
         path_and_query: call.path,
         body: call.body.map(|body| body.to_string()),
-        headers: if idempotent {
-            vec![("Idempotency-Token".into(), random_token())]
-        } else {
-            Vec::new()
-        },
+        headers: Vec::new(),
         signal,
     }
 }
@@ -227,13 +220,12 @@ fn prepared(call: ResourceCall, idempotent: bool, signal: Option<AbortSignal>) -
 fn prepare_attach(
     settings: &Settings,
     raw: &JsValue,
-    idempotent: bool,
     build: &dyn Fn(&Settings, &Json) -> Result<ResourceCall, Error>,
 ) -> Result<Prepared, Error> {
     let options = Options::new(raw, "options")?;
     let signal = options.instance::<AbortSignal>("signal", "an AbortSignal")?;
     let call = build(settings, &json_value(raw, "options")?)?;
-    Ok(prepared(call, idempotent, signal))
+    Ok(prepared(call, signal))
 }
 
 /// `upload` and `uploadAndAttach` (with a `target`): a task with no kept state,

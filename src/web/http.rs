@@ -300,6 +300,10 @@ impl Http for WebHttp {
     fn jitter(&self) -> f64 {
         js_sys::Math::random()
     }
+
+    fn random_token(&self) -> String {
+        super::js::random_token()
+    }
 }
 
 /// A form with `fields` in order and `file` last, as the field `file`.

@@ -1,7 +1,8 @@
 // Attaching uploads to Procore resources, in each browser engine against the sandbox:
 // a real upload, then each association; the drawing workflow end to end; and each
 // failure with its typed error (unknown or unfinished uploads, non-PDF drawings,
-// missing fields); a lost answer retried attaches once.
+// missing fields); a lost answer retried attaches once, for every helper, for
+// uploadAndAttach's attach step and for request('POST').
 import { after, afterEach, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { describeInEngines, openWorld, randomFile } from "./support.mjs";
@@ -109,6 +110,77 @@ describeInEngines("attaching uploads to resources in each browser engine against
     assert.deepEqual(posts.map((r) => r.status), [502, 201], "lost, then replayed");
     const tokens = posts.map((r) => Object.fromEntries(r.headers)["idempotency-token"]);
     assert.equal(tokens[0], tokens[1], "the same token on the retry");
+  });
+
+  /**
+   * Aims the lost-answer fault at the next POST to `path` (the sandbox does the work,
+   * then closes the connection without answering; the browser sees a network error,
+   * or sends the request again by itself), runs `body` after an upload, and checks:
+   * the call resolved, exactly one `kind` resource was created, the answer really was
+   * dropped, and every POST to `path` carried the same Idempotency-Token.
+   */
+  async function attachedOnceDespiteALostAnswer(kind, path, file, body, arg, uploadOptions) {
+    const before = (await attachments()).filter((r) => r.kind === kind).length;
+    await sandbox.clearRequests();
+    await sandbox.setFaults({ api_answer_dropped: [{ method: "POST", path }] });
+    const { value, error } = await afterUpload(file, body, arg, uploadOptions);
+    await sandbox.setFaults({});
+    assert.equal(error, undefined, `${kind}: ${JSON.stringify(error)}`);
+    const posts = (await sandbox.requests()).filter((r) => r.side === "api" && r.method === "POST" && r.path === path);
+    assert.equal(posts[0]?.fault, "answer dropped", `${kind}: the fault hit the call: ${JSON.stringify(posts)}`);
+    assert.ok(posts.length >= 2, `${kind}: sent again after the lost answer`);
+    const created = (await attachments()).filter((r) => r.kind === kind).length;
+    assert.equal(created, before + 1, `${kind}: created once, not ${created - before} times`);
+    const tokens = posts.map((r) => Object.fromEntries(r.headers)["idempotency-token"]);
+    assert.match(tokens[0] ?? "", /^[0-9a-f-]{32,36}$/, `${kind}: a token`);
+    assert.deepEqual(new Set(tokens).size, 1, `${kind}: the same token on every retry: ${tokens}`);
+    return value;
+  }
+
+  // Each attach helper under the lost answer (the connection closed after the work).
+  for (const [helper, kind, path, file, body] of [
+    ["createProjectFile", "project_file", "/rest/v1.0/files", "png",
+      (client, uuid) => client.createProjectFile({ projectId: 42, uploadUuid: uuid, name: "site.png" })],
+    ["createCompanyFile", "company_file", "/rest/v1.0/companies/7/files", "png",
+      (client, uuid) => client.createCompanyFile({ uploadUuid: uuid, name: "site.png" })],
+    ["createImage", "image", "/rest/v1.0/images", "png",
+      (client, uuid) => client.createImage({ projectId: 42, uploadUuid: uuid, imageName: "site.png" })],
+    ["createAccidentLog", "accident_log", "/rest/v1.0/projects/42/accident_logs", "png",
+      (client, uuid) => client.createAccidentLog(42, { uploadIds: [uuid], timeHour: 10, timeMinute: 15 })],
+    ["createDrawing", "drawing", "/rest/v1.1/drawing_areas/4201/drawings", "pdf",
+      (client) => client.createDrawing(4201, { number: "A-102", disciplineName: "Architectural" })],
+    ["createDrawingUpload", "drawing_upload", "/rest/v1.1/projects/42/drawing_uploads", "pdf",
+      (client, uuid) => client.createDrawingUpload({ projectId: 42, drawingAreaId: 4201, drawingSetId: 4202,
+        imports: [{ uploadUuid: uuid, drawingDate: "2026-11-23" }] })],
+  ]) {
+    test(`${helper} whose answer is lost (connection closed after the work) creates once and resolves`, async () => {
+      const value = await attachedOnceDespiteALostAnswer(kind, path, file === "pdf" ? pdf : png, body);
+      assert.equal(typeof value?.id, "number", `${kind}: resolves to the created resource`);
+    });
+  }
+
+  test("uploadAndAttach whose attach answer is lost creates once and resolves", async () => {
+    const value = await attachedOnceDespiteALostAnswer("project_file", "/rest/v1.0/files", png, async (client) => {
+      const file = document.getElementById("files").files[0];
+      return client.uploadAndAttach(file, { projectFile: { projectId: 42 } });
+    });
+    assert.equal(value.upload.status, "complete");
+    assert.equal(value.attached.file_versions[0].upload_uuid, value.upload.uuid);
+  });
+
+  test("request('POST') whose answer is lost creates once; a caller's own Idempotency-Token is sent as given", async () => {
+    const path = "/rest/v1.0/projects/42/incidents";
+    const value = await attachedOnceDespiteALostAnswer("incident", path, png, (client, uuid) =>
+      client.request("POST", "/rest/v1.0/projects/42/incidents", { body: { incident: { title: "gate", upload_uuids: [uuid] } } }));
+    assert.equal(value.attachments[0].name, "site.png");
+
+    await sandbox.clearRequests();
+    const { error } = await afterUpload(png, (client) =>
+      client.request("POST", "/rest/v1.0/projects/42/incidents", { body: { incident: {} }, headers: { "idempotency-token": "caller-1" } }));
+    assert.equal(error, undefined, JSON.stringify(error));
+    const [post] = (await sandbox.requests()).filter((r) => r.side === "api" && r.path === path);
+    const tokens = post.headers.filter(([name]) => name === "idempotency-token").map(([, value]) => value);
+    assert.deepEqual(tokens, ["caller-1"], "the caller's token, once");
   });
 
   test("a 5xx answered once, then fine: attached once", async () => {

@@ -5,14 +5,14 @@
 //! Every referenced upload must exist in the caller's company, belong to the caller
 //! and be finished (v1: stored; v2.1: `available`); a drawing upload's files must be
 //! PDFs by name. Answers are 201 with the documented shape, or 422 with an `errors`
-//! body. A repeated `Idempotency-Token` replays the first answer instead of creating
-//! again. Everything attached (and not deleted since) is listed by
+//! body. (A repeated `Idempotency-Token` gets the first answer again from the API's
+//! guard, as every create call does: see `api::idempotent`.) Everything attached (and not deleted since) is listed by
 //! `GET /_sandbox/attachments`.
 
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
@@ -49,32 +49,13 @@ pub fn drawing_set_id(project_id: u64) -> u64 {
     project_id * 100 + 2
 }
 
-/// Runs `create` once per `Idempotency-Token` of a caller: a repeated token gets the
-/// first answer again, and nothing is created twice.
-async fn idempotent<F>(
-    state: &AppState,
-    caller: &Caller,
-    headers: &HeaderMap,
-    create: F,
-) -> Result<Response, ApiError>
+/// A created resource's answer: 201 with `answer`. (A repeated `Idempotency-Token`
+/// never gets here: the API's guard replays the first answer, see `api::idempotent`.)
+async fn created<F>(create: F) -> Result<Response, ApiError>
 where
     F: std::future::Future<Output = Result<Value, ApiError>>,
 {
-    let key = headers
-        .get("idempotency-token")
-        .and_then(|v| v.to_str().ok())
-        .map(|token| format!("{}\n{token}", caller.token));
-    if let Some(answer) = key
-        .as_ref()
-        .and_then(|key| state.lock().idempotent.get(key).cloned())
-    {
-        return Ok((StatusCode::CREATED, Json(answer)).into_response());
-    }
-    let answer = create.await?;
-    if let Some(key) = key {
-        state.lock().idempotent.insert(key, answer.clone());
-    }
-    Ok((StatusCode::CREATED, Json(answer)).into_response())
+    Ok((StatusCode::CREATED, Json(create.await?)).into_response())
 }
 
 /// The object under `key` of a request body (400 when it is not one).
@@ -243,12 +224,11 @@ fn record(
     id
 }
 
-/// What every attach handler needs: the state, the authenticated caller (put there
-/// by the API's guard) and the request headers (for `Idempotency-Token`).
+/// What every attach handler needs: the state and the authenticated caller (put
+/// there by the API's guard).
 pub struct Ctx {
     state: AppState,
     caller: Caller,
-    headers: HeaderMap,
 }
 
 impl axum::extract::FromRequestParts<AppState> for Ctx {
@@ -266,7 +246,6 @@ impl axum::extract::FromRequestParts<AppState> for Ctx {
         Ok(Self {
             state: state.clone(),
             caller,
-            headers: parts.headers.clone(),
         })
     }
 }
@@ -275,12 +254,11 @@ impl axum::extract::FromRequestParts<AppState> for Ctx {
 async fn file(
     state: &AppState,
     caller: &Caller,
-    headers: &HeaderMap,
     kind: &'static str,
     project_id: Option<u64>,
     body: Map<String, Value>,
 ) -> Result<Response, ApiError> {
-    idempotent(state, caller, headers, async {
+    created(async {
         let file = part(&body, "file")?;
         let uuid = text(file, "upload_uuid", "file")?;
         let name = text(file, "name", "file")?;
@@ -299,34 +277,18 @@ async fn file(
 
 /// POST `/rest/v1.0/files?project_id=`.
 pub async fn project_file(
-    Ctx {
-        state,
-        caller,
-        headers,
-    }: Ctx,
+    Ctx { state, caller }: Ctx,
     Query(query): Query<HashMap<String, String>>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let project = project_query(&query)?;
     let body = json_object(&body)?;
-    file(
-        &state,
-        &caller,
-        &headers,
-        "project_file",
-        Some(project),
-        body,
-    )
-    .await
+    file(&state, &caller, "project_file", Some(project), body).await
 }
 
 /// POST `/rest/v1.0/companies/{company_id}/files`.
 pub async fn company_file(
-    Ctx {
-        state,
-        caller,
-        headers,
-    }: Ctx,
+    Ctx { state, caller }: Ctx,
     Path(company_id): Path<u64>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
@@ -337,23 +299,19 @@ pub async fn company_file(
         ));
     }
     let body = json_object(&body)?;
-    file(&state, &caller, &headers, "company_file", None, body).await
+    file(&state, &caller, "company_file", None, body).await
 }
 
 /// POST `/rest/v1.0/images?project_id=` with `{"upload": {uuid, image_name,
 /// source}, "image": {…}}`.
 pub async fn image(
-    Ctx {
-        state,
-        caller,
-        headers,
-    }: Ctx,
+    Ctx { state, caller }: Ctx,
     Query(query): Query<HashMap<String, String>>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let project = project_query(&query)?;
     let body = json_object(&body)?;
-    idempotent(&state, &caller, &headers, async {
+    created(async {
         let upload = part(&body, "upload")?;
         let uuid = text(upload, "uuid", "upload")?;
         let name = text(upload, "image_name", "upload")?;
@@ -401,17 +359,13 @@ fn area_project(area: u64) -> Result<u64, ApiError> {
 /// POST `/rest/v1.1/drawing_areas/{id}/drawings` with `{"drawing": {number, title,
 /// drawing_discipline: {name}}}`.
 pub async fn drawing(
-    Ctx {
-        state,
-        caller,
-        headers,
-    }: Ctx,
+    Ctx { state, caller }: Ctx,
     Path(area): Path<u64>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let project = area_project(area)?;
     let body = json_object(&body)?;
-    idempotent(&state, &caller, &headers, async {
+    created(async {
         let drawing = part(&body, "drawing")?;
         let number = text(drawing, "number", "drawing")?;
         let discipline = drawing
@@ -434,16 +388,12 @@ pub async fn drawing(
 /// POST `/rest/v1.1/projects/{project_id}/drawing_uploads`: every import's upload
 /// finished and a PDF; answers `status: "in_queue"`.
 pub async fn drawing_upload(
-    Ctx {
-        state,
-        caller,
-        headers,
-    }: Ctx,
+    Ctx { state, caller }: Ctx,
     Path(project): Path<u64>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let body = json_object(&body)?;
-    idempotent(&state, &caller, &headers, async {
+    created(async {
         let upload = part(&body, "drawing_upload")?;
         let area = id(upload, "drawing_area_id", "drawing_upload")?;
         let set = id(upload, "drawing_set_id", "drawing_upload")?;
@@ -499,16 +449,12 @@ pub async fn drawing_upload(
 /// {time_hour, time_minute, …, upload_ids}}` (Procore's Create Accident Log requires
 /// the hour and the minute).
 pub async fn accident_log(
-    Ctx {
-        state,
-        caller,
-        headers,
-    }: Ctx,
+    Ctx { state, caller }: Ctx,
     Path(project): Path<u64>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let body = json_object(&body)?;
-    idempotent(&state, &caller, &headers, async {
+    created(async {
         let log = part(&body, "accident_log")?;
         up_to(log, "time_hour", 23, "accident_log")?;
         up_to(log, "time_minute", 59, "accident_log")?;
@@ -532,16 +478,12 @@ pub async fn accident_log(
 /// upload_uuids}}` (every field optional, as in Procore's Create Incident): the
 /// incident with its `id` and `attachments`.
 pub async fn incident(
-    Ctx {
-        state,
-        caller,
-        headers,
-    }: Ctx,
+    Ctx { state, caller }: Ctx,
     Path(project): Path<u64>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let body = json_object(&body)?;
-    idempotent(&state, &caller, &headers, async {
+    created(async {
         let incident = part(&body, "incident")?;
         let ids = uuids(incident, "upload_uuids", "incident")?;
         let attachments: Vec<Value> = finished_uploads(&state, &caller, &ids)
@@ -565,7 +507,7 @@ pub async fn incident(
 /// `/_sandbox/attachments`. 404 for an id that is not an incident of this project in
 /// the caller's company (also one already deleted).
 pub async fn delete_incident(
-    Ctx { state, caller, .. }: Ctx,
+    Ctx { state, caller }: Ctx,
     Path((project, id)): Path<(u64, u64)>,
 ) -> Result<Response, ApiError> {
     let mut inner = state.lock();

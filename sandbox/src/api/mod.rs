@@ -19,7 +19,7 @@ use axum::{Json, Router};
 use rand::Rng;
 use serde_json::json;
 
-use crate::state::{header_pairs, ApiVersion, AppState, Inner, LoggedRequest, Upload};
+use crate::state::{header_pairs, ApiVersion, AppState, Inner, LoggedRequest, Replay, Upload};
 
 /// The API router.
 pub fn router(state: AppState) -> Router {
@@ -409,6 +409,15 @@ async fn log_and_cors(State(state): State<AppState>, request: Request, next: Nex
     } else {
         next.run(request).await
     };
+    // While an answer is to be dropped, every connection carries one request: the
+    // dropped one then comes on a fresh connection, which a browser does not send
+    // again by itself (it does on a reused one), so the client sees the network
+    // error and retries as it would after a real lost answer.
+    if state.lock().drop_armed() {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     if let Some(origin) = origin {
         let headers = response.headers_mut();
         headers.insert("access-control-allow-origin", origin);
@@ -420,7 +429,12 @@ async fn log_and_cors(State(state): State<AppState>, request: Request, next: Nex
             ),
         );
     }
-    entry.status = response.status().as_u16();
+    // A dropped answer never reaches the client: no status.
+    entry.status = if response.extensions().get::<DropConnection>().is_some() {
+        0
+    } else {
+        response.status().as_u16()
+    };
     entry.fault = response
         .extensions()
         .get::<InjectedFault>()
@@ -532,11 +546,21 @@ async fn guard(State(state): State<AppState>, mut request: Request, next: Next) 
                 .max(1),
         )
     } else {
+        let dropping = state
+            .lock()
+            .take_drop(request.method().as_str(), request.uri().path());
+        let key = idempotency_key(&token, &request);
         request
             .extensions_mut()
             .insert(Caller { token, company_id });
-        let answered = next.run(request).await;
-        // The endpoint did its work; the client never hears of it (a dropped answer).
+        let answered = match key {
+            Some(key) => idempotent(&state, key, request, next).await,
+            None => next.run(request).await,
+        };
+        // The endpoint did its work; the client never hears of it.
+        if dropping {
+            return with_fault(dropped(), "answer dropped");
+        }
         if Inner::take(&mut state.lock().faults.api_answer_lost_next) {
             let lost = ApiError::new(StatusCode::BAD_GATEWAY, "the answer was lost (injected)");
             return with_fault(lost.into_response(), "answer lost");
@@ -554,6 +578,119 @@ async fn guard(State(state): State<AppState>, mut request: Request, next: Next) 
         }
     }
     response
+}
+
+/// The key under which a create call's answer is kept for its `Idempotency-Token`:
+/// the caller (its token), the method and path with query, and the token. `None`
+/// for anything but a POST (a create) or without the header.
+fn idempotency_key(caller: &str, request: &Request) -> Option<String> {
+    if request.method() != Method::POST {
+        return None;
+    }
+    let token = request.headers().get("idempotency-token")?.to_str().ok()?;
+    let target = request.uri().path_and_query()?.as_str();
+    Some(format!("{caller}\nPOST {target}\n{token}"))
+}
+
+/// Runs a create call once per idempotency key (see [`idempotency_key`]), as
+/// Procore's SDKs expect of `Idempotency-Token`: the same token sent again to the same
+/// endpoint by the same user gets the first successful answer again, and nothing is
+/// created twice. A failed answer (4xx, 5xx) is not kept: the request may be sent
+/// again and do its work then. While the first request with a key is being answered,
+/// another with that key gets 409 (as Stripe answers a concurrent retry) rather
+/// than a second resource.
+async fn idempotent(state: &AppState, key: String, request: Request, next: Next) -> Response {
+    {
+        let mut inner = state.lock();
+        if let Some(replay) = inner.idempotent.get(&key).cloned() {
+            drop(inner);
+            let status = StatusCode::from_u16(replay.status).unwrap_or(StatusCode::OK);
+            let mut response = (status, replay.body).into_response();
+            if let Some(content_type) = replay.content_type {
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_TYPE, content_type);
+            }
+            return response;
+        }
+        if !inner.idempotent_in_flight.insert(key.clone()) {
+            return ApiError::new(
+                StatusCode::CONFLICT,
+                "a request with this Idempotency-Token is in progress",
+            )
+            .into_response();
+        }
+    }
+    // Forgets the in-flight mark also when the client goes away mid-request.
+    struct InFlight<'a>(&'a AppState, &'a str);
+    impl Drop for InFlight<'_> {
+        fn drop(&mut self) {
+            self.0.lock().idempotent_in_flight.remove(self.1);
+        }
+    }
+    let _in_flight = InFlight(state, &key);
+    let response = next.run(request).await;
+    if !response.status().is_success() {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    // Attach and create answers are small JSON documents.
+    let Ok(body) = axum::body::to_bytes(body, 1 << 20).await else {
+        return ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "unreadable answer")
+            .into_response();
+    };
+    let replay = Replay {
+        status: parts.status.as_u16(),
+        content_type: parts.headers.get(header::CONTENT_TYPE).cloned(),
+        body: body.clone(),
+    };
+    state.lock().idempotent.insert(key.clone(), replay);
+    Response::from_parts(parts, axum::body::Body::from(body))
+}
+
+/// Marks a response whose connection is to be closed without sending it (see
+/// [`serve`]).
+#[derive(Clone)]
+struct DropConnection;
+
+/// An answer that is never sent: the connection closes instead.
+fn dropped() -> Response {
+    let mut response = StatusCode::BAD_GATEWAY.into_response();
+    response.extensions_mut().insert(DropConnection);
+    response
+}
+
+/// Serves `app` on `listener` until the task is dropped: HTTP/1.1 through hyper
+/// directly rather than `axum::serve`, so that an injected fault can close the
+/// connection without an answer (a service error makes hyper close the socket
+/// without writing anything, as the storage side's resets do).
+pub async fn serve(listener: tokio::net::TcpListener, app: Router) {
+    use tower::ServiceExt;
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let app = app.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |request| {
+                let app = app.clone();
+                async move {
+                    let response = match app.oneshot(request).await {
+                        Ok(response) => response,
+                        Err(never) => match never {},
+                    };
+                    if response.extensions().get::<DropConnection>().is_some() {
+                        return Err("answer dropped by fault injection");
+                    }
+                    Ok(response)
+                }
+            });
+            // A connection closed by an injected fault ends with an error here: expected.
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await;
+        });
+    }
 }
 
 fn with_fault(mut response: Response, fault: &str) -> Response {

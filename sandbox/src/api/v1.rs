@@ -119,9 +119,11 @@ pub fn presign_segment(
         .iter()
         .map(|(n, v)| (n.as_str(), v.as_str()))
         .collect();
+    // At most 10,000 segments (validated): the part number fits.
+    let number = u16::try_from(index + 1).unwrap_or(u16::MAX);
     let url = state
         .s3
-        .presign_upload_part(key, multipart_id, index as u32 + 1, &signed, validity);
+        .presign_upload_part(key, multipart_id, number, &signed, validity);
     Segment {
         size: declared.size,
         sha256: declared.sha256.clone(),
@@ -174,15 +176,26 @@ pub async fn complete(
             upload.failure.clone().unwrap_or_default(),
         ));
     }
-    if upload.status != Status::Complete {
-        super::v2::finish_multipart(state, &upload.key, multipart_id, &etags).await?;
-        if let Some(failure) = super::v2::verify_stored(state, &upload).await? {
-            if let Some(stored) = state.lock().uploads.get_mut(&upload.uuid) {
-                stored.status = Status::Failed;
-                stored.failure = Some(failure.clone());
-            }
-            return Err(ApiError::unprocessable(failure));
+    if upload.status == Status::Complete {
+        // Completing completes the storage's multipart upload, which then no longer
+        // exists: S3 answers a second CompleteMultipartUpload 404 NoSuchUpload ("the
+        // multipart upload might have been aborted or completed"). Procore documents
+        // 400, 401, 403, 410, 422 and 503 for Complete Upload; 422 (the request is
+        // understood but breaks a rule) is the one that fits, and is what this
+        // sandbox answers for every other rule broken. A client must not count on a
+        // second complete succeeding: after a lost answer it asks Show Upload first.
+        return Err(ApiError::unprocessable(format!(
+            "upload {} is already complete: it cannot be completed again",
+            upload.uuid
+        )));
+    }
+    super::v2::finish_multipart(state, &upload.key, multipart_id, &etags).await?;
+    if let Some(failure) = super::v2::verify_stored(state, &upload).await? {
+        if let Some(stored) = state.lock().uploads.get_mut(&upload.uuid) {
+            stored.status = Status::Failed;
+            stored.failure = Some(failure.clone());
         }
+        return Err(ApiError::unprocessable(failure));
     }
     let mut inner = state.lock();
     let stored = inner

@@ -144,9 +144,11 @@ fn refresh_expired_urls(state: &AppState, uuid: &str) -> Option<Validity> {
                 .iter()
                 .map(|(n, v)| (n.as_str(), v.as_str()))
                 .collect();
+            // At most 10,000 parts (validated): the part number fits.
+            let number = u16::try_from(index + 1).unwrap_or(u16::MAX);
             segment.url = state
                 .s3
-                .presign_upload_part(&key, multipart_id, index as u32 + 1, &signed, validity)
+                .presign_upload_part(&key, multipart_id, number, &signed, validity)
                 .to_string();
             segment.url_expires_at = validity.expires_at(now);
         }
@@ -289,14 +291,9 @@ pub async fn finish_multipart(
     etags: &[String],
 ) -> Result<(), ApiError> {
     check_against_storage(state, key, multipart_id, etags).await?;
-    let parts: Vec<(u32, String)> = etags
-        .iter()
-        .enumerate()
-        .map(|(i, e)| (i as u32 + 1, e.clone()))
-        .collect();
     state
         .s3
-        .complete_multipart_upload(key, multipart_id, &parts)
+        .complete_multipart_upload(key, multipart_id, etags)
         .await
         .map_err(|error| {
             ApiError::unprocessable(format!("storage refused to complete the upload: {error}"))

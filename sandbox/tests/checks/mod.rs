@@ -21,6 +21,7 @@ macro_rules! storage_check_tests {
             already_expired_instructions_are_refused,
             cors_lets_browsers_put_and_read_etag,
             full_uploads_store_every_byte,
+            list_parts_pages_past_a_thousand,
         );
     };
     (@each $harness:expr; $($check:ident),* $(,)?) => {
@@ -385,4 +386,39 @@ pub async fn already_expired_instructions_are_refused(h: &Harness) {
         200,
         "the next create's work"
     );
+}
+
+/// The sandbox's storage client lists every part of a multipart upload, also past
+/// S3's page of 1000 (ListParts pages by `part-number-marker`), in order, each with
+/// the ETag storage returned for it.
+pub async fn list_parts_pages_past_a_thousand(h: &Harness) {
+    let s3 = &h.sandbox.storage;
+    let key = "paging/k";
+    let upload_id = s3.create_multipart_upload(key).await.unwrap();
+    let validity = procore_sandbox::s3_client::Validity {
+        ttl_secs: 600,
+        expired: false,
+    };
+    let count: u16 = 1001;
+    let mut expected = Vec::new();
+    for number in 1..=count {
+        let body = number.to_be_bytes().to_vec();
+        expected.push((u32::from(number), md5_hex(&body)));
+        let url = s3.presign_upload_part(key, &upload_id, number, &[], validity);
+        let response = h.http.put(url).body(body).send().await.unwrap();
+        assert_eq!(response.status(), 200, "part {number}");
+    }
+    let listed: Vec<(u32, String)> = s3
+        .list_parts(key, &upload_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|part| (part.number, part.etag))
+        .collect();
+    assert_eq!(
+        listed.len(),
+        expected.len(),
+        "every part, past the first page"
+    );
+    assert_eq!(listed, expected);
 }

@@ -105,12 +105,13 @@ root_domain = ".s3.garage.localhost"
         let client = procore_sandbox::s3_client::S3Client::new(
             self.endpoint.clone(),
             self.bucket.clone(),
-            procore_sandbox::sigv4::Credentials {
+            procore_sandbox::s3_client::Credentials {
                 access_key: self.access_key.clone(),
                 secret_key: self.secret_key.clone(),
                 region: self.region.clone(),
             },
-        );
+        )
+        .unwrap();
         for _ in 0..300 {
             if client.head_object("probe").await.is_ok() {
                 return;

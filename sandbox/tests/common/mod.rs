@@ -177,6 +177,11 @@ impl Harness {
         serde_json::from_value(self.admin_get("requests").await).unwrap()
     }
 
+    /// GET /_sandbox/{route} as JSON.
+    pub async fn admin_json(&self, route: &str) -> Value {
+        self.admin_get(route).await
+    }
+
     async fn admin_get(&self, route: &str) -> Value {
         let response = self
             .http
