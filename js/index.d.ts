@@ -218,7 +218,8 @@ export interface RequestOptions {
   /** Sent as JSON (JSON.stringify); not with GET. */
   body?: unknown;
   /**
-   * Extra headers, e.g. an `Idempotency-Token` (sent again unchanged on every retry).
+   * Extra headers (sent again unchanged on every retry). A POST or PATCH without an
+   * `Idempotency-Token` gets a fresh one, the same on every retry of the call.
    * Authorization, Procore-Company-Id, Accept and Content-Type are the client's.
    */
   headers?: Record<string, string | number | boolean>;
