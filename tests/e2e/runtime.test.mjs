@@ -4,7 +4,7 @@
 // that fails hands back the finished upload, to attach again without sending twice.
 import { after, afterEach, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { describeInEngines, openWorld, randomFile } from "./support.mjs";
+import { describeInEngines, openssl, openWorld, randomFile } from "./support.mjs";
 
 const MiB = 1024 * 1024;
 
@@ -153,6 +153,30 @@ describeInEngines("the task runtime at its edges (each browser engine)", (engine
       return result;
     });
     assert.deepEqual(outcome, { ahead: "AbortError ABORTED", behind: "AbortError ABORTED", paused: "resolved" });
+  });
+
+  test("v1.1: a Complete Upload whose answer is lost is asked about (Show Upload), not sent twice", async () => {
+    const file = randomFile(dir, "lost-complete.bin", 11 * MiB);
+    await page.setInputFiles("#files", file);
+    await sandbox.clearRequests();
+    // The sandbox completes the upload, then closes the connection without an answer;
+    // a second complete of a completed upload is refused there (422), as on Procore.
+    await sandbox.setFaults({ api_answer_dropped: [{ method: "PATCH", path: "/rest/v1.1/projects/*/uploads/*" }] });
+    const outcome = await inPage(async (ProcoreClient, [file], api) => {
+      const client = new ProcoreClient({ companyId: 7, accessToken: "sandbox-token", baseUrl: api, allowInsecureStorage: true });
+      try {
+        const { uuid, status } = await client.upload(file, { projectId: 42, segmented: true });
+        return { uuid, status };
+      } catch (e) {
+        return { error: `${e.code} ${e.status} ${e.message}` };
+      }
+    });
+    assert.equal(outcome.status, "complete", JSON.stringify(outcome));
+    const api = (await sandbox.requests()).filter((r) => r.side === "api" && r.method !== "OPTIONS");
+    const upload = `/rest/v1.1/projects/42/uploads/${outcome.uuid}`;
+    const after = api.filter((r) => r.path === upload).map((r) => `${r.method} ${r.status}`);
+    assert.deepEqual(after, ["PATCH 0", "GET 200"], "one complete (its answer dropped), then Show Upload says complete");
+    assert.equal((await sandbox.inspect(outcome.uuid)).stored?.sha256, openssl("sha256", file), "stored byte for byte");
   });
 
   test("uploadAndAttach whose attach fails rejects with error.upload, which attaches without sending again", async () => {
