@@ -17,6 +17,11 @@ use super::Error;
 
 /// Bumped when the stored layout changes; states of another format are ignored.
 pub const STATE_FORMAT: u32 = 1;
+/// Every key a state is stored under starts with this (it is the start of every
+/// fingerprint, as it has been since states were first kept). A store may hold the
+/// app's own data beside the states (a store over `localStorage`): the library
+/// reads, writes, deletes and prunes no key without this prefix.
+pub const KEY_PREFIX: &str = "procore-upload/";
 /// Most states a store keeps; the least recently updated go first.
 pub const MAX_STORED_STATES: usize = 50;
 /// v1 instructions must be used within an hour; this much before that they are
@@ -166,7 +171,7 @@ pub fn fingerprint(scope: &StateScope, file: &FileIdentity) -> String {
         .map_or("-".to_string(), |m| m.to_string());
     // The name last: it may contain the separator.
     format!(
-        "procore-upload/{}/{}/{}/{}/{}/{}/{}",
+        "{KEY_PREFIX}{}/{}/{}/{}/{}/{}/{}",
         scope.api_version,
         scope.company_id,
         project,
@@ -175,6 +180,12 @@ pub fn fingerprint(scope: &StateScope, file: &FileIdentity) -> String {
         file.content_type.replace('/', "%2F"),
         file.name
     )
+}
+
+/// Whether `key` is one of the library's: under [`KEY_PREFIX`]. Any other key of a
+/// store is the app's, never read, written, deleted or pruned.
+pub fn is_own_key(key: &str) -> bool {
+    key.starts_with(KEY_PREFIX)
 }
 
 /// Whether v1 instructions received at `received_ms` can still be used at `now_ms`.
@@ -375,12 +386,14 @@ fn optional<'v, T>(
     }
 }
 
-/// Which stored entries to delete at `now_ms`: those that are not states, states
-/// past their association deadline, and beyond `max` the least recently updated.
+/// Which stored entries to delete at `now_ms`. Only the library's own keys
+/// ([`is_own_key`]) are considered, whatever they hold; of those: entries that are
+/// not states of this format (corrupt text), states past their association
+/// deadline, and beyond `max` the least recently updated.
 pub fn entries_to_drop(entries: &[(String, String)], now_ms: u64, max: usize) -> Vec<String> {
     let mut drop = Vec::new();
     let mut kept: Vec<(u64, &str)> = Vec::new();
-    for (key, text) in entries {
+    for (key, text) in entries.iter().filter(|(key, _)| is_own_key(key)) {
         match parse_state(text) {
             Some(state)
                 if now_ms.saturating_sub(state.created_ms)
@@ -408,7 +421,8 @@ pub fn entries_to_drop(entries: &[(String, String)], now_ms: u64, max: usize) ->
 }
 
 /// Key-value storage of states (tus-js-client's `UrlStorage`): IndexedDB in the
-/// browser, memory in tests, or what the integrator plugs in.
+/// browser, memory in tests, or what the integrator plugs in. An implementation
+/// sees every key of the storage behind it; [`OwnKeys`] narrows it to the library's.
 #[allow(async_fn_in_trait)] // Single-threaded (wasm): no Send bound wanted.
 pub trait Store {
     /// The text stored under `key`.
@@ -448,6 +462,42 @@ impl Store for MemoryStore {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect())
+    }
+}
+
+/// A store narrowed to the library's keys ([`is_own_key`]): `list` leaves the
+/// others out, `get` finds nothing under them, `delete` leaves them alone, and
+/// `put` refuses them with [`Error::Store`] (a state whose `key` was changed by
+/// hand), without calling the store behind it. The browser's stores are all
+/// seen through it, so no code path of the library reaches the app's data.
+#[derive(Debug, Default)]
+pub struct OwnKeys<S>(pub S);
+
+impl<S: Store> Store for OwnKeys<S> {
+    async fn get(&self, key: &str) -> Result<Option<String>, Error> {
+        if !is_own_key(key) {
+            return Ok(None);
+        }
+        self.0.get(key).await
+    }
+    async fn put(&self, key: &str, value: &str) -> Result<(), Error> {
+        if !is_own_key(key) {
+            return Err(Error::store(format!(
+                "a state's key must start with {KEY_PREFIX:?}; {key:?} is left alone"
+            )));
+        }
+        self.0.put(key, value).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), Error> {
+        if !is_own_key(key) {
+            return Ok(());
+        }
+        self.0.delete(key).await
+    }
+    async fn list(&self) -> Result<Vec<(String, String)>, Error> {
+        let mut entries = self.0.list().await?;
+        entries.retain(|(key, _)| is_own_key(key));
+        Ok(entries)
     }
 }
 

@@ -1,6 +1,7 @@
 //! Where upload states are kept in the browser: IndexedDB (one database, one object
 //! store, the state's JSON text under its fingerprint; no file bytes), or a store
 //! the integrator passes (`{ get, put, delete, list }`, each may return a promise).
+//! Either is seen through [`OwnKeys`]: the library touches no key outside its prefix.
 
 use std::cell::RefCell;
 
@@ -12,15 +13,18 @@ use web_sys::{IdbDatabase, IdbFactory, IdbObjectStore, IdbRequest, IdbTransactio
 
 use super::error::js_cause;
 use super::js::{describe_error, get_property};
-use crate::core::state::Store;
+use crate::core::state::{OwnKeys, Store};
 use crate::core::Error;
 
 /// The database and object store names.
 pub const DATABASE: &str = "procore-upload";
 const STATES: &str = "states";
 
-/// A store of states in the browser.
-pub enum WebStore {
+/// A store of states in the browser, narrowed to the library's keys.
+pub struct WebStore(OwnKeys<Backend>);
+
+/// Where the states are: every key of it, the app's included.
+enum Backend {
     /// IndexedDB, opened on first use.
     IndexedDb(RefCell<Option<IdbDatabase>>),
     /// The caller's `{ get, put, delete, list }`.
@@ -67,7 +71,7 @@ impl WebStore {
         factory
             .dyn_into::<IdbFactory>()
             .ok()
-            .map(|_| WebStore::IndexedDb(RefCell::new(None)))
+            .map(|_| WebStore(OwnKeys(Backend::IndexedDb(RefCell::new(None)))))
     }
 
     /// The caller's store: an object with `get`, `put`, `delete` and `list` methods.
@@ -78,16 +82,35 @@ impl WebStore {
                 .iter()
                 .all(|name| get_property(object, name).is_function())
         });
-        object.map(|o| WebStore::Custom(o.clone())).ok_or_else(|| {
-            Error::InvalidInput(
+        object
+            .map(|o| WebStore(OwnKeys(Backend::Custom(o.clone()))))
+            .ok_or_else(|| {
+                Error::InvalidInput(
                 "options.store must be false or an object with get, put, delete and list methods"
                     .into(),
             )
-        })
+            })
     }
+}
 
+impl Store for WebStore {
+    async fn get(&self, key: &str) -> Result<Option<String>, Error> {
+        self.0.get(key).await
+    }
+    async fn put(&self, key: &str, value: &str) -> Result<(), Error> {
+        self.0.put(key, value).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), Error> {
+        self.0.delete(key).await
+    }
+    async fn list(&self) -> Result<Vec<(String, String)>, Error> {
+        self.0.list().await
+    }
+}
+
+impl Backend {
     async fn database(&self) -> Result<Option<IdbDatabase>, Error> {
-        let WebStore::IndexedDb(slot) = self else {
+        let Backend::IndexedDb(slot) = self else {
             return Ok(None);
         };
         if let Some(db) = slot.borrow().as_ref() {
@@ -144,11 +167,11 @@ impl WebStore {
     }
 }
 
-impl Store for WebStore {
+impl Store for Backend {
     async fn get(&self, key: &str) -> Result<Option<String>, Error> {
         let value = match self {
-            WebStore::Custom(object) => Self::call(object, "get", &[key.into()]).await?,
-            WebStore::IndexedDb(_) => {
+            Backend::Custom(object) => Self::call(object, "get", &[key.into()]).await?,
+            Backend::IndexedDb(_) => {
                 let Some(db) = self.database().await? else {
                     return Ok(None);
                 };
@@ -164,10 +187,10 @@ impl Store for WebStore {
 
     async fn put(&self, key: &str, value: &str) -> Result<(), Error> {
         match self {
-            WebStore::Custom(object) => {
+            Backend::Custom(object) => {
                 Self::call(object, "put", &[key.into(), value.into()]).await?;
             }
-            WebStore::IndexedDb(_) => {
+            Backend::IndexedDb(_) => {
                 let Some(db) = self.database().await? else {
                     return Ok(());
                 };
@@ -183,10 +206,10 @@ impl Store for WebStore {
 
     async fn delete(&self, key: &str) -> Result<(), Error> {
         match self {
-            WebStore::Custom(object) => {
+            Backend::Custom(object) => {
                 Self::call(object, "delete", &[key.into()]).await?;
             }
-            WebStore::IndexedDb(_) => {
+            Backend::IndexedDb(_) => {
                 let Some(db) = self.database().await? else {
                     return Ok(());
                 };
@@ -202,7 +225,7 @@ impl Store for WebStore {
 
     async fn list(&self) -> Result<Vec<(String, String)>, Error> {
         let (keys, values) = match self {
-            WebStore::Custom(object) => {
+            Backend::Custom(object) => {
                 // `[[key, value], …]`.
                 let listed = Self::call(object, "list", &[]).await?;
                 let pairs: Array = listed
@@ -218,7 +241,7 @@ impl Store for WebStore {
                     .collect();
                 (keys, values)
             }
-            WebStore::IndexedDb(_) => {
+            Backend::IndexedDb(_) => {
                 let Some(db) = self.database().await? else {
                     return Ok(Vec::new());
                 };
