@@ -9,8 +9,7 @@ use pollster::block_on;
 use procore_upload::core::plan::MIB;
 use procore_upload::core::state::{
     entries_to_drop, find, fingerprint, is_own_key, parse_state, prune, save, state_text,
-    FileIdentity, MemoryStore, OwnKeys, StateScope, Store, UploadState, KEY_PREFIX,
-    MAX_STORED_STATES,
+    FileIdentity, MemoryStore, Op, StateScope, Store, UploadState, KEY_PREFIX, MAX_STORED_STATES,
 };
 use procore_upload::core::Error;
 
@@ -129,7 +128,7 @@ fn the_key_format_of_states_already_stored() {
 }
 
 /// A state as 380fc52 stored it (text and key written out, not made by this
-/// build): found through the narrowed store, and kept by pruning.
+/// build): found, and kept by pruning.
 #[test]
 fn a_state_stored_by_the_current_release_is_found_and_kept() {
     let key = "procore-upload/v2.1/7/42/12582912/1700000000000/application%2Fpdf/plan.pdf";
@@ -142,15 +141,15 @@ fn a_state_stored_by_the_current_release_is_found_and_kept() {
         r#""whole_sha256":"cc","whole_md5":null,"uuid":"01J0","parts":[],"instructions_at_ms":1800000000000,"#,
         r#""etags":["\"e1\"",null],"created_ms":1800000000000,"updated_ms":1800000001000,"phase":"uploading"}"#
     );
-    let store = OwnKeys(MemoryStore::default());
-    block_on(store.0.put(key, text)).unwrap();
+    let store = MemoryStore::default();
+    block_on(store.run(Op::Put(key, text))).unwrap();
     let found = block_on(find(&store, key, 1_800_000_002_000)).unwrap();
     assert_eq!(found.len(), 1, "found");
     assert_eq!(found[0].key, key);
     assert_eq!(found[0].etags, vec![Some("\"e1\"".to_string()), None]);
     assert_eq!(
-        block_on(store.0.get(key)).unwrap().as_deref(),
-        Some(text),
+        block_on(store.run(Op::List)).unwrap(),
+        vec![(key.to_string(), text.to_string())],
         "kept as it was"
     );
 }
@@ -244,7 +243,7 @@ fn what_a_store_drops() {
     }
 }
 
-/// One call to the store behind [`OwnKeys`].
+/// An operation that reached the storage behind a store.
 #[derive(Debug, Clone, PartialEq)]
 enum Call {
     Get(String),
@@ -253,7 +252,7 @@ enum Call {
     List,
 }
 
-/// A memory store that records the calls it gets.
+/// A memory store that records the operations that reach it.
 #[derive(Default)]
 struct Recording {
     inner: MemoryStore,
@@ -261,22 +260,27 @@ struct Recording {
 }
 
 impl Store for Recording {
-    async fn get(&self, key: &str) -> Result<Option<String>, Error> {
-        self.calls.borrow_mut().push(Call::Get(key.into()));
-        self.inner.get(key).await
+    async fn run<'a>(&'a self, op: Op<'a>) -> Result<Vec<(String, String)>, Error> {
+        self.calls.borrow_mut().push(match op {
+            Op::Get(key) => Call::Get(key.into()),
+            Op::Put(key, _) => Call::Put(key.into()),
+            Op::Delete(key) => Call::Delete(key.into()),
+            Op::List => Call::List,
+        });
+        self.inner.run(op).await
     }
-    async fn put(&self, key: &str, value: &str) -> Result<(), Error> {
-        self.calls.borrow_mut().push(Call::Put(key.into()));
-        self.inner.put(key, value).await
+}
+
+/// Puts `entries` in `store` as the app would: beside the library, not through it.
+fn put_raw(store: &impl Store, entries: &Entries) {
+    for (key, value) in entries {
+        block_on(store.run(Op::Put(key, value))).unwrap();
     }
-    async fn delete(&self, key: &str) -> Result<(), Error> {
-        self.calls.borrow_mut().push(Call::Delete(key.into()));
-        self.inner.delete(key).await
-    }
-    async fn list(&self) -> Result<Vec<(String, String)>, Error> {
-        self.calls.borrow_mut().push(Call::List);
-        self.inner.list().await
-    }
+}
+
+/// Every entry of `store`, the app's included, sorted.
+fn everything(store: &impl Store) -> Entries {
+    sorted(block_on(store.run(Op::List)).unwrap())
 }
 
 fn sorted(mut entries: Entries) -> Entries {
@@ -284,42 +288,38 @@ fn sorted(mut entries: Entries) -> Entries {
     entries
 }
 
-/// Every operation of the narrowed store on the app's keys: the store behind it
-/// is not even called, and the app's entries stay exactly as they were.
+/// Every method of a store on an app's key: nothing reaches the storage behind
+/// but the one `list`, and the app's entries stay exactly as they were.
 #[test]
-fn the_narrowed_store_never_touches_the_apps_keys() {
+fn a_store_never_passes_on_the_apps_keys() {
     let now = 1_000 * HOUR;
     for (key, value) in apps_entries(now) {
-        let store = OwnKeys(Recording::default());
-        for (k, v) in apps_entries(now) {
-            block_on(store.0.inner.put(&k, &v)).unwrap();
-        }
+        let store = Recording::default();
+        put_raw(&store.inner, &apps_entries(now));
         assert_eq!(block_on(store.get(&key)).unwrap(), None, "get {key:?}");
         let refused = block_on(store.put(&key, "{\"format\":1}"));
         assert!(
-            matches!(&refused, Err(Error::Store { message, .. }) if message.contains("procore-upload/")),
+            matches!(&refused, Err(Error::Store { message, .. })
+                if message.contains("must start with \"procore-upload/\"")),
             "put {key:?}: {refused:?}"
         );
         block_on(store.delete(&key)).unwrap();
         assert_eq!(block_on(store.list()).unwrap(), vec![], "list");
-        assert_eq!(*store.0.calls.borrow(), vec![Call::List], "{key:?}");
+        assert_eq!(*store.calls.borrow(), vec![Call::List], "{key:?}");
         assert_eq!(
-            block_on(store.0.inner.get(&key)).unwrap().as_deref(),
-            Some(value.as_str()),
+            block_on(store.inner.run(Op::Get(&key))).unwrap(),
+            vec![(key.clone(), value)],
             "{key:?} untouched"
         );
-        assert_eq!(
-            sorted(block_on(store.0.inner.list()).unwrap()),
-            sorted(apps_entries(now))
-        );
+        assert_eq!(everything(&store.inner), sorted(apps_entries(now)));
     }
 }
 
 #[test]
-fn the_narrowed_store_passes_its_own_keys_through() {
-    let store = OwnKeys(Recording::default());
+fn a_store_passes_on_its_own_keys() {
+    let store = Recording::default();
     let key = own("v1.1/7/42/10/1/-/plan.pdf");
-    block_on(store.0.inner.put("theme", "dark")).unwrap();
+    put_raw(&store.inner, &vec![foreign("theme", "dark")]);
     block_on(store.put(&key, "text")).unwrap();
     assert_eq!(block_on(store.get(&key)).unwrap().as_deref(), Some("text"));
     assert_eq!(
@@ -329,7 +329,7 @@ fn the_narrowed_store_passes_its_own_keys_through() {
     block_on(store.delete(&key)).unwrap();
     assert_eq!(block_on(store.get(&key)).unwrap(), None);
     assert_eq!(
-        *store.0.calls.borrow(),
+        *store.calls.borrow(),
         vec![
             Call::Put(key.clone()),
             Call::Get(key.clone()),
@@ -338,6 +338,7 @@ fn the_narrowed_store_passes_its_own_keys_through() {
             Call::Get(key.clone()),
         ]
     );
+    assert_eq!(everything(&store.inner), vec![foreign("theme", "dark")]);
 }
 
 /// Saving, pruning and finding as an upload does, beside the app's data: the
@@ -345,10 +346,8 @@ fn the_narrowed_store_passes_its_own_keys_through() {
 #[test]
 fn uploads_pruning_and_finding_leave_the_apps_entries() {
     let now = 1_800_000_000_000;
-    let store = OwnKeys(MemoryStore::default());
-    for (key, value) in apps_entries(now) {
-        block_on(store.0.put(&key, &value)).unwrap();
-    }
+    let store = MemoryStore::default();
+    put_raw(&store, &apps_entries(now));
     for i in 0..MAX_STORED_STATES + 5 {
         let mut state = UploadState::new(scope(), identity(i as u64 + 1), 5 * MIB, true, now);
         state.updated_ms = now + i as u64;
@@ -368,7 +367,7 @@ fn uploads_pruning_and_finding_leave_the_apps_entries() {
     let later = now + 8 * 24 * HOUR;
     assert!(block_on(find(&store, &newest, later)).unwrap().is_empty());
     assert_eq!(
-        sorted(block_on(store.0.list()).unwrap()),
+        everything(&store),
         sorted(apps_entries(now)),
         "only the app's entries left, as they were"
     );

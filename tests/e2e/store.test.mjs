@@ -144,4 +144,50 @@ describeInEngines("state stores (each browser engine)", (engine) => {
     const record = await sandbox.inspect(out.result.uuid);
     assert.equal(record.stored?.sha256, openssl("sha256", file), "the upload went on: stored byte for byte");
   });
+
+  test("IndexedDB: another tab upgrades the database mid-upload; the upload goes on and its state is found and deleted", async () => {
+    const file = randomFile(dir, "other-tab.bin", 4 * 6 * MiB);
+    await pick(file);
+    const out = await page.evaluate(async () => {
+      const client = await window.__client();
+      const [picked] = document.getElementById("files").files;
+      const options = { projectId: 42, segmented: true, segmentSize: 6 * 1024 * 1024 };
+      // Paused with a state saved: the library's connection to the database is open.
+      const task = await window.__startPaused(client, picked, options);
+      await window.__until(async () => (await client.findResumable(picked, options))[0]?.etags.some(Boolean));
+      // Another tab: a frame of this origin, with connections of its own.
+      const frame = document.createElement("iframe");
+      frame.src = "/";
+      const loaded = new Promise((resolve) => { frame.onload = resolve; });
+      document.body.append(frame);
+      await loaded;
+      const idb = frame.contentWindow.indexedDB;
+      const opened = (request) => new Promise((resolve, reject) => {
+        request.onsuccess = () => resolve(request.result);
+        request.onerror = () => reject(request.error);
+        request.onblocked = () => reject(new Error("blocked: the library kept its connection open"));
+      });
+      const current = await opened(idb.open("procore-upload"));
+      const version = current.version + 1;
+      current.close();
+      // It upgrades the database while the library holds it, and keeps it open.
+      const upgrading = idb.open("procore-upload", version);
+      upgrading.onupgradeneeded = () => upgrading.result.createObjectStore("the-other-tab's");
+      const theirs = await opened(upgrading);
+      const found = await client.findResumable(picked, options);
+      task.resume();
+      const result = await task.done;
+      await window.__until(async () => (await client.findResumable(picked, options)).length === 0);
+      const stores = [...theirs.objectStoreNames].sort();
+      theirs.close();
+      frame.remove();
+      client.close();
+      return { version, found: found.length, etags: found[0]?.etags.filter(Boolean).length, result, stores };
+    });
+    assert.equal(out.found, 1, "the kept state is read at the new version");
+    assert.ok(out.etags >= 1, "with its stored parts");
+    assert.deepEqual(out.stores, ["states", "the-other-tab's"], "one database, both stores");
+    const record = await sandbox.inspect(out.result.uuid);
+    assert.equal(record.stored?.sha256, openssl("sha256", file), "stored byte for byte");
+  });
 });
