@@ -15,8 +15,7 @@ use procore_upload::core::http::{Body, Http, Method, Request};
 use procore_upload::core::plan::{ApiVersion, Segmented, MIB};
 use procore_upload::core::runtime::{Limits, Shared};
 use procore_upload::core::state::{
-    entries_to_drop, find, fingerprint, parse_state, prune, save, state_text, FileIdentity,
-    MemoryStore, StateScope, Store, UploadState, MAX_STORED_STATES,
+    fingerprint, parse_state, state_text, FileIdentity, StateScope, UploadState,
 };
 use procore_upload::core::Error;
 use serde_json::{json, Value};
@@ -28,8 +27,6 @@ const SEGMENT: usize = 5 * MIB as usize;
 
 /// A change made to a good state in the table of misfits.
 type StateChange = Box<dyn Fn(&mut UploadState)>;
-/// Stored entries: (key, text).
-type Entries = Vec<(String, String)>;
 /// Speed samples: (ms, bytes uploaded).
 type Samples = &'static [(f64, u64)];
 
@@ -596,100 +593,6 @@ fn fingerprints_differ_in_every_part() {
     for (what, key) in variants {
         assert_ne!(key, base, "{what}");
     }
-}
-
-fn stored(key: &str, version: &str, created_ms: u64, updated_ms: u64) -> (String, String) {
-    let mut scope = scope();
-    scope.api_version = version.into();
-    let mut state = UploadState::new(scope, identity(10), 5 * MIB, true, created_ms);
-    state.key = key.into();
-    state.updated_ms = updated_ms;
-    (key.into(), state_text(&state))
-}
-
-#[test]
-fn what_a_store_drops() {
-    const HOUR: u64 = 3_600_000;
-    let now = 1_000 * HOUR;
-    let table: Vec<(&str, Entries, usize, Vec<&str>)> = vec![
-        (
-            "nothing to drop",
-            vec![stored("a", "v1.1", now - HOUR, now)],
-            10,
-            vec![],
-        ),
-        (
-            "v1 past a week",
-            vec![
-                stored("a", "v1.1", now - 7 * 24 * HOUR, now),
-                stored("b", "v1.1", now - 7 * 24 * HOUR + 1, now),
-            ],
-            10,
-            vec!["a"],
-        ),
-        (
-            "v2.1 past a day",
-            vec![
-                stored("a", "v2.1", now - 24 * HOUR, now),
-                stored("b", "v2.1", now - 24 * HOUR + 1, now),
-            ],
-            10,
-            vec!["a"],
-        ),
-        (
-            "not a state",
-            vec![
-                ("x".into(), "{\"format\":1}".into()),
-                ("y".into(), "junk".into()),
-            ],
-            10,
-            vec!["x", "y"],
-        ),
-        (
-            "the least recently updated beyond the bound",
-            vec![
-                stored("a", "v1.1", now, now - 3),
-                stored("b", "v1.1", now, now - 1),
-                stored("c", "v1.1", now, now - 2),
-            ],
-            1,
-            vec!["a", "c"],
-        ),
-    ];
-    for (what, entries, max, expected) in table {
-        let mut dropped = entries_to_drop(&entries, now, max);
-        dropped.sort();
-        assert_eq!(dropped, expected, "{what}");
-    }
-}
-
-#[test]
-fn a_store_stays_bounded_and_forgets_expired_states() {
-    let store = MemoryStore::default();
-    let now = 1_800_000_000_000;
-    for i in 0..MAX_STORED_STATES + 5 {
-        let mut state = UploadState::new(scope(), identity(i as u64 + 1), 5 * MIB, true, now);
-        state.updated_ms = now + i as u64;
-        pollster::block_on(save(&store, &state)).unwrap();
-        pollster::block_on(prune(&store, state.updated_ms)).unwrap();
-    }
-    let entries = pollster::block_on(store.list()).unwrap();
-    assert_eq!(entries.len(), MAX_STORED_STATES);
-    let oldest = fingerprint(&scope(), &identity(1));
-    assert!(
-        entries.iter().all(|(key, _)| *key != oldest),
-        "the oldest went first"
-    );
-
-    let newest = fingerprint(&scope(), &identity((MAX_STORED_STATES + 5) as u64));
-    let found = pollster::block_on(find(&store, &newest, now + 1000)).unwrap();
-    assert_eq!(found.len(), 1);
-    // Eight days on, every v1 state is past its week: found nowhere, and deleted.
-    let later = now + 8 * 24 * 3_600_000;
-    assert!(pollster::block_on(find(&store, &newest, later))
-        .unwrap()
-        .is_empty());
-    assert!(pollster::block_on(store.list()).unwrap().is_empty());
 }
 
 #[test]

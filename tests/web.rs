@@ -10,5 +10,7 @@ mod adapter;
 mod engine;
 #[path = "web/hash_file.rs"]
 mod hash_file;
+#[path = "web/store.rs"]
+mod store;
 #[path = "web/support.rs"]
 mod support;

@@ -8,6 +8,7 @@
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
 use std::collections::HashMap;
+use std::future::Future;
 
 use super::json::Json;
 
@@ -17,6 +18,11 @@ use super::Error;
 
 /// Bumped when the stored layout changes; states of another format are ignored.
 pub const STATE_FORMAT: u32 = 1;
+/// Every key a state is stored under starts with this (it is the start of every
+/// fingerprint, as it has been since states were first kept). A store may hold the
+/// app's own data beside the states (a store over `localStorage`): the library
+/// reads, writes, deletes and prunes no key without this prefix.
+pub const KEY_PREFIX: &str = "procore-upload/";
 /// Most states a store keeps; the least recently updated go first.
 pub const MAX_STORED_STATES: usize = 50;
 /// v1 instructions must be used within an hour; this much before that they are
@@ -166,7 +172,7 @@ pub fn fingerprint(scope: &StateScope, file: &FileIdentity) -> String {
         .map_or("-".to_string(), |m| m.to_string());
     // The name last: it may contain the separator.
     format!(
-        "procore-upload/{}/{}/{}/{}/{}/{}/{}",
+        "{KEY_PREFIX}{}/{}/{}/{}/{}/{}/{}",
         scope.api_version,
         scope.company_id,
         project,
@@ -175,6 +181,12 @@ pub fn fingerprint(scope: &StateScope, file: &FileIdentity) -> String {
         file.content_type.replace('/', "%2F"),
         file.name
     )
+}
+
+/// Whether `key` is one of the library's: under [`KEY_PREFIX`]. Any other key of a
+/// store is the app's, never read, written, deleted or pruned.
+pub fn is_own_key(key: &str) -> bool {
+    key.starts_with(KEY_PREFIX)
 }
 
 /// Whether v1 instructions received at `received_ms` can still be used at `now_ms`.
@@ -375,12 +387,14 @@ fn optional<'v, T>(
     }
 }
 
-/// Which stored entries to delete at `now_ms`: those that are not states, states
-/// past their association deadline, and beyond `max` the least recently updated.
+/// Which stored entries to delete at `now_ms`. Only the library's own keys
+/// ([`is_own_key`]) are considered, whatever they hold; of those: entries that are
+/// not states of this format (corrupt text), states past their association
+/// deadline, and beyond `max` the least recently updated.
 pub fn entries_to_drop(entries: &[(String, String)], now_ms: u64, max: usize) -> Vec<String> {
     let mut drop = Vec::new();
     let mut kept: Vec<(u64, &str)> = Vec::new();
-    for (key, text) in entries {
+    for (key, text) in entries.iter().filter(|(key, _)| is_own_key(key)) {
         match parse_state(text) {
             Some(state)
                 if now_ms.saturating_sub(state.created_ms)
@@ -407,18 +421,71 @@ pub fn entries_to_drop(entries: &[(String, String)], now_ms: u64, max: usize) ->
     drop
 }
 
+/// One operation on the storage behind a [`Store`], on any key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op<'a> {
+    /// The entry under a key, if there is one.
+    Get(&'a str),
+    /// Stores a text under a key.
+    Put(&'a str, &'a str),
+    /// Deletes a key (no error when absent).
+    Delete(&'a str),
+    /// Every entry.
+    List,
+}
+
 /// Key-value storage of states (tus-js-client's `UrlStorage`): IndexedDB in the
 /// browser, memory in tests, or what the integrator plugs in.
+///
+/// An implementation provides [`Store::run`], on any key of its storage, which may
+/// hold the app's data too; the library calls only the other methods, which never
+/// pass on a key outside [`KEY_PREFIX`] ([`is_own_key`]): `get` finds nothing under
+/// one, `delete` leaves it alone, `put` refuses it with [`Error::Store`] (a state
+/// whose `key` was changed by hand), `list` leaves those entries out. So every
+/// store is narrowed to the library's keys, whatever the code path.
 #[allow(async_fn_in_trait)] // Single-threaded (wasm): no Send bound wanted.
 pub trait Store {
-    /// The text stored under `key`.
-    async fn get(&self, key: &str) -> Result<Option<String>, Error>;
-    /// Stores `value` under `key`.
-    async fn put(&self, key: &str, value: &str) -> Result<(), Error>;
-    /// Deletes `key` (no error when absent).
-    async fn delete(&self, key: &str) -> Result<(), Error>;
-    /// Every entry.
-    async fn list(&self) -> Result<Vec<(String, String)>, Error>;
+    /// Runs `op`: `Get` gives the entry found (none or one), `List` every entry,
+    /// `Put` and `Delete` nothing.
+    fn run<'a>(
+        &'a self,
+        op: Op<'a>,
+    ) -> impl Future<Output = Result<Vec<(String, String)>, Error>> + 'a;
+
+    /// The text stored under `key` (none under a key not the library's).
+    async fn get(&self, key: &str) -> Result<Option<String>, Error> {
+        if !is_own_key(key) {
+            return Ok(None);
+        }
+        Ok(self.run(Op::Get(key)).await?.pop().map(|(_, text)| text))
+    }
+
+    /// Stores `value` under `key` (refused for a key not the library's).
+    async fn put(&self, key: &str, value: &str) -> Result<(), Error> {
+        if !is_own_key(key) {
+            // Not `{:?}`: str's Debug costs the wasm 0.5 KB gzip (measured).
+            return Err(Error::store(format!(
+                "a state's key must start with \"{KEY_PREFIX}\"; \"{key}\" is left alone"
+            )));
+        }
+        self.run(Op::Put(key, value)).await.map(drop)
+    }
+
+    /// Deletes `key` (no error when absent; nothing done for a key not the
+    /// library's).
+    async fn delete(&self, key: &str) -> Result<(), Error> {
+        if !is_own_key(key) {
+            return Ok(());
+        }
+        self.run(Op::Delete(key)).await.map(drop)
+    }
+
+    /// Every entry of the library's.
+    async fn list(&self) -> Result<Vec<(String, String)>, Error> {
+        let mut entries = self.run(Op::List).await?;
+        entries.retain(|(key, _)| is_own_key(key));
+        Ok(entries)
+    }
 }
 
 /// A store in memory.
@@ -428,26 +495,27 @@ pub struct MemoryStore {
 }
 
 impl Store for MemoryStore {
-    async fn get(&self, key: &str) -> Result<Option<String>, Error> {
-        Ok(self.entries.borrow().get(key).cloned())
-    }
-    async fn put(&self, key: &str, value: &str) -> Result<(), Error> {
-        self.entries
-            .borrow_mut()
-            .insert(key.to_string(), value.to_string());
-        Ok(())
-    }
-    async fn delete(&self, key: &str) -> Result<(), Error> {
-        self.entries.borrow_mut().remove(key);
-        Ok(())
-    }
-    async fn list(&self) -> Result<Vec<(String, String)>, Error> {
-        Ok(self
-            .entries
-            .borrow()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect())
+    async fn run<'a>(&'a self, op: Op<'a>) -> Result<Vec<(String, String)>, Error> {
+        let mut entries = self.entries.borrow_mut();
+        Ok(match op {
+            Op::Get(key) => entries
+                .get(key)
+                .map(|text| (key.to_string(), text.clone()))
+                .into_iter()
+                .collect(),
+            Op::Put(key, value) => {
+                entries.insert(key.to_string(), value.to_string());
+                Vec::new()
+            }
+            Op::Delete(key) => {
+                entries.remove(key);
+                Vec::new()
+            }
+            Op::List => entries
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        })
     }
 }
 

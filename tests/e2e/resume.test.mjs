@@ -287,7 +287,7 @@ describeInEngines("pause, resume and reload (each browser engine)", (engine) => 
       const now = Date.now();
       await idb("readwrite", (store) => {
         for (let i = 0; i < 50; i++) {
-          const key = `older-${i}`;
+          const key = `procore-upload/older-${i}`;
           store.put(JSON.stringify({
             format: 1, key, scope: { api_version: "v1.1", company_id: 7, project_id: 42 },
             file: { name: key, size: 1, last_modified: 1, content_type: "" }, segment_size: 16777216,
@@ -304,8 +304,8 @@ describeInEngines("pause, resume and reload (each browser engine)", (engine) => 
     });
     // The upload's first saved state made 51: the oldest went. Done, its own went too.
     assert.equal(keys.length, 49);
-    assert.ok(!keys.includes("older-49"), "the least recently updated dropped");
-    assert.ok(keys.includes("older-0") && keys.includes("older-48"));
+    assert.ok(!keys.includes("procore-upload/older-49"), "the least recently updated dropped");
+    assert.ok(keys.includes("procore-upload/older-0") && keys.includes("procore-upload/older-48"));
   });
 
   test("an upload in one piece (a form) as a task: done resolves, no state is kept", async () => {
