@@ -14,9 +14,7 @@ use procore_upload::core::hash::{Digests, HashBackend, HashOptions, InThread};
 use procore_upload::core::http::{Body, Http, Method, Request};
 use procore_upload::core::plan::{ApiVersion, Segmented, MIB};
 use procore_upload::core::runtime::{Limits, Shared};
-use procore_upload::core::state::{
-    fingerprint, parse_state, state_text, FileIdentity, StateScope, UploadState,
-};
+use procore_upload::core::state::{fingerprint, parse_state, state_text, StateScope, UploadState};
 use procore_upload::core::Error;
 use serde_json::{json, Value};
 
@@ -535,23 +533,6 @@ fn a_v2_upload_completed_before_the_stop_only_waits() {
         "nothing sent again: {methods:?}"
     );
     assert!(puts(&http).is_empty());
-}
-
-fn identity(size: u64) -> FileIdentity {
-    FileIdentity {
-        name: "plan.pdf".into(),
-        size,
-        last_modified: Some(1_700_000_000_000),
-        content_type: "application/pdf".into(),
-    }
-}
-
-fn scope() -> StateScope {
-    StateScope {
-        api_version: "v1.1".into(),
-        company_id: 7,
-        project_id: Some(42),
-    }
 }
 
 #[test]

@@ -9,31 +9,17 @@ use pollster::block_on;
 use procore_upload::core::plan::MIB;
 use procore_upload::core::state::{
     entries_to_drop, find, fingerprint, is_own_key, parse_state, prune, save, state_text,
-    FileIdentity, MemoryStore, Op, StateScope, Store, UploadState, KEY_PREFIX, MAX_STORED_STATES,
+    MemoryStore, Op, Store, UploadState, KEY_PREFIX, MAX_STORED_STATES,
 };
 use procore_upload::core::Error;
+
+mod common;
+use common::{identity, scope};
 
 /// Stored entries: (key, text).
 type Entries = Vec<(String, String)>;
 
 const HOUR: u64 = 3_600_000;
-
-fn identity(size: u64) -> FileIdentity {
-    FileIdentity {
-        name: "plan.pdf".into(),
-        size,
-        last_modified: Some(1_700_000_000_000),
-        content_type: "application/pdf".into(),
-    }
-}
-
-fn scope() -> StateScope {
-    StateScope {
-        api_version: "v1.1".into(),
-        company_id: 7,
-        project_id: Some(42),
-    }
-}
 
 /// A state of `version` stored under the library's prefix and `key`.
 fn stored(key: &str, version: &str, created_ms: u64, updated_ms: u64) -> (String, String) {

@@ -478,17 +478,7 @@ mod tests {
         async fn token(&self, refresh: bool) -> Result<String, Error> {
             self.calls.borrow_mut().push(refresh);
             // Yield once so that other requests pile up behind this fetch.
-            let mut yielded = false;
-            std::future::poll_fn(|cx| {
-                if yielded {
-                    Poll::Ready(())
-                } else {
-                    yielded = true;
-                    cx.waker().wake_by_ref();
-                    Poll::Pending
-                }
-            })
-            .await;
+            yield_now().await;
             Ok(format!("t{}", self.calls.borrow().len()))
         }
     }

@@ -10,6 +10,7 @@ use procore_upload::core::hash::hash_bytes;
 use procore_upload::core::http::{Body, Http, Method, Request, Response, Tokens};
 use procore_upload::core::plan::{ApiVersion, Segmented};
 use procore_upload::core::protocol::{FileMeta, Scope};
+use procore_upload::core::state::{FileIdentity, StateScope};
 use procore_upload::core::Error;
 use serde_json::{json, Value};
 
@@ -189,5 +190,24 @@ pub fn v1_segmented_responder(
             ok(200, json!({"uuid": "U2", "status": "complete"}))
         }
         other => panic!("unexpected {other:?}"),
+    }
+}
+
+/// The file the state tests keep states of: `plan.pdf`, `size` bytes.
+pub fn identity(size: u64) -> FileIdentity {
+    FileIdentity {
+        name: "plan.pdf".into(),
+        size,
+        last_modified: Some(1_700_000_000_000),
+        content_type: "application/pdf".into(),
+    }
+}
+
+/// Where those states go: v1.1, company 7, project 42.
+pub fn scope() -> StateScope {
+    StateScope {
+        api_version: "v1.1".into(),
+        company_id: 7,
+        project_id: Some(42),
     }
 }
