@@ -686,3 +686,50 @@ fn cancel_while_sending_stops_every_request_in_flight() {
         "the cancelled state is deleted"
     );
 }
+
+/// A state given to go on from is kept under this file's key, never under the key
+/// it came with (a caller's or another file's).
+#[test]
+fn a_given_state_is_kept_under_this_files_key() {
+    let size = 3 * SEGMENT + 10;
+    let source = data(size);
+    let http = Held::new(v1_segmented_responder(source.clone(), SEGMENT));
+    http.hold(|r| r.method == Method::Put && r.url.contains("/part/1"));
+    let shared = Shared::new(tokens(), limits());
+    let store = MemoryStore::default();
+    let hasher = InThread::new(source.as_slice());
+    let env = env(&http, &shared, &hasher, &store);
+    let options = v1_options(size);
+    // A first task stores part 1, then stops: its state is what a caller kept.
+    let (first, _) = task(&options, ResumeFrom::Nothing, None);
+    let mut run = pin!(first.run(&env, |_| {}));
+    assert!(settle(run.as_mut()).is_pending());
+    first.close();
+    assert!(settle(run.as_mut()).is_ready());
+    let mut given = first.state().unwrap();
+    given.key = "procore-upload/someone-else".into();
+    http.release();
+    let (second, _) = task(&options, ResumeFrom::State(Box::new(given)), None);
+    // Held at its third part, after part 2 was stored and its state written.
+    http.hold(|r| r.method == Method::Put && r.url.contains("/part/2"));
+    let mut run = pin!(second.run(&env, |_| {}));
+    assert!(settle(run.as_mut()).is_pending());
+    assert_eq!(
+        stored_keys(&store),
+        [second.key()],
+        "written under this file's key"
+    );
+    http.release();
+    assert!(settle(run.as_mut()).is_ready());
+    assert_eq!(second.status(), Status::Done);
+    assert_eq!(
+        http.sent(Method::Put, "/part/0?sig=x"),
+        1,
+        "part 1 was not sent again"
+    );
+    assert!(
+        !stored_keys(&store).contains(&"procore-upload/someone-else".to_string()),
+        "{:?}",
+        stored_keys(&store)
+    );
+}

@@ -489,7 +489,9 @@ impl Task {
                 _ => None,
             },
         };
-        if let Some(found) = found {
+        if let Some(mut found) = found {
+            // Kept under this file's key, whatever key the given state came with.
+            found.key = self.key();
             *self.state.borrow_mut() = found;
             self.kept.set(true);
             self.verify.set(true);
