@@ -15,6 +15,7 @@ mod v1;
 mod v2;
 
 use std::cell::RefCell;
+use std::future::Future;
 
 use super::api::ApiClient;
 use super::hash::HashBackend;
@@ -304,19 +305,20 @@ struct Client<'a, H, T> {
     options: &'a UploadOptions,
 }
 
-impl<H: Http, T: Tokens> Client<'_, H, T> {
+impl<'c, H: Http, T: Tokens> Client<'c, H, T> {
     pub(super) fn scope(&self) -> &Scope {
         &self.options.scope
     }
 
-    /// One API call without extra headers.
-    pub(super) async fn api(
-        &self,
+    /// One API call without extra headers: the API client's future itself, not
+    /// one that awaits it (a smaller package).
+    pub(super) fn api<'a>(
+        &'a self,
         method: Method,
-        url: &str,
+        url: &'a str,
         body: Option<String>,
-    ) -> Result<Response, Error> {
-        self.api.call(method, url, body, &[]).await
+    ) -> impl Future<Output = Result<Response, Error>> + use<'a, 'c, H, T> {
+        self.api.call(method, url, body, &[])
     }
 
     /// Create Upload with `body`.
