@@ -64,9 +64,15 @@ pub(super) struct StateKeeper<'a> {
 impl StateKeeper<'_> {
     pub(super) fn change(&self, change: impl FnOnce(&mut UploadState, u64)) {
         let now = (self.clock)();
+        change(&mut self.state.borrow_mut(), now);
+        self.stamp(now);
+    }
+
+    /// What every change ends with, apart from [`Self::change`] (which is copied for
+    /// each of its callers' closures): the time and phase stamped, then saved.
+    fn stamp(&self, now: u64) {
         {
             let mut state = self.state.borrow_mut();
-            change(&mut state, now);
             state.updated_ms = now;
             state.phase = (self.phase)().as_str().into();
         }
