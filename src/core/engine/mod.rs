@@ -260,6 +260,7 @@ pub async fn run<H: Http, T: Tokens, B: HashBackend>(
         },
         shared,
         options,
+        uploads_url: options.scope.uploads_url(),
     };
     tracker.phase(Phase::Queued);
     if !prepared.segmented {
@@ -303,6 +304,8 @@ struct Client<'a, H, T> {
     api: ApiClient<'a, H, T>,
     shared: &'a Shared<T>,
     options: &'a UploadOptions,
+    /// Where Create Upload goes.
+    uploads_url: String,
 }
 
 impl<'c, H: Http, T: Tokens> Client<'c, H, T> {
@@ -322,8 +325,10 @@ impl<'c, H: Http, T: Tokens> Client<'c, H, T> {
     }
 
     /// Create Upload with `body`.
-    pub(super) async fn create(&self, body: String) -> Result<Response, Error> {
-        self.api(Method::Post, &self.scope().uploads_url(), Some(body))
-            .await
+    pub(super) fn create(
+        &self,
+        body: String,
+    ) -> impl Future<Output = Result<Response, Error>> + use<'_, 'c, H, T> {
+        self.api(Method::Post, &self.uploads_url, Some(body))
     }
 }
