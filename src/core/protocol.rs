@@ -221,13 +221,14 @@ fn string_pairs(value: Option<&Json>, what: &str) -> Result<Vec<(String, String)
         Some(_) => return Err(Error::Protocol(format!("{what} is not a JSON object"))),
         None => return Err(Error::Protocol(format!("{what} is missing"))),
     };
-    members
-        .iter()
-        .map(|(name, value)| match value {
-            Json::String(text) | Json::Number(text) => Ok((name.clone(), text.clone())),
-            _ => Err(Error::Protocol(format!("{what}.{name} is not a string"))),
-        })
-        .collect()
+    let mut pairs = Vec::with_capacity(members.len());
+    for (name, value) in members {
+        match value {
+            Json::String(text) | Json::Number(text) => pairs.push((name.clone(), text.clone())),
+            _ => return Err(Error::Protocol(format!("{what}.{name} is not a string"))),
+        }
+    }
+    Ok(pairs)
 }
 
 /// Reads a v1 non-segmented create answer: `{uuid, url, fields}`.
@@ -256,18 +257,16 @@ fn parse_parts(
             )));
         }
     }
-    items
-        .iter()
-        .enumerate()
-        .map(|(index, item)| {
-            let what = format!("segments[{index}]");
-            let map = object(item, &what)?;
-            Ok(PartInstruction {
-                url: string(map, "url", &what)?,
-                headers: string_pairs(map.get("headers"), &format!("{what}.headers"))?,
-            })
-        })
-        .collect()
+    let mut parts = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        let what = format!("segments[{index}]");
+        let map = object(item, &what)?;
+        parts.push(PartInstruction {
+            url: string(map, "url", &what)?,
+            headers: string_pairs(map.get("headers"), &format!("{what}.headers"))?,
+        });
+    }
+    Ok(parts)
 }
 
 /// Reads a v1 segmented create answer: `{uuid, segments:[{url, headers}], …}`.
