@@ -68,6 +68,11 @@ impl Json {
         Self::object_from(&mut members.into_iter())
     }
 
+    /// An array of strings and `null`s.
+    pub fn optional_strings(items: &[Option<String>]) -> Self {
+        Json::Array(items.iter().map(|item| item.as_deref().into()).collect())
+    }
+
     /// [`Self::object_of`] for any number of members: one copy in the package.
     fn object_from(members: &mut dyn Iterator<Item = (&str, Json)>) -> Self {
         let mut object = Vec::new();

@@ -141,12 +141,12 @@ pub fn v1_complete_body(etags: &[String]) -> String {
         .iter()
         .map(|etag| Json::object_of([("etag", etag.as_str().into())]))
         .collect::<Vec<Json>>();
-    Json::object_of([("segments", segments.into())]).to_string()
+    Json::object_of([("segments", Json::Array(segments))]).to_string()
 }
 
 /// v2.1 completion: `{"part_etags":[…]}`, `null` for parts not sent yet.
 pub fn v2_complete_body(etags: &[Option<String>]) -> String {
-    Json::object_of([("part_etags", etags.to_vec().into())]).to_string()
+    Json::object_of([("part_etags", Json::optional_strings(etags))]).to_string()
 }
 
 /// Instructions for a v1 browser form POST.

@@ -233,9 +233,12 @@ fn state_json(state: &UploadState) -> Json {
             let headers = p
                 .headers
                 .iter()
-                .map(|(name, value)| Json::from(vec![name.as_str(), value.as_str()]))
+                .map(|(name, value)| Json::Array(vec![name.as_str().into(), value.as_str().into()]))
                 .collect::<Vec<Json>>();
-            Json::object_of([("url", p.url.as_str().into()), ("headers", headers.into())])
+            Json::object_of([
+                ("url", p.url.as_str().into()),
+                ("headers", Json::Array(headers)),
+            ])
         })
         .collect();
     Json::object_of([
@@ -260,13 +263,13 @@ fn state_json(state: &UploadState) -> Json {
         ),
         ("segment_size", state.segment_size.into()),
         ("md5", state.md5.into()),
-        ("digests", digests.into()),
+        ("digests", digests.map_or(Json::Null, Json::Array)),
         ("whole_sha256", state.whole_sha256.as_deref().into()),
         ("whole_md5", state.whole_md5.as_deref().into()),
         ("uuid", state.uuid.as_deref().into()),
-        ("parts", parts.into()),
+        ("parts", Json::Array(parts)),
         ("instructions_at_ms", state.instructions_at_ms.into()),
-        ("etags", state.etags.clone().into()),
+        ("etags", Json::optional_strings(&state.etags)),
         ("created_ms", state.created_ms.into()),
         ("updated_ms", state.updated_ms.into()),
         ("phase", state.phase.as_str().into()),
