@@ -7,6 +7,8 @@
 // underflow or divide by zero (checked or saturating operations only).
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
+use std::future::Future;
+
 use super::error::{redact_url, truncate_body};
 use super::http::{browser_sets_itself, Body, Http, Method, Request, Response, Target, Tokens};
 use super::retry::{backoff, classify, rate_limit_wait_secs, Class, MAX_ATTEMPTS};
@@ -33,7 +35,7 @@ const OWN_HEADERS: &[&str] = &[
     "content-type",
 ];
 
-impl<H: Http, T: Tokens> ApiClient<'_, H, T> {
+impl<'c, H: Http, T: Tokens> ApiClient<'c, H, T> {
     /// The full URL of `path_and_query` (which starts with `/`).
     pub fn url(&self, path_and_query: &str) -> String {
         format!("{}{path_and_query}", self.base_url.trim_end_matches('/'))
@@ -47,27 +49,27 @@ impl<H: Http, T: Tokens> ApiClient<'_, H, T> {
     /// carrying its status and body. A POST or PATCH carries an `Idempotency-Token`
     /// (the caller's, or one made here), the same on every retry
     /// ([`with_idempotency_token`]), so a retry after a lost answer never acts twice.
-    pub async fn call(
-        &self,
+    pub fn call<'a>(
+        &'a self,
         method: Method,
-        url: &str,
+        url: &'a str,
         body: Option<String>,
-        extra: &[(String, String)],
-    ) -> Result<Response, Error> {
-        self.call_retrying(method, url, body, extra, true).await
+        extra: &'a [(String, String)],
+    ) -> impl Future<Output = Result<Response, Error>> + use<'a, 'c, H, T> {
+        self.call_retrying(method, url, body, extra, true)
     }
 
     /// [`Self::call`], except that a network error (no answer: the request may or
     /// may not have been acted on) is returned at once, for the caller to find out
     /// what happened before it sends the request again.
-    pub async fn call_unless_lost(
-        &self,
+    pub fn call_unless_lost<'a>(
+        &'a self,
         method: Method,
-        url: &str,
+        url: &'a str,
         body: Option<String>,
-        extra: &[(String, String)],
-    ) -> Result<Response, Error> {
-        self.call_retrying(method, url, body, extra, false).await
+        extra: &'a [(String, String)],
+    ) -> impl Future<Output = Result<Response, Error>> + use<'a, 'c, H, T> {
+        self.call_retrying(method, url, body, extra, false)
     }
 
     async fn call_retrying(
@@ -158,9 +160,12 @@ impl<H: Http, T: Tokens> ApiClient<'_, H, T> {
 }
 
 /// Waits before attempt `attempt + 1`.
-pub async fn pause<H: Http>(http: &H, attempt: u32, retry_after: Option<u64>) -> Result<(), Error> {
+pub fn pause<H: Http>(
+    http: &H,
+    attempt: u32,
+    retry_after: Option<u64>,
+) -> impl Future<Output = Result<(), Error>> + use<'_, H> {
     http.sleep(backoff(attempt, retry_after, http.jitter()))
-        .await
 }
 
 /// Sends `request`; after a network error that leaves attempts, waits and answers

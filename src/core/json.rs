@@ -65,12 +65,21 @@ impl Json {
 
     /// An object of these members, in this order.
     pub fn object_of<const N: usize>(members: [(&str, Json); N]) -> Self {
-        Json::Object(
-            members
-                .into_iter()
-                .map(|(name, value)| (name.to_string(), value))
-                .collect(),
-        )
+        Self::object_from(&mut members.into_iter())
+    }
+
+    /// An array of strings and `null`s.
+    pub fn optional_strings(items: &[Option<String>]) -> Self {
+        Json::Array(items.iter().map(|item| item.as_deref().into()).collect())
+    }
+
+    /// [`Self::object_of`] for any number of members: one copy in the package.
+    fn object_from(members: &mut dyn Iterator<Item = (&str, Json)>) -> Self {
+        let mut object = Vec::new();
+        for (name, value) in members {
+            object.push((name.to_string(), value));
+        }
+        Json::Object(object)
     }
 
     /// The member `key` of an object (the last one, when a name repeats).
@@ -86,8 +95,12 @@ impl Json {
     /// one [`Json::get`] reads, when a name repeats), else at the end. Does nothing to
     /// anything but an object.
     pub fn insert(&mut self, key: &str, value: impl Into<Json>) {
+        self.put(key, value.into());
+    }
+
+    /// [`Self::insert`] for a value made: one copy in the package.
+    fn put(&mut self, key: &str, value: Json) {
         if let Json::Object(members) = self {
-            let value = value.into();
             match members.iter_mut().rev().find(|(name, _)| name == key) {
                 Some((_, slot)) => *slot = value,
                 None => members.push((key.to_string(), value)),

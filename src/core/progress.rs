@@ -196,11 +196,18 @@ impl<'a> ProgressTracker<'a> {
     }
 
     pub(crate) fn update(&self, change: impl FnOnce(&mut Progress)) {
+        let before = self.current();
+        change(&mut self.state.borrow_mut());
+        self.settle(before);
+    }
+
+    /// What every update ends with, apart from [`Self::update`] (which is copied for
+    /// each of its callers' closures): the counters kept monotonic, the speed, the
+    /// report if due.
+    fn settle(&self, before: Progress) {
         let now = (self.clock)();
         let snapshot = {
             let mut state = self.state.borrow_mut();
-            let before = *state;
-            change(&mut state);
             state.phase = state.phase.max(before.phase);
             state.bytes_hashed = state.bytes_hashed.max(before.bytes_hashed);
             state.bytes_uploaded = state

@@ -141,12 +141,12 @@ pub fn v1_complete_body(etags: &[String]) -> String {
         .iter()
         .map(|etag| Json::object_of([("etag", etag.as_str().into())]))
         .collect::<Vec<Json>>();
-    Json::object_of([("segments", segments.into())]).to_string()
+    Json::object_of([("segments", Json::Array(segments))]).to_string()
 }
 
 /// v2.1 completion: `{"part_etags":[…]}`, `null` for parts not sent yet.
 pub fn v2_complete_body(etags: &[Option<String>]) -> String {
-    Json::object_of([("part_etags", etags.to_vec().into())]).to_string()
+    Json::object_of([("part_etags", Json::optional_strings(etags))]).to_string()
 }
 
 /// Instructions for a v1 browser form POST.
@@ -221,13 +221,14 @@ fn string_pairs(value: Option<&Json>, what: &str) -> Result<Vec<(String, String)
         Some(_) => return Err(Error::Protocol(format!("{what} is not a JSON object"))),
         None => return Err(Error::Protocol(format!("{what} is missing"))),
     };
-    members
-        .iter()
-        .map(|(name, value)| match value {
-            Json::String(text) | Json::Number(text) => Ok((name.clone(), text.clone())),
-            _ => Err(Error::Protocol(format!("{what}.{name} is not a string"))),
-        })
-        .collect()
+    let mut pairs = Vec::with_capacity(members.len());
+    for (name, value) in members {
+        match value {
+            Json::String(text) | Json::Number(text) => pairs.push((name.clone(), text.clone())),
+            _ => return Err(Error::Protocol(format!("{what}.{name} is not a string"))),
+        }
+    }
+    Ok(pairs)
 }
 
 /// Reads a v1 non-segmented create answer: `{uuid, url, fields}`.
@@ -256,18 +257,16 @@ fn parse_parts(
             )));
         }
     }
-    items
-        .iter()
-        .enumerate()
-        .map(|(index, item)| {
-            let what = format!("segments[{index}]");
-            let map = object(item, &what)?;
-            Ok(PartInstruction {
-                url: string(map, "url", &what)?,
-                headers: string_pairs(map.get("headers"), &format!("{what}.headers"))?,
-            })
-        })
-        .collect()
+    let mut parts = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        let what = format!("segments[{index}]");
+        let map = object(item, &what)?;
+        parts.push(PartInstruction {
+            url: string(map, "url", &what)?,
+            headers: string_pairs(map.get("headers"), &format!("{what}.headers"))?,
+        });
+    }
+    Ok(parts)
 }
 
 /// Reads a v1 segmented create answer: `{uuid, segments:[{url, headers}], …}`.

@@ -245,9 +245,12 @@ fn state_json(state: &UploadState) -> Json {
             let headers = p
                 .headers
                 .iter()
-                .map(|(name, value)| Json::from(vec![name.as_str(), value.as_str()]))
+                .map(|(name, value)| Json::Array(vec![name.as_str().into(), value.as_str().into()]))
                 .collect::<Vec<Json>>();
-            Json::object_of([("url", p.url.as_str().into()), ("headers", headers.into())])
+            Json::object_of([
+                ("url", p.url.as_str().into()),
+                ("headers", Json::Array(headers)),
+            ])
         })
         .collect();
     Json::object_of([
@@ -272,13 +275,13 @@ fn state_json(state: &UploadState) -> Json {
         ),
         ("segment_size", state.segment_size.into()),
         ("md5", state.md5.into()),
-        ("digests", digests.into()),
+        ("digests", digests.map_or(Json::Null, Json::Array)),
         ("whole_sha256", state.whole_sha256.as_deref().into()),
         ("whole_md5", state.whole_md5.as_deref().into()),
         ("uuid", state.uuid.as_deref().into()),
-        ("parts", parts.into()),
+        ("parts", Json::Array(parts)),
         ("instructions_at_ms", state.instructions_at_ms.into()),
-        ("etags", state.etags.clone().into()),
+        ("etags", Json::optional_strings(&state.etags)),
         ("created_ms", state.created_ms.into()),
         ("updated_ms", state.updated_ms.into()),
         ("phase", state.phase.as_str().into()),
@@ -290,53 +293,47 @@ fn state_json(state: &UploadState) -> Json {
 fn state_from_json(state: &Json) -> Option<UploadState> {
     let scope = state.get("scope")?;
     let file = state.get("file")?;
+    // Loops, not collects into an Option: less code in the package.
     let digests = match state.get("digests")? {
         Json::Null => None,
-        list => Some(
-            list.as_array()?
-                .iter()
-                .map(|d| {
-                    Some(SegmentDigest {
-                        size: number(d, "size")?,
-                        sha256: text(d, "sha256")?,
-                        md5: optional(d, "md5", Json::as_str)?.map(str::to_string),
-                    })
-                })
-                .collect::<Option<Vec<_>>>()?,
-        ),
+        list => {
+            let list = list.as_array()?;
+            let mut digests = Vec::with_capacity(list.len());
+            for d in list {
+                digests.push(SegmentDigest {
+                    size: number(d, "size")?,
+                    sha256: text(d, "sha256")?,
+                    md5: optional(d, "md5", Json::as_str)?.map(str::to_string),
+                });
+            }
+            Some(digests)
+        }
     };
-    let parts = state
-        .get("parts")?
-        .as_array()?
-        .iter()
-        .map(|p| {
-            let headers = p
-                .get("headers")?
-                .as_array()?
-                .iter()
-                .map(|pair| match pair.as_array()? {
-                    [name, value] => {
-                        Some((name.as_str()?.to_string(), value.as_str()?.to_string()))
-                    }
-                    _ => None,
-                })
-                .collect::<Option<Vec<_>>>()?;
-            Some(PartInstruction {
-                url: text(p, "url")?,
-                headers,
-            })
-        })
-        .collect::<Option<Vec<_>>>()?;
-    let etags = state
-        .get("etags")?
-        .as_array()?
-        .iter()
-        .map(|etag| match etag {
-            Json::Null => Some(None),
-            Json::String(etag) => Some(Some(etag.clone())),
-            _ => None,
-        })
-        .collect::<Option<Vec<_>>>()?;
+    let list = state.get("parts")?.as_array()?;
+    let mut parts = Vec::with_capacity(list.len());
+    for p in list {
+        let pairs = p.get("headers")?.as_array()?;
+        let mut headers = Vec::with_capacity(pairs.len());
+        for pair in pairs {
+            let [name, value] = pair.as_array()? else {
+                return None;
+            };
+            headers.push((name.as_str()?.to_string(), value.as_str()?.to_string()));
+        }
+        parts.push(PartInstruction {
+            url: text(p, "url")?,
+            headers,
+        });
+    }
+    let list = state.get("etags")?.as_array()?;
+    let mut etags = Vec::with_capacity(list.len());
+    for etag in list {
+        etags.push(match etag {
+            Json::Null => None,
+            Json::String(etag) => Some(etag.clone()),
+            _ => return None,
+        });
+    }
     Some(UploadState {
         format: u32::try_from(number(state, "format")?).ok()?,
         key: text(state, "key")?,

@@ -12,7 +12,7 @@
 use std::cell::{Cell, RefCell};
 use std::pin::pin;
 
-use futures_util::future::{join, select, Either};
+use futures_util::future::{join, select, Either, FutureExt};
 
 use super::api::ApiClient;
 use super::engine::{
@@ -407,6 +407,8 @@ impl Task {
                     fresh: &fresh,
                     saved: &saved,
                 };
+                // Boxed: the engine's state machine stays a function of its own, not
+                // inlined into the task's (measured: a smaller package).
                 let upload = engine::run(
                     env.http,
                     env.shared,
@@ -416,6 +418,7 @@ impl Task {
                     &self.tracker,
                     checkpoints,
                 )
+                .boxed_local()
                 .await?;
                 *self.uploaded.borrow_mut() = Some(upload.clone());
                 upload

@@ -247,9 +247,9 @@ pub(super) async fn find_resumable(
         engine::file_identity(&call.options, source.last_modified(), source.picked_type());
     let key = state_key(&call.options, &identity);
     let found = state::find(store.as_ref(), &key, timer::wall_clock_ms()).await?;
-    let list = found
-        .iter()
-        .map(state_to_js)
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut list = Vec::with_capacity(found.len());
+    for state in &found {
+        list.push(state_to_js(state)?);
+    }
     Ok(array(list))
 }

@@ -41,6 +41,15 @@ pub fn on_abort(
     signal: Option<&AbortSignal>,
     action: impl FnOnce() + 'static,
 ) -> Result<Option<Listener>, Error> {
+    listen(signal, Box::new(action))
+}
+
+/// [`on_abort`] with the action boxed: one copy of the listener's code in the
+/// package for every kind of action (measured: a smaller package).
+fn listen(
+    signal: Option<&AbortSignal>,
+    action: Box<dyn FnOnce()>,
+) -> Result<Option<Listener>, Error> {
     let Some(signal) = signal else {
         return Ok(None);
     };

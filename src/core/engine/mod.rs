@@ -15,6 +15,7 @@ mod v1;
 mod v2;
 
 use std::cell::RefCell;
+use std::future::Future;
 
 use super::api::ApiClient;
 use super::hash::HashBackend;
@@ -259,6 +260,7 @@ pub async fn run<H: Http, T: Tokens, B: HashBackend>(
         },
         shared,
         options,
+        uploads_url: options.scope.uploads_url(),
     };
     tracker.phase(Phase::Queued);
     if !prepared.segmented {
@@ -302,26 +304,31 @@ struct Client<'a, H, T> {
     api: ApiClient<'a, H, T>,
     shared: &'a Shared<T>,
     options: &'a UploadOptions,
+    /// Where Create Upload goes.
+    uploads_url: String,
 }
 
-impl<H: Http, T: Tokens> Client<'_, H, T> {
+impl<'c, H: Http, T: Tokens> Client<'c, H, T> {
     pub(super) fn scope(&self) -> &Scope {
         &self.options.scope
     }
 
-    /// One API call without extra headers.
-    pub(super) async fn api(
-        &self,
+    /// One API call without extra headers: the API client's future itself, not
+    /// one that awaits it (a smaller package).
+    pub(super) fn api<'a>(
+        &'a self,
         method: Method,
-        url: &str,
+        url: &'a str,
         body: Option<String>,
-    ) -> Result<Response, Error> {
-        self.api.call(method, url, body, &[]).await
+    ) -> impl Future<Output = Result<Response, Error>> + use<'a, 'c, H, T> {
+        self.api.call(method, url, body, &[])
     }
 
     /// Create Upload with `body`.
-    pub(super) async fn create(&self, body: String) -> Result<Response, Error> {
-        self.api(Method::Post, &self.scope().uploads_url(), Some(body))
-            .await
+    pub(super) fn create(
+        &self,
+        body: String,
+    ) -> impl Future<Output = Result<Response, Error>> + use<'_, 'c, H, T> {
+        self.api(Method::Post, &self.uploads_url, Some(body))
     }
 }

@@ -164,17 +164,17 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
     ) -> Result<Vec<usize>, Error> {
         // Every segment has instructions and every URL is checked before the first
         // byte goes out.
-        let work = pending
-            .iter()
-            .map(|&index| {
-                let missing =
-                    || Error::Protocol(format!("no instructions for segment {}", index + 1));
-                let part = parts.get(index).ok_or_else(missing)?;
-                let range = ranges.get(index).ok_or_else(missing)?.clone();
-                protocol::check_storage_url(&part.url, self.options.allow_insecure_storage)?;
-                Ok((index, part, range))
-            })
-            .collect::<Result<Vec<_>, Error>>()?;
+        let mut work = Vec::with_capacity(pending.len());
+        for &index in pending {
+            let (Some(part), Some(range)) = (parts.get(index), ranges.get(index)) else {
+                return Err(Error::Protocol(format!(
+                    "no instructions for segment {}",
+                    index + 1
+                )));
+            };
+            protocol::check_storage_url(&part.url, self.options.allow_insecure_storage)?;
+            work.push((index, part, range.clone()));
+        }
         let mut expired = Vec::new();
         let mut results = stream::iter(work)
             .map(|(index, part, range)| async move {

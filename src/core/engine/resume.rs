@@ -64,9 +64,15 @@ pub(super) struct StateKeeper<'a> {
 impl StateKeeper<'_> {
     pub(super) fn change(&self, change: impl FnOnce(&mut UploadState, u64)) {
         let now = (self.clock)();
+        change(&mut self.state.borrow_mut(), now);
+        self.stamp(now);
+    }
+
+    /// What every change ends with, apart from [`Self::change`] (which is copied for
+    /// each of its callers' closures): the time and phase stamped, then saved.
+    fn stamp(&self, now: u64) {
         {
             let mut state = self.state.borrow_mut();
-            change(&mut state, now);
             state.updated_ms = now;
             state.phase = (self.phase)().as_str().into();
         }
@@ -85,14 +91,13 @@ pub(super) fn stored_etags(keeper: &StateKeeper<'_>) -> Result<(String, Vec<Stri
         .uuid
         .clone()
         .ok_or_else(|| Error::Protocol("no upload id".into()))?;
-    let etags = state
-        .etags
-        .iter()
-        .enumerate()
-        .map(|(i, etag)| {
-            etag.clone()
-                .ok_or_else(|| Error::Protocol(format!("segment {} has no ETag", i + 1)))
-        })
-        .collect::<Result<Vec<String>, Error>>()?;
+    // A loop, not a collect into a Result: less code in the package.
+    let mut etags = Vec::with_capacity(state.etags.len());
+    for (i, etag) in state.etags.iter().enumerate() {
+        match etag {
+            Some(etag) => etags.push(etag.clone()),
+            None => return Err(Error::Protocol(format!("segment {} has no ETag", i + 1))),
+        }
+    }
     Ok((uuid, etags))
 }
