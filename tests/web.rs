@@ -10,5 +10,7 @@ mod adapter;
 mod engine;
 #[path = "web/hash_file.rs"]
 mod hash_file;
+#[path = "web/reads.rs"]
+mod reads;
 #[path = "web/support.rs"]
 mod support;

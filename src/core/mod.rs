@@ -9,6 +9,7 @@ pub mod http;
 pub mod json;
 pub mod plan;
 pub mod protocol;
+pub mod reads;
 pub mod resources;
 pub mod retry;
 pub mod runtime;
