@@ -10,6 +10,8 @@ mod adapter;
 mod engine;
 #[path = "web/hash_file.rs"]
 mod hash_file;
+#[path = "web/reads.rs"]
+mod reads;
 #[path = "web/store.rs"]
 mod store;
 #[path = "web/support.rs"]

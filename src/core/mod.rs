@@ -11,6 +11,7 @@ pub mod options;
 pub mod plan;
 pub mod progress;
 pub mod protocol;
+pub mod reads;
 pub mod resources;
 pub mod retry;
 pub mod runtime;

@@ -95,10 +95,13 @@ pub async fn hash_on_calling_thread(
     progress: &dyn Fn(u64),
 ) -> Result<(Vec<Digests>, Option<Digests>), Error> {
     let cancelled = || signal.is_some_and(AbortSignal::aborted);
-    InThread::cancellable(source, &cancelled)
+    let hashed = InThread::cancellable(source, &cancelled)
         .with_max_chunk(CALLING_THREAD_CHUNK)
         .hash(ranges, options, whole, progress)
-        .await
+        .await;
+    // The stream the reads went through is not needed any more.
+    source.end_reading();
+    hashed
 }
 
 /// The byte ranges of a job, from the flat `[start, end, start, end, …]` a worker

@@ -15,7 +15,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, SubtleCrypto};
 
-use super::blob::{read_segment, Pieces};
+use super::blob::{BlobReader, Pieces};
 use super::error::worker_error;
 use crate::core::hash::{Digests, MultiHasher};
 use crate::core::Error;
@@ -59,7 +59,7 @@ async fn finish_sha256(digest: JsFuture) -> Result<[u8; 32], Error> {
 }
 
 /// Digests of consecutive `ranges` of `blob`, one segment after the other through
-/// one buffer reused for every segment (see [`read_segment`]): MD5 in wasm while the
+/// one stream and one buffer reused for every segment (see [`BlobReader`]): MD5 in wasm while the
 /// bytes come in, then WebCrypto's SHA-256 of the whole segment. WebCrypto copies the
 /// bytes when the digest starts, so the buffer takes the next segment at once; one
 /// digest runs at a time, so a worker holds about two segments' worth of memory.
@@ -85,6 +85,7 @@ pub async fn hash_ranges(
     let mut sha256s = Vec::with_capacity(ranges.len());
     let mut running: Option<JsFuture> = None;
     let mut hashed = 0;
+    let mut reader = BlobReader::new(blob.clone());
     for range in ranges {
         let mut hasher = md5.then(Md5::new);
         let mut update = |piece: &[u8]| {
@@ -104,7 +105,7 @@ pub async fn hash_ranges(
         } else {
             None
         };
-        let bytes = read_segment(blob, range, &mut spare, pieces).await?;
+        let bytes = reader.read(range, &mut spare, pieces).await?;
         if let Some(previous) = running.take() {
             sha256s.push(finish_sha256(previous).await?);
         }

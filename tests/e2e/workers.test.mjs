@@ -41,6 +41,8 @@ describeInEngines("hashing in Web Workers (each browser engine)", (engine) => {
         }
         terminate() {
           if (!this.ended) window.__workers.terminated += 1;
+          // A test that follows the order of events sees each end among them.
+          if (!this.ended) window.__order?.push("terminate");
           this.ended = true;
           super.terminate();
         }
@@ -128,7 +130,7 @@ describeInEngines("hashing in Web Workers (each browser engine)", (engine) => {
     assert.equal(created, 1, "workers started");
   });
 
-  test("abort terminates the workers at once", async () => {
+  test("abort terminates the workers at once: in the task that aborts, before the promise rejects", async () => {
     await page.setInputFiles("#files", big);
     const outcome = await page.evaluate(async () => {
       const { ProcoreClient } = await import("/pkg/index.js");
@@ -136,20 +138,39 @@ describeInEngines("hashing in Web Workers (each browser engine)", (engine) => {
       const before = { ...window.__workers };
       const controller = new AbortController();
       const client = new ProcoreClient({ companyId: 7, accessToken: "t" });
+      // The order of what happens, no clock: "at once" is before the page runs
+      // another task (the timeout queued as it aborts), so no worker message (a task)
+      // can come between the abort and the workers' end.
+      const order = (window.__order = []);
+      let next = null;
       let error = null;
       try {
         await client.hashFile(file, {
           workers: 2, segmentSize: 16 * 1024 * 1024, signal: controller.signal,
-          onProgress: (p) => { if (p.bytesHashed > 0) controller.abort(); },
+          onProgress: (p) => {
+            if (p.bytesHashed > 0 && !controller.signal.aborted) {
+              order.push("abort");
+              next = new Promise((resolve) => setTimeout(() => resolve(order.push("next task")), 0));
+              controller.abort();
+            } else if (controller.signal.aborted) {
+              order.push("progress after the abort");
+            }
+          },
         });
+        order.push("resolved");
       } catch (e) {
         error = { name: e.name, code: e.code };
+        order.push("rejected");
       }
-      return { error, created: window.__workers.created - before.created, terminated: window.__workers.all.slice(before.created).filter((w) => w.ended).length };
+      await next;
+      window.__order = null;
+      client.close();
+      return { error, order, created: window.__workers.created - before.created, terminated: window.__workers.all.slice(before.created).filter((w) => w.ended).length };
     });
     assert.deepEqual(outcome.error, { name: "AbortError", code: "ABORTED" });
     assert.equal(outcome.created, 2);
-    assert.equal(outcome.terminated, 2, "both workers terminated when the promise rejected");
+    assert.deepEqual(outcome.order, ["abort", "terminate", "terminate", "rejected", "next task"],
+      "both workers ended, then the promise rejected, all before the page's next task");
   });
 
   test("one client's workers serve all its uploads, end when idle, and close() stops everything", async () => {
