@@ -8,6 +8,7 @@
 //! [`CALLS`] in the facade fails it.
 #![cfg(not(target_arch = "wasm32"))]
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::Path;
 
@@ -155,4 +156,151 @@ fn the_check_catches_each_kind_of_call() {
     .expect("a case file");
     assert_eq!(violations(&file), Vec::<String>::new());
     let _ = fs::remove_dir_all(&dir);
+}
+
+/// The modules of the web adapter (`src/web/NAME.rs`, or the folder `src/web/NAME/`),
+/// each with the other modules of it its code names: `super::NAME` in a file of
+/// `src/web/` (or a folder's `mod.rs`), `super::super::NAME` in a folder's other files,
+/// `crate::web::NAME` anywhere. Comment lines do not count.
+fn web_imports() -> BTreeMap<String, BTreeSet<String>> {
+    let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/web");
+    let mut files = Vec::new();
+    for entry in fs::read_dir(&web).unwrap_or_else(|error| panic!("{web:?}: {error}")) {
+        let path = entry.expect("a directory entry").path();
+        let Some(stem) = path.file_stem().and_then(|s| s.to_str()).map(str::to_owned) else {
+            continue;
+        };
+        if path.is_dir() {
+            for inner in fs::read_dir(&path).unwrap_or_else(|error| panic!("{path:?}: {error}")) {
+                let inner = inner.expect("a directory entry").path();
+                let depth = if inner.ends_with("mod.rs") { 1 } else { 2 };
+                files.push((stem.clone(), inner, depth));
+            }
+        } else if stem != "mod" {
+            files.push((stem, path, 1));
+        }
+    }
+    let mut graph = BTreeMap::new();
+    for (module, path, depth) in files {
+        let text = fs::read_to_string(&path).unwrap_or_else(|error| panic!("{path:?}: {error}"));
+        let code: Vec<&str> = code_lines(&text)
+            .into_iter()
+            .map(|(_, line)| line)
+            .collect();
+        let named = named_modules(
+            &code.join("\n"),
+            &["super::".repeat(depth), "crate::web::".into()],
+        );
+        let imports: &mut BTreeSet<String> = graph.entry(module.clone()).or_default();
+        imports.extend(named.into_iter().filter(|name| *name != module));
+    }
+    graph
+}
+
+/// The names that follow each of `prefixes` in `code` (`super` itself excluded).
+fn named_modules(code: &str, prefixes: &[String]) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for prefix in prefixes {
+        for (at, _) in code.match_indices(prefix.as_str()) {
+            // A longer chain of `super::` is not this prefix.
+            if code[..at].ends_with("super::") {
+                continue;
+            }
+            let rest = &code[at + prefix.len()..];
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if !name.is_empty() && name != "super" {
+                names.insert(name);
+            }
+        }
+    }
+    names
+}
+
+/// A circle of imports in `graph`, as the modules along it (the first again at the
+/// end), if there is one.
+fn import_circle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+    fn visit(
+        module: &str,
+        graph: &BTreeMap<String, BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(start) = path.iter().position(|m| m == module) {
+            let mut circle = path[start..].to_vec();
+            circle.push(module.to_owned());
+            return Some(circle);
+        }
+        if done.contains(module) {
+            return None;
+        }
+        path.push(module.to_owned());
+        for next in graph.get(module).into_iter().flatten() {
+            if let Some(circle) = visit(next, graph, path, done) {
+                return Some(circle);
+            }
+        }
+        path.pop();
+        done.insert(module.to_owned());
+        None
+    }
+    let mut done = BTreeSet::new();
+    graph
+        .keys()
+        .find_map(|module| visit(module, graph, &mut Vec::new(), &mut done))
+}
+
+/// No two modules of the web adapter import each other, directly or around a longer
+/// circle (issue 21: `web/hashing.rs` and `web/workers.rs` did; the fallback to the
+/// calling thread is now `Hashing`'s, the pool only says its workers cannot start).
+#[test]
+fn the_web_adapter_has_no_import_circle() {
+    let graph = web_imports();
+    assert!(
+        graph.get("hashing").is_some_and(|i| i.contains("workers")),
+        "the check sees imports: {graph:?}"
+    );
+    assert!(
+        graph.get("workers").is_some_and(|i| i.contains("blob")),
+        "the check sees a folder's imports: {graph:?}"
+    );
+    assert_eq!(import_circle(&graph), None, "{graph:?}");
+}
+
+/// The check itself: the names each kind of path gives, and a circle found in a graph
+/// that has one.
+#[test]
+fn the_circle_check_finds_what_it_must() {
+    let code = "use super::js::f;\nuse super::super::blob::B;\nuse crate::web::error::e;\nlet x = super::timer::Timeout::start(1);";
+    let top = named_modules(code, &["super::".into(), "crate::web::".into()]);
+    assert_eq!(top, ["error", "js", "timer"].map(String::from).into());
+    let inner = named_modules(code, &["super::super::".into(), "crate::web::".into()]);
+    assert_eq!(inner, ["blob", "error"].map(String::from).into());
+
+    let graph = |edges: &[(&str, &str)]| {
+        let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (from, to) in edges {
+            graph
+                .entry((*from).into())
+                .or_default()
+                .insert((*to).into());
+        }
+        graph
+    };
+    assert_eq!(
+        import_circle(&graph(&[("a", "b"), ("b", "c"), ("a", "c")])),
+        None
+    );
+    let circle = import_circle(&graph(&[("a", "b"), ("b", "c"), ("c", "a"), ("d", "a")]));
+    assert_eq!(
+        circle,
+        Some(["a", "b", "c", "a"].map(String::from).to_vec())
+    );
+    let two = import_circle(&graph(&[("hashing", "workers"), ("workers", "hashing")]));
+    assert_eq!(
+        two,
+        Some(["hashing", "workers", "hashing"].map(String::from).to_vec())
+    );
 }

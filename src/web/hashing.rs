@@ -1,17 +1,20 @@
 //! Which hashing runs where: the backend an upload or `client.hashFile` uses (Web
-//! Workers, or the calling thread), and the job a worker runs (`hashJob`) with the
-//! strategy it picks (WebCrypto per segment, or streaming).
+//! Workers, or the calling thread where none can start), and the job a worker runs
+//! (`hashJob`) with the strategy it picks (WebCrypto per segment, or streaming).
+//! This module decides the fallback; the worker pool ([`super::workers`]) only says
+//! that its workers cannot start, and imports nothing from here.
 
 use std::ops::Range;
 
-use js_sys::{Array, Function, Object};
+use js_sys::Function;
 use wasm_bindgen::JsValue;
 use web_sys::AbortSignal;
 
 use super::blob::BlobSource;
-use super::js::{number, number_text, set_property, whole_number};
+use super::js::{number, number_text, whole_number};
 use super::webcrypto;
-use super::workers::{digest_to_js, WorkerHashing, WorkerPool};
+use super::workers::protocol::{done_reply, job_ranges};
+use super::workers::{WorkerHashing, WorkerPool};
 use crate::core::hash::{hash_segments, Digests, HashBackend, HashOptions, InThread};
 use crate::core::source::ByteSource;
 use crate::core::Error;
@@ -26,7 +29,7 @@ pub const MAX_WORKERS: u64 = 64;
 
 /// Where an upload's digests are computed.
 pub enum Hashing<'a> {
-    /// In `count` Web Workers.
+    /// In the client's Web Workers; on the calling thread where none can start.
     Workers(WorkerHashing<'a>),
     /// On the calling thread, 1 MiB per read, stopping between reads on abort.
     CallingThread {
@@ -73,13 +76,17 @@ impl HashBackend for Hashing<'_> {
         whole: bool,
         progress: &dyn Fn(u64),
     ) -> Result<(Vec<Digests>, Option<Digests>), Error> {
-        match self {
-            Hashing::Workers(workers) => workers.hash(ranges, options, whole, progress).await,
-            Hashing::CallingThread { source, signal } => {
-                hash_on_calling_thread(source, signal.as_ref(), ranges, options, whole, progress)
-                    .await
+        let (source, signal) = match self {
+            Hashing::Workers(workers) => {
+                match workers.hash(ranges, options, whole, progress).await? {
+                    Some(done) => return Ok(done),
+                    // No worker can start here: none hashed a byte, so progress starts at 0.
+                    None => (workers.source(), workers.signal()),
+                }
             }
-        }
+            Hashing::CallingThread { source, signal } => (*source, signal.as_ref()),
+        };
+        hash_on_calling_thread(source, signal, ranges, options, whole, progress).await
     }
 }
 
@@ -102,40 +109,6 @@ pub async fn hash_on_calling_thread(
     // The stream the reads went through is not needed any more.
     source.end_reading();
     hashed
-}
-
-/// The byte ranges of a job, from the flat `[start, end, start, end, …]` a worker
-/// is sent: whole numbers, in order, each within the file. Anything else is
-/// [`Error::InvalidInput`] and nothing is read.
-pub fn job_ranges(flat: &[f64], size: u64) -> Result<Vec<Range<u64>>, Error> {
-    if flat.len() % 2 != 0 {
-        return Err(Error::InvalidInput(format!(
-            "ranges must be [start, end] pairs, got {} numbers",
-            flat.len()
-        )));
-    }
-    let offset = |n: f64| {
-        whole_number(&JsValue::from(n)).ok_or_else(|| {
-            Error::InvalidInput(format!(
-                "range offsets must be whole numbers, got {}",
-                number_text(n)
-            ))
-        })
-    };
-    flat.chunks_exact(2)
-        .map(|pair| match pair {
-            [start, end] => {
-                let (start, end) = (offset(*start)?, offset(*end)?);
-                if start > end || end > size {
-                    return Err(Error::InvalidInput(format!(
-                        "range {start}..{end} is not within the file's {size} bytes"
-                    )));
-                }
-                Ok(start..end)
-            }
-            _ => Err(Error::InvalidInput("ranges must be pairs".into())),
-        })
-        .collect()
 }
 
 /// A worker's job: the digests of `ranges` (flat `[start, end, …]`) of `file`, and
@@ -188,13 +161,5 @@ pub async fn run_job(
             .await?
         }
     };
-    let result = Object::new();
-    let list: Array = segments.iter().map(digest_to_js).collect();
-    set_property(&result, "segments", &list);
-    set_property(
-        &result,
-        "whole",
-        &whole.as_ref().map_or(JsValue::NULL, digest_to_js),
-    );
-    Ok(result.into())
+    Ok(done_reply(&segments, whole.as_ref()))
 }

@@ -17,12 +17,14 @@ use procore_upload::core::http::{Body, Http, Method, Request, Target, Tokens};
 use procore_upload::core::Error;
 use procore_upload::facade::hash_job;
 use procore_upload::web::abort::AbortWatch;
+use procore_upload::web::blob::BlobSource;
 use procore_upload::web::error::to_js_error;
+use procore_upload::web::hashing::Hashing;
 use procore_upload::web::http::WebHttp;
 use procore_upload::web::timer::Timeout;
 use procore_upload::web::tokens::JsTokens;
 use procore_upload::web::webcrypto;
-use procore_upload::web::workers::{WorkerHashing, WorkerPool, WorkerRuntime};
+use procore_upload::web::workers::{WorkerPool, WorkerRuntime};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::wasm_bindgen_test;
 use web_sys::{AbortController, Blob};
@@ -216,6 +218,45 @@ async fn worker_messages_must_name_their_job() {
     assert_eq!(segments, vec![hash_bytes(b"", false)]);
 }
 
+/// A worker's error reply keeps its code, and its message says the error's first
+/// words once ("could not read the file: could not read the file: …" before).
+#[wasm_bindgen_test]
+async fn a_worker_error_keeps_its_code_and_says_its_message_once() {
+    let cases = [
+        (
+            "{ type: 'error', id: 0, code: 'FILE_READ', message: 'could not read the file: TypeError: network error' }",
+            "FILE_READ",
+            "could not read the file: TypeError: network error",
+        ),
+        (
+            "{ type: 'error', id: 0, code: 'WORKER', message: 'hashing worker failed: boom' }",
+            "WORKER",
+            "hashing worker failed: boom",
+        ),
+        (
+            "{ type: 'error', id: 0, code: 'INVALID_INPUT', message: 'invalid input: ranges' }",
+            "WORKER",
+            "hashing worker failed: invalid input: ranges",
+        ),
+        (
+            "{ type: 'error', id: 0, code: 'ABORTED', message: 'the operation was aborted' }",
+            "ABORTED",
+            "the operation was aborted",
+        ),
+    ];
+    for (message, code, text) in cases {
+        let runtime = fake_worker_runtime(message);
+        let error = hash_empty(&WorkerPool::new(runtime, 1, 10_000))
+            .await
+            .expect_err("the worker failed");
+        assert_eq!(
+            (error.code(), error.to_string()),
+            (code, text.to_string()),
+            "{message}"
+        );
+    }
+}
+
 /// Workers whose script is `scripts[n]` for the n-th worker started (the last one
 /// for any later), each answering a job by echoing its id; `started()` counts them.
 fn scripted_workers(scripts: &[&str]) -> (WorkerRuntime, Function) {
@@ -245,9 +286,11 @@ const CRASH: &str = "onmessage = (e) => { if (e.data.type === 'init') postMessag
 /// an engine without module workers loads it as a classic script.
 const NEVER_STARTS: &str = "import { initSync } from './procore_upload_wasm.js';";
 
-/// The digests of an empty file hashed in `pool`.
+/// The digests of an empty file hashed in `pool` (on the calling thread where its
+/// workers cannot start), as an upload hashes.
 async fn hash_empty(pool: &WorkerPool) -> Result<Vec<Digests>, Error> {
-    WorkerHashing::new(pool, 1, file(b"", "empty").into(), None)
+    let source = BlobSource::from_raw(file(b"", "empty").into());
+    Hashing::choose(Some(pool), 1, &source, None)
         .hash(
             &[0..0],
             HashOptions::new(false, None).expect("options"),
@@ -324,8 +367,8 @@ async fn a_pool_whose_workers_never_start_hashes_on_the_calling_thread() {
     let (runtime, counter) = scripted_workers(&[NEVER_STARTS]);
     let pool = WorkerPool::new(runtime, 2, 10_000);
     for round in 0..2 {
-        let hashing = WorkerHashing::new(&pool, 2, file(&bytes, "f").into(), None);
-        let (segments, whole) = hashing
+        let source = BlobSource::from_raw(file(&bytes, "f").into());
+        let (segments, whole) = Hashing::choose(Some(&pool), 2, &source, None)
             .hash(&ranges, options, true, &|_| {})
             .await
             .expect("hashed on the calling thread");

@@ -1,46 +1,23 @@
-//! Hashing in Web Workers, the main thread's side. A client keeps one pool of
-//! workers: started on first need, shared by all its hashing, ended after an idle
-//! time and by `close()`. Each worker instantiates the already-compiled wasm module
-//! and reads its own slices of the `File` (the main thread copies no bytes). Every
-//! message a worker sends is checked before it is believed; a worker that crashes
-//! is replaced and its job run once more. Where no worker of the pool ever starts
-//! (a browser without module workers, a worker script that does not load), the pool
-//! gives up on workers for good and its hashing runs on the calling thread
+//! The client's pool of hashing workers: started on first need, shared by all its
+//! hashing, ended after an idle time and by `close()`. A worker that crashes is
+//! replaced and its job run once more; where no worker of the pool ever starts, the
+//! pool gives up on workers for good and hands its jobs back unrun
 //! ([`crate::core::workers::after_worker_failure`] tells the two apart).
-//!
-//! Protocol (see `js/hash-worker.js`):
-//! - main → worker `{type:"init", module}`, then `{type:"job", id, file, ranges, md5, chunkSize, whole}`
-//!   (`ranges`: flat `[start, end, start, end, …]`);
-//! - worker → main `{type:"ready"}` once it has the wasm instantiated, then
-//!   `{type:"progress", id, bytes}`, `{type:"done", id, segments:[[sha256, md5|null]…],
-//!   whole:[sha256, md5|null]|null}` or `{type:"error", id, code, message, cause?}`.
-//!
-//! Segments are hashed in parallel. The whole-file digest of v2.1 is sequential by
-//! nature: with two or more workers, one worker streams the whole file while the
-//! others share the segments, so it does not serialise them.
 
 use std::cell::RefCell;
-use std::ops::Range;
-use std::pin::pin;
 use std::rc::{Rc, Weak};
 
 use futures_channel::mpsc;
-use futures_util::future::{select, Either};
-use futures_util::StreamExt;
-use js_sys::{Array, Function, Object};
+use js_sys::{Function, Object};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{AbortSignal, Blob, MessageEvent, Worker};
+use web_sys::{MessageEvent, Worker};
 
-use super::abort::{self, AbortWatch};
-use super::blob::BlobSource;
-use super::error::{js_cause, worker_error};
-use super::hashing::hash_on_calling_thread;
-use super::js::{describe_error, get_property as get, number, set_property as set, whole_number};
-use crate::core::hash::{Digests, HashBackend, HashOptions};
-use crate::core::source::ByteSource;
+use super::protocol;
 use crate::core::workers::{after_worker_failure, AfterFailure};
 use crate::core::Error;
+use crate::web::error::worker_error;
+use crate::web::js::{describe, describe_error, get_property as get};
 
 /// How to start hashing workers: a function returning a new module `Worker`, and the
 /// compiled `WebAssembly.Module` to give each.
@@ -53,14 +30,14 @@ pub struct WorkerRuntime {
 }
 
 /// What the pool tells a job's owner.
-enum Reply {
+pub(super) enum Reply {
     /// A message the worker sent about this job (progress, done, error).
     Message(JsValue),
     /// The job cannot finish: its worker crashed twice, could not start, or the
     /// pool was closed.
     Failed(Error),
-    /// The pool's workers cannot start on this page: hash on the calling thread.
-    CallingThread,
+    /// No worker of the pool can start on this page: the job comes back unrun.
+    GaveUp,
 }
 
 /// A job's owner: replies go to `to`, tagged with the owner's own job number.
@@ -224,9 +201,9 @@ impl WorkerPool {
 
     /// Queues `message` (a job without its id); the replies go to `to` tagged `tag`.
     /// Dropping the ticket cancels the job (ending its worker if it runs). Once the
-    /// pool gave up on workers, the only reply is [`Reply::CallingThread`] and there
+    /// pool gave up on workers, the only reply is [`Reply::GaveUp`] and there
     /// is no ticket.
-    fn submit(
+    pub(super) fn submit(
         &self,
         message: Object,
         to: mpsc::UnboundedSender<(usize, Reply)>,
@@ -238,7 +215,7 @@ impl WorkerPool {
                 return Err(Error::InvalidInput("the client was closed".into()));
             }
             if state.gave_up {
-                let _ = to.unbounded_send((tag, Reply::CallingThread));
+                let _ = to.unbounded_send((tag, Reply::GaveUp));
                 return Ok(None);
             }
             let id = state.next_job;
@@ -266,15 +243,15 @@ impl WorkerPool {
         self.inner.state.borrow().workers.len()
     }
 
-    /// Whether the pool gave up on workers (none could start on this page), so that
-    /// its hashing runs on the calling thread.
+    /// Whether the pool gave up on workers (none could start on this page): its jobs
+    /// come back unrun.
     pub fn gave_up(&self) -> bool {
         self.inner.state.borrow().gave_up
     }
 }
 
 /// A submitted job; dropping it cancels the job.
-struct Ticket {
+pub(super) struct Ticket {
     pool: Weak<PoolInner>,
     id: u64,
 }
@@ -303,7 +280,7 @@ fn disarm(state: &mut PoolState) {
 
 /// No worker could start on this page (`reason`): the pool ends its workers, starts
 /// none any more, says so once on the console, and hands back the owners of every
-/// job, waiting or running, to be told to hash on the calling thread.
+/// job, waiting or running, to be told their jobs come back unrun.
 fn give_up(state: &mut PoolState, reason: &str) -> Vec<Owner> {
     if !state.gave_up {
         state.gave_up = true;
@@ -331,7 +308,7 @@ impl PoolInner {
     /// arms the idle timer when nothing runs or waits.
     fn dispatch(this: &Rc<Self>) {
         let mut failed = Vec::new();
-        let mut calling_thread = Vec::new();
+        let mut gave_up_on = Vec::new();
         {
             let mut state = this.state.borrow_mut();
             while let Some(&id) = state.queue.first() {
@@ -360,12 +337,12 @@ impl PoolInner {
                                             failed.push((job.owner, error));
                                         }
                                     }
-                                    AfterFailure::CallingThread => {
+                                    AfterFailure::GiveUp => {
                                         let reason = match &error {
                                             Error::Worker { message, .. } => message.clone(),
                                             other => other.to_string(),
                                         };
-                                        calling_thread.extend(give_up(&mut state, &reason));
+                                        gave_up_on.extend(give_up(&mut state, &reason));
                                     }
                                 }
                                 continue;
@@ -378,7 +355,7 @@ impl PoolInner {
                 let Some(job) = state.jobs.get(&id) else {
                     continue;
                 };
-                set(&job.message, "id", &number(id));
+                protocol::set_job_id(&job.message, id);
                 let posted = state
                     .workers
                     .get(index)
@@ -416,8 +393,8 @@ impl PoolInner {
         for (owner, error) in failed {
             let _ = owner.to.unbounded_send((owner.tag, Reply::Failed(error)));
         }
-        for owner in calling_thread {
-            let _ = owner.to.unbounded_send((owner.tag, Reply::CallingThread));
+        for owner in gave_up_on {
+            let _ = owner.to.unbounded_send((owner.tag, Reply::GaveUp));
         }
     }
 
@@ -466,11 +443,8 @@ impl PoolInner {
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         worker.set_onmessageerror(Some(on_error.as_ref().unchecked_ref()));
-        let init = Object::new();
-        set(&init, "type", &"init".into());
-        set(&init, "module", &this.runtime.module);
         worker
-            .post_message(&init)
+            .post_message(&protocol::init_message(&this.runtime.module))
             .map_err(|e| worker_error(describe_error(&e), e))?;
         Ok(Pooled {
             key,
@@ -488,7 +462,7 @@ impl PoolInner {
             let Some(index) = state.workers.iter().position(|w| w.key == key) else {
                 return;
             };
-            let kind = get(&data, "type").as_string();
+            let kind = protocol::kind(&data);
             if kind.as_deref() == Some("ready") {
                 // Workers run on this page: a failure from now on is a crash.
                 state.proven = true;
@@ -497,7 +471,7 @@ impl PoolInner {
             let Some(running) = state.workers.get(index).and_then(|w| w.job) else {
                 return;
             };
-            let named = whole_number(&get(&data, "id"));
+            let named = protocol::job_id(&data);
             let matches = named == Some(running);
             // A worker answering its job runs, even one that never said ready.
             state.proven |= matches;
@@ -521,7 +495,7 @@ impl PoolInner {
                 } else {
                     Reply::Failed(Error::worker(format!(
                         "a worker answered no job we gave it (id {})",
-                        super::js::describe(&get(&data, "id"))
+                        describe(&get(&data, "id"))
                     )))
                 };
                 (owner, reply)
@@ -536,14 +510,14 @@ impl PoolInner {
     /// A worker failed (an `error` event): it is ended. Where workers have run
     /// before, its job goes first in line to run once more on another, and a second
     /// crash fails the job; where none ever started, the pool gives up on workers
-    /// and all its jobs go to the calling thread.
+    /// and all its jobs come back unrun.
     fn on_crash(this: &Rc<Self>, key: u64, event: JsValue) {
         let message = event
             .dyn_ref::<web_sys::ErrorEvent>()
             .map(|e| e.message())
             .filter(|m| !m.is_empty())
             .unwrap_or_else(|| "the worker script failed (not found, or not a module?)".into());
-        let mut calling_thread = Vec::new();
+        let mut gave_up_on = Vec::new();
         let failed = {
             let mut state = this.state.borrow_mut();
             let Some(index) = state.workers.iter().position(|w| w.key == key) else {
@@ -556,8 +530,8 @@ impl PoolInner {
             let job = running.and_then(|id| state.jobs.get_mut(&id).map(|job| (id, job)));
             let rerun = job.as_ref().is_some_and(|(_, job)| job.rerun);
             match (after_worker_failure(proven, rerun), job) {
-                (AfterFailure::CallingThread, _) => {
-                    calling_thread = give_up(&mut state, &message);
+                (AfterFailure::GiveUp, _) => {
+                    gave_up_on = give_up(&mut state, &message);
                     None
                 }
                 (AfterFailure::RunAgain, Some((id, job))) => {
@@ -573,8 +547,8 @@ impl PoolInner {
             let error = worker_error(format!("a hashing worker crashed twice: {message}"), event);
             let _ = owner.to.unbounded_send((owner.tag, Reply::Failed(error)));
         }
-        for owner in calling_thread {
-            let _ = owner.to.unbounded_send((owner.tag, Reply::CallingThread));
+        for owner in gave_up_on {
+            let _ = owner.to.unbounded_send((owner.tag, Reply::GaveUp));
         }
         Self::dispatch(this);
     }
@@ -604,307 +578,4 @@ impl Drop for PoolInner {
         }
         disarm(&mut state);
     }
-}
-
-/// Hashing of one file in a client's pool, split for up to `count` workers; on the
-/// calling thread where the pool's workers cannot start.
-pub struct WorkerHashing<'a> {
-    pool: &'a WorkerPool,
-    count: usize,
-    source: BlobSource,
-    signal: Option<AbortSignal>,
-}
-
-impl<'a> WorkerHashing<'a> {
-    /// Hashes `blob` in up to `count` (≥ 1) of `pool`'s workers, giving its jobs up
-    /// when `signal` aborts.
-    pub fn new(
-        pool: &'a WorkerPool,
-        count: usize,
-        blob: Blob,
-        signal: Option<AbortSignal>,
-    ) -> Self {
-        pool.grow_to(count);
-        Self {
-            pool,
-            count: count.max(1),
-            source: BlobSource::from_raw(blob),
-            signal,
-        }
-    }
-}
-/// Where a job's digests go.
-#[derive(Clone, Copy)]
-enum Slot {
-    /// Segments starting at this index.
-    Segments(usize),
-    /// The whole-file digest (hashed as a single range).
-    Whole,
-}
-
-struct Job {
-    ranges: Vec<Range<u64>>,
-    /// Also the whole-file digest, in the same pass (one worker only).
-    whole: bool,
-    slot: Slot,
-}
-
-/// Splits the work: one worker does everything in one pass; more workers share
-/// the segments, one of them streaming the whole file first when it is wanted.
-fn plan_jobs(ranges: &[Range<u64>], whole: bool, workers: usize, size: u64) -> Vec<Job> {
-    if workers == 1 || ranges.len() <= 1 {
-        return vec![Job {
-            ranges: ranges.to_vec(),
-            whole,
-            slot: Slot::Segments(0),
-        }];
-    }
-    let mut jobs = Vec::with_capacity(ranges.len() + 1);
-    if whole {
-        jobs.push(Job {
-            ranges: vec![Range {
-                start: 0,
-                end: size,
-            }],
-            whole: false,
-            slot: Slot::Whole,
-        });
-    }
-    // Runs of consecutive segments, about two per worker: a worker reads a run's next
-    // segment while it hashes the current one, and the runs still spread the load.
-    let segment_workers = if whole { workers - 1 } else { workers };
-    let run = ranges.len().div_ceil(2 * segment_workers.max(1)).max(1);
-    jobs.extend(ranges.chunks(run).enumerate().map(|(index, chunk)| Job {
-        ranges: chunk.to_vec(),
-        whole: false,
-        slot: Slot::Segments(index * run),
-    }));
-    jobs
-}
-
-impl WorkerHashing<'_> {
-    /// A job's message, without its id (the pool gives it one).
-    fn job_message(&self, job: &Job, options: HashOptions) -> Object {
-        let message = Object::new();
-        set(&message, "type", &"job".into());
-        set(&message, "file", self.source.as_raw());
-        let flat: Array = job
-            .ranges
-            .iter()
-            .flat_map(|r| [number(r.start), number(r.end)])
-            .collect();
-        set(&message, "ranges", &flat);
-        // The whole-file digest is SHA-256 only (see `core::hash::hash_segments`).
-        let md5 = options.md5 && !matches!(job.slot, Slot::Whole);
-        set(&message, "md5", &md5.into());
-        set(&message, "chunkSize", &number(options.chunk_size as u64));
-        set(&message, "whole", &job.whole.into());
-        message
-    }
-}
-
-impl HashBackend for WorkerHashing<'_> {
-    fn size(&self) -> u64 {
-        self.source.size()
-    }
-
-    async fn hash(
-        &self,
-        ranges: &[Range<u64>],
-        options: HashOptions,
-        whole: bool,
-        progress: &dyn Fn(u64),
-    ) -> Result<(Vec<Digests>, Option<Digests>), Error> {
-        if let Some(done) = self.in_workers(ranges, options, whole, progress).await? {
-            return Ok(done);
-        }
-        // No worker could start: no byte was hashed in one, so progress starts at 0.
-        hash_on_calling_thread(
-            &self.source,
-            self.signal.as_ref(),
-            ranges,
-            options,
-            whole,
-            progress,
-        )
-        .await
-    }
-}
-
-/// What a hashing in workers gives: the digests, or `None` where no worker could
-/// start (hash on the calling thread instead).
-type InWorkers = Option<(Vec<Digests>, Option<Digests>)>;
-
-impl WorkerHashing<'_> {
-    async fn in_workers(
-        &self,
-        ranges: &[Range<u64>],
-        options: HashOptions,
-        whole: bool,
-        progress: &dyn Fn(u64),
-    ) -> Result<InWorkers, Error> {
-        abort::check(self.signal.as_ref())?;
-        if self.pool.gave_up() {
-            return Ok(None);
-        }
-        let size = self.size();
-        let jobs = plan_jobs(ranges, whole, self.count, size);
-        let mut aborted = AbortWatch::new(self.signal.as_ref())?;
-        let (to, mut events) = mpsc::unbounded();
-        // At most `count` jobs of this hashing in the pool at once (the pool may be
-        // larger: the client's default, or another upload's wish); the next goes in
-        // as one is done. The sender goes once the last job is in: if the pool then
-        // drops the jobs, the hashing hears of it instead of waiting forever. The
-        // tickets are dropped when the hashing ends, however it ends: jobs still
-        // queued or running are given up (their workers ended).
-        let mut to = Some(to);
-        let submit = |tag: usize, to: &mut Option<_>| -> Result<Option<Ticket>, Error> {
-            let ticket = match (jobs.get(tag), to.as_ref()) {
-                (Some(job), Some(sender)) => self.pool.submit(
-                    self.job_message(job, options),
-                    mpsc::UnboundedSender::clone(sender),
-                    tag,
-                )?,
-                _ => None,
-            };
-            if tag + 1 >= jobs.len() {
-                *to = None;
-            }
-            Ok(ticket)
-        };
-        let mut tickets = Vec::with_capacity(jobs.len());
-        let mut next_job = self.count.min(jobs.len());
-        for tag in 0..next_job {
-            tickets.extend(submit(tag, &mut to)?);
-        }
-
-        let mut segments: Vec<Option<Digests>> = vec![None; ranges.len()];
-        let mut whole_digest = None;
-        let mut job_bytes = vec![0u64; jobs.len()];
-        let mut running = jobs.len();
-        let report = |job_bytes: &[u64]| {
-            let (mut segment_bytes, mut whole_bytes) = (0u64, None);
-            for (job, bytes) in jobs.iter().zip(job_bytes) {
-                match job.slot {
-                    Slot::Whole => whole_bytes = Some(*bytes),
-                    Slot::Segments(_) => segment_bytes += bytes,
-                }
-            }
-            // Bytes for which every wanted digest is done.
-            progress(whole_bytes.map_or(segment_bytes, |w| w.min(segment_bytes)));
-        };
-        while running > 0 {
-            let event = match select(events.next(), pin!(aborted.fired())).await {
-                Either::Left((event, _)) => event,
-                Either::Right(_) => return Err(Error::Aborted),
-            };
-            let (id, data) = match event {
-                Some((tag, Reply::Message(data))) => (tag, data),
-                Some((_, Reply::Failed(error))) => return Err(error),
-                // Its jobs are dropped with the tickets (the pool holds none any more).
-                Some((_, Reply::CallingThread)) => return Ok(None),
-                None => return Err(Error::worker("the workers went away")),
-            };
-            let Some(job) = jobs.get(id) else {
-                return Err(Error::worker("a reply for no job of this file"));
-            };
-            let job_size: u64 = job.ranges.iter().map(|r| r.end - r.start).sum();
-            match get(&data, "type").as_string().as_deref() {
-                Some("progress") => {
-                    let bytes = whole_number(&get(&data, "bytes"))
-                        .filter(|&bytes| bytes <= job_size)
-                        .ok_or_else(|| Error::worker("a worker reported a bad byte count"))?;
-                    if let Some(slot) = job_bytes.get_mut(id) {
-                        *slot = (*slot).max(bytes);
-                    }
-                    report(&job_bytes);
-                }
-                Some("done") => {
-                    let digests = read_digest_list(&get(&data, "segments"))?;
-                    if digests.len() != job.ranges.len() {
-                        return Err(Error::worker(format!(
-                            "a worker sent {} digests for {} ranges",
-                            digests.len(),
-                            job.ranges.len()
-                        )));
-                    }
-                    match job.slot {
-                        Slot::Whole => whole_digest = digests.into_iter().next(),
-                        Slot::Segments(first) => {
-                            for (offset, digest) in digests.into_iter().enumerate() {
-                                if let Some(slot) = segments.get_mut(first + offset) {
-                                    *slot = Some(digest);
-                                }
-                            }
-                            if job.whole {
-                                whole_digest = read_digest(&get(&data, "whole"))?;
-                            }
-                        }
-                    }
-                    if let Some(slot) = job_bytes.get_mut(id) {
-                        *slot = job_size;
-                    }
-                    report(&job_bytes);
-                    running -= 1;
-                    tickets.extend(submit(next_job, &mut to)?);
-                    next_job += 1;
-                }
-                Some("error") => {
-                    let message = get(&data, "message").as_string().unwrap_or_default();
-                    let error = match get(&data, "code").as_string().as_deref() {
-                        Some("FILE_READ") => Error::file_read(message),
-                        Some("ABORTED") => Error::Aborted,
-                        _ => Error::worker(message),
-                    };
-                    let cause = get(&data, "cause");
-                    return Err(if cause.is_undefined() {
-                        error
-                    } else {
-                        error.with_cause(js_cause(cause))
-                    });
-                }
-                _ => return Err(Error::worker("a worker sent an unknown message")),
-            }
-        }
-        let segments: Option<Vec<Digests>> = segments.into_iter().collect();
-        let segments = segments.ok_or_else(|| Error::worker("a segment was never hashed"))?;
-        if whole && whole_digest.is_none() {
-            return Err(Error::worker("the whole file was never hashed"));
-        }
-        Ok(Some((segments, whole_digest)))
-    }
-}
-
-/// `[sha256, md5|null]` → digests; `null` → `None`.
-fn read_digest(value: &JsValue) -> Result<Option<Digests>, Error> {
-    if value.is_null() || value.is_undefined() {
-        return Ok(None);
-    }
-    let pair: &Array = value
-        .dyn_ref()
-        .ok_or_else(|| Error::worker("a worker sent a malformed digest"))?;
-    let sha256 = pair.get(0).as_string().unwrap_or_default();
-    let md5 = pair.get(1).as_string();
-    Digests::from_hex(&sha256, md5.as_deref())
-        .map(Some)
-        .ok_or_else(|| Error::worker("a worker sent a malformed digest"))
-}
-
-fn read_digest_list(value: &JsValue) -> Result<Vec<Digests>, Error> {
-    let list: &Array = value
-        .dyn_ref()
-        .ok_or_else(|| Error::worker("a worker sent no digests"))?;
-    list.iter()
-        .map(|item| {
-            read_digest(&item)?.ok_or_else(|| Error::worker("a worker sent an empty digest"))
-        })
-        .collect()
-}
-
-/// Digests as the worker sends them: `[sha256, md5|null]`.
-pub fn digest_to_js(digests: &Digests) -> JsValue {
-    let pair = Array::new();
-    pair.push(&digests.sha256_hex().into());
-    pair.push(&digests.md5_hex().map_or(JsValue::NULL, JsValue::from));
-    pair.into()
 }
