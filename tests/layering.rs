@@ -304,3 +304,130 @@ fn the_circle_check_finds_what_it_must() {
         Some(["hashing", "workers", "hashing"].map(String::from).to_vec())
     );
 }
+
+/// Each module of `src/` (`core::engine::v1`, `facade::task`, …) and the modules its
+/// code names (`crate::…` and `super::…` paths, `use super::{…}` lists), resolved to
+/// the deepest module that exists. A parent and its child may name each other (Rust
+/// nests them); any other circle is a design fault: neither can be read or changed
+/// alone.
+fn module_graph() -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    use std::collections::{BTreeMap, BTreeSet};
+    fn files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in fs::read_dir(dir).expect("src/ is readable") {
+            let path = entry.expect("a directory entry").path();
+            if path.is_dir() {
+                files(&path, out);
+            } else if path.extension().is_some_and(|ext| ext == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut all = Vec::new();
+    files(&root, &mut all);
+    let module_of = |path: &Path| -> Vec<String> {
+        let relative = path.strip_prefix(&root).expect("under src/");
+        let mut parts: Vec<String> = relative
+            .iter()
+            .map(|p| p.to_string_lossy().trim_end_matches(".rs").to_string())
+            .collect();
+        if matches!(parts.last().map(String::as_str), Some("mod" | "lib")) {
+            parts.pop();
+        }
+        parts
+    };
+    let modules: BTreeSet<Vec<String>> = all.iter().map(|p| module_of(p)).collect();
+    let deepest = |path: &[String]| -> Option<Vec<String>> {
+        (1..=path.len())
+            .rev()
+            .map(|n| path[..n].to_vec())
+            .find(|candidate| modules.contains(candidate))
+    };
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for file in &all {
+        let module = module_of(file);
+        let parent: Vec<String> = module[..module.len().saturating_sub(1)].to_vec();
+        let text = fs::read_to_string(file).expect("readable");
+        let mut named: Vec<Vec<String>> = Vec::new();
+        for (_, line) in code_lines(&text) {
+            let words: Vec<&str> = line
+                .split(|c: char| {
+                    !(c.is_alphanumeric() || c == '_' || c == ':' || c == '{' || c == ',')
+                })
+                .collect();
+            for word in words {
+                for start in ["crate::", "super::"] {
+                    let Some(at) = word.find(start) else { continue };
+                    let path = &word[at..];
+                    let mut segments: Vec<&str> = path.split("::").collect();
+                    let base: Vec<String> = if segments[0] == "crate" {
+                        Vec::new()
+                    } else {
+                        parent.clone()
+                    };
+                    segments.remove(0);
+                    // `use super::{a, b}`: each name in the list.
+                    let mut lists: Vec<Vec<String>> = Vec::new();
+                    let mut fixed: Vec<String> = Vec::new();
+                    for segment in segments {
+                        if let Some(list) = segment.strip_prefix('{') {
+                            for name in list.split(',') {
+                                let name = name.trim_matches(|c| c == '{' || c == '}');
+                                if !name.is_empty() {
+                                    let mut path = fixed.clone();
+                                    path.push(name.to_string());
+                                    lists.push(path);
+                                }
+                            }
+                            break;
+                        }
+                        if !segment.is_empty() {
+                            fixed.push(segment.to_string());
+                        }
+                    }
+                    if lists.is_empty() {
+                        lists.push(fixed);
+                    }
+                    for list in lists {
+                        let mut full = base.clone();
+                        full.extend(list);
+                        named.push(full);
+                    }
+                }
+            }
+        }
+        let name = module.join("::");
+        for target in named.iter().filter_map(|path| deepest(path)) {
+            let related = target.starts_with(&module) || module.starts_with(&target);
+            if !related {
+                graph
+                    .entry(name.clone())
+                    .or_default()
+                    .insert(target.join("::"));
+            }
+        }
+    }
+    graph
+}
+
+/// No two modules of the crate import each other, across layers and folders (a parent
+/// and its child aside: Rust nests them). Issue 21 found `facade::client` and
+/// `facade::task` importing each other.
+#[test]
+fn no_module_of_the_crate_imports_one_that_imports_it() {
+    let graph = module_graph();
+    assert!(
+        graph
+            .get("facade::client")
+            .is_some_and(|t| t.contains("facade::task")),
+        "the graph sees `use super::…` (facade::client uses facade::task): {graph:#?}"
+    );
+    assert!(
+        graph
+            .get("core::engine::v1")
+            .is_some_and(|t| t.contains("core::api")),
+        "the graph sees `crate::core::…` paths: {:?}",
+        graph.get("core::engine::v1")
+    );
+    assert_eq!(import_circle(&graph), None);
+}
