@@ -149,10 +149,10 @@ impl HashOptions {
 pub async fn hash_source<S: ByteSource + ?Sized>(
     source: &S,
     options: HashOptions,
-    progress: impl FnMut(u64) -> Result<(), Error>,
+    mut progress: impl FnMut(u64) -> Result<(), Error>,
 ) -> Result<Digests, Error> {
     let whole = 0..source.size();
-    let (mut segments, _) = hash_segments(source, &[whole], options, false, progress).await?;
+    let (mut segments, _) = hash_segments(source, &[whole], options, false, &mut progress).await?;
     segments
         .pop()
         .ok_or_else(|| Error::file_read("no digest was computed"))
@@ -167,7 +167,8 @@ pub async fn hash_segments<S: ByteSource + ?Sized>(
     ranges: &[Range<u64>],
     options: HashOptions,
     whole: bool,
-    mut progress: impl FnMut(u64) -> Result<(), Error>,
+    // `dyn`: one copy of this loop per source type, not one per caller's closure.
+    progress: &mut dyn FnMut(u64) -> Result<(), Error>,
 ) -> Result<(Vec<Digests>, Option<Digests>), Error> {
     let largest = ranges.iter().map(|r| r.end - r.start).max().unwrap_or(0);
     // Never larger than a range: a small file gets a small buffer.
@@ -271,7 +272,7 @@ impl<S: ByteSource + ?Sized> HashBackend for InThread<'_, S> {
             chunk_size: options.chunk_size.min(self.max_chunk),
             ..options
         };
-        hash_segments(self.source, ranges, options, whole, |hashed| {
+        hash_segments(self.source, ranges, options, whole, &mut |hashed| {
             if (self.cancelled)() {
                 return Err(Error::Aborted);
             }
@@ -388,12 +389,17 @@ mod tests {
                 chunk_size,
             };
             let mut reads = 0;
-            let (segments, whole) =
-                block_on(hash_segments(&data[..], &ranges, options, true, |_| {
+            let (segments, whole) = block_on(hash_segments(
+                &data[..],
+                &ranges,
+                options,
+                true,
+                &mut |_| {
                     reads += 1;
                     Ok(())
-                }))
-                .unwrap();
+                },
+            ))
+            .unwrap();
             for (digest, range) in segments.iter().zip(&ranges) {
                 let start = range.start as usize;
                 let end = range.end as usize;
@@ -416,7 +422,7 @@ mod tests {
             &[Range { start: 0, end: 0 }],
             HashOptions::default(),
             false,
-            |_| Ok(()),
+            &mut |_| Ok(()),
         ))
         .unwrap();
         assert_eq!(segments, [hash_bytes(b"", true)]);

@@ -154,7 +154,7 @@ pub async fn run_job(
             .await?
         }
         _ => {
-            hash_segments(&source, &ranges, options, whole, |bytes| {
+            hash_segments(&source, &ranges, options, whole, &mut |bytes| {
                 report(bytes);
                 Ok(())
             })

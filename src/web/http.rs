@@ -319,11 +319,14 @@ fn form(fields: &[(String, String)], file: &Blob, filename: &str) -> Result<Form
 
 /// `name: value` lines of `getAllResponseHeaders()` as pairs.
 fn parse_header_block(block: &str) -> Vec<(String, String)> {
-    block
-        .split("\r\n")
-        .filter_map(|line| line.split_once(':'))
-        .map(|(name, value)| (name.trim().to_string(), value.trim().to_string()))
-        .collect()
+    // A loop, not a collect: no iterator code of its own.
+    let mut headers = Vec::new();
+    for line in block.split("\r\n") {
+        if let Some((name, value)) = line.split_once(':') {
+            headers.push((name.trim().to_string(), value.trim().to_string()));
+        }
+    }
+    headers
 }
 
 fn js_error(thrown: JsValue) -> Error {

@@ -254,13 +254,7 @@ impl IndexedDb {
         // Their results are there: the transaction completed.
         let mut results = requests.iter().map(|r| r.result().unwrap_or_default());
         Ok(match op {
-            Op::Get(key) => {
-                let found = results.next().and_then(|text| text.as_string());
-                found
-                    .map(|text| (key.to_string(), text))
-                    .into_iter()
-                    .collect()
-            }
+            Op::Get(key) => found(key, results.next().and_then(|text| text.as_string())),
             Op::List => {
                 let mut array = || {
                     let array = results.next().and_then(|a| a.dyn_into::<Array>().ok());
@@ -276,10 +270,22 @@ impl IndexedDb {
 /// The entries of two arrays, keys and values, whose both are text: any other is
 /// someone else's, left out (and so never parsed).
 fn entries(keys: &Array, values: &Array) -> Vec<(String, String)> {
-    keys.iter()
-        .zip(values.iter())
-        .filter_map(|(key, value)| Some((key.as_string()?, value.as_string()?)))
-        .collect()
+    // Loops, here and in `found`, not collects: no iterator code of their own.
+    let mut entries = Vec::new();
+    for (key, value) in keys.iter().zip(values.iter()) {
+        if let (Some(key), Some(value)) = (key.as_string(), value.as_string()) {
+            entries.push((key, value));
+        }
+    }
+    entries
+}
+
+/// What a get found: the entry of `key`, or none.
+fn found(key: &str, text: Option<String>) -> Vec<(String, String)> {
+    match text {
+        Some(text) => vec![(key.to_string(), text)],
+        None => Vec::new(),
+    }
 }
 
 /// In an upgrade: creates the store of states; what the browser threw if it fails.
@@ -344,10 +350,7 @@ async fn run_custom(object: &Object, op: Op<'_>) -> Result<Vec<(String, String)>
     };
     let answer = call(object, method, &args).await?;
     Ok(match op {
-        Op::Get(key) => {
-            let found = answer.as_string().map(|text| (key.to_string(), text));
-            found.into_iter().collect()
-        }
+        Op::Get(key) => found(key, answer.as_string()),
         Op::List => {
             // `[[key, value], …]`.
             let pairs: Array = answer

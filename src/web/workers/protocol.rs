@@ -184,18 +184,19 @@ pub fn job_ranges(flat: &[f64], size: u64) -> Result<Vec<Range<u64>>, Error> {
             ))
         })
     };
-    flat.chunks_exact(2)
-        .map(|pair| match pair {
-            [start, end] => {
-                let (start, end) = (offset(*start)?, offset(*end)?);
-                if start > end || end > size {
-                    return Err(Error::InvalidInput(format!(
-                        "range {start}..{end} is not within the file's {size} bytes"
-                    )));
-                }
-                Ok(start..end)
-            }
-            _ => Err(Error::InvalidInput("ranges must be pairs".into())),
-        })
-        .collect()
+    // A loop, not a collect into `Result`: no `GenericShunt` iterator in the package.
+    let mut ranges = Vec::with_capacity(flat.len() / 2);
+    for pair in flat.chunks_exact(2) {
+        let [start, end] = pair else {
+            return Err(Error::InvalidInput("ranges must be pairs".into()));
+        };
+        let (start, end) = (offset(*start)?, offset(*end)?);
+        if start > end || end > size {
+            return Err(Error::InvalidInput(format!(
+                "range {start}..{end} is not within the file's {size} bytes"
+            )));
+        }
+        ranges.push(start..end);
+    }
+    Ok(ranges)
 }
