@@ -1,15 +1,44 @@
 /**
- * Progress of a hash or upload; no counter ever goes backwards. "queued": waiting
- * for its turn behind files given earlier to the same client.
+ * Progress of an upload or a hashing: one shape for `upload()`, `start()`'s tasks,
+ * `uploadAndAttach()`, `hashSegments()` and the top-level `hashFile()`. Counters never
+ * go backwards; at most ten reports a second reach `onProgress`, and a new phase, the
+ * moment every byte is hashed and the moment every byte is sent always do.
  */
 export interface UploadProgress {
+  /**
+   * Where the work is, in this order (a phase can be skipped, never gone back to):
+   * - `queued`: waiting for its turn behind files given earlier to the same client
+   *   (`maxActiveUploads`); its hashing may already run meanwhile.
+   * - `hashing`: reading the file for its SHA-256 (and MD5) digests.
+   * - `creating`: asking Procore for upload instructions (Create Upload).
+   * - `uploading`: sending the bytes to storage.
+   * - `completing`: telling Procore the bytes are stored (Complete Upload).
+   * - `processing`: v2.1 only, waiting for Procore to say the upload is available.
+   * - `attaching`: `uploadAndAttach()` only, the attach call.
+   * - `done`: finished; the last report. Hashing calls go from `hashing` to `done`.
+   */
   phase: "queued" | "hashing" | "creating" | "uploading" | "completing" | "processing" | "attaching" | "done";
+  /** Bytes read and hashed so far (a resumed upload hashes its first segment again). */
   bytesHashed: number;
+  /**
+   * Bytes sent to storage so far, as the browser reports them; a part that fails and
+   * is sent again counts once. 0 for hashing calls.
+   */
   bytesUploaded: number;
+  /** The file's size in bytes. */
   totalBytes: number;
+  /**
+   * Uploads: segments (parts) stored and acknowledged by storage; a form upload is one
+   * segment. Hashing calls: segments hashed (the top-level `hashFile()` counts the
+   * whole file as one).
+   */
   segmentsDone: number;
+  /** Segments in all: what `segmentsDone` counts up to. */
   segmentsTotal: number;
-  /** Upload speed over the last seconds; absent until known (and after a pause). */
+  /**
+   * Upload speed in bytes per second over the last five seconds; absent until a second
+   * of sending is measured, and again after a pause until it is known again.
+   */
   bytesPerSecond?: number;
   /** Seconds left at that speed; absent while the speed is unknown. */
   etaSeconds?: number;
