@@ -5,6 +5,8 @@
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
+use crate::core::json::Json;
+use crate::core::options::check_keys;
 use crate::core::Error;
 
 /// A short description of a JS value for error messages: its type, or its
@@ -237,6 +239,52 @@ pub fn json_text(value: &JsValue, what: &str) -> Result<String, Error> {
         })
 }
 
+/// `raw` as JSON data (`JSON.stringify`, then parsed); `undefined` and `null` are an
+/// empty object. A key whose value JSON would drop without a word (a function, a
+/// symbol) is [`Error::InvalidInput`]: a callback given where none is taken is not
+/// silently left out.
+pub fn json_data(raw: &JsValue, what: &str) -> Result<Json, Error> {
+    if raw.is_undefined() || raw.is_null() {
+        return Ok(Json::object());
+    }
+    let value = Json::parse(&json_text(raw, what)?)
+        .map_err(|error| Error::InvalidInput(format!("{what} is not JSON data: {error}")))?;
+    dropped_keys(raw, &value, what)?;
+    Ok(value)
+}
+
+/// The first key of `raw` (at any depth) set to something `json`, its JSON text,
+/// lost: refused. A key set to `undefined` counts as absent.
+fn dropped_keys(raw: &JsValue, json: &Json, what: &str) -> Result<(), Error> {
+    match json {
+        Json::Object(_) => {
+            for key in Object::keys(raw.unchecked_ref::<Object>()).iter() {
+                let Some(key) = key.as_string() else { continue };
+                let value = get_property(raw, &key);
+                let path = format!("{what}.{key}");
+                match json.get(&key) {
+                    _ if value.is_undefined() => {}
+                    None => {
+                        return Err(Error::InvalidInput(format!(
+                            "{path} cannot be sent as JSON ({})",
+                            describe(&value)
+                        )))
+                    }
+                    Some(inner) => dropped_keys(&value, inner, &path)?,
+                }
+            }
+        }
+        Json::Array(items) => {
+            let values = Array::from(raw);
+            for (index, (item, value)) in items.iter().zip(values.iter()).enumerate() {
+                dropped_keys(&value, item, &format!("{what}[{index}]"))?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 /// An answer's body as JS data: `JSON.parse` of it, `null` when it is empty (204).
 /// A body that is not JSON is [`Error::Protocol`].
 pub fn parse_json_answer(body: &str) -> Result<JsValue, Error> {
@@ -299,6 +347,26 @@ impl<'a> Options<'a> {
             raw: Some(raw),
             what,
         })
+    }
+
+    /// Refuses a key not in `known` (its value not `undefined`): a misspelled
+    /// option is [`Error::InvalidInput`] naming it and the known name it looks like
+    /// ([`check_keys`]), not silently left unused. Every options reader calls it.
+    pub fn known(&self, known: &[&'static str]) -> Result<(), Error> {
+        let Some(raw) = self.raw else { return Ok(()) };
+        let mut keys = Vec::new();
+        for key in Object::keys(raw.unchecked_ref::<Object>()).iter() {
+            if let Some(key) = key.as_string() {
+                if !get_property(raw, &key).is_undefined() {
+                    keys.push(key);
+                }
+            }
+        }
+        let mut given = Vec::with_capacity(keys.len());
+        for key in &keys {
+            given.push(key.as_str());
+        }
+        check_keys(self.what, &given, known, "")
     }
 
     /// The raw value of `key` (`None` when undefined).
