@@ -69,7 +69,7 @@ const fn field(js: &'static str, wire: &'static str, kind: Kind, required: bool)
 const PROCORE_FIELDS: &str = "procoreFields";
 
 /// What an unknown key's error adds: where a field the library does not name goes.
-const PROCORE_HINT: &str = "Procore fields the library does not name go in procoreFields";
+const PROCORE_HINT: &str = "Procore's own fields go in procoreFields";
 
 /// Checks `value` against `kind`; `what` names it in the error.
 fn check(value: &Json, kind: Kind, what: &str) -> Result<(), Error> {
@@ -141,13 +141,10 @@ fn object<'a>(input: &'a Json, what: &str) -> Result<&'a Json, Error> {
     })
 }
 
-/// A route id (`projectId`, `drawingAreaId`) that [`resource`] checked: a positive
-/// integer.
-fn route_id(input: &Json, js: &str, what: &str) -> Result<u64, Error> {
-    input
-        .get(js)
-        .and_then(Json::as_u64)
-        .ok_or_else(|| Error::InvalidInput(format!("{what}.{js} must be a positive integer")))
+/// A route id (`projectId`, `drawingAreaId`) [`resource`] checked (required, a
+/// positive integer): never absent once it has.
+fn route_id(input: &Json, js: &str) -> u64 {
+    input.get(js).and_then(Json::as_u64).unwrap_or_default()
 }
 
 /// The keys of an object, in order.
@@ -160,19 +157,39 @@ fn keys_of(input: &Json) -> Vec<&str> {
     keys
 }
 
-/// The caller's options checked against `fields`: every key one of theirs or
-/// `procoreFields` (checked first: a misspelled key explains a missing field), each
+/// The caller's options checked against `fields`: every key one of theirs or, for a
+/// resource with a body, `procoreFields` (checked first: a misspelled key explains
+/// a missing field), each
 /// field of its kind, the required ones there. Answers the fields with a wire name
 /// (but [`Kind::Own`]) renamed for the wire, in the order of `fields` (an optional
 /// field given as `null` is sent as `null`), and `procoreFields` (an empty object
 /// when absent).
 fn resource(input: &Json, fields: &[Field], what: &str) -> Result<(Json, Json), Error> {
+    // An id where the options were: the call's old form, `call(42, {…})`.
+    if let (Json::Number(n), Some(first)) = (input, fields.first()) {
+        if first.kind == Kind::Id {
+            return Err(Error::InvalidInput(format!(
+                "{what} must be an object, got a number: ids go in it, as {{ {}: {n}, … }}",
+                first.js
+            )));
+        }
+    }
     let input = object(input, what)?;
-    let mut known = vec![PROCORE_FIELDS];
+    let mut known = Vec::with_capacity(fields.len() + 1);
+    let mut body = false;
     for field in fields {
         known.push(field.js);
+        body |= !field.wire.is_empty();
     }
-    check_keys(what, &keys_of(input), &known, PROCORE_HINT)?;
+    if body {
+        known.push(PROCORE_FIELDS);
+    }
+    check_keys(
+        what,
+        &keys_of(input),
+        &known,
+        if body { PROCORE_HINT } else { "" },
+    )?;
     let mut out = Json::object();
     for field in fields {
         let name = format!("{what}.{}", field.js);
@@ -212,7 +229,7 @@ fn with_procore(
     for (key, value) in procore.as_object().unwrap_or_default() {
         if let Some(field) = fields.iter().find(|f| !f.wire.is_empty() && f.wire == key) {
             return Err(Error::InvalidInput(format!(
-                "{what}.{PROCORE_FIELDS}.{key} is what {what}.{} sends: set that instead",
+                "{what}.{PROCORE_FIELDS}.{key} is sent from {what}.{}: use that",
                 field.js
             )));
         }
@@ -225,14 +242,6 @@ fn with_procore(
 fn body(input: &Json, fields: &[Field], what: &str) -> Result<Json, Error> {
     let (named, procore) = resource(input, fields, what)?;
     with_procore(named, &procore, fields, what)
-}
-
-/// The error for an attach call given an id as its first argument (`call(42, {…})`)
-/// where it takes one options object with the ids in it.
-pub fn positional_id(call: &str, id: &str) -> Error {
-    Error::InvalidInput(format!(
-        "{call} takes one options object with the ids in it: {call}({{ {id}, … }}), not {call}({id}, {{ … }})"
-    ))
 }
 
 const PROJECT_FILE_FIELDS: &[Field] = &[
@@ -252,7 +261,7 @@ const FILE_FIELDS: &[Field] = PROJECT_FILE_FIELDS.split_at(1).1;
 /// `{"file": {…}}`. `what` names the options in errors.
 pub fn project_file(input: &Json, what: &str) -> Result<ResourceCall, Error> {
     let file = body(input, PROJECT_FILE_FIELDS, what)?;
-    let project = route_id(input, "projectId", what)?;
+    let project = route_id(input, "projectId");
     Ok(ResourceCall {
         method: Method::Post,
         path: format!("/rest/v1.0/files?project_id={project}"),
@@ -286,7 +295,7 @@ const IMAGE_FIELDS: &[Field] = &[
 /// `log_date`, …) as given, the named fields all go under `upload`.
 pub fn image(input: &Json, what: &str) -> Result<ResourceCall, Error> {
     let (upload, image) = resource(input, IMAGE_FIELDS, what)?;
-    let project = route_id(input, "projectId", what)?;
+    let project = route_id(input, "projectId");
     Ok(ResourceCall {
         method: Method::Post,
         path: format!("/rest/v1.0/images?project_id={project}"),
@@ -299,9 +308,8 @@ const DRAWING_AREAS_FIELDS: &[Field] = &[field("projectId", "", Kind::Id, true)]
 /// `listDrawingAreas({ projectId })`: `GET /rest/v1.1/projects/{project_id}/drawing_areas`.
 /// A GET has no resource to send Procore's fields under: no `procoreFields`.
 pub fn drawing_areas(input: &Json, what: &str) -> Result<ResourceCall, Error> {
-    check_keys(what, &keys_of(object(input, what)?), &["projectId"], "")?;
     resource(input, DRAWING_AREAS_FIELDS, what)?;
-    let project = route_id(input, "projectId", what)?;
+    let project = route_id(input, "projectId");
     Ok(ResourceCall {
         method: Method::Get,
         path: format!("/rest/v1.1/projects/{project}/drawing_areas"),
@@ -321,7 +329,7 @@ const DRAWING_FIELDS: &[Field] = &[
 /// `{"drawing": {"number", "title", "drawing_discipline": {"name"}}}`.
 pub fn drawing(input: &Json, what: &str) -> Result<ResourceCall, Error> {
     let (mut drawing, procore) = resource(input, DRAWING_FIELDS, what)?;
-    let area = route_id(input, "drawingAreaId", what)?;
+    let area = route_id(input, "drawingAreaId");
     let discipline = input.get("disciplineName").unwrap_or(&Json::Null);
     check(discipline, Kind::Text, &format!("{what}.disciplineName"))?;
     drawing.insert(
@@ -353,6 +361,18 @@ const DRAWING_IMPORT_FIELDS: &[Field] = &[
     field("drawingId", "drawing_id", Kind::Id, false),
 ];
 
+/// The keys of a drawing target: the upload's ids and one import's fields.
+const DRAWING_TARGET: &[&str] = &[
+    "projectId",
+    "drawingAreaId",
+    "drawingSetId",
+    "drawingDate",
+    "receivedDate",
+    "defaultRevision",
+    "drawingId",
+    PROCORE_FIELDS,
+];
+
 /// `createDrawingUpload({ projectId, drawingAreaId, drawingSetId, imports: [{
 /// uploadUuid, drawingDate, receivedDate?, defaultRevision?, drawingId?,
 /// procoreFields? }], procoreFields? })`: `POST
@@ -362,7 +382,7 @@ const DRAWING_IMPORT_FIELDS: &[Field] = &[
 /// ([`super::api::with_idempotency_token`]).
 pub fn drawing_upload(input: &Json, what: &str) -> Result<ResourceCall, Error> {
     let (mut upload, procore) = resource(input, DRAWING_UPLOAD_FIELDS, what)?;
-    let project = route_id(input, "projectId", what)?;
+    let project = route_id(input, "projectId");
     let imports = input
         .get("imports")
         .and_then(Json::as_array)
@@ -410,7 +430,7 @@ const ACCIDENT_LOG_FIELDS: &[Field] = &[
 /// rest is optional.
 pub fn accident_log(input: &Json, what: &str) -> Result<ResourceCall, Error> {
     let log = body(input, ACCIDENT_LOG_FIELDS, what)?;
-    let project = route_id(input, "projectId", what)?;
+    let project = route_id(input, "projectId");
     Ok(ResourceCall {
         method: Method::Post,
         path: format!("/rest/v1.0/projects/{project}/accident_logs"),
@@ -451,7 +471,7 @@ pub fn attach_upload(
     };
     if options.get(id_key).is_some() {
         return Err(Error::InvalidInput(format!(
-            "{what}.{id_key} is not an option here: uploadAndAttach attaches the upload it sends"
+            "{what}.{id_key} is not an option here: it is the upload's"
         )));
     }
     let mut options = options.clone();
@@ -481,12 +501,7 @@ pub fn attach_upload(
         }
         "drawing" => {
             check_drawing_file_name(file_name)?;
-            // The target's keys are the upload's ids and one import's fields.
-            let mut known = vec!["projectId", "drawingAreaId", "drawingSetId", PROCORE_FIELDS];
-            for field in DRAWING_IMPORT_FIELDS {
-                known.push(field.js);
-            }
-            check_keys(&what, &keys_of(&options), &known, PROCORE_HINT)?;
+            check_keys(&what, &keys_of(&options), DRAWING_TARGET, PROCORE_HINT)?;
             let mut upload = Json::object();
             for key in ["projectId", "drawingAreaId", "drawingSetId"] {
                 if let Some(value) = options.remove(key) {
@@ -862,7 +877,7 @@ mod tests {
                     &j(r#"{"projectId": 42, "uploadUuid": "U", "name": "a", "custom_field_9": "x"}"#),
                     "options",
                 ),
-                "options.custom_field_9 is not a known option; Procore fields the library does not name go in procoreFields",
+                "options.custom_field_9 is not a known option; Procore's own fields go in procoreFields",
             ),
             (
                 company_file(7, &j(r#"{"uploadUuid": "U", "name": "a", "Private": true}"#), "options"),
@@ -877,7 +892,7 @@ mod tests {
                     &j(r#"{"projectId": 42, "uploadUuid": "U", "imageName": "a", "image": {"description": "x"}}"#),
                     "options",
                 ),
-                "options.image is not a known option; Procore fields the library does not name go in procoreFields",
+                "options.image is not a known option; Procore's own fields go in procoreFields",
             ),
             (
                 drawing_areas(&j(r#"{"projectID": 42}"#), "options"),
@@ -938,7 +953,7 @@ mod tests {
                     &j(r#"{"projectId": 42, "uploadUuid": "U", "name": "a", "procoreFields": {"parent_id": 7}}"#),
                     "options",
                 ),
-                "options.procoreFields.parent_id is what options.parentId sends: set that instead",
+                "options.procoreFields.parent_id is sent from options.parentId: use that",
             ),
             (
                 company_file(
@@ -946,36 +961,51 @@ mod tests {
                     &j(r#"{"uploadUuid": "U", "name": "a", "procoreFields": {"upload_uuid": "V"}}"#),
                     "options",
                 ),
-                "options.procoreFields.upload_uuid is what options.uploadUuid sends",
+                "options.procoreFields.upload_uuid is sent from options.uploadUuid",
             ),
             (
                 drawing(
                     &j(r#"{"drawingAreaId": 5, "number": "A-1", "disciplineName": "A", "procoreFields": {"drawing_discipline": {"name": "B"}}}"#),
                     "options",
                 ),
-                "options.procoreFields.drawing_discipline is what options.disciplineName sends",
+                "options.procoreFields.drawing_discipline is sent from options.disciplineName",
             ),
             (
                 drawing_upload(&j(
                     r#"{"projectId": 42, "drawingAreaId": 5, "drawingSetId": 9, "procoreFields": {"drawing_log_imports": []}, "imports": [{"uploadUuid": "U", "drawingDate": "2026-11-23"}]}"#,
                 ), "options"),
-                "options.procoreFields.drawing_log_imports is what options.imports sends",
+                "options.procoreFields.drawing_log_imports is sent from options.imports",
             ),
             (
                 drawing_upload(&j(
                     r#"{"projectId": 42, "drawingAreaId": 5, "drawingSetId": 9, "imports": [{"uploadUuid": "U", "drawingDate": "2026-11-23", "procoreFields": {"drawing_date": "2026-11-24"}}]}"#,
                 ), "options"),
-                "options.imports[0].procoreFields.drawing_date is what options.imports[0].drawingDate sends",
+                "options.imports[0].procoreFields.drawing_date is sent from options.imports[0].drawingDate",
             ),
             (
                 accident_log(
                     &j(r#"{"projectId": 42, "uploadIds": ["U"], "timeHour": 10, "timeMinute": 15, "procoreFields": {"time_hour": 3}}"#),
                     "options",
                 ),
-                "options.procoreFields.time_hour is what options.timeHour sends",
+                "options.procoreFields.time_hour is sent from options.timeHour",
             ),
-            (Err(positional_id("createAccidentLog", "projectId")),
-                "createAccidentLog takes one options object with the ids in it: createAccidentLog({ projectId, … }), not createAccidentLog(projectId, { … })"),
+            // An id as the first argument (the old form): the new form said.
+            (
+                accident_log(&j("42"), "options"),
+                "options must be an object, got a number: ids go in it, as { projectId: 42, … }",
+            ),
+            (
+                drawing(&j("5"), "options"),
+                "options must be an object, got a number: ids go in it, as { drawingAreaId: 5, … }",
+            ),
+            (
+                drawing_areas(&j("42"), "options"),
+                "options must be an object, got a number: ids go in it, as { projectId: 42, … }",
+            ),
+            (
+                company_file(7, &j("42"), "options"),
+                "options must be an object, got a number",
+            ),
         ];
         for (result, message) in table {
             let got = refused(result);
@@ -1135,7 +1165,7 @@ mod tests {
             (
                 j(r#"{"companyFile": {"a": 1, "b": 2}}"#),
                 "x.pdf",
-                "target.companyFile.a, target.companyFile.b are not known options; Procore fields",
+                "target.companyFile.a, target.companyFile.b are not known options; Procore's own fields",
             ),
             (
                 j(r#"{"image": {"projectId": 42, "image": {}}}"#),
@@ -1161,7 +1191,7 @@ mod tests {
                     r#"{"drawing": {"projectId": 42, "drawingAreaId": 1, "drawingSetId": 2, "drawingDate": "2026-11-23", "procoreFields": {"drawing_date": "x"}}}"#,
                 ),
                 "A-101.pdf",
-                "target.drawing.procoreFields.drawing_date is what target.drawing.drawingDate sends",
+                "target.drawing.procoreFields.drawing_date is sent from target.drawing.drawingDate",
             ),
             (
                 j(

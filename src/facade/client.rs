@@ -95,7 +95,7 @@ impl ProcoreClient {
     /// private?, procoreFields?, signal? })`.
     #[wasm_bindgen(js_name = createProjectFile)]
     pub fn create_project_file(&self, options: JsValue) -> Promise {
-        self.attach(options, ("createProjectFile", "projectId"), &|_, input| {
+        self.attach(options, &|_, input| {
             resources::project_file(input, "options")
         })
     }
@@ -104,25 +104,21 @@ impl ProcoreClient {
     /// procoreFields?, signal? })`.
     #[wasm_bindgen(js_name = createCompanyFile)]
     pub fn create_company_file(&self, options: JsValue) -> Promise {
-        self.attach(
-            options,
-            ("createCompanyFile", "uploadUuid"),
-            &|settings, input| resources::company_file(settings.company_id, input, "options"),
-        )
+        self.attach(options, &|settings, input| {
+            resources::company_file(settings.company_id, input, "options")
+        })
     }
 
     /// `createImage({ projectId, uploadUuid, imageName, source?, procoreFields?, signal? })`.
     #[wasm_bindgen(js_name = createImage)]
     pub fn create_image(&self, options: JsValue) -> Promise {
-        self.attach(options, ("createImage", "projectId"), &|_, input| {
-            resources::image(input, "options")
-        })
+        self.attach(options, &|_, input| resources::image(input, "options"))
     }
 
     /// `listDrawingAreas({ projectId, signal? })`.
     #[wasm_bindgen(js_name = listDrawingAreas)]
     pub fn list_drawing_areas(&self, options: JsValue) -> Promise {
-        self.attach(options, ("listDrawingAreas", "projectId"), &|_, input| {
+        self.attach(options, &|_, input| {
             resources::drawing_areas(input, "options")
         })
     }
@@ -131,27 +127,23 @@ impl ProcoreClient {
     /// signal? })`.
     #[wasm_bindgen(js_name = createDrawing)]
     pub fn create_drawing(&self, options: JsValue) -> Promise {
-        self.attach(options, ("createDrawing", "drawingAreaId"), &|_, input| {
-            resources::drawing(input, "options")
-        })
+        self.attach(options, &|_, input| resources::drawing(input, "options"))
     }
 
     /// `createDrawingUpload({ projectId, drawingAreaId, drawingSetId, imports,
     /// procoreFields?, signal? })`.
     #[wasm_bindgen(js_name = createDrawingUpload)]
     pub fn create_drawing_upload(&self, options: JsValue) -> Promise {
-        self.attach(
-            options,
-            ("createDrawingUpload", "projectId"),
-            &|_, input| resources::drawing_upload(input, "options"),
-        )
+        self.attach(options, &|_, input| {
+            resources::drawing_upload(input, "options")
+        })
     }
 
     /// `createAccidentLog({ projectId, uploadIds, timeHour, timeMinute, …,
     /// procoreFields?, signal? })`.
     #[wasm_bindgen(js_name = createAccidentLog)]
     pub fn create_accident_log(&self, options: JsValue) -> Promise {
-        self.attach(options, ("createAccidentLog", "projectId"), &|_, input| {
+        self.attach(options, &|_, input| {
             resources::accident_log(input, "options")
         })
     }
@@ -176,16 +168,13 @@ impl ProcoreClient {
 
 impl ProcoreClient {
     /// Runs an attach call: the options (all but `signal`) as JSON through `build`,
-    /// then the call through the API client. Resolves to the parsed answer. `call`:
-    /// the call's name and its first id, for the error of a call given an id as its
-    /// first argument.
+    /// then the call through the API client. Resolves to the parsed answer.
     fn attach(
         &self,
         options: JsValue,
-        call: (&str, &str),
         build: &dyn Fn(&Settings, &Json) -> Result<ResourceCall, Error>,
     ) -> Promise {
-        let prepared = prepare_attach(&self.settings, &options, call, build);
+        let prepared = prepare_attach(&self.settings, &options, build);
         super::promise(send(self.settings.clone(), prepared))
     }
 }
@@ -236,12 +225,8 @@ fn prepared(call: ResourceCall, signal: Option<AbortSignal>) -> Prepared {
 fn prepare_attach(
     settings: &Settings,
     raw: &JsValue,
-    (name, id): (&str, &str),
     build: &dyn Fn(&Settings, &Json) -> Result<ResourceCall, Error>,
 ) -> Result<Prepared, Error> {
-    if raw.as_f64().is_some() {
-        return Err(resources::positional_id(name, id));
-    }
     let mut input = json_data(raw, "options")?;
     // The signal is read here; the rest is the resource's.
     input.remove("signal");

@@ -66,25 +66,7 @@ const CLIENT_OPTIONS: &[&str] = &[
     "store",
 ];
 
-/// The keys of `upload()` and `uploadAndAttach()` options.
-pub(super) const UPLOAD_OPTIONS: &[&str] = &[
-    "projectId",
-    "apiVersion",
-    "segmented",
-    "segmentSize",
-    "md5",
-    "concurrency",
-    "workers",
-    "filename",
-    "contentType",
-    "attachmentContentDisposition",
-    "onProgress",
-    "signal",
-    "processingTimeoutMs",
-    "chunkSize",
-];
-
-/// The keys of `start()` options: `upload()`'s and `resume`.
+/// The keys of `start()` options: `upload()`'s, then `resume`.
 pub(super) const START_OPTIONS: &[&str] = &[
     "projectId",
     "apiVersion",
@@ -102,6 +84,9 @@ pub(super) const START_OPTIONS: &[&str] = &[
     "chunkSize",
     "resume",
 ];
+
+/// The keys of `upload()` and `uploadAndAttach()` options: `start()`'s but `resume`.
+pub(super) const UPLOAD_OPTIONS: &[&str] = START_OPTIONS.split_at(START_OPTIONS.len() - 1).0;
 
 impl Settings {
     /// What stops a call: its own `signal` or the client's `close()`. A closed

@@ -240,49 +240,26 @@ pub fn json_text(value: &JsValue, what: &str) -> Result<String, Error> {
 }
 
 /// `raw` as JSON data (`JSON.stringify`, then parsed); `undefined` and `null` are an
-/// empty object. A key whose value JSON would drop without a word (a function, a
-/// symbol) is [`Error::InvalidInput`]: a callback given where none is taken is not
-/// silently left out.
-pub fn json_data(raw: &JsValue, what: &str) -> Result<Json, Error> {
+/// empty object. A key of `raw` whose value JSON leaves out without a word (a
+/// function, a symbol) is [`Error::InvalidInput`]: a callback given to a call that
+/// takes none is not silently dropped.
+pub fn json_data(raw: &JsValue, what: &'static str) -> Result<Json, Error> {
     if raw.is_undefined() || raw.is_null() {
         return Ok(Json::object());
     }
     let value = Json::parse(&json_text(raw, what)?)
         .map_err(|error| Error::InvalidInput(format!("{what} is not JSON data: {error}")))?;
-    dropped_keys(raw, &value, what)?;
-    Ok(value)
-}
-
-/// The first key of `raw` (at any depth) set to something `json`, its JSON text,
-/// lost: refused. A key set to `undefined` counts as absent.
-fn dropped_keys(raw: &JsValue, json: &Json, what: &str) -> Result<(), Error> {
-    match json {
-        Json::Object(_) => {
-            for key in Object::keys(raw.unchecked_ref::<Object>()).iter() {
-                let Some(key) = key.as_string() else { continue };
-                let value = get_property(raw, &key);
-                let path = format!("{what}.{key}");
-                match json.get(&key) {
-                    _ if value.is_undefined() => {}
-                    None => {
-                        return Err(Error::InvalidInput(format!(
-                            "{path} cannot be sent as JSON ({})",
-                            describe(&value)
-                        )))
-                    }
-                    Some(inner) => dropped_keys(&value, inner, &path)?,
-                }
+    if value.as_object().is_some() {
+        for key in Options::new(raw, what)?.keys() {
+            if value.get(&key).is_none() {
+                return Err(Error::InvalidInput(format!(
+                    "{what}.{key} cannot be sent as JSON ({})",
+                    describe(&get_property(raw, &key))
+                )));
             }
         }
-        Json::Array(items) => {
-            let values = Array::from(raw);
-            for (index, (item, value)) in items.iter().zip(values.iter()).enumerate() {
-                dropped_keys(&value, item, &format!("{what}[{index}]"))?;
-            }
-        }
-        _ => {}
     }
-    Ok(())
+    Ok(value)
 }
 
 /// An answer's body as JS data: `JSON.parse` of it, `null` when it is empty (204).
@@ -349,12 +326,11 @@ impl<'a> Options<'a> {
         })
     }
 
-    /// Refuses a key not in `known` (its value not `undefined`): a misspelled
-    /// option is [`Error::InvalidInput`] naming it and the known name it looks like
-    /// ([`check_keys`]), not silently left unused. Every options reader calls it.
-    pub fn known(&self, known: &[&'static str]) -> Result<(), Error> {
-        let Some(raw) = self.raw else { return Ok(()) };
+    /// The keys given: own, enumerable, their value not `undefined` (which counts
+    /// as absent, as in JSON).
+    pub fn keys(&self) -> Vec<String> {
         let mut keys = Vec::new();
+        let Some(raw) = self.raw else { return keys };
         for key in Object::keys(raw.unchecked_ref::<Object>()).iter() {
             if let Some(key) = key.as_string() {
                 if !get_property(raw, &key).is_undefined() {
@@ -362,6 +338,14 @@ impl<'a> Options<'a> {
                 }
             }
         }
+        keys
+    }
+
+    /// Refuses a key not in `known`: a misspelled option is [`Error::InvalidInput`]
+    /// naming it and the known name it looks like ([`check_keys`]), not silently
+    /// left unused. Every options reader calls it.
+    pub fn known(&self, known: &[&'static str]) -> Result<(), Error> {
+        let keys = self.keys();
         let mut given = Vec::with_capacity(keys.len());
         for key in &keys {
             given.push(key.as_str());
