@@ -500,8 +500,8 @@ pub fn attach_upload(
             image(&options, &what)
         }
         "drawing" => {
-            check_drawing_file_name(file_name)?;
             check_keys(&what, &keys_of(&options), DRAWING_TARGET, PROCORE_HINT)?;
+            check_drawing_file_name(file_name)?;
             let mut upload = Json::object();
             for key in ["projectId", "drawingAreaId", "drawingSetId"] {
                 if let Some(value) = options.remove(key) {
