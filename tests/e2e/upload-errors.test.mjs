@@ -146,7 +146,7 @@ describeInEngines("ProcoreClient refusals, aborts and token refresh in each brow
       const onProgress = (p) => events.push(p.phase);
       const caught = (promise) => promise.then(() => ({ resolved: true }), (e) => ({ name: e.name, code: e.code, message: e.message }));
       return {
-        start: await caught(client.start(file, { resume: "auto", Resume: "auto", onProgress }).done),
+        start: await caught(client.start(file, { segmented: true, resume: "auto", Resume: "auto", onProgress }).done),
         attach: await caught(client.uploadAndAttach(file, { projectFile: { projectId: 42 } }, { onprogress: onProgress })),
         hashSegments: await caught(client.hashFile(file, { segmentsize: 5 * 1024 * 1024, onProgress })),
         events,
