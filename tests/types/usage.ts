@@ -1,7 +1,7 @@
 // Compiled (not run) by scripts/test against pkg/index.d.ts: the README's calls must
 // type-check, and misuse must not.
 import { ProcoreClient, hashFile } from "procore-upload";
-import type { ProcoreUploadError, ProcoreUploadErrorCode, UploadProgress, UploadResult, UploadState, UploadTask } from "procore-upload";
+import type { DrawingAreasOptions, ProcoreUploadError, ProcoreUploadErrorCode, UploadProgress, UploadResult, UploadState, UploadTask } from "procore-upload";
 
 declare const file: File;
 
@@ -83,7 +83,8 @@ async function main(): Promise<void> {
 
   await client.createProjectFile({ projectId: 42, uploadUuid: result.uuid, name: "plan.pdf", parentId: null, procoreFields: { custom_field_9: "x", is_tracked: true } });
   await client.createImage({ projectId: 42, uploadUuid: result.uuid, imageName: "site.png", procoreFields: { log_date: "2026-11-23" } });
-  const areas = await client.listDrawingAreas<{ id: number; drawing_set_id: number }[]>({ projectId: 42, signal: controller.signal });
+  const areasOf: DrawingAreasOptions = { projectId: 42, signal: controller.signal };
+  const areas = await client.listDrawingAreas<{ id: number; drawing_set_id: number }[]>(areasOf);
   await client.createDrawing({ drawingAreaId: areas[0].id, number: "A-101", disciplineName: "Architectural" });
   await client.createDrawingUpload({
     projectId: 42, drawingAreaId: areas[0].id, drawingSetId: areas[0].drawing_set_id,
