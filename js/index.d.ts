@@ -44,6 +44,7 @@ export interface UploadProgress {
   etaSeconds?: number;
 }
 
+/** A key not listed here is INVALID_INPUT (at the first call), as every other bad option. */
 export interface ProcoreClientOptions {
   /** The company uploads belong to; sent as Procore-Company-Id. A positive integer. */
   companyId: number;
@@ -165,6 +166,7 @@ export declare class UploadTask {
   cancel(): Promise<void>;
 }
 
+/** A key not listed here is INVALID_INPUT, nothing sent (as in every options object). */
 export interface UploadOptions {
   /** Project-level upload when set, else company level. */
   projectId?: number;
@@ -260,10 +262,16 @@ export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
 /**
  * Options of the attach calls: the named fields are checked and sent under Procore's
- * snake_case names; any other field passes through as written (Procore's own names).
+ * snake_case names. Procore fields the library does not name go in `procoreFields`;
+ * any other key (a misspelling such as `parentID`) is INVALID_INPUT, nothing sent.
  */
-export interface ExtraFields {
-  [extra: string]: unknown;
+interface ProcoreFields {
+  /**
+   * Procore's own fields, by Procore's names, sent under the resource as written
+   * (e.g. `{ is_tracked: true }` in `{"file": {…}}`). A field the library sends from
+   * a named option (`parent_id`: use `parentId`) is INVALID_INPUT.
+   */
+  procoreFields?: Record<string, unknown>;
 }
 
 interface Abortable {
@@ -271,7 +279,7 @@ interface Abortable {
   signal?: AbortSignal;
 }
 
-export interface CompanyFileFields {
+export interface CompanyFileFields extends ProcoreFields {
   uploadUuid: string;
   name: string;
   /** The folder; null or absent for the root. */
@@ -284,22 +292,30 @@ export interface ProjectFileFields extends CompanyFileFields {
   projectId: number;
 }
 
-export interface ImageFields {
+export interface ImageFields extends ProcoreFields {
   projectId: number;
   uploadUuid: string;
   imageName: string;
   source?: string;
-  /** Procore's image fields as it names them: description, image_category_id, log_date, … */
-  image?: Record<string, unknown>;
+  /**
+   * The image resource, `"image": {…}`, as written: Procore's image fields
+   * (description, image_category_id, log_date, …). The named fields go under `"upload"`.
+   */
+  procoreFields?: Record<string, unknown>;
 }
 
-export interface DrawingFields {
+export interface DrawingAreasFields {
+  projectId: number;
+}
+
+export interface DrawingFields extends ProcoreFields {
+  drawingAreaId: number;
   number: string;
   title?: string;
   disciplineName: string;
 }
 
-export interface DrawingImportFields {
+export interface DrawingImportFields extends ProcoreFields {
   uploadUuid: string;
   /** "YYYY-MM-DD". */
   drawingDate: string;
@@ -308,16 +324,17 @@ export interface DrawingImportFields {
   drawingId?: number;
 }
 
-export type DrawingImport = DrawingImportFields & ExtraFields;
+export type DrawingImport = DrawingImportFields;
 
-export interface DrawingUploadFields {
+export interface DrawingUploadFields extends ProcoreFields {
   projectId: number;
   drawingAreaId: number;
   drawingSetId: number;
   imports: DrawingImport[];
 }
 
-export interface AccidentLogFields {
+export interface AccidentLogFields extends ProcoreFields {
+  projectId: number;
   uploadIds: string[];
   /** 0–23; required, as in Procore's Create Accident Log. */
   timeHour: number;
@@ -330,24 +347,26 @@ export interface AccidentLogFields {
   involvedName?: string;
 }
 
-export type ProjectFileOptions = ProjectFileFields & Abortable & ExtraFields;
-export type CompanyFileOptions = CompanyFileFields & Abortable & ExtraFields;
-export type ImageOptions = ImageFields & Abortable & ExtraFields;
-export type DrawingOptions = DrawingFields & Abortable & ExtraFields;
-export type DrawingUploadOptions = DrawingUploadFields & Abortable & ExtraFields;
-export type AccidentLogOptions = AccidentLogFields & Abortable & ExtraFields;
+export type ProjectFileOptions = ProjectFileFields & Abortable;
+export type CompanyFileOptions = CompanyFileFields & Abortable;
+export type ImageOptions = ImageFields & Abortable;
+export type DrawingAreasOptions = DrawingAreasFields & Abortable;
+export type DrawingOptions = DrawingFields & Abortable;
+export type DrawingUploadOptions = DrawingUploadFields & Abortable;
+export type AccidentLogOptions = AccidentLogFields & Abortable;
 
 /**
  * Where `uploadAndAttach` attaches the upload: one resource, with that call's options
  * but the upload id (and, for files and images, a name that defaults to the file's).
- * A drawing takes its area, set and one import's fields; the file must be a PDF.
+ * A drawing takes its area, set and one import's fields (its `procoreFields` go under
+ * the import); the file must be a PDF. An unknown key is INVALID_INPUT, nothing sent.
  */
 export type AttachTarget =
-  | { projectFile: Omit<ProjectFileFields, "uploadUuid" | "name"> & { name?: string } & ExtraFields }
-  | { companyFile: Omit<CompanyFileFields, "uploadUuid" | "name"> & { name?: string } & ExtraFields }
-  | { image: Omit<ImageFields, "uploadUuid" | "imageName"> & { imageName?: string } & ExtraFields }
-  | { drawing: Omit<DrawingUploadFields, "imports"> & Omit<DrawingImportFields, "uploadUuid"> & ExtraFields }
-  | { accidentLog: { projectId: number } & Omit<AccidentLogFields, "uploadIds"> & ExtraFields };
+  | { projectFile: Omit<ProjectFileFields, "uploadUuid" | "name"> & { name?: string } }
+  | { companyFile: Omit<CompanyFileFields, "uploadUuid" | "name"> & { name?: string } }
+  | { image: Omit<ImageFields, "uploadUuid" | "imageName"> & { imageName?: string } }
+  | { drawing: Omit<DrawingUploadFields, "imports"> & Omit<DrawingImportFields, "uploadUuid"> }
+  | { accidentLog: Omit<AccidentLogFields, "uploadIds"> };
 
 export interface UploadAndAttachResult<T = unknown> {
   upload: UploadResult;
@@ -385,16 +404,16 @@ export declare class ProcoreClient {
   /** POST /rest/v1.0/images?project_id= with {"upload": {uuid, image_name, source}, "image": {…}}. */
   createImage<T = unknown>(options: ImageOptions): Promise<T>;
   /** GET /rest/v1.1/projects/{projectId}/drawing_areas. */
-  listDrawingAreas<T = unknown>(projectId: number): Promise<T>;
-  /** POST /rest/v1.1/drawing_areas/{id}/drawings with {"drawing": {number, title, drawing_discipline: {name}}}. */
-  createDrawing<T = unknown>(drawingAreaId: number, options: DrawingOptions): Promise<T>;
+  listDrawingAreas<T = unknown>(options: DrawingAreasOptions): Promise<T>;
+  /** POST /rest/v1.1/drawing_areas/{drawingAreaId}/drawings with {"drawing": {number, title, drawing_discipline: {name}}}. */
+  createDrawing<T = unknown>(options: DrawingOptions): Promise<T>;
   /**
    * POST /rest/v1.1/projects/{projectId}/drawing_uploads, with an Idempotency-Token
    * that is the same on every retry of the call: a retried request never imports twice.
    */
   createDrawingUpload<T = unknown>(options: DrawingUploadOptions): Promise<T>;
   /** POST /rest/v1.0/projects/{projectId}/accident_logs with {"accident_log": {…, upload_ids}}. */
-  createAccidentLog<T = unknown>(projectId: number, options: AccidentLogOptions): Promise<T>;
+  createAccidentLog<T = unknown>(options: AccidentLogOptions): Promise<T>;
   hashFile(file: Blob, options?: HashSegmentsOptions): Promise<HashSegmentsResult>;
   /**
    * Stops the client: uploads and calls in progress reject with an AbortError

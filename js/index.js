@@ -149,7 +149,8 @@ export class ProcoreClient {
     return (await this.#inner()).uploadAndAttach(file, target, options);
   }
 
-  // Attaching uploads to resources: each resolves to Procore's parsed answer.
+  // Attaching uploads to resources: each takes one options object (ids included;
+  // an id as first argument is INVALID_INPUT) and resolves to Procore's parsed answer.
   /** @param {import("./index.d.ts").ProjectFileOptions} options */
   async createProjectFile(options) {
     return (await this.#inner()).createProjectFile(options);
@@ -165,14 +166,14 @@ export class ProcoreClient {
     return (await this.#inner()).createImage(options);
   }
 
-  /** @param {number} projectId */
-  async listDrawingAreas(projectId) {
-    return (await this.#inner()).listDrawingAreas(projectId);
+  /** @param {import("./index.d.ts").DrawingAreasOptions} options */
+  async listDrawingAreas(options) {
+    return (await this.#inner()).listDrawingAreas(options);
   }
 
-  /** @param {number} drawingAreaId @param {import("./index.d.ts").DrawingOptions} options */
-  async createDrawing(drawingAreaId, options) {
-    return (await this.#inner()).createDrawing(drawingAreaId, options);
+  /** @param {import("./index.d.ts").DrawingOptions} options */
+  async createDrawing(options) {
+    return (await this.#inner()).createDrawing(options);
   }
 
   /** @param {import("./index.d.ts").DrawingUploadOptions} options */
@@ -180,9 +181,9 @@ export class ProcoreClient {
     return (await this.#inner()).createDrawingUpload(options);
   }
 
-  /** @param {number} projectId @param {import("./index.d.ts").AccidentLogOptions} options */
-  async createAccidentLog(projectId, options) {
-    return (await this.#inner()).createAccidentLog(projectId, options);
+  /** @param {import("./index.d.ts").AccidentLogOptions} options */
+  async createAccidentLog(options) {
+    return (await this.#inner()).createAccidentLog(options);
   }
 
   /**

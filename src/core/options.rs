@@ -74,9 +74,169 @@ pub fn checked_base_url(url: &str, allow_insecure: bool) -> Result<(), Error> {
     }
 }
 
+/// A key of an options object that the call does not know, and the known name it
+/// is a case or underscore variant of, if any (`parentID`, `parent_id`: `parentId`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unknown<'a> {
+    /// The key as the caller wrote it.
+    pub key: &'a str,
+    /// The known name it looks like.
+    pub suggestion: Option<&'static str>,
+}
+
+/// `key` without case, `_` or `-`: what a misspelling by case or separator keeps.
+fn folded(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    for c in key.chars() {
+        if c != '_' && c != '-' {
+            out.push(c.to_ascii_lowercase());
+        }
+    }
+    out
+}
+
+/// The keys of `given` that are not in `known`, in order, each with the known name
+/// it is a case or separator variant of.
+pub fn unknown_keys<'a>(given: &[&'a str], known: &[&'static str]) -> Vec<Unknown<'a>> {
+    let mut unknown = Vec::new();
+    for &key in given {
+        if known.contains(&key) {
+            continue;
+        }
+        let wanted = folded(key);
+        let mut suggestion = None;
+        for &name in known {
+            if folded(name) == wanted {
+                suggestion = Some(name);
+            }
+        }
+        unknown.push(Unknown { key, suggestion });
+    }
+    unknown
+}
+
+/// Refuses an options object (`what`, such as `options`) with a key not in `known`:
+/// a misspelled option is [`Error::InvalidInput`] naming it (and the name it looks
+/// like), not silently left unused or sent. `hint` follows when some key looks like
+/// no known name.
+pub fn check_keys(
+    what: &str,
+    given: &[&str],
+    known: &[&'static str],
+    hint: &str,
+) -> Result<(), Error> {
+    let unknown = unknown_keys(given, known);
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let mut message = String::new();
+    let mut unlike = false;
+    for (n, item) in unknown.iter().enumerate() {
+        if n > 0 {
+            message.push_str(", ");
+        }
+        message.push_str(what);
+        message.push('.');
+        message.push_str(item.key);
+        match item.suggestion {
+            Some(name) => {
+                message.push_str(" (did you mean ");
+                message.push_str(name);
+                message.push_str("?)");
+            }
+            None => unlike = true,
+        }
+    }
+    message.push_str(if unknown.len() == 1 {
+        " is not a known option"
+    } else {
+        " are not known options"
+    });
+    if unlike && !hint.is_empty() {
+        message.push_str("; ");
+        message.push_str(hint);
+    }
+    Err(Error::InvalidInput(message))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each options object and what the key check says of it: `None` when every key
+    /// is known, else the message of the INVALID_INPUT.
+    #[test]
+    fn unknown_keys_table() {
+        const KNOWN: &[&str] = &["projectId", "parentId", "uploadUuid", "signal", "md5"];
+        let table: &[(&[&str], &str, Option<&str>)] = &[
+            (&[], "", None),
+            (&["projectId", "signal"], "", None),
+            (&["parentId", "md5", "uploadUuid", "projectId"], "hint", None),
+            (
+                &["parentID"],
+                "",
+                Some("options.parentID (did you mean parentId?) is not a known option"),
+            ),
+            (
+                &["projectId", "parent_id"],
+                "",
+                Some("options.parent_id (did you mean parentId?) is not a known option"),
+            ),
+            (
+                &["PROJECT-ID"],
+                "",
+                Some("options.PROJECT-ID (did you mean projectId?) is not a known option"),
+            ),
+            (
+                &["MD5"],
+                "",
+                Some("options.MD5 (did you mean md5?) is not a known option"),
+            ),
+            (
+                &["is_tracked"],
+                "Procore's own fields go in procoreFields",
+                Some("options.is_tracked is not a known option; Procore's own fields go in procoreFields"),
+            ),
+            // The hint only where some key looks like no known name.
+            (
+                &["parentID"],
+                "Procore's own fields go in procoreFields",
+                Some("options.parentID (did you mean parentId?) is not a known option"),
+            ),
+            (
+                &["parentID", "projectId", "folder"],
+                "",
+                Some("options.parentID (did you mean parentId?), options.folder are not known options"),
+            ),
+            // Not a variant by case or separator: no suggestion.
+            (&["parent"], "", Some("options.parent is not a known option")),
+            (&["projectIds"], "", Some("options.projectIds is not a known option")),
+            (&[""], "", Some("options. is not a known option")),
+        ];
+        for &(given, hint, expected) in table {
+            let got = check_keys("options", given, KNOWN, hint);
+            match (got, expected) {
+                (Ok(()), None) => {}
+                (Err(Error::InvalidInput(message)), Some(expected)) => {
+                    assert_eq!(message, expected, "{given:?}");
+                }
+                (got, expected) => panic!("{given:?}: {got:?}, expected {expected:?}"),
+            }
+        }
+        assert_eq!(
+            unknown_keys(&["parentID", "signal", "x"], KNOWN),
+            vec![
+                Unknown {
+                    key: "parentID",
+                    suggestion: Some("parentId")
+                },
+                Unknown {
+                    key: "x",
+                    suggestion: None
+                },
+            ]
+        );
+    }
 
     #[test]
     fn durations_table() {

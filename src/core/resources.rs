@@ -1,13 +1,15 @@
 //! The calls that attach an upload to a Procore resource: project and company
 //! files, images, drawings and drawing uploads, accident logs. Pure functions from
 //! the caller's options (camelCase, as JSON) to the request (method, path with its
-//! query, JSON body), each field checked: a missing required field or one of the
-//! wrong type is [`Error::InvalidInput`] and nothing is sent. Fields this module does
-//! not name pass through untouched, for the many Procore fields integrators need.
+//! query, JSON body), each field checked: a missing required field, one of the wrong
+//! type, or a key the call does not know (`parentID` for `parentId`) is
+//! [`Error::InvalidInput`] and nothing is sent. Procore fields the library does not
+//! name go in one explicit object, `procoreFields`, sent under the resource as written.
 
 use super::json::Json;
 
 use super::http::Method;
+use super::options::check_keys;
 use super::Error;
 
 /// A call to make through [`super::api::ApiClient`].
@@ -40,9 +42,12 @@ enum Kind {
     TextList,
     /// A JSON object, sent as given.
     Object,
+    /// Checked and placed by the call itself (a discipline, a list of imports).
+    Own,
 }
 
-/// One field of a resource: its name in the caller's options, its name on the wire.
+/// One field of a resource: its name in the caller's options, its name on the wire
+/// (empty for an id that goes into the path), what it holds, whether it is required.
 struct Field {
     js: &'static str,
     wire: &'static str,
@@ -58,6 +63,13 @@ const fn field(js: &'static str, wire: &'static str, kind: Kind, required: bool)
         required,
     }
 }
+
+/// The one key of every attach call's options beside the named fields: Procore's
+/// own fields, sent under the resource as written.
+const PROCORE_FIELDS: &str = "procoreFields";
+
+/// What an unknown key's error adds: where a field the library does not name goes.
+const PROCORE_HINT: &str = "Procore's own fields go in procoreFields";
 
 /// Checks `value` against `kind`; `what` names it in the error.
 fn check(value: &Json, kind: Kind, what: &str) -> Result<(), Error> {
@@ -75,6 +87,7 @@ fn check(value: &Json, kind: Kind, what: &str) -> Result<(), Error> {
                     .all(|item| item.as_str().is_some_and(|s| !s.is_empty()))
         }),
         Kind::Object => value.as_object().is_some(),
+        Kind::Own => true,
     };
     if ok {
         return Ok(());
@@ -87,7 +100,7 @@ fn check(value: &Json, kind: Kind, what: &str) -> Result<(), Error> {
         Kind::UpTo(max) => format!("an integer from 0 to {max}"),
         Kind::Bool => "a boolean".to_string(),
         Kind::TextList => "a non-empty array of non-empty strings".to_string(),
-        Kind::Object => "an object".to_string(),
+        Kind::Object | Kind::Own => "an object".to_string(),
     };
     Err(Error::InvalidInput(format!(
         "{what} must be {expected}, got {}",
@@ -128,48 +141,111 @@ fn object<'a>(input: &'a Json, what: &str) -> Result<&'a Json, Error> {
     })
 }
 
-/// A required route id (`projectId`, `drawingAreaId`): a positive integer.
-fn route_id(input: &Json, js: &str, what: &str) -> Result<u64, Error> {
-    let value = input
-        .get(js)
-        .ok_or_else(|| Error::InvalidInput(format!("{what}.{js} is required")))?;
-    check(value, Kind::Id, &format!("{what}.{js}"))?;
-    value
-        .as_u64()
-        .ok_or_else(|| Error::InvalidInput(format!("{what}.{js} must be a positive integer")))
+/// A route id (`projectId`, `drawingAreaId`) [`resource`] checked (required, a
+/// positive integer): never absent once it has.
+fn route_id(input: &Json, js: &str) -> u64 {
+    input.get(js).and_then(Json::as_u64).unwrap_or_default()
 }
 
-/// The resource object: each field of `fields` checked and renamed, the `route`
-/// keys left out (they went into the path), every other key passed through as the
-/// caller wrote it. An optional field given as `null` is sent as `null`.
-fn resource(input: &Json, fields: &[Field], route: &[&str], what: &str) -> Result<Json, Error> {
+/// The keys of an object, in order.
+fn keys_of(input: &Json) -> Vec<&str> {
+    let members = input.as_object().unwrap_or_default();
+    let mut keys = Vec::with_capacity(members.len());
+    for (key, _) in members {
+        keys.push(key.as_str());
+    }
+    keys
+}
+
+/// The caller's options checked against `fields`: every key one of theirs or, for a
+/// resource with a body, `procoreFields` (checked first: a misspelled key explains
+/// a missing field), each
+/// field of its kind, the required ones there. Answers the fields with a wire name
+/// (but [`Kind::Own`]) renamed for the wire, in the order of `fields` (an optional
+/// field given as `null` is sent as `null`), and `procoreFields` (an empty object
+/// when absent).
+fn resource(input: &Json, fields: &[Field], what: &str) -> Result<(Json, Json), Error> {
+    // An id where the options were: the call's old form, `call(42, {…})`.
+    if let (Json::Number(n), Some(first)) = (input, fields.first()) {
+        if first.kind == Kind::Id {
+            return Err(Error::InvalidInput(format!(
+                "{what} must be an object, got a number: ids go in it, as {{ {}: {n}, … }}",
+                first.js
+            )));
+        }
+    }
+    let input = object(input, what)?;
+    let mut known = Vec::with_capacity(fields.len() + 1);
+    let mut body = false;
+    for field in fields {
+        known.push(field.js);
+        body |= !field.wire.is_empty();
+    }
+    if body {
+        known.push(PROCORE_FIELDS);
+    }
+    check_keys(
+        what,
+        &keys_of(input),
+        &known,
+        if body { PROCORE_HINT } else { "" },
+    )?;
     let mut out = Json::object();
     for field in fields {
         let name = format!("{what}.{}", field.js);
-        match input.get(field.js) {
+        let value = match input.get(field.js) {
             None if field.required => {
                 return Err(Error::InvalidInput(format!("{name} is required")))
             }
-            None => {}
-            Some(Json::Null) if !field.required => {
-                out.insert(field.wire, Json::Null);
-            }
+            None => continue,
+            Some(Json::Null) if !field.required => &Json::Null,
             Some(value) => {
                 check(value, field.kind, &name)?;
-                out.insert(field.wire, value.clone());
+                value
             }
+        };
+        if !field.wire.is_empty() && field.kind != Kind::Own {
+            out.insert(field.wire, value.clone());
         }
     }
-    for (key, value) in input.as_object().unwrap_or_default() {
-        let known = fields.iter().any(|f| f.js == key) || route.contains(&key.as_str());
-        if !known {
-            out.insert(key, value.clone());
+    let procore = match input.get(PROCORE_FIELDS) {
+        None => Json::object(),
+        Some(value) => {
+            check(value, Kind::Object, &format!("{what}.{PROCORE_FIELDS}"))?;
+            value.clone()
         }
-    }
-    Ok(out)
+    };
+    Ok((out, procore))
 }
 
-const FILE_FIELDS: &[Field] = &[
+/// `named` with the members of `procore` added as written. A member the library
+/// sends from one of `fields` is refused: that field's option says it, checked.
+fn with_procore(
+    mut named: Json,
+    procore: &Json,
+    fields: &[Field],
+    what: &str,
+) -> Result<Json, Error> {
+    for (key, value) in procore.as_object().unwrap_or_default() {
+        if let Some(field) = fields.iter().find(|f| !f.wire.is_empty() && f.wire == key) {
+            return Err(Error::InvalidInput(format!(
+                "{what}.{PROCORE_FIELDS}.{key} is sent from {what}.{}: use that",
+                field.js
+            )));
+        }
+        named.insert(key, value.clone());
+    }
+    Ok(named)
+}
+
+/// [`resource`] and its `procoreFields` in one object: the resource's body.
+fn body(input: &Json, fields: &[Field], what: &str) -> Result<Json, Error> {
+    let (named, procore) = resource(input, fields, what)?;
+    with_procore(named, &procore, fields, what)
+}
+
+const PROJECT_FILE_FIELDS: &[Field] = &[
+    field("projectId", "", Kind::Id, true),
     field("uploadUuid", "upload_uuid", Kind::Text, true),
     field("name", "name", Kind::Text, true),
     field("parentId", "parent_id", Kind::Id, false),
@@ -177,13 +253,15 @@ const FILE_FIELDS: &[Field] = &[
     field("private", "private", Kind::Bool, false),
 ];
 
+/// A company file's fields: a project file's but its project.
+const FILE_FIELDS: &[Field] = PROJECT_FILE_FIELDS.split_at(1).1;
+
 /// `createProjectFile({ projectId, uploadUuid, name, parentId?, description?,
-/// private?, … })`: `POST /rest/v1.0/files?project_id=` with `{"file": {…}}`.
-pub fn project_file(input: &Json) -> Result<ResourceCall, Error> {
-    let what = "options";
-    let input = object(input, what)?;
-    let project = route_id(input, "projectId", what)?;
-    let file = resource(input, FILE_FIELDS, &["projectId"], what)?;
+/// private?, procoreFields? })`: `POST /rest/v1.0/files?project_id=` with
+/// `{"file": {…}}`. `what` names the options in errors.
+pub fn project_file(input: &Json, what: &str) -> Result<ResourceCall, Error> {
+    let file = body(input, PROJECT_FILE_FIELDS, what)?;
+    let project = route_id(input, "projectId");
     Ok(ResourceCall {
         method: Method::Post,
         path: format!("/rest/v1.0/files?project_id={project}"),
@@ -191,11 +269,11 @@ pub fn project_file(input: &Json) -> Result<ResourceCall, Error> {
     })
 }
 
-/// `createCompanyFile({ uploadUuid, name, parentId?, description?, private?, … })`:
-/// `POST /rest/v1.0/companies/{company_id}/files` with `{"file": {…}}`.
-pub fn company_file(company_id: u64, input: &Json) -> Result<ResourceCall, Error> {
-    let what = "options";
-    let file = resource(object(input, what)?, FILE_FIELDS, &[], what)?;
+/// `createCompanyFile({ uploadUuid, name, parentId?, description?, private?,
+/// procoreFields? })`: `POST /rest/v1.0/companies/{company_id}/files` with
+/// `{"file": {…}}`.
+pub fn company_file(company_id: u64, input: &Json, what: &str) -> Result<ResourceCall, Error> {
+    let file = body(input, FILE_FIELDS, what)?;
     Ok(ResourceCall {
         method: Method::Post,
         path: format!("/rest/v1.0/companies/{company_id}/files"),
@@ -203,28 +281,21 @@ pub fn company_file(company_id: u64, input: &Json) -> Result<ResourceCall, Error
     })
 }
 
-const IMAGE_UPLOAD_FIELDS: &[Field] = &[
+const IMAGE_FIELDS: &[Field] = &[
+    field("projectId", "", Kind::Id, true),
     field("uploadUuid", "uuid", Kind::Text, true),
     field("imageName", "image_name", Kind::Text, true),
     field("source", "source", Kind::AnyText, false),
 ];
 
-/// `createImage({ projectId, uploadUuid, imageName, source?, image? })`:
+/// `createImage({ projectId, uploadUuid, imageName, source?, procoreFields? })`:
 /// `POST /rest/v1.0/images?project_id=` with the body the attachments guide shows,
-/// `{"upload": {"uuid", "image_name", "source"}, "image": {…}}`; `image` (Procore's
-/// own fields: `description`, `image_category_id`, `log_date`, …) is sent as given.
-pub fn image(input: &Json) -> Result<ResourceCall, Error> {
-    let what = "options";
-    let input = object(input, what)?;
-    let project = route_id(input, "projectId", what)?;
-    let image = match input.get("image") {
-        None => Json::object(),
-        Some(value) => {
-            check(value, Kind::Object, "options.image")?;
-            value.clone()
-        }
-    };
-    let upload = resource(input, IMAGE_UPLOAD_FIELDS, &["projectId", "image"], what)?;
+/// `{"upload": {"uuid", "image_name", "source"}, "image": {…}}`: the image resource
+/// is `procoreFields` (Procore's own fields: `description`, `image_category_id`,
+/// `log_date`, …) as given, the named fields all go under `upload`.
+pub fn image(input: &Json, what: &str) -> Result<ResourceCall, Error> {
+    let (upload, image) = resource(input, IMAGE_FIELDS, what)?;
+    let project = route_id(input, "projectId");
     Ok(ResourceCall {
         method: Method::Post,
         path: format!("/rest/v1.0/images?project_id={project}"),
@@ -232,41 +303,55 @@ pub fn image(input: &Json) -> Result<ResourceCall, Error> {
     })
 }
 
-/// `listDrawingAreas(projectId)`: `GET /rest/v1.1/projects/{project_id}/drawing_areas`.
-pub fn drawing_areas(project_id: u64) -> ResourceCall {
-    ResourceCall {
+const DRAWING_AREAS_FIELDS: &[Field] = &[field("projectId", "", Kind::Id, true)];
+
+/// `listDrawingAreas({ projectId })`: `GET /rest/v1.1/projects/{project_id}/drawing_areas`.
+/// A GET has no resource to send Procore's fields under: no `procoreFields`.
+pub fn drawing_areas(input: &Json, what: &str) -> Result<ResourceCall, Error> {
+    resource(input, DRAWING_AREAS_FIELDS, what)?;
+    let project = route_id(input, "projectId");
+    Ok(ResourceCall {
         method: Method::Get,
-        path: format!("/rest/v1.1/projects/{project_id}/drawing_areas"),
+        path: format!("/rest/v1.1/projects/{project}/drawing_areas"),
         body: None,
-    }
+    })
 }
 
 const DRAWING_FIELDS: &[Field] = &[
+    field("drawingAreaId", "", Kind::Id, true),
     field("number", "number", Kind::Text, true),
     field("title", "title", Kind::AnyText, false),
+    field("disciplineName", "drawing_discipline", Kind::Own, true),
 ];
 
-/// `createDrawing(drawingAreaId, { number, title?, disciplineName, … })`:
+/// `createDrawing({ drawingAreaId, number, title?, disciplineName, procoreFields? })`:
 /// `POST /rest/v1.1/drawing_areas/{id}/drawings` with
 /// `{"drawing": {"number", "title", "drawing_discipline": {"name"}}}`.
-pub fn drawing(drawing_area_id: u64, input: &Json) -> Result<ResourceCall, Error> {
-    let what = "options";
-    let input = object(input, what)?;
-    let discipline = input
-        .get("disciplineName")
-        .ok_or_else(|| Error::InvalidInput("options.disciplineName is required".into()))?;
-    check(discipline, Kind::Text, "options.disciplineName")?;
-    let mut drawing = resource(input, DRAWING_FIELDS, &["disciplineName"], what)?;
+pub fn drawing(input: &Json, what: &str) -> Result<ResourceCall, Error> {
+    let (mut drawing, procore) = resource(input, DRAWING_FIELDS, what)?;
+    let area = route_id(input, "drawingAreaId");
+    let discipline = input.get("disciplineName").unwrap_or(&Json::Null);
+    check(discipline, Kind::Text, &format!("{what}.disciplineName"))?;
     drawing.insert(
         "drawing_discipline",
         Json::object_of([("name", discipline.clone())]),
     );
     Ok(ResourceCall {
         method: Method::Post,
-        path: format!("/rest/v1.1/drawing_areas/{drawing_area_id}/drawings"),
-        body: Some(Json::object_of([("drawing", drawing)])),
+        path: format!("/rest/v1.1/drawing_areas/{area}/drawings"),
+        body: Some(Json::object_of([(
+            "drawing",
+            with_procore(drawing, &procore, DRAWING_FIELDS, what)?,
+        )])),
     })
 }
+
+const DRAWING_UPLOAD_FIELDS: &[Field] = &[
+    field("projectId", "", Kind::Id, true),
+    field("drawingAreaId", "drawing_area_id", Kind::Id, true),
+    field("drawingSetId", "drawing_set_id", Kind::Id, true),
+    field("imports", "drawing_log_imports", Kind::Own, true),
+];
 
 const DRAWING_IMPORT_FIELDS: &[Field] = &[
     field("uploadUuid", "upload_uuid", Kind::Text, true),
@@ -276,54 +361,59 @@ const DRAWING_IMPORT_FIELDS: &[Field] = &[
     field("drawingId", "drawing_id", Kind::Id, false),
 ];
 
+/// The keys of a drawing target: the upload's ids and one import's fields.
+const DRAWING_TARGET: &[&str] = &[
+    "projectId",
+    "drawingAreaId",
+    "drawingSetId",
+    "drawingDate",
+    "receivedDate",
+    "defaultRevision",
+    "drawingId",
+    PROCORE_FIELDS,
+];
+
 /// `createDrawingUpload({ projectId, drawingAreaId, drawingSetId, imports: [{
-/// uploadUuid, drawingDate, receivedDate?, defaultRevision?, drawingId? }] })`:
-/// `POST /rest/v1.1/projects/{project_id}/drawing_uploads` with `{"drawing_upload":
+/// uploadUuid, drawingDate, receivedDate?, defaultRevision?, drawingId?,
+/// procoreFields? }], procoreFields? })`: `POST
+/// /rest/v1.1/projects/{project_id}/drawing_uploads` with `{"drawing_upload":
 /// {"drawing_area_id", "drawing_set_id", "drawing_log_imports": [{…}]}}`. Sent, as
 /// every POST and PATCH, with an `Idempotency-Token` header, the same on every retry
 /// ([`super::api::with_idempotency_token`]).
-pub fn drawing_upload(input: &Json) -> Result<ResourceCall, Error> {
-    let what = "options";
-    let input = object(input, what)?;
-    let project = route_id(input, "projectId", what)?;
-    let area = route_id(input, "drawingAreaId", what)?;
-    let set = route_id(input, "drawingSetId", what)?;
+pub fn drawing_upload(input: &Json, what: &str) -> Result<ResourceCall, Error> {
+    let (mut upload, procore) = resource(input, DRAWING_UPLOAD_FIELDS, what)?;
+    let project = route_id(input, "projectId");
     let imports = input
         .get("imports")
         .and_then(Json::as_array)
         .filter(|imports| !imports.is_empty())
         .ok_or_else(|| {
-            Error::InvalidInput("options.imports must be a non-empty array of imports".into())
+            Error::InvalidInput(format!(
+                "{what}.imports must be a non-empty array of imports"
+            ))
         })?;
     // A loop, not a collect into Result: one GenericShunt less in the package.
     let mut checked = Vec::with_capacity(imports.len());
     for (index, item) in imports.iter().enumerate() {
-        let what = format!("options.imports[{index}]");
-        checked.push(resource(
-            object(item, &what)?,
+        checked.push(body(
+            item,
             DRAWING_IMPORT_FIELDS,
-            &[],
-            &what,
+            &format!("{what}.imports[{index}]"),
         )?);
     }
-    let imports = checked;
-    let mut upload = resource(
-        input,
-        &[],
-        &["projectId", "drawingAreaId", "drawingSetId", "imports"],
-        what,
-    )?;
-    upload.insert("drawing_area_id", area);
-    upload.insert("drawing_set_id", set);
-    upload.insert("drawing_log_imports", imports);
+    upload.insert("drawing_log_imports", checked);
     Ok(ResourceCall {
         method: Method::Post,
         path: format!("/rest/v1.1/projects/{project}/drawing_uploads"),
-        body: Some(Json::object_of([("drawing_upload", upload)])),
+        body: Some(Json::object_of([(
+            "drawing_upload",
+            with_procore(upload, &procore, DRAWING_UPLOAD_FIELDS, what)?,
+        )])),
     })
 }
 
 const ACCIDENT_LOG_FIELDS: &[Field] = &[
+    field("projectId", "", Kind::Id, true),
     field("uploadIds", "upload_ids", Kind::TextList, true),
     field("timeHour", "time_hour", Kind::UpTo(23), true),
     field("timeMinute", "time_minute", Kind::UpTo(59), true),
@@ -333,17 +423,17 @@ const ACCIDENT_LOG_FIELDS: &[Field] = &[
     field("involvedName", "involved_name", Kind::AnyText, false),
 ];
 
-/// `createAccidentLog(projectId, { uploadIds, timeHour, timeMinute, comments?,
-/// date?, involvedCompany?, involvedName?, … })`:
+/// `createAccidentLog({ projectId, uploadIds, timeHour, timeMinute, comments?,
+/// date?, involvedCompany?, involvedName?, procoreFields? })`:
 /// `POST /rest/v1.0/projects/{project_id}/accident_logs` with `{"accident_log": {…}}`.
 /// Procore's Create Accident Log requires `time_hour` (0–23) and `time_minute`; the
 /// rest is optional.
-pub fn accident_log(project_id: u64, input: &Json) -> Result<ResourceCall, Error> {
-    let what = "options";
-    let log = resource(object(input, what)?, ACCIDENT_LOG_FIELDS, &[], what)?;
+pub fn accident_log(input: &Json, what: &str) -> Result<ResourceCall, Error> {
+    let log = body(input, ACCIDENT_LOG_FIELDS, what)?;
+    let project = route_id(input, "projectId");
     Ok(ResourceCall {
         method: Method::Post,
-        path: format!("/rest/v1.0/projects/{project_id}/accident_logs"),
+        path: format!("/rest/v1.0/projects/{project}/accident_logs"),
         body: Some(Json::object_of([("accident_log", log)])),
     })
 }
@@ -360,10 +450,12 @@ pub const TARGETS: &[&str] = &[
 /// The attach call of `uploadAndAttach`: `target` names one resource
 /// (`{ projectFile: {…} }`, `{ companyFile }`, `{ image }`, `{ drawing }`,
 /// `{ accidentLog: { projectId, … } }`) with that call's options but the upload id,
-/// which is `uuid`; a file or image name left out is the file's. A drawing target
-/// takes `projectId`, `drawingAreaId`, `drawingSetId` and one import's fields
-/// (`drawingDate`, …), and the file must be a PDF. Called with a placeholder uuid
-/// before the upload, it checks the whole target so that a bad one sends nothing.
+/// which is `uuid` (given in the target, it is refused); a file or image name left
+/// out is the file's. A drawing target takes `projectId`, `drawingAreaId`,
+/// `drawingSetId` and one import's fields (`drawingDate`, …, its `procoreFields`
+/// sent under the import), and the file must be a PDF. Called with a placeholder
+/// uuid before the upload, it checks the whole target so that a bad one sends
+/// nothing.
 pub fn attach_upload(
     target: &Json,
     uuid: &str,
@@ -371,6 +463,17 @@ pub fn attach_upload(
     company_id: u64,
 ) -> Result<ResourceCall, Error> {
     let (kind, options) = target_of(target)?;
+    let what = format!("target.{kind}");
+    let id_key = if kind == "accidentLog" {
+        "uploadIds"
+    } else {
+        "uploadUuid"
+    };
+    if options.get(id_key).is_some() {
+        return Err(Error::InvalidInput(format!(
+            "{what}.{id_key} is not an option here: it is the upload's"
+        )));
+    }
     let mut options = options.clone();
     let mut default = |key: &str, value: &str| {
         if options.get(key).is_none() {
@@ -382,26 +485,22 @@ pub fn attach_upload(
         "image" => default("imageName", file_name),
         _ => {}
     }
-    let what = format!("target.{kind}");
-    let refine = |error: Error| match error {
-        Error::InvalidInput(message) => Error::InvalidInput(message.replacen("options", &what, 1)),
-        other => other,
-    };
     let uuid = Json::from(uuid);
-    let call = match kind {
+    match kind {
         "projectFile" => {
             options.insert("uploadUuid", uuid);
-            project_file(&options)
+            project_file(&options, &what)
         }
         "companyFile" => {
             options.insert("uploadUuid", uuid);
-            company_file(company_id, &options)
+            company_file(company_id, &options, &what)
         }
         "image" => {
             options.insert("uploadUuid", uuid);
-            image(&options)
+            image(&options, &what)
         }
         "drawing" => {
+            check_keys(&what, &keys_of(&options), DRAWING_TARGET, PROCORE_HINT)?;
             check_drawing_file_name(file_name)?;
             let mut upload = Json::object();
             for key in ["projectId", "drawingAreaId", "drawingSetId"] {
@@ -411,25 +510,21 @@ pub fn attach_upload(
             }
             options.insert("uploadUuid", uuid);
             upload.insert("imports", vec![options]);
-            return drawing_upload(&upload).map_err(|error| match error {
-                Error::InvalidInput(message) => Error::InvalidInput(
-                    message
-                        .replacen("options.imports[0]", &what, 1)
-                        .replacen("options", &what, 1),
-                ),
+            // The import's fields are the target's own: named so in errors.
+            let nested = format!("{what}.imports[0]");
+            drawing_upload(&upload, &what).map_err(|error| match error {
+                Error::InvalidInput(message) => {
+                    Error::InvalidInput(message.replace(&nested, &what))
+                }
                 other => other,
-            });
+            })
         }
         _ => {
-            let project = route_id(&options, "projectId", &what)?;
-            options.remove("projectId");
             options.insert("uploadIds", vec![uuid]);
-            accident_log(project, &options)
+            accident_log(&options, &what)
         }
-    };
-    call.map_err(refine)
+    }
 }
-
 /// The project of `target`, where its resource lives in one (the upload then goes to
 /// that project unless the caller says otherwise).
 pub fn target_project(target: &Json) -> Option<u64> {
@@ -471,6 +566,7 @@ pub fn check_drawing_file_name(name: &str) -> Result<(), Error> {
 }
 
 #[cfg(test)]
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -492,24 +588,31 @@ mod tests {
     }
 
     /// Every builder with good options: the method, the path and the exact body,
-    /// unknown fields passed through as written.
+    /// `procoreFields` sent under the resource as written, after the named fields.
     #[test]
     fn bodies_table() {
+        let o = "options";
         let table: Vec<(Result<ResourceCall, Error>, Method, &str, Json)> = vec![
             (
-                project_file(&j(
-                    r#"{"projectId": 42, "uploadUuid": "U1", "name": "plan.pdf", "parentId": 7, "description": "", "custom_field_9": "x"}"#,
-                )),
+                project_file(
+                    &j(
+                        r#"{"projectId": 42, "uploadUuid": "U1", "name": "plan.pdf", "parentId": 7, "description": "", "procoreFields": {"custom_field_9": "x", "is_tracked": true}}"#,
+                    ),
+                    o,
+                ),
                 Method::Post,
                 "/rest/v1.0/files?project_id=42",
                 j(
-                    r#"{"file": {"upload_uuid": "U1", "name": "plan.pdf", "parent_id": 7, "description": "", "custom_field_9": "x"}}"#,
+                    r#"{"file": {"upload_uuid": "U1", "name": "plan.pdf", "parent_id": 7, "description": "", "custom_field_9": "x", "is_tracked": true}}"#,
                 ),
             ),
             (
-                project_file(&j(
-                    r#"{"projectId": 42, "uploadUuid": "U1", "name": "a", "parentId": null}"#,
-                )),
+                project_file(
+                    &j(
+                        r#"{"projectId": 42, "uploadUuid": "U1", "name": "a", "parentId": null, "procoreFields": {}}"#,
+                    ),
+                    o,
+                ),
                 Method::Post,
                 "/rest/v1.0/files?project_id=42",
                 j(r#"{"file": {"upload_uuid": "U1", "name": "a", "parent_id": null}}"#),
@@ -517,16 +620,24 @@ mod tests {
             (
                 company_file(
                     7,
-                    &j(r#"{"uploadUuid": "U2", "name": "terms.pdf", "private": true}"#),
+                    &j(
+                        r#"{"uploadUuid": "U2", "name": "terms.pdf", "private": true, "procoreFields": {"explicit_permissions": {"user_ids": [3]}}}"#,
+                    ),
+                    o,
                 ),
                 Method::Post,
                 "/rest/v1.0/companies/7/files",
-                j(r#"{"file": {"upload_uuid": "U2", "name": "terms.pdf", "private": true}}"#),
+                j(
+                    r#"{"file": {"upload_uuid": "U2", "name": "terms.pdf", "private": true, "explicit_permissions": {"user_ids": [3]}}}"#,
+                ),
             ),
             (
-                image(&j(
-                    r#"{"projectId": 42, "uploadUuid": "U3", "imageName": "site.png", "source": "Image from API", "image": {"description": "north wall", "image_category_id": 2}}"#,
-                )),
+                image(
+                    &j(
+                        r#"{"projectId": 42, "uploadUuid": "U3", "imageName": "site.png", "source": "Image from API", "procoreFields": {"description": "north wall", "image_category_id": 2}}"#,
+                    ),
+                    o,
+                ),
                 Method::Post,
                 "/rest/v1.0/images?project_id=42",
                 j(
@@ -534,59 +645,63 @@ mod tests {
                 ),
             ),
             (
-                image(&j(
-                    r#"{"projectId": 42, "uploadUuid": "U3", "imageName": "site.png"}"#,
-                )),
+                image(
+                    &j(r#"{"projectId": 42, "uploadUuid": "U3", "imageName": "site.png"}"#),
+                    o,
+                ),
                 Method::Post,
                 "/rest/v1.0/images?project_id=42",
                 j(r#"{"upload": {"uuid": "U3", "image_name": "site.png"}, "image": {}}"#),
             ),
             (
-                Ok(drawing_areas(42)),
+                drawing_areas(&j(r#"{"projectId": 42}"#), o),
                 Method::Get,
                 "/rest/v1.1/projects/42/drawing_areas",
                 Json::Null,
             ),
             (
                 drawing(
-                    5,
                     &j(
-                        r#"{"number": "A-101", "title": "Ground floor", "disciplineName": "Architectural"}"#,
+                        r#"{"drawingAreaId": 5, "number": "A-101", "title": "Ground floor", "disciplineName": "Architectural", "procoreFields": {"drawing_set_id": 9}}"#,
                     ),
+                    o,
                 ),
                 Method::Post,
                 "/rest/v1.1/drawing_areas/5/drawings",
                 j(
-                    r#"{"drawing": {"number": "A-101", "title": "Ground floor", "drawing_discipline": {"name": "Architectural"}}}"#,
+                    r#"{"drawing": {"number": "A-101", "title": "Ground floor", "drawing_discipline": {"name": "Architectural"}, "drawing_set_id": 9}}"#,
                 ),
             ),
             (
-                drawing_upload(&j(
-                    r#"{"projectId": 42, "drawingAreaId": 5, "drawingSetId": 9, "imports": [
-                        {"uploadUuid": "U4", "drawingDate": "2026-11-23", "receivedDate": "2026-11-24", "defaultRevision": "0", "drawingId": 11},
+                drawing_upload(
+                    &j(
+                        r#"{"projectId": 42, "drawingAreaId": 5, "drawingSetId": 9, "procoreFields": {"notify": false}, "imports": [
+                        {"uploadUuid": "U4", "drawingDate": "2026-11-23", "receivedDate": "2026-11-24", "defaultRevision": "0", "drawingId": 11, "procoreFields": {"title": "Ground"}},
                         {"uploadUuid": "U5", "drawingDate": "2026-11-23"}
                     ]}"#,
-                )),
+                    ),
+                    o,
+                ),
                 Method::Post,
                 "/rest/v1.1/projects/42/drawing_uploads",
                 j(
                     r#"{"drawing_upload": {"drawing_area_id": 5, "drawing_set_id": 9, "drawing_log_imports": [
-                    {"upload_uuid": "U4", "drawing_date": "2026-11-23", "received_date": "2026-11-24", "default_revision": "0", "drawing_id": 11},
+                    {"upload_uuid": "U4", "drawing_date": "2026-11-23", "received_date": "2026-11-24", "default_revision": "0", "drawing_id": 11, "title": "Ground"},
                     {"upload_uuid": "U5", "drawing_date": "2026-11-23"}
-                ]}}"#,
+                ], "notify": false}}"#,
                 ),
             ),
             (
                 accident_log(
-                    42,
                     &j(
-                        r#"{"timeHour": 10, "timeMinute": 15, "comments": "Minor incident near loading zone", "uploadIds": ["U6"]}"#,
+                        r#"{"projectId": 42, "timeHour": 10, "timeMinute": 15, "comments": "Minor incident near loading zone", "uploadIds": ["U6"], "procoreFields": {"custom_field_3": 1}}"#,
                     ),
+                    o,
                 ),
                 Method::Post,
                 "/rest/v1.0/projects/42/accident_logs",
                 j(
-                    r#"{"accident_log": {"upload_ids": ["U6"], "time_hour": 10, "time_minute": 15, "comments": "Minor incident near loading zone"}}"#,
+                    r#"{"accident_log": {"upload_ids": ["U6"], "time_hour": 10, "time_minute": 15, "comments": "Minor incident near loading zone", "custom_field_3": 1}}"#,
                 ),
             ),
         ];
@@ -602,146 +717,294 @@ mod tests {
     fn refusals_table() {
         let table: Vec<(Result<ResourceCall, Error>, &str)> = vec![
             (
-                project_file(&j(r#""plan""#)),
+                project_file(&j(r#""plan""#), "options"),
                 "options must be an object, got a string",
             ),
             (
-                project_file(&j(r#"{"uploadUuid": "U", "name": "a"}"#)),
+                project_file(&j(r#"{"uploadUuid": "U", "name": "a"}"#), "options"),
                 "options.projectId is required",
             ),
             (
-                project_file(&j(r#"{"projectId": 0, "uploadUuid": "U", "name": "a"}"#)),
+                project_file(&j(r#"{"projectId": 0, "uploadUuid": "U", "name": "a"}"#), "options"),
                 "options.projectId must be a positive integer",
             ),
             (
-                project_file(&j(r#"{"projectId": "42", "uploadUuid": "U", "name": "a"}"#)),
+                project_file(&j(r#"{"projectId": "42", "uploadUuid": "U", "name": "a"}"#), "options"),
                 "options.projectId must be a positive integer, got a string",
             ),
             (
-                project_file(&j(r#"{"projectId": 42, "name": "a"}"#)),
+                project_file(&j(r#"{"projectId": 42, "name": "a"}"#), "options"),
                 "options.uploadUuid is required",
             ),
             (
-                project_file(&j(r#"{"projectId": 42, "uploadUuid": "", "name": "a"}"#)),
+                project_file(&j(r#"{"projectId": 42, "uploadUuid": "", "name": "a"}"#), "options"),
                 "options.uploadUuid must be a non-empty string, got an empty string",
             ),
             (
-                project_file(&j(r#"{"projectId": 42, "uploadUuid": "U"}"#)),
+                project_file(&j(r#"{"projectId": 42, "uploadUuid": "U"}"#), "options"),
                 "options.name is required",
             ),
             (
                 project_file(&j(
                     r#"{"projectId": 42, "uploadUuid": "U", "name": "a", "parentId": 1.5}"#,
-                )),
+                ), "options"),
                 "options.parentId must be a positive integer, got a number",
             ),
             (
                 company_file(
                     7,
                     &j(r#"{"uploadUuid": "U", "name": "a", "private": "yes"}"#),
+                    "options",
                 ),
                 "options.private must be a boolean",
             ),
             (
-                image(&j(r#"{"projectId": 42, "uploadUuid": "U"}"#)),
+                image(&j(r#"{"projectId": 42, "uploadUuid": "U"}"#), "options"),
                 "options.imageName is required",
             ),
             (
                 image(&j(
-                    r#"{"projectId": 42, "uploadUuid": "U", "imageName": "a", "image": []}"#,
-                )),
-                "options.image must be an object, got an array",
+                    r#"{"projectId": 42, "uploadUuid": "U", "imageName": "a", "procoreFields": []}"#,
+                ), "options"),
+                "options.procoreFields must be an object, got an array",
             ),
             (
-                drawing(5, &j(r#"{"number": "A-1"}"#)),
+                drawing(&j(r#"{"drawingAreaId": 5, "number": "A-1"}"#), "options"),
                 "options.disciplineName is required",
             ),
             (
-                drawing(5, &j(r#"{"disciplineName": "A"}"#)),
+                drawing(&j(r#"{"drawingAreaId": 5, "disciplineName": "A"}"#), "options"),
                 "options.number is required",
             ),
             (
                 drawing_upload(&j(
                     r#"{"projectId": 42, "drawingAreaId": 5, "drawingSetId": 9, "imports": []}"#,
-                )),
+                ), "options"),
                 "options.imports must be a non-empty array",
             ),
             (
                 drawing_upload(&j(
                     r#"{"projectId": 42, "drawingSetId": 9, "imports": [{"uploadUuid": "U", "drawingDate": "2026-11-23"}]}"#,
-                )),
+                ), "options"),
                 "options.drawingAreaId is required",
             ),
             (
                 drawing_upload(&j(
                     r#"{"projectId": 42, "drawingAreaId": 5, "drawingSetId": 9, "imports": [{"uploadUuid": "U"}]}"#,
-                )),
+                ), "options"),
                 "options.imports[0].drawingDate is required",
             ),
             (
                 drawing_upload(&j(
                     r#"{"projectId": 42, "drawingAreaId": 5, "drawingSetId": 9, "imports": [{"uploadUuid": "U", "drawingDate": "23/11/2026"}]}"#,
-                )),
+                ), "options"),
                 "options.imports[0].drawingDate must be a date as \"YYYY-MM-DD\"",
             ),
             (
                 drawing_upload(&j(
                     r#"{"projectId": 42, "drawingAreaId": 5, "drawingSetId": 9, "imports": [{"uploadUuid": "U", "drawingDate": "2026-13-01"}]}"#,
-                )),
+                ), "options"),
                 "drawingDate must be a date",
             ),
             (
                 drawing_upload(&j(
                     r#"{"projectId": 42, "drawingAreaId": 5, "drawingSetId": 9, "imports": ["U"]}"#,
-                )),
+                ), "options"),
                 "options.imports[0] must be an object",
             ),
             (
-                accident_log(42, &j(r#"{"timeHour": 10, "timeMinute": 15}"#)),
+                accident_log(&j(r#"{"projectId": 42, "timeHour": 10, "timeMinute": 15}"#), "options"),
                 "options.uploadIds is required",
             ),
             (
                 accident_log(
-                    42,
-                    &j(r#"{"uploadIds": [], "timeHour": 10, "timeMinute": 15}"#),
+                    &j(r#"{"projectId": 42, "uploadIds": [], "timeHour": 10, "timeMinute": 15}"#),
+                    "options",
                 ),
                 "options.uploadIds must be a non-empty array of non-empty strings",
             ),
             (
-                accident_log(42, &j(r#"{"uploadIds": ["U"], "timeMinute": 15}"#)),
+                accident_log(&j(r#"{"projectId": 42, "uploadIds": ["U"], "timeMinute": 15}"#), "options"),
                 "options.timeHour is required",
             ),
             (
-                accident_log(42, &j(r#"{"uploadIds": ["U"], "timeHour": 10}"#)),
+                accident_log(&j(r#"{"projectId": 42, "uploadIds": ["U"], "timeHour": 10}"#), "options"),
                 "options.timeMinute is required",
             ),
             (
                 accident_log(
-                    42,
-                    &j(r#"{"uploadIds": ["U"], "timeHour": null, "timeMinute": 15}"#),
+                    &j(r#"{"projectId": 42, "uploadIds": ["U"], "timeHour": null, "timeMinute": 15}"#),
+                    "options",
                 ),
                 "options.timeHour must be an integer from 0 to 23, got null",
             ),
             (
                 accident_log(
-                    42,
-                    &j(r#"{"uploadIds": ["U"], "timeHour": 24, "timeMinute": 0}"#),
+                    &j(r#"{"projectId": 42, "uploadIds": ["U"], "timeHour": 24, "timeMinute": 0}"#),
+                    "options",
                 ),
                 "options.timeHour must be an integer from 0 to 23",
             ),
             (
                 accident_log(
-                    42,
-                    &j(r#"{"uploadIds": ["U"], "timeHour": 10, "timeMinute": -1}"#),
+                    &j(r#"{"projectId": 42, "uploadIds": ["U"], "timeHour": 10, "timeMinute": -1}"#),
+                    "options",
                 ),
                 "options.timeMinute must be an integer from 0 to 59",
             ),
             (
                 accident_log(
-                    42,
-                    &j(r#"{"uploadIds": ["U"], "timeHour": 10, "timeMinute": "15"}"#),
+                    &j(r#"{"projectId": 42, "uploadIds": ["U"], "timeHour": 10, "timeMinute": "15"}"#),
+                    "options",
                 ),
                 "options.timeMinute must be an integer from 0 to 59, got a string",
+            ),
+            // Unknown keys: named (with the known name they are a variant of), before
+            // any other check, in every call; nothing passes through.
+            (
+                project_file(
+                    &j(r#"{"projectId": 42, "uploadUuid": "U", "name": "a", "parentID": 7}"#),
+                    "options",
+                ),
+                "options.parentID (did you mean parentId?) is not a known option",
+            ),
+            (
+                project_file(&j(r#"{"project_id": 42, "uploadUuid": "U", "name": "a"}"#), "options"),
+                "options.project_id (did you mean projectId?) is not a known option",
+            ),
+            (
+                project_file(
+                    &j(r#"{"projectId": 42, "uploadUuid": "U", "name": "a", "custom_field_9": "x"}"#),
+                    "options",
+                ),
+                "options.custom_field_9 is not a known option; Procore's own fields go in procoreFields",
+            ),
+            (
+                company_file(7, &j(r#"{"uploadUuid": "U", "name": "a", "Private": true}"#), "options"),
+                "options.Private (did you mean private?) is not a known option",
+            ),
+            (
+                company_file(7, &j(r#"{"uploadUuid": "U", "name": "a", "projectId": 4}"#), "options"),
+                "options.projectId is not a known option",
+            ),
+            (
+                image(
+                    &j(r#"{"projectId": 42, "uploadUuid": "U", "imageName": "a", "image": {"description": "x"}}"#),
+                    "options",
+                ),
+                "options.image is not a known option; Procore's own fields go in procoreFields",
+            ),
+            (
+                drawing_areas(&j(r#"{"projectID": 42}"#), "options"),
+                "options.projectID (did you mean projectId?) is not a known option",
+            ),
+            (
+                drawing_areas(&j(r#"{"projectId": 42, "procoreFields": {}}"#), "options"),
+                "options.procoreFields is not a known option",
+            ),
+            (drawing_areas(&j(r#"{}"#), "options"), "options.projectId is required"),
+            (
+                drawing(&j(r#"{"number": "A-1", "disciplineName": "A"}"#), "options"),
+                "options.drawingAreaId is required",
+            ),
+            (
+                drawing(
+                    &j(r#"{"drawingAreaId": 5, "number": "A-1", "discipline_name": "A"}"#),
+                    "options",
+                ),
+                "options.discipline_name (did you mean disciplineName?) is not a known option",
+            ),
+            (
+                drawing_upload(&j(
+                    r#"{"projectId": 42, "drawingAreaId": 5, "drawingSetId": 9, "imports": [{"uploadUuid": "U", "drawingDate": "2026-11-23", "drawingID": 3}]}"#,
+                ), "options"),
+                "options.imports[0].drawingID (did you mean drawingId?) is not a known option",
+            ),
+            (
+                drawing_upload(&j(
+                    r#"{"projectId": 42, "drawingAreaId": 5, "drawingSetId": 9, "drawingSetID": 9, "imports": [{"uploadUuid": "U", "drawingDate": "2026-11-23"}]}"#,
+                ), "options"),
+                "options.drawingSetID (did you mean drawingSetId?) is not a known option",
+            ),
+            (
+                accident_log(
+                    &j(r#"{"projectId": 42, "uploadIds": ["U"], "timeHour": 10, "timeMinute": 15, "involved_name": "R"}"#),
+                    "options",
+                ),
+                "options.involved_name (did you mean involvedName?) is not a known option",
+            ),
+            (
+                accident_log(
+                    &j(r#"{"projectId": 42, "uploadIds": ["U"], "timeHour": 10, "timeMinute": 15, "signal": {}}"#),
+                    "options",
+                ),
+                "options.signal is not a known option",
+            ),
+            // procoreFields: an object, none of its keys one a named option sends.
+            (
+                project_file(
+                    &j(r#"{"projectId": 42, "uploadUuid": "U", "name": "a", "procoreFields": [1]}"#),
+                    "options",
+                ),
+                "options.procoreFields must be an object, got an array",
+            ),
+            (
+                project_file(
+                    &j(r#"{"projectId": 42, "uploadUuid": "U", "name": "a", "procoreFields": {"parent_id": 7}}"#),
+                    "options",
+                ),
+                "options.procoreFields.parent_id is sent from options.parentId: use that",
+            ),
+            (
+                company_file(
+                    7,
+                    &j(r#"{"uploadUuid": "U", "name": "a", "procoreFields": {"upload_uuid": "V"}}"#),
+                    "options",
+                ),
+                "options.procoreFields.upload_uuid is sent from options.uploadUuid",
+            ),
+            (
+                drawing(
+                    &j(r#"{"drawingAreaId": 5, "number": "A-1", "disciplineName": "A", "procoreFields": {"drawing_discipline": {"name": "B"}}}"#),
+                    "options",
+                ),
+                "options.procoreFields.drawing_discipline is sent from options.disciplineName",
+            ),
+            (
+                drawing_upload(&j(
+                    r#"{"projectId": 42, "drawingAreaId": 5, "drawingSetId": 9, "procoreFields": {"drawing_log_imports": []}, "imports": [{"uploadUuid": "U", "drawingDate": "2026-11-23"}]}"#,
+                ), "options"),
+                "options.procoreFields.drawing_log_imports is sent from options.imports",
+            ),
+            (
+                drawing_upload(&j(
+                    r#"{"projectId": 42, "drawingAreaId": 5, "drawingSetId": 9, "imports": [{"uploadUuid": "U", "drawingDate": "2026-11-23", "procoreFields": {"drawing_date": "2026-11-24"}}]}"#,
+                ), "options"),
+                "options.imports[0].procoreFields.drawing_date is sent from options.imports[0].drawingDate",
+            ),
+            (
+                accident_log(
+                    &j(r#"{"projectId": 42, "uploadIds": ["U"], "timeHour": 10, "timeMinute": 15, "procoreFields": {"time_hour": 3}}"#),
+                    "options",
+                ),
+                "options.procoreFields.time_hour is sent from options.timeHour",
+            ),
+            // An id as the first argument (the old form): the new form said.
+            (
+                accident_log(&j("42"), "options"),
+                "options must be an object, got a number: ids go in it, as { projectId: 42, … }",
+            ),
+            (
+                drawing(&j("5"), "options"),
+                "options must be an object, got a number: ids go in it, as { drawingAreaId: 5, … }",
+            ),
+            (
+                drawing_areas(&j("42"), "options"),
+                "options must be an object, got a number: ids go in it, as { projectId: 42, … }",
+            ),
+            (
+                company_file(7, &j("42"), "options"),
+                "options must be an object, got a number",
             ),
         ];
         for (result, message) in table {
@@ -782,7 +1045,7 @@ mod tests {
             ))
         );
         let call = made(
-            j(r#"{"drawing": {"projectId": 42, "drawingAreaId": 4201, "drawingSetId": 4202, "drawingDate": "2026-11-23", "drawingId": 5}}"#),
+            j(r#"{"drawing": {"projectId": 42, "drawingAreaId": 4201, "drawingSetId": 4202, "drawingDate": "2026-11-23", "drawingId": 5, "procoreFields": {"title": "Ground"}}}"#),
             "A-101.pdf",
         )
         .unwrap();
@@ -791,7 +1054,30 @@ mod tests {
             call.body,
             Some(j(
                 r#"{"drawing_upload": {"drawing_area_id": 4201, "drawing_set_id": 4202,
-                "drawing_log_imports": [{"upload_uuid": "U9", "drawing_date": "2026-11-23", "drawing_id": 5}]}}"#
+                "drawing_log_imports": [{"upload_uuid": "U9", "drawing_date": "2026-11-23", "drawing_id": 5, "title": "Ground"}]}}"#
+            )),
+            "a drawing target's procoreFields go under its import"
+        );
+        let call = made(
+            j(r#"{"projectFile": {"projectId": 42, "procoreFields": {"is_tracked": true}}}"#),
+            "plan.pdf",
+        )
+        .unwrap();
+        assert_eq!(
+            call.body,
+            Some(j(
+                r#"{"file": {"upload_uuid": "U9", "name": "plan.pdf", "is_tracked": true}}"#
+            ))
+        );
+        let call = made(
+            j(r#"{"image": {"projectId": 42, "procoreFields": {"log_date": "2026-11-23"}}}"#),
+            "site.png",
+        )
+        .unwrap();
+        assert_eq!(
+            call.body,
+            Some(j(
+                r#"{"upload": {"uuid": "U9", "image_name": "site.png"}, "image": {"log_date": "2026-11-23"}}"#
             ))
         );
         let call = made(
@@ -868,6 +1154,63 @@ mod tests {
                 j(r#"{"accidentLog": {"projectId": 42, "timeHour": 9}}"#),
                 "x.jpg",
                 "target.accidentLog.timeMinute is required",
+            ),
+            // Unknown keys, named with the target's path; the upload's id is not the
+            // caller's to give.
+            (
+                j(r#"{"projectFile": {"projectId": 42, "parentID": 7}}"#),
+                "x.pdf",
+                "target.projectFile.parentID (did you mean parentId?) is not a known option",
+            ),
+            (
+                j(r#"{"companyFile": {"a": 1, "b": 2}}"#),
+                "x.pdf",
+                "target.companyFile.a, target.companyFile.b are not known options; Procore's own fields",
+            ),
+            (
+                j(r#"{"image": {"projectId": 42, "image": {}}}"#),
+                "x.png",
+                "target.image.image is not a known option",
+            ),
+            (
+                j(
+                    r#"{"drawing": {"projectID": 42, "drawingAreaId": 1, "drawingSetId": 2, "drawingDate": "2026-11-23"}}"#,
+                ),
+                "A-101.pdf",
+                "target.drawing.projectID (did you mean projectId?) is not a known option",
+            ),
+            (
+                j(
+                    r#"{"drawing": {"projectId": 42, "drawingAreaId": 1, "drawingSetId": 2, "drawingDate": "2026-11-23", "imports": []}}"#,
+                ),
+                "A-101.pdf",
+                "target.drawing.imports is not a known option",
+            ),
+            (
+                j(
+                    r#"{"drawing": {"projectId": 42, "drawingAreaId": 1, "drawingSetId": 2, "drawingDate": "2026-11-23", "procoreFields": {"drawing_date": "x"}}}"#,
+                ),
+                "A-101.pdf",
+                "target.drawing.procoreFields.drawing_date is sent from target.drawing.drawingDate",
+            ),
+            (
+                j(
+                    r#"{"accidentLog": {"projectId": 42, "timeHour": 9, "timeMinute": 0, "time_minute": 0}}"#,
+                ),
+                "x.jpg",
+                "target.accidentLog.time_minute (did you mean timeMinute?) is not a known option",
+            ),
+            (
+                j(r#"{"projectFile": {"projectId": 42, "uploadUuid": "U1"}}"#),
+                "x.pdf",
+                "target.projectFile.uploadUuid is not an option here",
+            ),
+            (
+                j(
+                    r#"{"accidentLog": {"projectId": 42, "timeHour": 9, "timeMinute": 0, "uploadIds": ["U1"]}}"#,
+                ),
+                "x.jpg",
+                "target.accidentLog.uploadIds is not an option here",
             ),
         ];
         for (target, file, message) in refusals {

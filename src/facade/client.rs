@@ -8,7 +8,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::AbortSignal;
 
 use super::convert::js_segment;
-use super::options::{json_value, positive, read_call, worker_count, Settings};
+use super::options::{read_call, worker_count, Settings, UPLOAD_OPTIONS};
 use super::{PacedProgress, ProgressCallback};
 use crate::core::api::{checked_headers, checked_path, ApiClient};
 use crate::core::engine::{Phase, Progress};
@@ -26,7 +26,8 @@ use crate::web::error::to_js_error;
 use crate::web::hashing::Hashing;
 use crate::web::http::WebHttp;
 use crate::web::js::{
-    array, json_text, number, object_of, parse_json_answer, random_token, text_pairs, Options,
+    array, json_data, json_text, number, object_of, parse_json_answer, random_token, text_pairs,
+    Options,
 };
 
 /// Uploads files to one Procore company.
@@ -90,56 +91,60 @@ impl ProcoreClient {
         super::promise(send(self.settings.clone(), prepared))
     }
 
-    /// `createProjectFile({ projectId, uploadUuid, name, parentId?, description?, … })`.
+    /// `createProjectFile({ projectId, uploadUuid, name, parentId?, description?,
+    /// private?, procoreFields?, signal? })`.
     #[wasm_bindgen(js_name = createProjectFile)]
     pub fn create_project_file(&self, options: JsValue) -> Promise {
-        self.attach(options, &|_, input| resources::project_file(input))
+        self.attach(options, &|_, input| {
+            resources::project_file(input, "options")
+        })
     }
 
-    /// `createCompanyFile({ uploadUuid, name, parentId?, description?, … })`.
+    /// `createCompanyFile({ uploadUuid, name, parentId?, description?, private?,
+    /// procoreFields?, signal? })`.
     #[wasm_bindgen(js_name = createCompanyFile)]
     pub fn create_company_file(&self, options: JsValue) -> Promise {
         self.attach(options, &|settings, input| {
-            resources::company_file(settings.company_id, input)
+            resources::company_file(settings.company_id, input, "options")
         })
     }
 
-    /// `createImage({ projectId, uploadUuid, imageName, source?, image? })`.
+    /// `createImage({ projectId, uploadUuid, imageName, source?, procoreFields?, signal? })`.
     #[wasm_bindgen(js_name = createImage)]
     pub fn create_image(&self, options: JsValue) -> Promise {
-        self.attach(options, &|_, input| resources::image(input))
+        self.attach(options, &|_, input| resources::image(input, "options"))
     }
 
-    /// `listDrawingAreas(projectId)`.
+    /// `listDrawingAreas({ projectId, signal? })`.
     #[wasm_bindgen(js_name = listDrawingAreas)]
-    pub fn list_drawing_areas(&self, project_id: JsValue) -> Promise {
-        self.attach(JsValue::UNDEFINED, &|_, _| {
-            Ok(resources::drawing_areas(positive(
-                &project_id,
-                "projectId",
-            )?))
-        })
-    }
-
-    /// `createDrawing(drawingAreaId, { number, title?, disciplineName, … })`.
-    #[wasm_bindgen(js_name = createDrawing)]
-    pub fn create_drawing(&self, drawing_area_id: JsValue, options: JsValue) -> Promise {
+    pub fn list_drawing_areas(&self, options: JsValue) -> Promise {
         self.attach(options, &|_, input| {
-            resources::drawing(positive(&drawing_area_id, "drawingAreaId")?, input)
+            resources::drawing_areas(input, "options")
         })
     }
 
-    /// `createDrawingUpload({ projectId, drawingAreaId, drawingSetId, imports })`.
+    /// `createDrawing({ drawingAreaId, number, title?, disciplineName, procoreFields?,
+    /// signal? })`.
+    #[wasm_bindgen(js_name = createDrawing)]
+    pub fn create_drawing(&self, options: JsValue) -> Promise {
+        self.attach(options, &|_, input| resources::drawing(input, "options"))
+    }
+
+    /// `createDrawingUpload({ projectId, drawingAreaId, drawingSetId, imports,
+    /// procoreFields?, signal? })`.
     #[wasm_bindgen(js_name = createDrawingUpload)]
     pub fn create_drawing_upload(&self, options: JsValue) -> Promise {
-        self.attach(options, &|_, input| resources::drawing_upload(input))
+        self.attach(options, &|_, input| {
+            resources::drawing_upload(input, "options")
+        })
     }
 
-    /// `createAccidentLog(projectId, { uploadIds, timeHour?, timeMinute?, … })`.
+    /// `createAccidentLog({ projectId, uploadIds, timeHour, timeMinute, …,
+    /// procoreFields?, signal? })`.
     #[wasm_bindgen(js_name = createAccidentLog)]
-    pub fn create_accident_log(&self, project_id: JsValue, options: JsValue) -> Promise {
+    pub fn create_accident_log(&self, options: JsValue) -> Promise {
         self.attach(options, &|_, input| {
-            resources::accident_log(positive(&project_id, "projectId")?, input)
+            resources::accident_log(input, "options")
         })
     }
 
@@ -222,9 +227,12 @@ fn prepare_attach(
     raw: &JsValue,
     build: &dyn Fn(&Settings, &Json) -> Result<ResourceCall, Error>,
 ) -> Result<Prepared, Error> {
-    let options = Options::new(raw, "options")?;
-    let signal = options.instance::<AbortSignal>("signal", "an AbortSignal")?;
-    let call = build(settings, &json_value(raw, "options")?)?;
+    let mut input = json_data(raw, "options")?;
+    // The signal is read here; the rest is the resource's.
+    input.remove("signal");
+    let call = build(settings, &input)?;
+    let signal =
+        Options::new(raw, "options")?.instance::<AbortSignal>("signal", "an AbortSignal")?;
     Ok(prepared(call, signal))
 }
 
@@ -237,10 +245,11 @@ fn upload(
     target: Option<&JsValue>,
 ) -> Result<Promise, Error> {
     let source = BlobSource::from_js(file)?;
+    Options::new(raw, "options")?.known(UPLOAD_OPTIONS)?;
     let mut call = read_call(settings, &source, raw)?;
     // The whole target is checked before anything is sent.
     let target = target
-        .map(|target| json_value(target, "target"))
+        .map(|target| json_data(target, "target"))
         .transpose()?;
     if let Some(target) = &target {
         attach_upload(
@@ -270,6 +279,7 @@ fn prepare_request(method: &JsValue, path: &JsValue, raw: &JsValue) -> Result<Pr
         Error::InvalidInput("path must be a string such as \"/rest/v1.0/projects/1/rfis\"".into())
     })?;
     let options = Options::new(raw, "options")?;
+    options.known(&["query", "body", "headers", "signal"])?;
     let query = match options.get("query")? {
         Some(query) => text_pairs(&query, "options.query", true)?,
         None => Vec::new(),
@@ -299,6 +309,14 @@ fn prepare_request(method: &JsValue, path: &JsValue, raw: &JsValue) -> Result<Pr
 async fn hash_file(settings: &Settings, file: JsValue, raw: &JsValue) -> Result<JsValue, Error> {
     let source = BlobSource::from_js(file)?;
     let options = Options::new(raw, "options")?;
+    options.known(&[
+        "segmentSize",
+        "md5",
+        "workers",
+        "onProgress",
+        "signal",
+        "chunkSize",
+    ])?;
     let md5 = options.bool("md5")?.unwrap_or(true);
     let hash = HashOptions::new(md5, options.whole_number("chunkSize")?)?;
     let workers = worker_count(settings, &options)?;

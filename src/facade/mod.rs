@@ -113,6 +113,7 @@ struct HashFileOptions {
 impl HashFileOptions {
     fn from_js(raw: &JsValue) -> Result<Self, Error> {
         let options = Options::new(raw, "options")?;
+        options.known(&["md5", "chunkSize", "onProgress", "signal"])?;
         let md5 = options.bool("md5")?.unwrap_or(true);
         let chunk_size = options.whole_number("chunkSize")?;
         Ok(Self {

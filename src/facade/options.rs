@@ -9,7 +9,6 @@ use web_sys::AbortSignal;
 use super::ProgressCallback;
 use crate::core::engine::{UploadOptions, DEFAULT_PROCESSING_TIMEOUT_MS, MAX_CONCURRENCY};
 use crate::core::hash::HashOptions;
-use crate::core::json::Json;
 use crate::core::options::{checked_base_url, checked_duration};
 use crate::core::plan::{ApiVersion, Segmented};
 use crate::core::protocol::{FileMeta, Scope};
@@ -20,7 +19,7 @@ use crate::core::Error;
 use crate::web::abort;
 use crate::web::blob::BlobSource;
 use crate::web::hashing::MAX_WORKERS;
-use crate::web::js::{json_text, Options};
+use crate::web::js::Options;
 use crate::web::store::WebStore;
 use crate::web::tokens::JsTokens;
 use crate::web::workers::{WorkerPool, WorkerRuntime};
@@ -49,24 +48,45 @@ pub(super) struct Settings {
     pub(super) store: Option<Rc<WebStore>>,
 }
 
-/// A JS value as JSON data (`JSON.stringify`, then parsed), without its top-level
-/// `signal`; `undefined` and `null` are an empty object.
-pub(super) fn json_value(raw: &JsValue, what: &str) -> Result<Json, Error> {
-    let mut value = if raw.is_undefined() || raw.is_null() {
-        Json::object()
-    } else {
-        Json::parse(&json_text(raw, what)?)
-            .map_err(|error| Error::InvalidInput(format!("{what} is not JSON data: {error}")))?
-    };
-    value.remove("signal");
-    Ok(value)
-}
+/// The keys of `new ProcoreClient(options)` (`workerUrl` is `index.js`'s).
+const CLIENT_OPTIONS: &[&str] = &[
+    "companyId",
+    "accessToken",
+    "getAccessToken",
+    "baseUrl",
+    "allowInsecureBaseUrl",
+    "apiVersion",
+    "allowInsecureStorage",
+    "concurrency",
+    "maxActiveUploads",
+    "stallTimeoutMs",
+    "workers",
+    "workerIdleMs",
+    "workerUrl",
+    "store",
+];
 
-/// A positive integer id passed as an argument.
-pub(super) fn positive(value: &JsValue, name: &str) -> Result<u64, Error> {
-    crate::web::js::positive_integer(value)
-        .ok_or_else(|| Error::InvalidInput(format!("{name} must be a positive integer")))
-}
+/// The keys of `start()` options: `upload()`'s, then `resume`.
+pub(super) const START_OPTIONS: &[&str] = &[
+    "projectId",
+    "apiVersion",
+    "segmented",
+    "segmentSize",
+    "md5",
+    "concurrency",
+    "workers",
+    "filename",
+    "contentType",
+    "attachmentContentDisposition",
+    "onProgress",
+    "signal",
+    "processingTimeoutMs",
+    "chunkSize",
+    "resume",
+];
+
+/// The keys of `upload()` and `uploadAndAttach()` options: `start()`'s but `resume`.
+pub(super) const UPLOAD_OPTIONS: &[&str] = START_OPTIONS.split_at(START_OPTIONS.len() - 1).0;
 
 impl Settings {
     /// What stops a call: its own `signal` or the client's `close()`. A closed
@@ -86,6 +106,7 @@ impl Settings {
             ));
         }
         let options = Options::new(raw, "options")?;
+        options.known(CLIENT_OPTIONS)?;
         let company_id = options
             .positive_id("companyId")?
             .ok_or_else(|| Error::InvalidInput("options.companyId is required".into()))?;

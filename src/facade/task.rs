@@ -10,7 +10,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 
 use super::convert::{js_upload_result, state_to_js};
-use super::options::{read_call, Call, Settings};
+use super::options::{read_call, Call, Settings, START_OPTIONS};
 use crate::core::engine::{self, ProgressTracker};
 use crate::core::source::ByteSource;
 use crate::core::state;
@@ -225,6 +225,7 @@ pub(super) fn start(
     raw: &JsValue,
 ) -> Result<UploadTask, Error> {
     let source = BlobSource::from_js(file)?;
+    Options::new(raw, "options")?.known(START_OPTIONS)?;
     let call = read_call(settings, &source, raw)?;
     let resume_from = resume_option(raw)?;
     let Launched { task, done } = launch(settings, source, call, resume_from, None, true)?;

@@ -5,6 +5,8 @@
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
+use crate::core::json::Json;
+use crate::core::options::check_keys;
 use crate::core::Error;
 
 /// A short description of a JS value for error messages: its type, or its
@@ -237,6 +239,29 @@ pub fn json_text(value: &JsValue, what: &str) -> Result<String, Error> {
         })
 }
 
+/// `raw` as JSON data (`JSON.stringify`, then parsed); `undefined` and `null` are an
+/// empty object. A key of `raw` whose value JSON leaves out without a word (a
+/// function, a symbol) is [`Error::InvalidInput`]: a callback given to a call that
+/// takes none is not silently dropped.
+pub fn json_data(raw: &JsValue, what: &'static str) -> Result<Json, Error> {
+    if raw.is_undefined() || raw.is_null() {
+        return Ok(Json::object());
+    }
+    let value = Json::parse(&json_text(raw, what)?)
+        .map_err(|error| Error::InvalidInput(format!("{what} is not JSON data: {error}")))?;
+    if value.as_object().is_some() {
+        for key in Options::new(raw, what)?.keys() {
+            if value.get(&key).is_none() {
+                return Err(Error::InvalidInput(format!(
+                    "{what}.{key} cannot be sent as JSON ({})",
+                    describe(&get_property(raw, &key))
+                )));
+            }
+        }
+    }
+    Ok(value)
+}
+
 /// An answer's body as JS data: `JSON.parse` of it, `null` when it is empty (204).
 /// A body that is not JSON is [`Error::Protocol`].
 pub fn parse_json_answer(body: &str) -> Result<JsValue, Error> {
@@ -299,6 +324,33 @@ impl<'a> Options<'a> {
             raw: Some(raw),
             what,
         })
+    }
+
+    /// The keys given: own, enumerable, their value not `undefined` (which counts
+    /// as absent, as in JSON).
+    pub fn keys(&self) -> Vec<String> {
+        let mut keys = Vec::new();
+        let Some(raw) = self.raw else { return keys };
+        for key in Object::keys(raw.unchecked_ref::<Object>()).iter() {
+            if let Some(key) = key.as_string() {
+                if !get_property(raw, &key).is_undefined() {
+                    keys.push(key);
+                }
+            }
+        }
+        keys
+    }
+
+    /// Refuses a key not in `known`: a misspelled option is [`Error::InvalidInput`]
+    /// naming it and the known name it looks like ([`check_keys`]), not silently
+    /// left unused. Every options reader calls it.
+    pub fn known(&self, known: &[&'static str]) -> Result<(), Error> {
+        let keys = self.keys();
+        let mut given = Vec::with_capacity(keys.len());
+        for key in &keys {
+            given.push(key.as_str());
+        }
+        check_keys(self.what, &given, known, "")
     }
 
     /// The raw value of `key` (`None` when undefined).

@@ -44,18 +44,26 @@ describeInEngines("attaching uploads to resources in each browser engine against
 
   const attachments = async () => (await fetch(`${sandbox.api}/_sandbox/attachments`)).json();
 
-  test("a real upload attached to a project file, a company file, an image and an accident log", async () => {
+  test("a real upload attached to a project file, a company file, an image and an accident log; procoreFields arrive under the resource as written", async () => {
     const cases = [
-      ["project_file", (client, uuid) => client.createProjectFile({ projectId: 42, uploadUuid: uuid, name: "site.png", parentId: null, custom_field_9: "x" }),
-        (answer) => answer.file_versions[0].upload_uuid],
-      ["company_file", (client, uuid) => client.createCompanyFile({ uploadUuid: uuid, name: "site.png", description: "front" }),
-        (answer) => answer.file_versions[0].upload_uuid],
-      ["image", (client, uuid) => client.createImage({ projectId: 42, uploadUuid: uuid, imageName: "site.png", image: { description: "north wall" } }),
-        (answer) => answer.description],
-      ["accident_log", (client, uuid) => client.createAccidentLog(42, { uploadIds: [uuid], timeHour: 10, timeMinute: 15, comments: "near the gate" }),
-        (answer) => answer.attachments[0].filename],
+      ["project_file", (client, uuid) => client.createProjectFile({ projectId: 42, uploadUuid: uuid, name: "site.png", parentId: null,
+        procoreFields: { custom_field_9: "x", is_tracked: true } }),
+        (answer) => answer.file_versions[0].upload_uuid,
+        (uuid) => ({ file: { upload_uuid: uuid, name: "site.png", parent_id: null, custom_field_9: "x", is_tracked: true } })],
+      ["company_file", (client, uuid) => client.createCompanyFile({ uploadUuid: uuid, name: "site.png", description: "front",
+        procoreFields: { explicit_permissions: { user_ids: [3] } } }),
+        (answer) => answer.file_versions[0].upload_uuid,
+        (uuid) => ({ file: { upload_uuid: uuid, name: "site.png", description: "front", explicit_permissions: { user_ids: [3] } } })],
+      ["image", (client, uuid) => client.createImage({ projectId: 42, uploadUuid: uuid, imageName: "site.png",
+        procoreFields: { description: "north wall", log_date: "2026-11-23" } }),
+        (answer) => answer.description,
+        (uuid) => ({ upload: { uuid, image_name: "site.png" }, image: { description: "north wall", log_date: "2026-11-23" } })],
+      ["accident_log", (client, uuid) => client.createAccidentLog({ projectId: 42, uploadIds: [uuid], timeHour: 10, timeMinute: 15,
+        comments: "near the gate", procoreFields: { custom_field_3: 1 } }),
+        (answer) => answer.attachments[0].filename,
+        (uuid) => ({ accident_log: { upload_ids: [uuid], time_hour: 10, time_minute: 15, comments: "near the gate", custom_field_3: 1 } })],
     ];
-    for (const [kind, body, read] of cases) {
+    for (const [kind, body, read, sent] of cases) {
       const { uuid, value, error } = await afterUpload(png, body);
       assert.equal(error, undefined, `${kind}: ${JSON.stringify(error)}`);
       const expected = { project_file: uuid, company_file: uuid, image: "north wall", accident_log: "site.png" }[kind];
@@ -63,20 +71,19 @@ describeInEngines("attaching uploads to resources in each browser engine against
       const record = (await attachments()).at(-1);
       assert.equal(record.kind, kind);
       assert.deepEqual(record.upload_uuids, [uuid]);
-      if (kind === "project_file") {
-        assert.deepEqual(record.request, { file: { upload_uuid: uuid, name: "site.png", parent_id: null, custom_field_9: "x" } },
-          "camelCase in, snake_case out, unknown fields as written");
-      }
+      assert.deepEqual(record.request, sent(uuid), `${kind}: camelCase in, snake_case out, procoreFields under the resource as written`);
     }
   });
 
   test("the drawing workflow: areas, a drawing, a PDF upload, a drawing upload in_queue", async () => {
     const { value, error } = await afterUpload(pdf, async (client, uuid) => {
-      const [area] = await client.listDrawingAreas(42);
-      const drawing = await client.createDrawing(area.id, { number: "A-101", title: "Ground floor", disciplineName: "Architectural" });
+      const [area] = await client.listDrawingAreas({ projectId: 42, signal: new AbortController().signal });
+      const drawing = await client.createDrawing({ drawingAreaId: area.id, number: "A-101", title: "Ground floor", disciplineName: "Architectural",
+        procoreFields: { description: "ground" } });
       const imported = await client.createDrawingUpload({
         projectId: 42, drawingAreaId: area.id, drawingSetId: area.drawing_set_id,
-        imports: [{ uploadUuid: uuid, drawingDate: "2026-11-23", drawingId: drawing.id }],
+        imports: [{ uploadUuid: uuid, drawingDate: "2026-11-23", drawingId: drawing.id, procoreFields: { revision_notes: "first" } }],
+        procoreFields: { notify: false },
       });
       return { area, drawing, imported };
     }, undefined, { projectId: 42, segmented: true });
@@ -84,6 +91,12 @@ describeInEngines("attaching uploads to resources in each browser engine against
     assert.equal(value.drawing.number, "A-101");
     assert.equal(value.drawing.discipline.name, "Architectural");
     assert.equal(value.imported.status, "in_queue");
+    const [drawingRecord, importRecord] = (await attachments()).slice(-2);
+    assert.deepEqual(drawingRecord.request, { drawing: { number: "A-101", title: "Ground floor",
+      drawing_discipline: { name: "Architectural" }, description: "ground" } }, "the drawing's procoreFields as written");
+    assert.deepEqual(importRecord.request, { drawing_upload: { drawing_area_id: value.area.id, drawing_set_id: value.area.drawing_set_id,
+      drawing_log_imports: [{ upload_uuid: importRecord.upload_uuids[0], drawing_date: "2026-11-23", drawing_id: value.drawing.id, revision_notes: "first" }],
+      notify: false } }, "the upload's and the import's procoreFields, each under its own object");
     const requests = (await (await fetch(`${sandbox.api}/_sandbox/requests`)).json())
       .filter((r) => r.path.endsWith("/drawing_uploads"));
     assert.match(Object.fromEntries(requests.at(-1).headers)["idempotency-token"] ?? "", /^[0-9a-f-]{32,36}$/);
@@ -93,7 +106,7 @@ describeInEngines("attaching uploads to resources in each browser engine against
     const before = (await attachments()).filter((r) => r.kind === "drawing_upload").length;
     await sandbox.setFaults({ api_answer_lost_next: 0 });
     const { value, error } = await afterUpload(pdf, async (client, uuid, api) => {
-      const [area] = await client.listDrawingAreas(42);
+      const [area] = await client.listDrawingAreas({ projectId: 42 });
       await fetch(`${api}/_sandbox/faults`, { method: "PUT", body: JSON.stringify({ api_answer_lost_next: 1 }), headers: { "content-type": "application/json" } });
       return client.createDrawingUpload({
         projectId: 42, drawingAreaId: area.id, drawingSetId: area.drawing_set_id,
@@ -146,9 +159,9 @@ describeInEngines("attaching uploads to resources in each browser engine against
     ["createImage", "image", "/rest/v1.0/images", "png",
       (client, uuid) => client.createImage({ projectId: 42, uploadUuid: uuid, imageName: "site.png" })],
     ["createAccidentLog", "accident_log", "/rest/v1.0/projects/42/accident_logs", "png",
-      (client, uuid) => client.createAccidentLog(42, { uploadIds: [uuid], timeHour: 10, timeMinute: 15 })],
+      (client, uuid) => client.createAccidentLog({ projectId: 42, uploadIds: [uuid], timeHour: 10, timeMinute: 15 })],
     ["createDrawing", "drawing", "/rest/v1.1/drawing_areas/4201/drawings", "pdf",
-      (client) => client.createDrawing(4201, { number: "A-102", disciplineName: "Architectural" })],
+      (client) => client.createDrawing({ drawingAreaId: 4201, number: "A-102", disciplineName: "Architectural" })],
     ["createDrawingUpload", "drawing_upload", "/rest/v1.1/projects/42/drawing_uploads", "pdf",
       (client, uuid) => client.createDrawingUpload({ projectId: 42, drawingAreaId: 4201, drawingSetId: 4202,
         imports: [{ uploadUuid: uuid, drawingDate: "2026-11-23" }] })],
@@ -210,7 +223,7 @@ describeInEngines("attaching uploads to resources in each browser engine against
     assert.match(unfinished.error.body, /is not finished/);
 
     const notPdf = await afterUpload(png, async (client, uuid) => {
-      const [area] = await client.listDrawingAreas(42);
+      const [area] = await client.listDrawingAreas({ projectId: 42 });
       return client.createDrawingUpload({
         projectId: 42, drawingAreaId: area.id, drawingSetId: area.drawing_set_id,
         imports: [{ uploadUuid: uuid, drawingDate: "2026-11-23" }],
@@ -239,7 +252,7 @@ describeInEngines("attaching uploads to resources in each browser engine against
   }
 
   test("uploadAndAttach: one promise, one progress stream ending after the attach step", async () => {
-    const { value, events, error } = await uploadAndAttach(png, { projectFile: { projectId: 42, description: "front" } });
+    const { value, events, error } = await uploadAndAttach(png, { projectFile: { projectId: 42, description: "front", procoreFields: { is_tracked: true } } });
     assert.equal(error, undefined, JSON.stringify(error));
     const uuid = value.upload.uuid;
     assert.equal(value.upload.status, "complete");
@@ -255,6 +268,8 @@ describeInEngines("attaching uploads to resources in each browser engine against
     }
     const record = (await attachments()).at(-1);
     assert.deepEqual([record.kind, record.upload_uuids], ["project_file", [uuid]]);
+    assert.deepEqual(record.request, { file: { upload_uuid: uuid, name: "site.png", description: "front", is_tracked: true } },
+      "the target's procoreFields under the resource as written");
     const upload = await sandbox.inspect(uuid);
     assert.equal(upload.upload.project_id, 42, "uploaded to the target's project");
   });
@@ -262,7 +277,7 @@ describeInEngines("attaching uploads to resources in each browser engine against
   test("uploadAndAttach of a drawing: a PDF is imported; anything else is refused before anything is sent", async () => {
     const [area] = await page.evaluate(async (api) => {
       const { ProcoreClient } = await import("/pkg/index.js");
-      return new ProcoreClient({ companyId: 7, accessToken: "sandbox-token", baseUrl: api }).listDrawingAreas(42);
+      return new ProcoreClient({ companyId: 7, accessToken: "sandbox-token", baseUrl: api }).listDrawingAreas({ projectId: 42 });
     }, sandbox.api);
     const target = { drawing: { projectId: 42, drawingAreaId: area.id, drawingSetId: area.drawing_set_id, drawingDate: "2026-11-23" } };
     const { value, error } = await uploadAndAttach(pdf, target, { segmented: true });
@@ -292,13 +307,13 @@ describeInEngines("attaching uploads to resources in each browser engine against
       [(client, uuid) => client.createProjectFile({ uploadUuid: uuid, name: "x" }), /options\.projectId is required/],
       [(client, uuid) => client.createProjectFile({ projectId: 42, uploadUuid: uuid }), /options\.name is required/],
       [(client) => client.createCompanyFile({ uploadUuid: "", name: "x" }), /options\.uploadUuid must be a non-empty string/],
-      [(client, uuid) => client.createImage({ projectId: 42, uploadUuid: uuid, imageName: "x", image: [] }), /options\.image must be an object/],
-      [(client) => client.listDrawingAreas("42"), /projectId must be a positive integer/],
-      [(client) => client.createDrawing(5, { number: "A-1" }), /options\.disciplineName is required/],
+      [(client, uuid) => client.createImage({ projectId: 42, uploadUuid: uuid, imageName: "x", procoreFields: [] }), /options\.procoreFields must be an object/],
+      [(client) => client.listDrawingAreas({ projectId: "42" }), /options\.projectId must be a positive integer/],
+      [(client) => client.createDrawing({ drawingAreaId: 5, number: "A-1" }), /options\.disciplineName is required/],
       [(client, uuid) => client.createDrawingUpload({ projectId: 42, drawingAreaId: 4201, drawingSetId: 4202, imports: [{ uploadUuid: uuid, drawingDate: "23/11/2026" }] }),
         /options\.imports\[0\]\.drawingDate must be a date as "YYYY-MM-DD"/],
-      [(client) => client.createAccidentLog(42, { uploadIds: [], timeHour: 10 }), /options\.uploadIds must be a non-empty array/],
-      [(client, uuid) => client.createAccidentLog(42, { uploadIds: [uuid], timeHour: 24 }), /options\.timeHour must be an integer from 0 to 23/],
+      [(client) => client.createAccidentLog({ projectId: 42, uploadIds: [], timeHour: 10 }), /options\.uploadIds must be a non-empty array/],
+      [(client, uuid) => client.createAccidentLog({ projectId: 42, uploadIds: [uuid], timeHour: 24 }), /options\.timeHour must be an integer from 0 to 23/],
       [(client) => client.createProjectFile("plan.pdf"), /options must be an object/],
     ];
     for (const [body, message] of cases) {
@@ -318,5 +333,73 @@ describeInEngines("attaching uploads to resources in each browser engine against
       assert.match(sent.message, message);
       assert.equal(sent.sent, 0, `${body}: nothing sent`);
     }
+  });
+  test("an unknown key (parentID: 7) in any attach call, target or upload option, an id before the options, or a procoreFields key a named option sends: INVALID_INPUT naming it, nothing sent", async () => {
+    const cases = [
+      ["createProjectFile", (c, uuid) => c.createProjectFile({ projectId: 42, uploadUuid: uuid, name: "x", parentID: 7 }),
+        /^invalid input: options\.parentID \(did you mean parentId\?\) is not a known option$/],
+      ["createProjectFile, a Procore field beside the named ones", (c, uuid) => c.createProjectFile({ projectId: 42, uploadUuid: uuid, name: "x", is_tracked: true }),
+        /^invalid input: options\.is_tracked is not a known option; Procore's own fields go in procoreFields$/],
+      ["createCompanyFile", (c, uuid) => c.createCompanyFile({ uploadUuid: uuid, name: "x", parentID: 7 }), /options\.parentID \(did you mean parentId\?\)/],
+      ["createImage", (c, uuid) => c.createImage({ projectId: 42, uploadUuid: uuid, imageName: "x", parentID: 7 }), /options\.parentID is not a known option/],
+      ["createImage, the old image field", (c, uuid) => c.createImage({ projectId: 42, uploadUuid: uuid, imageName: "x", image: { description: "x" } }),
+        /options\.image is not a known option; Procore's own fields go in procoreFields/],
+      ["listDrawingAreas", (c) => c.listDrawingAreas({ projectId: 42, parentID: 7 }), /^invalid input: options\.parentID is not a known option$/],
+      ["createDrawing", (c) => c.createDrawing({ drawingAreaId: 4201, number: "A-1", disciplineName: "A", parentID: 7 }), /options\.parentID is not a known option/],
+      ["createDrawingUpload", (c, uuid) => c.createDrawingUpload({ projectId: 42, drawingAreaId: 4201, drawingSetId: 4202, parentID: 7,
+        imports: [{ uploadUuid: uuid, drawingDate: "2026-11-23" }] }), /options\.parentID is not a known option/],
+      ["createDrawingUpload, an import", (c, uuid) => c.createDrawingUpload({ projectId: 42, drawingAreaId: 4201, drawingSetId: 4202,
+        imports: [{ uploadUuid: uuid, drawingDate: "2026-11-23", drawingID: 3 }] }), /options\.imports\[0\]\.drawingID \(did you mean drawingId\?\)/],
+      ["createAccidentLog", (c, uuid) => c.createAccidentLog({ projectId: 42, uploadIds: [uuid], timeHour: 10, timeMinute: 15, parentID: 7 }),
+        /options\.parentID is not a known option/],
+      ["createAccidentLog, a callback where none is taken", (c, uuid) => c.createAccidentLog({ projectId: 42, uploadIds: [uuid], timeHour: 10, timeMinute: 15, onProgress: () => {} }),
+        /options\.onProgress cannot be sent as JSON/],
+      // The old positional forms: the message says the new one.
+      ["createAccidentLog(42, {…})", (c, uuid) => c.createAccidentLog(42, { uploadIds: [uuid], timeHour: 10, timeMinute: 15 }),
+        /options must be an object, got a number: ids go in it, as \{ projectId: 42, … \}/],
+      ["createDrawing(4201, {…})", (c) => c.createDrawing(4201, { number: "A-1", disciplineName: "A" }),
+        /options must be an object, got a number: ids go in it, as \{ drawingAreaId: 4201, … \}/],
+      ["listDrawingAreas(42)", (c) => c.listDrawingAreas(42), /ids go in it, as \{ projectId: 42, … \}/],
+      // procoreFields: not for what a named option sends.
+      ["createProjectFile, procoreFields.parent_id", (c, uuid) => c.createProjectFile({ projectId: 42, uploadUuid: uuid, name: "x", procoreFields: { parent_id: 7 } }),
+        /options\.procoreFields\.parent_id is sent from options\.parentId: use that/],
+      ["listDrawingAreas, procoreFields", (c) => c.listDrawingAreas({ projectId: 42, procoreFields: {} }), /options\.procoreFields is not a known option/],
+      // uploadAndAttach: each target, and its upload options (refused before the upload starts).
+      ["uploadAndAttach projectFile", (c, uuid, file) => c.uploadAndAttach(file, { projectFile: { projectId: 42, parentID: 7 } }),
+        /target\.projectFile\.parentID \(did you mean parentId\?\)/],
+      ["uploadAndAttach companyFile", (c, uuid, file) => c.uploadAndAttach(file, { companyFile: { parentID: 7 } }), /target\.companyFile\.parentID \(did you mean parentId\?\)/],
+      ["uploadAndAttach image", (c, uuid, file) => c.uploadAndAttach(file, { image: { projectId: 42, parentID: 7 } }), /target\.image\.parentID is not a known option/],
+      ["uploadAndAttach drawing", (c, uuid, file) => c.uploadAndAttach(file, { drawing: { projectID: 42, drawingAreaId: 4201, drawingSetId: 4202, drawingDate: "2026-11-23" } }),
+        /target\.drawing\.projectID \(did you mean projectId\?\)/],
+      ["uploadAndAttach accidentLog", (c, uuid, file) => c.uploadAndAttach(file, { accidentLog: { projectId: 42, timeHour: 1, timeMinute: 2, parentID: 7 } }),
+        /target\.accidentLog\.parentID is not a known option/],
+      ["uploadAndAttach, the upload's id given", (c, uuid, file) => c.uploadAndAttach(file, { projectFile: { projectId: 42, uploadUuid: uuid } }),
+        /target\.projectFile\.uploadUuid is not an option here/],
+      ["uploadAndAttach options", (c, uuid, file) => c.uploadAndAttach(file, { projectFile: { projectId: 42 } }, { parentID: 7 }),
+        /^invalid input: options\.parentID is not a known option$/],
+      ["upload options", (c, uuid, file) => c.upload(file, { projectID: 42 }), /^invalid input: options\.projectID \(did you mean projectId\?\) is not a known option$/],
+    ];
+    const results = await afterUpload(png, async (client, uuid, [api, cases]) => {
+      const file = document.getElementById("files").files[0];
+      await fetch(`${api}/_sandbox/requests`, { method: "DELETE" });
+      const out = [];
+      for (const [label, body] of cases) {
+        try {
+          await new Function("c", "uuid", "file", `return (${body})(c, uuid, file);`)(client, uuid, file);
+          out.push({ label, resolved: true });
+        } catch (e) {
+          out.push({ label, code: e.code, message: e.message });
+        }
+      }
+      const log = await (await fetch(`${api}/_sandbox/requests`)).json();
+      return { out, sent: log.filter((r) => r.method !== "OPTIONS").map((r) => `${r.method} ${r.path}`) };
+    }, [sandbox.api, cases.map(([label, body]) => [label, body.toString()])]);
+    assert.equal(results.error, undefined, JSON.stringify(results.error));
+    const { out, sent } = results.value;
+    for (const [n, [label, , message]] of cases.entries()) {
+      assert.equal(out[n].code, "INVALID_INPUT", `${label}: ${JSON.stringify(out[n])}`);
+      assert.match(out[n].message, message, label);
+    }
+    assert.deepEqual(sent, [], "nothing sent");
   });
 });

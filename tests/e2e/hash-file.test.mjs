@@ -106,13 +106,16 @@ describeInEngines("hashFile (packed npm package)", (engine) => {
         await attempt("not a file"),
         await attempt(new Blob(["x"]), { chunkSize: 0 }),
         await attempt(new Blob(["x"]), { signal: AbortSignal.abort() }),
+        await attempt(new Blob(["x"]), { chunk_size: 1024 }),
       ];
     });
     assert.deepEqual(errors.map(({ isError, name, code }) => [isError, name, code]), [
       [true, "ProcoreUploadError", "INVALID_INPUT"],
       [true, "ProcoreUploadError", "INVALID_INPUT"],
       [true, "AbortError", "ABORTED"],
+      [true, "ProcoreUploadError", "INVALID_INPUT"],
     ]);
     assert.match(errors[0].message, /expected a Blob or File, got string/);
+    assert.match(errors[3].message, /options\.chunk_size \(did you mean chunkSize\?\) is not a known option/);
   });
 });

@@ -146,6 +146,8 @@ describeInEngines("ProcoreClient.request in each browser engine against the sand
       [["GET", "/rest/v1.0/me", { headers: { "Bad Name": "x" } }], /not a valid HTTP header name/],
       [["POST", "/rest/v1.0/x", { body: { n: 10n } }], /cannot be sent as JSON/],
       [["POST", "/rest/v1.0/x", { signal: "stop" }], /options\.signal must be an AbortSignal/],
+      [["GET", "/rest/v1.0/me", { params: { a: 1 } }], /options\.params is not a known option/],
+      [["POST", "/rest/v1.0/x", { Body: { a: 1 } }], /options\.Body \(did you mean body\?\) is not a known option/],
     ];
     for (const [args, message] of cases) {
       const { error } = await page.evaluate(async ({ api, args }) => {

@@ -116,6 +116,11 @@ describeInEngines("ProcoreClient refusals, aborts and token refresh in each brow
       ["an http: baseUrl off this machine", options("http://api.procore.com"), {}, /clear text/],
       ["an http: baseUrl to a private address", options("http://10.0.0.5:8080"), {}, /clear text/],
       ["a baseUrl that is not http(s)", options("ftp://api.procore.com", { allowInsecureBaseUrl: true }), {}, /must be an https: URL/],
+      // A misspelled or unknown option is refused, not left unused.
+      ["a misspelled client option", options(sandbox.api, { baseURL: "https://api.procore.com" }), {}, /options\.baseURL \(did you mean baseUrl\?\) is not a known option/],
+      ["an unknown client option", options(sandbox.api, { retries: 3 }), {}, /options\.retries is not a known option/],
+      ["a misspelled upload option", options(sandbox.api), { project_id: 42 }, /options\.project_id \(did you mean projectId\?\) is not a known option/],
+      ["an attach field among the upload options", options(sandbox.api), { parentID: 7 }, /options\.parentID is not a known option/],
     ];
     for (const [label, clientOptions, uploadOptions, message] of cases) {
       const { error } = await inPage(async (ProcoreClient, file, { clientOptions, uploadOptions }) => {
@@ -127,6 +132,34 @@ describeInEngines("ProcoreClient refusals, aborts and token refresh in each brow
       assert.deepEqual([error.isError, error.name, error.code], [true, "ProcoreUploadError", "INVALID_INPUT"], label);
       assert.match(error.message, message, label);
     }
+    assert.deepEqual(await sandbox.requests(), [], "nothing reached the sandbox");
+  });
+
+  test("an unknown key in start(), uploadAndAttach() or client.hashFile() options is INVALID_INPUT, nothing sent or kept", async () => {
+    await page.setInputFiles("#files", small);
+    await sandbox.clearRequests();
+    const refusals = await inPage(async (ProcoreClient, file, api) => {
+      const stored = [];
+      const store = { get: () => null, put: (key) => { stored.push(key); }, delete: () => {}, list: () => [] };
+      const client = new ProcoreClient({ companyId: 7, accessToken: "sandbox-token", baseUrl: api, allowInsecureStorage: true, store });
+      const events = [];
+      const onProgress = (p) => events.push(p.phase);
+      const caught = (promise) => promise.then(() => ({ resolved: true }), (e) => ({ name: e.name, code: e.code, message: e.message }));
+      return {
+        start: await caught(client.start(file, { segmented: true, resume: "auto", Resume: "auto", onProgress }).done),
+        attach: await caught(client.uploadAndAttach(file, { projectFile: { projectId: 42 } }, { onprogress: onProgress })),
+        hashSegments: await caught(client.hashFile(file, { segmentsize: 5 * 1024 * 1024, onProgress })),
+        events,
+        stored,
+      };
+    }, sandbox.api);
+    assert.equal(refusals.error, undefined, JSON.stringify(refusals.error));
+    assert.deepEqual([refusals.start.code, refusals.attach.code, refusals.hashSegments.code], ["INVALID_INPUT", "INVALID_INPUT", "INVALID_INPUT"], JSON.stringify(refusals));
+    assert.match(refusals.start.message, /options\.Resume \(did you mean resume\?\) is not a known option/);
+    assert.match(refusals.attach.message, /options\.onprogress \(did you mean onProgress\?\) is not a known option/);
+    assert.match(refusals.hashSegments.message, /options\.segmentsize \(did you mean segmentSize\?\) is not a known option/);
+    assert.deepEqual(refusals.events, [], "no progress: nothing started");
+    assert.deepEqual(refusals.stored, [], "no state kept");
     assert.deepEqual(await sandbox.requests(), [], "nothing reached the sandbox");
   });
 

@@ -1,7 +1,7 @@
 // Compiled (not run) by scripts/test against pkg/index.d.ts: the README's calls must
 // type-check, and misuse must not.
 import { ProcoreClient, hashFile } from "procore-upload";
-import type { ProcoreUploadError, ProcoreUploadErrorCode, UploadProgress, UploadResult, UploadState, UploadTask } from "procore-upload";
+import type { DrawingAreasOptions, ProcoreUploadError, ProcoreUploadErrorCode, UploadProgress, UploadResult, UploadState, UploadTask } from "procore-upload";
 
 declare const file: File;
 
@@ -81,26 +81,46 @@ async function main(): Promise<void> {
   // @ts-expect-error query values are scalars or arrays of them
   await client.request("GET", "/rest/v1.0/me", { query: { nested: { a: 1 } } });
 
-  await client.createProjectFile({ projectId: 42, uploadUuid: result.uuid, name: "plan.pdf", parentId: null, custom_field_9: "x" });
-  await client.createImage({ projectId: 42, uploadUuid: result.uuid, imageName: "site.png", image: { log_date: "2026-11-23" } });
-  const areas = await client.listDrawingAreas<{ id: number; drawing_set_id: number }[]>(42);
-  await client.createDrawing(areas[0].id, { number: "A-101", disciplineName: "Architectural" });
+  await client.createProjectFile({ projectId: 42, uploadUuid: result.uuid, name: "plan.pdf", parentId: null, procoreFields: { custom_field_9: "x", is_tracked: true } });
+  await client.createImage({ projectId: 42, uploadUuid: result.uuid, imageName: "site.png", procoreFields: { log_date: "2026-11-23" } });
+  const areasOf: DrawingAreasOptions = { projectId: 42, signal: controller.signal };
+  const areas = await client.listDrawingAreas<{ id: number; drawing_set_id: number }[]>(areasOf);
+  await client.createDrawing({ drawingAreaId: areas[0].id, number: "A-101", disciplineName: "Architectural" });
   await client.createDrawingUpload({
     projectId: 42, drawingAreaId: areas[0].id, drawingSetId: areas[0].drawing_set_id,
-    imports: [{ uploadUuid: result.uuid, drawingDate: "2026-11-23" }],
+    imports: [{ uploadUuid: result.uuid, drawingDate: "2026-11-23", procoreFields: { title: "Ground floor" } }],
+    procoreFields: { notify: false },
   });
-  await client.createAccidentLog(42, { uploadIds: [result.uuid], timeHour: 10, timeMinute: 15, comments: "Minor incident near loading zone" });
-  await client.createAccidentLog(42, { uploadIds: [result.uuid], timeHour: 10, timeMinute: 15, date: "2026-11-23", involved_name: "Roger", signal: controller.signal });
+  await client.createAccidentLog({ projectId: 42, uploadIds: [result.uuid], timeHour: 10, timeMinute: 15, comments: "Minor incident near loading zone" });
+  await client.createAccidentLog({ projectId: 42, uploadIds: [result.uuid], timeHour: 10, timeMinute: 15, date: "2026-11-23", involvedName: "Roger", procoreFields: { custom_field_3: 1 }, signal: controller.signal });
   // @ts-expect-error Procore requires the minute of an accident
-  await client.createAccidentLog(42, { uploadIds: [result.uuid], timeHour: 10 });
+  await client.createAccidentLog({ projectId: 42, uploadIds: [result.uuid], timeHour: 10 });
   // @ts-expect-error and its hour
-  await client.createAccidentLog(42, { uploadIds: [result.uuid], timeMinute: 15 });
+  await client.createAccidentLog({ projectId: 42, uploadIds: [result.uuid], timeMinute: 15 });
+  // @ts-expect-error and its project
+  await client.createAccidentLog({ uploadIds: [result.uuid], timeHour: 10, timeMinute: 15 });
   // @ts-expect-error upload ids are strings
-  await client.createAccidentLog(42, { uploadIds: [7], timeHour: 10, timeMinute: 15 });
+  await client.createAccidentLog({ projectId: 42, uploadIds: [7], timeHour: 10, timeMinute: 15 });
+  // @ts-expect-error ids go in the options object, not before it
+  await client.createAccidentLog(42, { uploadIds: [result.uuid], timeHour: 10, timeMinute: 15 });
+  // @ts-expect-error nor for drawings
+  await client.createDrawing(areas[0].id, { number: "A-101", disciplineName: "Architectural" });
+  // @ts-expect-error nor for drawing areas
+  await client.listDrawingAreas(42);
+  // @ts-expect-error a misspelled option is refused, not sent
+  await client.createProjectFile({ projectId: 42, uploadUuid: result.uuid, name: "plan.pdf", parentID: 7 });
+  // @ts-expect-error Procore's own fields go in procoreFields, not beside the named ones
+  await client.createProjectFile({ projectId: 42, uploadUuid: result.uuid, name: "plan.pdf", is_tracked: true });
+  // @ts-expect-error an image's Procore fields are procoreFields now
+  await client.createImage({ projectId: 42, uploadUuid: result.uuid, imageName: "site.png", image: { log_date: "2026-11-23" } });
+  // @ts-expect-error a misspelled import field
+  await client.createDrawingUpload({ projectId: 1, drawingAreaId: 2, drawingSetId: 3, imports: [{ uploadUuid: "U", drawingDate: "2026-11-23", drawingID: 4 }] });
+  // @ts-expect-error procoreFields is an object
+  await client.createCompanyFile({ uploadUuid: result.uuid, name: "terms.pdf", procoreFields: "x" });
   interface CompanyFile { id: number; name: string }
   const companyFile = await client.createCompanyFile<CompanyFile>({ uploadUuid: result.uuid, name: "terms.pdf", parentId: null, description: "", private: true, signal: controller.signal });
   const companyFileId: number = companyFile.id;
-  await client.createCompanyFile({ uploadUuid: result.uuid, name: "terms.pdf", custom_field_9: "x" });
+  await client.createCompanyFile({ uploadUuid: result.uuid, name: "terms.pdf", procoreFields: { custom_field_9: "x" } });
   console.log(companyFileId);
   // @ts-expect-error name is required
   await client.createCompanyFile({ uploadUuid: result.uuid });
@@ -118,7 +138,7 @@ async function main(): Promise<void> {
   await client.uploadAndAttach(file, { companyFile: {} });
   await client.uploadAndAttach(file, { companyFile: { name: "terms.pdf", parentId: 3, description: "signed", private: false } }, { signal: controller.signal });
   await client.uploadAndAttach(file, { image: { projectId: 42 } });
-  const image = await client.uploadAndAttach<{ id: number }>(file, { image: { projectId: 42, imageName: "site.png", source: "API", image: { description: "North wall", log_date: "2026-11-23" } } });
+  const image = await client.uploadAndAttach<{ id: number }>(file, { image: { projectId: 42, imageName: "site.png", source: "API", procoreFields: { description: "North wall", log_date: "2026-11-23" } } });
   const imageId: number = image.attached.id;
   await client.uploadAndAttach(file, { accidentLog: { projectId: 42, timeHour: 10, timeMinute: 15 } });
   await client.uploadAndAttach(file, { accidentLog: { projectId: 42, timeHour: 10, timeMinute: 15, comments: "…", involvedCompany: "Procore Technologies" } }, { onProgress: (p) => console.log(p.phase) });
@@ -126,7 +146,12 @@ async function main(): Promise<void> {
   // @ts-expect-error an image target needs its project
   await client.uploadAndAttach(file, { image: { imageName: "site.png" } });
   // @ts-expect-error image fields are an object
-  await client.uploadAndAttach(file, { image: { projectId: 42, image: "north" } });
+  await client.uploadAndAttach(file, { image: { projectId: 42, procoreFields: "north" } });
+  // @ts-expect-error a misspelled target option
+  await client.uploadAndAttach(file, { projectFile: { projectId: 42, parentID: 7 } });
+  // @ts-expect-error the upload's id is not the caller's to give
+  await client.uploadAndAttach(file, { projectFile: { projectId: 42, uploadUuid: "U" } });
+  await client.uploadAndAttach(file, { drawing: { projectId: 42, drawingAreaId: 1, drawingSetId: 2, drawingDate: "2026-11-23", procoreFields: { title: "A" } } });
   // @ts-expect-error an accident log target needs its project
   await client.uploadAndAttach(file, { accidentLog: { timeHour: 10, timeMinute: 15 } });
   // @ts-expect-error and Procore needs the time of the accident
@@ -142,6 +167,14 @@ async function main(): Promise<void> {
   new ProcoreClient({ companyId: 1, accessToken: "t", apiVersion: "v3" });
   // @ts-expect-error segmented is a boolean or "auto"
   await client.upload(file, { segmented: "yes" });
+  // @ts-expect-error a misspelled upload option
+  await client.upload(file, { projectID: 42 });
+  // @ts-expect-error a misspelled client option
+  new ProcoreClient({ companyId: 1, accessToken: "t", baseURL: "https://api.procore.com" });
+  // @ts-expect-error request() takes query, body, headers and signal only
+  await client.request("GET", "/rest/v1.0/me", { params: { a: 1 } });
+  // @ts-expect-error hashFile's options are named
+  await hashFile(file, { MD5: false });
   new ProcoreClient({ companyId: 1, accessToken: "t", workerUrl: new URL("https://cdn.example/hash-worker.js") });
   await client.upload(file, { workers: 0 });
   // @ts-expect-error phases are named
