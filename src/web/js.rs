@@ -309,6 +309,22 @@ impl<'a> Options<'a> {
         Ok((!value.is_undefined()).then_some(value))
     }
 
+    /// `INVALID_INPUT` for an own key not in `allowed` (names joined by ", "): a
+    /// misspelling, or an option of another call. Nothing is sent.
+    pub fn only(&self, allowed: &str) -> Result<(), Error> {
+        let Some(raw) = self.raw else { return Ok(()) };
+        for key in Object::keys(raw.unchecked_ref::<Object>()).iter() {
+            let key = key.as_string().unwrap_or_default();
+            if !allowed.split(", ").any(|name| name == key) {
+                return Err(Error::InvalidInput(format!(
+                    "{}.{key} is not an option here; it takes {allowed}",
+                    self.what
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// The error for `key` holding `got` where `expected` was wanted.
     pub fn invalid(&self, key: &str, expected: &str, got: &JsValue) -> Error {
         Error::InvalidInput(format!(
