@@ -103,6 +103,13 @@ export interface ProcoreClientOptions {
    * instruction URLs), false to keep none, or your own store.
    */
   store?: false | StateStore;
+  /**
+   * Called with the STORE error (the browser's or your store's exception as `cause`)
+   * each time saving, deleting or looking up a task's state fails; the upload goes on
+   * without that checkpoint. Without it, each goes to the console. (findResumable
+   * rejects with its own.)
+   */
+  onStoreError?: (error: ProcoreUploadError) => void;
 }
 
 /** A key-value store of upload states (JSON text under a fingerprint). */
@@ -114,32 +121,52 @@ export interface StateStore {
   list(): Promise<[string, string][]> | [string, string][];
 }
 
-/** What start() keeps of an upload: enough to go on without the bytes already sent. */
+/**
+ * What start() keeps of an upload: enough to go on without the bytes already sent.
+ * A plain object that survives JSON.stringify / JSON.parse; pass it back unchanged
+ * (a changed one is INVALID_INPUT, nothing sent).
+ */
 export interface UploadState {
-  format: number;
-  /** The fingerprint: API version, company, project, size, lastModified, type, name. */
-  key: string;
-  scope: { api_version: string; company_id: number; project_id: number | null };
-  file: { name: string; size: number; last_modified: number | null; content_type: string };
-  segment_size: number;
-  md5: boolean;
-  digests: { size: number; sha256: string; md5: string | null }[] | null;
-  whole_sha256: string | null;
-  whole_md5: string | null;
-  uuid: string | null;
-  parts: { url: string; headers: [string, string][] }[];
-  instructions_at_ms: number | null;
-  etags: (string | null)[];
-  created_ms: number;
-  updated_ms: number;
+  /** The fingerprint it is kept under: API version, company, project, size, lastModified, type, name. */
+  readonly key: string;
+  /** The file's name (the `filename` option, else the File's). */
+  readonly name: string;
+  /** The file's size in bytes. */
+  readonly size: number;
+  /** The File's lastModified (ms since 1970); null for a Blob. */
+  readonly lastModified: number | null;
   /** Where the upload was when this state was saved. */
-  phase: UploadProgress["phase"];
+  readonly phase: UploadProgress["phase"];
+  /** Bytes storage has acknowledged (the parts with an ETag): what a resume does not send again. */
+  readonly bytesConfirmed: number;
+  /** When this state was saved (ms since 1970). */
+  readonly updatedAt: number;
+  /** Where the upload goes. */
+  readonly scope: {
+    readonly apiVersion: "v1.0" | "v1.1" | "v2.1";
+    readonly companyId: number;
+    /** null for a company-level upload. */
+    readonly projectId: number | null;
+  };
+  /**
+   * Opaque and versioned: upload id, digests, instructions, ETags, behind a check.
+   * Not for reading; its layout changes between releases.
+   */
+  readonly internal: string;
+}
+
+/** What identifies the kept states findResumable looks up: the same as the upload's. */
+export interface FindResumableOptions {
+  projectId?: number;
+  apiVersion?: "v1.0" | "v1.1" | "v2.1";
+  filename?: string;
 }
 
 export interface StartOptions extends UploadOptions {
   /**
    * "auto": go on from the state kept for this file, if any (its first segment is
-   * hashed again and must match); or a state from findResumable().
+   * hashed again and must match); or a state from findResumable() or task.state
+   * (a state in the layout earlier releases gave, every field in the open, is accepted too).
    */
   resume?: "auto" | UploadState;
 }
@@ -156,7 +183,12 @@ export declare class UploadTask {
    * once none is in flight.
    */
   pause(): Promise<void>;
-  /** Goes on, sending only the parts without an ETag. */
+  /**
+   * Goes on after pause(), sending only the parts without an ETag. Resolves once it
+   * sends again (past hashing and creating, its parts on their way) or is done;
+   * rejects with done's error if it fails or is cancelled first. A pause() before
+   * that keeps it pending until a later resume() sends again.
+   */
   resume(): Promise<void>;
   /**
    * Stops for good at once, queued or not: done rejects with an AbortError and the
@@ -380,7 +412,7 @@ export declare class ProcoreClient {
   /** upload() as a handle that pauses, resumes, cancels, and goes on after a reload. */
   start(file: Blob, options?: StartOptions): UploadTask;
   /** The kept states of `file` for the scope the options give (projectId, apiVersion, filename). */
-  findResumable(file: Blob, options?: UploadOptions): Promise<UploadState[]>;
+  findResumable(file: Blob, options?: FindResumableOptions): Promise<UploadState[]>;
   /**
    * One authenticated call to Procore's API: the client's token and company, its
    * retries (401 refresh, 429, 5xx) and typed errors. `path` starts with "/" (no

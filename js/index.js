@@ -117,9 +117,9 @@ export class ProcoreClient {
 
   /**
    * The kept states of `file` for the scope `options` give (projectId, apiVersion,
-   * filename): pass one as `start(file, { resume: state })`.
+   * filename; any other key is INVALID_INPUT): pass one as `start(file, { resume: state })`.
    * @param {Blob} file
-   * @param {import("./index.d.ts").UploadOptions} [options]
+   * @param {import("./index.d.ts").FindResumableOptions} [options]
    * @returns {Promise<import("./index.d.ts").UploadState[]>}
    */
   async findResumable(file, options) {
@@ -234,9 +234,13 @@ export class UploadTask {
     return (await this.#task).pause();
   }
 
-  /** Goes on after pause(), sending only the parts not stored yet. */
+  /**
+   * Goes on after pause(), sending only the parts not stored yet. Resolves once it
+   * sends again (or is done); rejects as `done` does if it fails or is cancelled first.
+   */
   async resume() {
-    (await this.#task).resume();
+    const inner = await this.#task;
+    if (!(await inner.resume())) await inner.done;
   }
 
   /** Stops for good: `done` rejects with an AbortError, the kept state is deleted. */

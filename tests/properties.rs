@@ -1438,12 +1438,42 @@ proptest! {
         let valid = valid_state(parts, v2);
         let read = parse_state(&valid.to_string());
         prop_assert!(read.is_some(), "the valid state is read");
-        // Written as serde_json wrote states, byte for byte: states stored by earlier
-        // versions and by this one are the same text.
-        prop_assert_eq!(state_text(&read.unwrap()), valid.to_string());
+        // Inside a state written now, the layout of format 1 as serde_json wrote it,
+        // byte for byte (after the check), with its new format number.
+        let written: Value = serde_json::from_str(&state_text(&read.unwrap())).unwrap();
+        let mut inner = valid.clone();
+        inner["format"] = 2.into();
+        prop_assert_eq!(&written["internal"].as_str().unwrap()[16..], inner.to_string());
         let text = mutate(valid, which, replacement);
         if let Some(state) = parse_state(&text) {
             prop_assert_eq!(parse_state(&state_text(&state)), Some(state));
         }
+    }
+
+    /// A state written now (format 2) with one value replaced or removed, in the
+    /// open or inside `internal` (its check left as it was): refused, unless the
+    /// text is the same.
+    #[test]
+    fn changed_states_are_refused(
+        parts in 0usize..6,
+        v2 in any::<bool>(),
+        inside in any::<bool>(),
+        which in any::<Index>(),
+        replacement in replacement(),
+    ) {
+        let state = parse_state(&valid_state(parts, v2).to_string()).unwrap();
+        let text = state_text(&state);
+        let mut outer: Value = serde_json::from_str(&text).unwrap();
+        let changed = if inside {
+            let internal = outer["internal"].as_str().unwrap().to_string();
+            let (check, inner) = internal.split_at(16);
+            let changed = mutate(serde_json::from_str(inner).unwrap(), which, replacement);
+            outer["internal"] = format!("{check}{changed}").into();
+            outer.to_string()
+        } else {
+            mutate(outer, which, replacement)
+        };
+        let expected = (changed == text).then_some(state);
+        prop_assert_eq!(read_state(&changed), expected);
     }
 }

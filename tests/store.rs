@@ -7,11 +7,14 @@ use std::cell::RefCell;
 
 use pollster::block_on;
 use procore_upload::core::plan::MIB;
+use procore_upload::core::protocol::{PartInstruction, SegmentDigest};
 use procore_upload::core::state::{
-    entries_to_drop, find, fingerprint, is_own_key, parse_state, prune, save, state_text,
-    MemoryStore, Op, Store, UploadState, KEY_PREFIX, MAX_STORED_STATES,
+    entries_to_drop, find, fingerprint, is_own_key, parse_state, prune, read_state, save,
+    state_text, MemoryStore, Op, Store, UploadState, FORMAT_1, KEY_PREFIX, MAX_STORED_STATES,
+    STATE_FORMAT,
 };
 use procore_upload::core::Error;
+use serde_json::{json, Value};
 
 mod common;
 use common::{identity, scope};
@@ -113,31 +116,285 @@ fn the_key_format_of_states_already_stored() {
     }
 }
 
-/// A state as 380fc52 stored it (text and key written out, not made by this
-/// build): found, and kept by pruning.
+/// A state as 380fc52 stored it (format 1; text and key written out, not made by
+/// this build).
+const KEY_380FC52: &str =
+    "procore-upload/v2.1/7/42/12582912/1700000000000/application%2Fpdf/plan.pdf";
+const STATE_380FC52: &str = concat!(
+    r#"{"format":1,"key":"procore-upload/v2.1/7/42/12582912/1700000000000/application%2Fpdf/plan.pdf","#,
+    r#""scope":{"api_version":"v2.1","company_id":7,"project_id":42},"#,
+    r#""file":{"name":"plan.pdf","size":12582912,"last_modified":1700000000000,"content_type":"application/pdf"},"#,
+    r#""segment_size":6291456,"md5":false,"#,
+    r#""digests":[{"size":6291456,"sha256":"aa","md5":null},{"size":6291456,"sha256":"bb","md5":null}],"#,
+    r#""whole_sha256":"cc","whole_md5":null,"uuid":"01J0","parts":[],"instructions_at_ms":1800000000000,"#,
+    r#""etags":["\"e1\"",null],"created_ms":1800000000000,"updated_ms":1800000001000,"phase":"uploading"}"#
+);
+
+/// A state of format 1 in the store (as 380fc52 wrote it): found as a state of the
+/// current format, every field as it was, and kept by pruning as it was stored.
 #[test]
 fn a_state_stored_by_the_current_release_is_found_and_kept() {
-    let key = "procore-upload/v2.1/7/42/12582912/1700000000000/application%2Fpdf/plan.pdf";
-    let text = concat!(
-        r#"{"format":1,"key":"procore-upload/v2.1/7/42/12582912/1700000000000/application%2Fpdf/plan.pdf","#,
-        r#""scope":{"api_version":"v2.1","company_id":7,"project_id":42},"#,
-        r#""file":{"name":"plan.pdf","size":12582912,"last_modified":1700000000000,"content_type":"application/pdf"},"#,
-        r#""segment_size":6291456,"md5":false,"#,
-        r#""digests":[{"size":6291456,"sha256":"aa","md5":null},{"size":6291456,"sha256":"bb","md5":null}],"#,
-        r#""whole_sha256":"cc","whole_md5":null,"uuid":"01J0","parts":[],"instructions_at_ms":1800000000000,"#,
-        r#""etags":["\"e1\"",null],"created_ms":1800000000000,"updated_ms":1800000001000,"phase":"uploading"}"#
-    );
     let store = MemoryStore::default();
-    block_on(store.run(Op::Put(key, text))).unwrap();
-    let found = block_on(find(&store, key, 1_800_000_002_000)).unwrap();
+    block_on(store.run(Op::Put(KEY_380FC52, STATE_380FC52))).unwrap();
+    let found = block_on(find(&store, KEY_380FC52, 1_800_000_002_000)).unwrap();
     assert_eq!(found.len(), 1, "found");
-    assert_eq!(found[0].key, key);
-    assert_eq!(found[0].etags, vec![Some("\"e1\"".to_string()), None]);
+    let state = &found[0];
+    assert_eq!(state.format, STATE_FORMAT, "read as the current format");
+    assert_eq!(state.key, KEY_380FC52);
+    assert_eq!(state.scope, {
+        let mut scope = scope();
+        scope.api_version = "v2.1".into();
+        scope
+    });
+    assert_eq!(state.file, identity(12_582_912));
+    assert_eq!((state.segment_size, state.md5), (6_291_456, false));
+    assert_eq!(
+        state.digests,
+        Some(vec![
+            SegmentDigest {
+                size: 6_291_456,
+                sha256: "aa".into(),
+                md5: None
+            },
+            SegmentDigest {
+                size: 6_291_456,
+                sha256: "bb".into(),
+                md5: None
+            },
+        ])
+    );
+    assert_eq!(
+        (state.whole_sha256.as_deref(), state.whole_md5.as_deref()),
+        (Some("cc"), None)
+    );
+    assert_eq!(state.uuid.as_deref(), Some("01J0"));
+    assert_eq!(state.parts, Vec::<PartInstruction>::new());
+    assert_eq!(state.instructions_at_ms, Some(1_800_000_000_000));
+    assert_eq!(state.etags, vec![Some("\"e1\"".to_string()), None]);
+    assert_eq!(
+        (state.created_ms, state.updated_ms, state.phase.as_str()),
+        (1_800_000_000_000, 1_800_000_001_000, "uploading")
+    );
     assert_eq!(
         block_on(store.run(Op::List)).unwrap(),
-        vec![(key.to_string(), text.to_string())],
+        vec![(KEY_380FC52.to_string(), STATE_380FC52.to_string())],
         "kept as it was"
     );
+    // Written again (its next save): format 2, read back the same.
+    let text = state_text(state);
+    assert!(!text.contains("\"format\":1"), "{text}");
+    assert_eq!(parse_state(&text).as_ref(), Some(state));
+}
+
+/// The layout of format 1 is read only as format 1: a state in the open that says
+/// another format (2 without its `internal`, say) is not one.
+#[test]
+fn the_open_layout_is_read_as_format_1_only() {
+    let format_1: Value = serde_json::from_str(STATE_380FC52).unwrap();
+    assert_eq!(format_1["format"], json!(FORMAT_1));
+    for format in [0, 2, 3] {
+        let mut other = format_1.clone();
+        other["format"] = json!(format);
+        assert_eq!(read_state(&other.to_string()), None, "format {format}");
+    }
+}
+
+/// A state with something of everything: v1 instructions, digests with and without
+/// MD5, one ETag of three.
+fn full_state() -> UploadState {
+    let mut state = UploadState::new(
+        scope(),
+        identity(12 * MIB),
+        5 * MIB,
+        true,
+        1_800_000_000_000,
+    );
+    state.digests = Some(
+        [5 * MIB, 5 * MIB, 2 * MIB]
+            .iter()
+            .enumerate()
+            .map(|(i, &size)| SegmentDigest {
+                size,
+                sha256: format!("{i}").repeat(64),
+                md5: (i != 1).then(|| "b".repeat(32)),
+            })
+            .collect(),
+    );
+    let parts: Vec<PartInstruction> = (0..3)
+        .map(|i| PartInstruction {
+            url: format!("https://storage.test/part/{i}?sig=\"x\"&a=1"),
+            headers: vec![("x-amz-meta-name".into(), "plän \"1\"".into())],
+        })
+        .collect();
+    state.created("U1", &parts, 1_800_000_000_500);
+    state.etags[1] = Some("e1".into());
+    state.updated_ms = 1_800_000_001_000;
+    state.phase = "uploading".into();
+    state
+}
+
+/// Format 2 as JS and the store get it: exactly what a UI needs in the open, in
+/// camelCase, and everything else in `internal` (the whole state in format 1's
+/// layout after a 16-digit check); read back as it was.
+#[test]
+fn a_state_is_stored_with_what_a_ui_needs_in_the_open() {
+    let state = full_state();
+    let text = state_text(&state);
+    let value: Value = serde_json::from_str(&text).unwrap();
+    let internal = value["internal"]
+        .as_str()
+        .expect("internal is a string")
+        .to_string();
+    assert_eq!(
+        value,
+        json!({
+            "key": "procore-upload/v1.1/7/42/12582912/1700000000000/application%2Fpdf/plan.pdf",
+            "name": "plan.pdf",
+            "size": 12 * MIB,
+            "lastModified": 1_700_000_000_000u64,
+            "phase": "uploading",
+            "bytesConfirmed": 5 * MIB,
+            "updatedAt": 1_800_000_001_000u64,
+            "scope": {"apiVersion": "v1.1", "companyId": 7, "projectId": 42},
+            "internal": internal,
+        })
+    );
+    let (check, inner) = internal.split_at(16);
+    assert!(check.bytes().all(|b| b.is_ascii_hexdigit()), "{check}");
+    let inner: Value = serde_json::from_str(inner).unwrap();
+    assert_eq!(inner["format"], json!(STATE_FORMAT));
+    assert_eq!(inner["etags"], json!([null, "e1", null]));
+    assert_eq!(parse_state(&text), Some(state.clone()));
+    // A company-level upload of a Blob: nulls in the open.
+    let mut blob = UploadState::new(
+        procore_upload::core::state::StateScope {
+            project_id: None,
+            ..scope()
+        },
+        procore_upload::core::state::FileIdentity {
+            last_modified: None,
+            ..identity(10)
+        },
+        5 * MIB,
+        false,
+        1,
+    );
+    blob.phase = "hashing".into();
+    let value: Value = serde_json::from_str(&state_text(&blob)).unwrap();
+    assert_eq!(value["lastModified"], Value::Null);
+    assert_eq!(value["scope"]["projectId"], Value::Null);
+    assert_eq!(value["bytesConfirmed"], json!(0));
+    assert_eq!(parse_state(&state_text(&blob)), Some(blob));
+}
+
+/// What a format-2 text becomes when changed by hand: refused (`None`), in the open
+/// or inside `internal`; only the order of keys may change (a store may reorder).
+#[test]
+fn a_changed_state_is_not_read() {
+    let state = full_state();
+    let text = state_text(&state);
+    let valid: Value = serde_json::from_str(&text).unwrap();
+    let internal = valid["internal"].as_str().unwrap().to_string();
+    let (check, inner) = internal.split_at(16);
+    let inside = |change: &dyn Fn(&mut Value)| {
+        let mut inner: Value = serde_json::from_str(inner).unwrap();
+        change(&mut inner);
+        let mut value = valid.clone();
+        value["internal"] = format!("{check}{inner}").into();
+        value
+    };
+    type Change = Box<dyn Fn(&mut Value)>;
+    let open = |change: Change| {
+        let mut value = valid.clone();
+        change(&mut value);
+        value
+    };
+    let table: Vec<(&str, Value)> = vec![
+        ("size", open(Box::new(|v| v["size"] = json!(1)))),
+        (
+            "bytesConfirmed",
+            open(Box::new(|v| v["bytesConfirmed"] = json!(12 * MIB))),
+        ),
+        (
+            "phase",
+            open(Box::new(|v| v["phase"] = json!("completing"))),
+        ),
+        (
+            "key",
+            open(Box::new(|v| v["key"] = json!("procore-upload/other"))),
+        ),
+        (
+            "scope.companyId",
+            open(Box::new(|v| v["scope"]["companyId"] = json!(8))),
+        ),
+        (
+            "a key removed",
+            open(Box::new(|v| {
+                v.as_object_mut().unwrap().shift_remove("updatedAt");
+            })),
+        ),
+        (
+            "a key added",
+            open(Box::new(|v| v["etags"] = json!(["e0", "e1", "e2"]))),
+        ),
+        (
+            "a key added to the scope",
+            open(Box::new(|v| v["scope"]["extra"] = json!(1))),
+        ),
+        (
+            "the check",
+            open(Box::new(|v| {
+                v["internal"] =
+                    format!("0000000000000000{}", &v["internal"].as_str().unwrap()[16..]).into()
+            })),
+        ),
+        (
+            "internal without its check",
+            open(Box::new(|v| {
+                v["internal"] = v["internal"].as_str().unwrap()[16..].into()
+            })),
+        ),
+        (
+            "internal not a string",
+            open(Box::new(|v| v["internal"] = json!({"format": 2}))),
+        ),
+        (
+            "an ETag inside",
+            inside(&|i| i["etags"][0] = json!("forged")),
+        ),
+        (
+            "a part's URL inside",
+            inside(&|i| i["parts"][0]["url"] = json!("https://evil.test/")),
+        ),
+        ("the size inside and out", {
+            let mut value = inside(&|i| i["file"]["size"] = json!(1));
+            value["size"] = json!(1);
+            value
+        }),
+        ("the format inside", inside(&|i| i["format"] = json!(3))),
+    ];
+    for (what, changed) in table {
+        assert_ne!(changed, valid, "{what}: changed");
+        assert_eq!(read_state(&changed.to_string()), None, "{what}");
+    }
+    // Keys in another order, in the open and in the scope: the same state.
+    let mut reordered = serde_json::Map::new();
+    for (key, value) in valid.as_object().unwrap().iter().rev() {
+        let value = match value.as_object() {
+            Some(scope) => Value::Object(
+                scope
+                    .iter()
+                    .rev()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            ),
+            None => value.clone(),
+        };
+        reordered.insert(key.clone(), value);
+    }
+    let reordered = Value::Object(reordered).to_string();
+    assert_ne!(reordered, text);
+    assert_eq!(read_state(&reordered), Some(state));
 }
 
 #[test]

@@ -65,9 +65,12 @@ impl Held {
         }
     }
 
+    /// Holds the requests `which` matches from now on; a held request that it
+    /// does not match goes on.
     fn hold(&self, which: impl Fn(&Request) -> bool + 'static) {
         self.released.set(false);
         *self.hold.borrow_mut() = Box::new(which);
+        self.wakeup.wake_all();
     }
 
     fn release(&self) {
@@ -98,9 +101,9 @@ impl Http for Held {
         self.log.borrow_mut().push(request.clone());
         self.in_flight.set(self.in_flight.get() + 1);
         let _guard = InFlight(self.in_flight.clone());
-        if (self.hold.borrow())(&request) {
-            self.wakeup.until(&|| self.released.get()).await;
-        }
+        self.wakeup
+            .until(&|| self.released.get() || !(self.hold.borrow())(&request))
+            .await;
         let response = (self.responder.borrow_mut())(&request)?;
         if let procore_upload::core::http::Body::Bytes(range) = &request.body {
             progress(range.end - range.start);
@@ -732,4 +735,145 @@ fn a_given_state_is_kept_under_this_files_key() {
         "{:?}",
         stored_keys(&store)
     );
+}
+
+/// `resume()`'s promise: it resolves once the resumed run sends again (here, after
+/// creating the upload again: the kept instructions are past their hour), not while
+/// the run is still creating, and the page is told "uploading" as it starts sending
+/// again, though no byte has moved yet.
+#[test]
+fn restarted_resolves_once_the_resumed_run_sends_again() {
+    let size = 2 * SEGMENT + 10;
+    let source = data(size);
+    let http = Held::new(v1_segmented_responder(source.clone(), SEGMENT));
+    http.hold(|r| r.method == Method::Put && r.url.contains("/part/1"));
+    let shared = Shared::new(tokens(), limits());
+    let store = MemoryStore::default();
+    let hasher = InThread::new(source.as_slice());
+    let env = env(&http, &shared, &hasher, &store);
+    let (task, seen) = task(&v1_options(size), ResumeFrom::Nothing, None);
+    let outcome = RefCell::new(None);
+    let mut run = pin!(task.run(&env, |o| *outcome.borrow_mut() = Some(o)));
+    assert!(settle(run.as_mut()).is_pending());
+    assert_eq!(task.status(), Status::Sending);
+    assert_eq!(
+        settle(pin!(task.restarted())),
+        Poll::Ready(true),
+        "sending, never paused: at once"
+    );
+    task.pause();
+    assert!(settle(run.as_mut()).is_pending());
+    assert_eq!(task.status(), Status::Paused);
+    let mut paused = pin!(task.restarted());
+    assert!(settle(paused.as_mut()).is_pending(), "paused");
+
+    // An hour later: the resumed run creates the upload again first.
+    http.clock.set(56.0 * 60_000.0);
+    http.hold(|r| matches!(r.method, Method::Post | Method::Put));
+    let reports = seen.borrow().len();
+    task.resume();
+    let mut restarted = pin!(task.restarted());
+    assert!(settle(restarted.as_mut()).is_pending(), "not run yet");
+    assert!(settle(run.as_mut()).is_pending());
+    assert_eq!(
+        http.sent(Method::Post, "/uploads"),
+        2,
+        "{:?}",
+        http.methods()
+    );
+    assert_eq!(http.in_flight.get(), 1, "the create, held");
+    assert!(
+        settle(restarted.as_mut()).is_pending(),
+        "creating again is not sending"
+    );
+    assert!(settle(paused.as_mut()).is_pending());
+    assert_eq!(seen.borrow().len(), reports, "nothing new to tell yet");
+
+    // Created: its PUTs go out (and are held).
+    http.hold(|r| r.method == Method::Put);
+    assert!(settle(run.as_mut()).is_pending());
+    assert_eq!(http.in_flight.get(), 1, "a PUT in flight (concurrency 1)");
+    assert_eq!(
+        settle(restarted.as_mut()),
+        Poll::Ready(true),
+        "sending again"
+    );
+    assert_eq!(settle(paused.as_mut()), Poll::Ready(true), "every waiter");
+    let told: Vec<Progress> = seen.borrow()[reports..].to_vec();
+    assert_eq!(told.len(), 1, "told once, as it sends again: {told:?}");
+    assert_eq!(told[0].phase, Phase::Uploading);
+    assert_eq!(
+        told[0].bytes_uploaded, SEGMENT as u64,
+        "no byte moved yet: part 1, as stored before"
+    );
+
+    http.release();
+    assert!(settle(run.as_mut()).is_ready());
+    assert!(matches!(*outcome.borrow(), Some(Ok(_))));
+    assert_eq!(settle(pin!(task.restarted())), Poll::Ready(true), "done");
+}
+
+/// A task that is cancelled, or fails, before it sends again: `restarted()` is
+/// `false` (`resume()` then rejects with `done`'s error). A pause before it sends
+/// again keeps it waiting.
+#[test]
+fn restarted_is_false_when_the_task_ends_before_sending_again() {
+    let size = 2 * SEGMENT + 10;
+    let source = data(size);
+    for fail in [false, true] {
+        let mut storage = v1_segmented_responder(source.clone(), SEGMENT);
+        let creates = Cell::new(0);
+        let http = Held::new(move |request| {
+            if request.method == Method::Post {
+                creates.set(creates.get() + 1);
+                if fail && creates.get() > 1 {
+                    return ok(403, json!({"errors": "no longer allowed"}));
+                }
+            }
+            storage(request)
+        });
+        http.hold(|r| r.method == Method::Put && r.url.contains("/part/1"));
+        let shared = Shared::new(tokens(), limits());
+        let store = MemoryStore::default();
+        let hasher = InThread::new(source.as_slice());
+        let env = env(&http, &shared, &hasher, &store);
+        let (task, _) = task(&v1_options(size), ResumeFrom::Nothing, None);
+        let outcome = RefCell::new(None);
+        let mut run = pin!(task.run(&env, |o| *outcome.borrow_mut() = Some(o)));
+        assert!(settle(run.as_mut()).is_pending());
+        task.pause();
+        assert!(settle(run.as_mut()).is_pending());
+        http.clock.set(56.0 * 60_000.0);
+        http.hold(|r| r.method == Method::Post);
+        task.resume();
+        let mut restarted = pin!(task.restarted());
+        assert!(settle(run.as_mut()).is_pending(), "fail {fail}");
+        assert_eq!(http.in_flight.get(), 1, "the create, held");
+        // Paused again before it sends: still waiting, for the next resume.
+        task.pause();
+        assert!(settle(run.as_mut()).is_pending());
+        assert_eq!(task.status(), Status::Paused);
+        assert!(settle(restarted.as_mut()).is_pending(), "fail {fail}");
+        task.resume();
+        assert!(settle(run.as_mut()).is_pending());
+        assert!(settle(restarted.as_mut()).is_pending(), "fail {fail}");
+        if fail {
+            http.release();
+        } else {
+            task.cancel();
+        }
+        assert!(settle(run.as_mut()).is_ready(), "fail {fail}");
+        let expected = if fail {
+            Status::Failed
+        } else {
+            Status::Cancelled
+        };
+        assert_eq!(task.status(), expected);
+        assert_eq!(
+            settle(restarted.as_mut()),
+            Poll::Ready(false),
+            "fail {fail}: {:?}",
+            outcome.borrow()
+        );
+    }
 }

@@ -1,7 +1,9 @@
 //! An upload's progress as users see it: the phases, the counters that never go
 //! back, the speed over the last seconds, and the pace of the reports.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+
+use super::runtime::Wakeup;
 
 /// Where an upload is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -156,6 +158,11 @@ pub struct ProgressTracker<'a> {
     samples: RefCell<Vec<(f64, u64)>>,
     /// Paces the reports ([`report_due`]).
     gate: RefCell<ReportGate>,
+    /// The phase the current run was put in last (the phase reported never goes
+    /// back; a resumed run goes through the earlier steps again).
+    reached: Cell<Phase>,
+    /// Woken when a run is put in a phase.
+    moved: Wakeup,
     emit: Box<dyn Fn(&Progress) + 'a>,
     clock: Box<dyn Fn() -> f64 + 'a>,
 }
@@ -185,6 +192,8 @@ impl<'a> ProgressTracker<'a> {
             done: RefCell::new(vec![false; segments]),
             samples: RefCell::new(Vec::new()),
             gate: RefCell::new(ReportGate::default()),
+            reached: Cell::new(Phase::Queued),
+            moved: Wakeup::default(),
             emit,
             clock,
         }
@@ -254,9 +263,20 @@ impl<'a> ProgressTracker<'a> {
         }
     }
 
+    /// The phase the current run was put in last ([`Phase::Queued`] once stopped).
+    pub fn reached(&self) -> Phase {
+        self.reached.get()
+    }
+
+    /// Waits until `ready()` holds, checked now and each time a run is put in a phase.
+    pub async fn until_moved(&self, ready: &dyn Fn() -> bool) {
+        self.moved.until(ready).await;
+    }
+
     /// The upload stopped (paused): the speed is unknown until it has run again
     /// for a while.
     pub fn paused(&self) {
+        self.reached.set(Phase::Queued);
         self.flush();
         self.samples.borrow_mut().clear();
         let mut state = self.state.borrow_mut();
@@ -264,9 +284,14 @@ impl<'a> ProgressTracker<'a> {
         state.eta_seconds = None;
     }
 
-    /// Moves to `phase` (never back).
+    /// Moves to `phase` (never back). A run that catches up with the phase shown
+    /// (a resumed run sending again) is reported at once, though that phase stays.
     pub fn phase(&self, phase: Phase) {
+        if self.reached.replace(phase) != phase && phase >= self.current().phase {
+            *self.gate.borrow_mut() = ReportGate::default();
+        }
         self.update(|p| p.phase = phase);
+        self.moved.wake_all();
     }
 
     pub(crate) fn sent(&self, segment: usize, bytes: u64) {

@@ -2,6 +2,9 @@
 //! after a pause or a page reload (scope, file identity, plan, digests, upload id,
 //! instructions, ETags). Serializable, so a [`Store`] can keep it; the engine starts
 //! from one and reports each new one. No bytes of the file are ever kept.
+//!
+//! Stored and shown to JS as one text ([`state_text`]): what a UI needs in the open,
+//! the rest in one opaque field, `internal`, that is checked when read back.
 
 // Reads values from the network and from stores: no arithmetic that can overflow,
 // underflow or divide by zero (checked or saturating operations only).
@@ -10,14 +13,20 @@
 use std::collections::HashMap;
 use std::future::Future;
 
+use super::hash::hash_bytes;
 use super::json::Json;
-
 use super::plan::{plan_segments, ApiVersion, SegmentPlan};
 use super::protocol::{PartInstruction, SegmentDigest};
 use super::Error;
 
 /// Bumped when the stored layout changes; states of another format are ignored.
-pub const STATE_FORMAT: u32 = 1;
+/// 2: what a UI needs in the open, the rest in `internal` ([`state_text`]).
+pub const STATE_FORMAT: u32 = 2;
+/// The first layout (every field in the open, snake case), as the releases before
+/// format 2 stored states and gave them to JS: still read, as the current format.
+pub const FORMAT_1: u32 = 1;
+/// Hex digits of the check that starts `internal`.
+const CHECK_LEN: usize = 16;
 /// Every key a state is stored under starts with this (it is the start of every
 /// fingerprint, as it has been since states were first kept). A store may hold the
 /// app's own data beside the states (a store over `localStorage`): the library
@@ -205,27 +214,88 @@ pub fn association_deadline_ms(api_version: &str) -> u64 {
 }
 
 /// Reads a stored state; `None` for anything that is not a state of this format
-/// (another format, a foreign entry, corrupt text).
+/// (another format, a foreign entry, corrupt text, a changed state).
 pub fn parse_state(text: &str) -> Option<UploadState> {
     read_state(text).filter(|state| state.format == STATE_FORMAT)
 }
 
-/// Reads a state of any format (the engine refuses other formats with a reason);
-/// `None` for text that is not one.
+/// Reads a state as [`state_text`] writes it, or as format 1 did (read as the
+/// current format); `None` for text that is not one, or a state changed since it
+/// was written. A state of another format inside `internal` keeps its number (the
+/// engine refuses it with a reason).
 pub fn read_state(text: &str) -> Option<UploadState> {
-    Json::parse(text)
-        .ok()
-        .and_then(|value| state_from_json(&value))
+    let value = Json::parse(text).ok()?;
+    // Format 2 on: the whole state inside `internal`; format 1: in the open.
+    let inner = match value.get("internal") {
+        Some(internal) => Some(Json::parse(internal.as_str()?.get(CHECK_LEN..)?).ok()?),
+        None => None,
+    };
+    let mut state = state_from_json(inner.as_ref().unwrap_or(&value))?;
+    match inner {
+        // Everything as this state writes it, `internal` and its check included: a
+        // field changed by hand, in the open or inside, is a mismatch.
+        Some(_) => same(&state_json(&state), &value).then_some(state),
+        None if state.format == FORMAT_1 => {
+            state.format = STATE_FORMAT;
+            Some(state)
+        }
+        None => None,
+    }
 }
 
-/// The state as stored: JSON text, field names in snake case.
+/// The state as stored and as JS gets it (format 2): JSON with what a UI needs,
+/// in camelCase (`key`, the file's `name`, `size` and `lastModified`, `phase`,
+/// `bytesConfirmed`, `updatedAt`, `scope`), and `internal`: the whole state in the
+/// layout of format 1 (its own `format` inside), after the start of its SHA-256, so
+/// that a state changed by hand is told from one this library wrote (a check, not
+/// a secret).
 pub fn state_text(state: &UploadState) -> String {
     state_json(state).to_string()
 }
 
-// Written by hand over `Json` rather than derived: derived typed (de)serializers
-// cost the browser download tens of KB.
 fn state_json(state: &UploadState) -> Json {
+    let inner = inner_json(state).to_string();
+    let mut internal = hash_bytes(inner.as_bytes(), false).sha256_hex();
+    internal.truncate(CHECK_LEN);
+    internal.push_str(&inner);
+    Json::object_of([
+        ("key", state.key.as_str().into()),
+        ("name", state.file.name.as_str().into()),
+        ("size", state.file.size.into()),
+        ("lastModified", state.file.last_modified.into()),
+        ("phase", state.phase.as_str().into()),
+        ("bytesConfirmed", state.bytes_stored().into()),
+        ("updatedAt", state.updated_ms.into()),
+        (
+            "scope",
+            Json::object_of([
+                ("apiVersion", state.scope.api_version.as_str().into()),
+                ("companyId", state.scope.company_id.into()),
+                ("projectId", state.scope.project_id.into()),
+            ]),
+        ),
+        ("internal", internal.into()),
+    ])
+}
+
+/// Whether two JSON values are the same, objects whatever the order of their keys
+/// (a state may come back through a store that orders them its own way).
+fn same(a: &Json, b: &Json) -> bool {
+    match (a.as_object(), b.as_object()) {
+        (Some(a), Some(b)) => {
+            a.len() == b.len()
+                && a.iter()
+                    .all(|(key, value)| b.iter().any(|(k, v)| k == key && same(value, v)))
+        }
+        // Scalars (no arrays in the open): as written, with no comparison code of
+        // their own.
+        _ => a.to_string() == b.to_string(),
+    }
+}
+
+// Written by hand over `Json` rather than derived: derived typed (de)serializers
+// cost the browser download tens of KB. The layout of format 1, as it stored states.
+fn inner_json(state: &UploadState) -> Json {
     let digests = state.digests.as_ref().map(|digests| {
         digests
             .iter()

@@ -262,12 +262,30 @@ impl Task {
         }
     }
 
-    /// Goes on after [`Task::pause`], sending only what is missing.
+    /// Goes on after [`Task::pause`], sending only what is missing. Await
+    /// [`Task::restarted`] for the moment it sends again.
     pub fn resume(&self) {
         if self.command.get() == Command::Pause {
             self.command.set(Command::Run);
             self.changes.wake_all();
         }
+    }
+
+    /// Resolves once the task sends again: a run (the one going since the last
+    /// pause) is past hashing and creating and sending its parts, or at a later
+    /// step; or once the task has ended. `false` when it failed or was cancelled
+    /// first. A pause before that keeps it waiting for the next resume.
+    pub async fn restarted(&self) -> bool {
+        let ready = || {
+            self.status.get().is_final()
+                || self.command.get() == Command::Run
+                    && self.running.get()
+                    && self.tracker.reached() >= Phase::Uploading
+        };
+        // A run's steps wake the tracker's waiters, commands and the end the task's.
+        let steps = pin!(self.tracker.until_moved(&ready));
+        select(steps, pin!(self.changes.until(&ready))).await;
+        !matches!(self.status.get(), Status::Failed | Status::Cancelled)
     }
 
     /// Stops for good: the task fails with [`Error::Aborted`] and its kept state is

@@ -3,6 +3,7 @@
 
 use std::rc::Rc;
 
+use js_sys::Function;
 use wasm_bindgen::prelude::*;
 use web_sys::AbortSignal;
 
@@ -18,8 +19,9 @@ use crate::core::workers::DEFAULT_WORKERS;
 use crate::core::Error;
 use crate::web::abort;
 use crate::web::blob::BlobSource;
+use crate::web::error::to_js_error;
 use crate::web::hashing::MAX_WORKERS;
-use crate::web::js::Options;
+use crate::web::js::{call_listener, report_callback_error, Options};
 use crate::web::store::WebStore;
 use crate::web::tokens::JsTokens;
 use crate::web::workers::{WorkerPool, WorkerRuntime};
@@ -46,6 +48,9 @@ pub(super) struct Settings {
     pub(super) closing: abort::Controller,
     /// Where `start()` keeps upload states; `None`: not kept.
     pub(super) store: Option<Rc<WebStore>>,
+    /// `onStoreError`: told of each failed save, delete or look-up of a task's
+    /// state; `None`: the console is.
+    on_store_error: Option<Function>,
 }
 
 /// The keys of `new ProcoreClient(options)` (`workerUrl` is `index.js`'s).
@@ -64,6 +69,7 @@ const CLIENT_OPTIONS: &[&str] = &[
     "workerIdleMs",
     "workerUrl",
     "store",
+    "onStoreError",
 ];
 
 /// The keys of `start()` options: `upload()`'s, then `resume`.
@@ -97,6 +103,16 @@ impl Settings {
         }
         abort::check(signal)?;
         abort::Either::new(signal, &self.closing.signal())
+    }
+
+    /// A task's store failed (the upload goes on without that checkpoint): told to
+    /// `onStoreError`, or else on the console.
+    pub(super) fn store_failed(&self, error: &Error) {
+        let error = to_js_error(error);
+        match &self.on_store_error {
+            Some(callback) => call_listener(callback, "onStoreError", &error),
+            None => report_callback_error("the state store", &error),
+        }
     }
 
     pub(super) fn from_js(raw: &JsValue, runtime: &JsValue) -> Result<Self, Error> {
@@ -162,6 +178,7 @@ impl Settings {
             pool,
             default_workers,
             store,
+            on_store_error: options.function("onStoreError")?,
             closing: abort::Controller::new()?,
         })
     }

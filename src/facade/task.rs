@@ -21,9 +21,7 @@ use crate::web::blob::BlobSource;
 use crate::web::error::{failure_to_js, to_js_error};
 use crate::web::hashing::Hashing;
 use crate::web::http::WebHttp;
-use crate::web::js::{
-    array, deferred, json_text, object, parse_json_answer, report_callback_error, Options, Settle,
-};
+use crate::web::js::{array, deferred, json_text, object, parse_json_answer, Options, Settle};
 use crate::web::timer;
 
 /// An upload started with `client.start()`.
@@ -65,9 +63,13 @@ impl UploadTask {
         self.stopped()
     }
 
-    /// Goes on after `pause()`, sending only what is missing.
-    pub fn resume(&self) {
+    /// Goes on after `pause()`, sending only what is missing. Resolves to `true`
+    /// once it sends again (or is done), `false` when it failed or was cancelled
+    /// first (`index.js` then rejects with `done`'s error).
+    pub fn resume(&self) -> Promise {
         self.task.resume();
+        let task = self.task.clone();
+        super::promise(async move { Ok(task.restarted().await.into()) })
     }
 
     /// Stops for good, at once: `done` rejects with an `AbortError` and the kept
@@ -158,9 +160,7 @@ pub(super) fn launch(
             shared: &settings.shared,
             hasher: &hasher,
             store,
-            on_store_error: &|error| {
-                report_callback_error("the state store", &to_js_error(error));
-            },
+            on_store_error: &|error| settings.store_failed(error),
         };
         driven
             .run(&env, |outcome| settle_outcome(settle, outcome, has_target))
@@ -207,7 +207,7 @@ fn resume_option(raw: &JsValue) -> Result<ResumeFrom, Error> {
             let text = json_text(&value, "options.resume")?;
             let state = state::read_state(&text).ok_or_else(|| {
                 Error::InvalidInput(
-                    "options.resume must be \"auto\" or a state from findResumable(): a field is missing or of the wrong type".into(),
+                    "options.resume must be \"auto\" or a state as findResumable() or task.state gave it, unchanged".into(),
                 )
             })?;
             Ok(ResumeFrom::State(Box::new(state)))
@@ -232,14 +232,19 @@ pub(super) fn start(
     Ok(UploadTask { task, done })
 }
 
+/// What `findResumable` takes: the scope of the states it looks up.
+const FIND_RESUMABLE_OPTIONS: &[&str] = &["projectId", "apiVersion", "filename"];
+
 /// `client.findResumable(file, options?)`: the kept states of this file for the
-/// scope `options` give (projectId, apiVersion, filename), newest first.
+/// scope `options` give (projectId, apiVersion, filename), newest first. Any other
+/// option is `INVALID_INPUT`.
 pub(super) async fn find_resumable(
     settings: Rc<Settings>,
     file: JsValue,
     raw: JsValue,
 ) -> Result<JsValue, Error> {
     let source = BlobSource::from_js(file)?;
+    Options::new(&raw, "options")?.known(FIND_RESUMABLE_OPTIONS)?;
     let call = read_call(&settings, &source, &raw)?;
     let Some(store) = &settings.store else {
         return Ok(array([]));

@@ -122,9 +122,10 @@ describeInEngines("the task runtime at its edges (each browser engine)", (engine
       // Give the store a moment, then look the state up as the next page would.
       await new Promise((r) => setTimeout(r, 200));
       const found = await new ProcoreClient(options).findResumable(file);
-      return { settled, after: task.status, kept: found.length, stored: found[0]?.etags.filter(Boolean).length };
+      return { settled, after: task.status, kept: found.length, stored: found[0]?.bytesConfirmed };
     });
-    assert.deepEqual(outcome, { settled: "AbortError ABORTED", after: "cancelled", kept: 1, stored: 1 });
+    // One part (16 MiB segments): the whole file.
+    assert.deepEqual(outcome, { settled: "AbortError ABORTED", after: "cancelled", kept: 1, stored: 12 * MiB + 7 });
   });
 
   test("close() settles a task paused while queued, and the one ahead of it", async () => {

@@ -1,7 +1,7 @@
 // Compiled (not run) by scripts/test against pkg/index.d.ts: the README's calls must
 // type-check, and misuse must not.
 import { ProcoreClient, hashFile } from "procore-upload";
-import type { DrawingAreasOptions, ProcoreUploadError, ProcoreUploadErrorCode, UploadProgress, UploadResult, UploadState, UploadTask } from "procore-upload";
+import type { DrawingAreasOptions, FindResumableOptions, ProcoreUploadError, ProcoreUploadErrorCode, UploadProgress, UploadResult, UploadState, UploadTask } from "procore-upload";
 
 declare const file: File;
 
@@ -15,6 +15,7 @@ async function main(): Promise<void> {
     stallTimeoutMs: 30_000,
     workers: 2,
     workerIdleMs: 10_000,
+    onStoreError: (error: ProcoreUploadError) => console.warn(error.code, error.cause),
   });
   const controller = new AbortController();
   const result: UploadResult = await client.upload(file, {
@@ -31,14 +32,23 @@ async function main(): Promise<void> {
   const task: UploadTask = client.start(file, { projectId: 42, resume: "auto" });
   await task.pause();
   await task.resume();
-  const kept: UploadState[] = await client.findResumable(file, { projectId: 42 });
-  const again = client.start(file, { resume: kept[0] });
+  const scope: FindResumableOptions = { projectId: 42, apiVersion: "v1.1", filename: "plan.pdf" };
+  const kept: UploadState[] = await client.findResumable(file, scope);
+  const shown = kept.map((s) => `${s.name} (${s.size} B, ${s.lastModified ?? "?"}): ${s.bytesConfirmed} B confirmed, ${s.phase} at ${new Date(s.updatedAt)}, ${s.scope.apiVersion} ${s.scope.companyId}/${s.scope.projectId ?? "-"} ${s.key}`);
+  const opaque: string = kept[0].internal;
+  const again = client.start(file, { resume: JSON.parse(JSON.stringify(kept[0])) as UploadState });
   const status: "running" | "paused" | "done" | "failed" | "cancelled" = again.status;
-  const etagsKept: (string | null)[] = again.state?.etags ?? [];
+  const confirmed: number = again.state?.bytesConfirmed ?? 0;
+  // @ts-expect-error the ETags (as the instructions, digests, upload id) are internal
+  const etagsKept = again.state?.etags;
+  // @ts-expect-error a kept state is not for changing
+  kept[0].bytesConfirmed = 0;
+  // @ts-expect-error findResumable takes what identifies the scope, no upload option
+  await client.findResumable(file, { projectId: 42, segmentSize: 5 * 1024 * 1024 });
   await again.cancel();
   const done: UploadResult = await task.done;
   const speed: number | undefined = (null as unknown as UploadProgress).bytesPerSecond;
-  console.log(status, etagsKept, done, speed);
+  console.log(status, shown, opaque, confirmed, etagsKept, done, speed);
   // @ts-expect-error resume takes "auto" or a state
   client.start(file, { resume: "yes" });
   const stateless = new ProcoreClient({ companyId: 1, accessToken: "t", store: false });
