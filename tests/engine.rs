@@ -738,7 +738,7 @@ fn storage_5xx_and_network_errors_are_retried() {
             match attempts.get() {
                 1 => ok(503, json!("<Code>SlowDown</Code>")),
                 2 => Err(Error::Network {
-                    method: "POST".into(),
+                    method: "POST",
                     url: request.url.clone(),
                     message: "reset".into(),
                     cause: None,

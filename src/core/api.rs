@@ -137,7 +137,7 @@ impl<'c, H: Http, T: Tokens> ApiClient<'c, H, T> {
                 }
                 Class::Unauthorized => {
                     return Err(Error::Unauthorized {
-                        method: method.as_str().into(),
+                        method: method.as_str(),
                         url: redact_url(url),
                         body: truncate_body(&response.body),
                     })
@@ -148,7 +148,7 @@ impl<'c, H: Http, T: Tokens> ApiClient<'c, H, T> {
                 }
                 Class::RateLimited => {
                     return Err(Error::RateLimited {
-                        method: method.as_str().into(),
+                        method: method.as_str(),
                         url: redact_url(url),
                         retry_after_secs: retry_after,
                         body: truncate_body(&response.body),
@@ -198,7 +198,7 @@ pub async fn send_or_pause<H: Http>(
 /// wall clock).
 pub fn http_error(method: Method, url: &str, response: &Response, now_secs: u64) -> Error {
     Error::Http {
-        method: method.as_str().into(),
+        method: method.as_str(),
         url: redact_url(url),
         status: response.status,
         body: truncate_body(&response.body),

@@ -62,7 +62,7 @@ pub enum Error {
     #[error("{method} {url} answered {status}: {body}")]
     Http {
         /// Request method.
-        method: String,
+        method: &'static str,
         /// Request URL, without its query (presigned signatures stay out of logs).
         url: String,
         /// HTTP status.
@@ -77,7 +77,7 @@ pub enum Error {
     #[error("{method} {url} failed: {message}")]
     Network {
         /// Request method.
-        method: String,
+        method: &'static str,
         /// Request URL without its query.
         url: String,
         /// What the browser said.
@@ -109,7 +109,7 @@ pub enum Error {
     #[error("{method} {url} answered 401: the access token was refused: {body}")]
     Unauthorized {
         /// Request method.
-        method: String,
+        method: &'static str,
         /// Request URL without its query.
         url: String,
         /// Response body (truncated).
@@ -119,7 +119,7 @@ pub enum Error {
     #[error("{method} {url} answered 429 (rate limited){}", retry_after_secs.map(|s| format!("; retry after {s} s")).unwrap_or_default())]
     RateLimited {
         /// Request method.
-        method: String,
+        method: &'static str,
         /// Request URL without its query.
         url: String,
         /// How long the last answer asked to wait, in seconds (`Retry-After`, else
@@ -237,7 +237,7 @@ impl Error {
             Error::Http { method, url, .. }
             | Error::Network { method, url, .. }
             | Error::Unauthorized { method, url, .. }
-            | Error::RateLimited { method, url, .. } => Some((method, url)),
+            | Error::RateLimited { method, url, .. } => Some((*method, url)),
             // Only a part's PUT reads an ETag.
             Error::MissingEtag { url } => Some(("PUT", url)),
             _ => None,
@@ -275,19 +275,17 @@ pub fn redact_url(url: &str) -> String {
 
 /// The path of `url`, without scheme, host (and any user info) and without query and
 /// fragment: `/rest/v1.0/files` of `https://api.procore.com/rest/v1.0/files?x=1`;
-/// `/` when it has none. Text that is not an absolute URL is taken as a path.
+/// `/` when it has none. A path (`/…`) stays a path.
 pub fn url_path(url: &str) -> &str {
     let url = url.split(['?', '#']).next().unwrap_or_default();
-    match url.split_once("://") {
-        Some((scheme, rest))
-            if !scheme.is_empty()
-                && scheme
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')) =>
-        {
-            rest.find('/').and_then(|at| rest.get(at..)).unwrap_or("/")
-        }
-        _ => url,
+    // Char patterns only: a `str` pattern would bring its searcher into the wasm.
+    let authority = match url.split_once(':') {
+        Some((_, rest)) if !url.starts_with('/') => rest.strip_prefix("//"),
+        _ => None,
+    };
+    match authority {
+        Some(rest) => rest.find('/').and_then(|at| rest.get(at..)).unwrap_or("/"),
+        None => url,
     }
 }
 
@@ -306,7 +304,7 @@ mod tests {
     #[test]
     fn codes_are_stable() {
         let http = Error::Http {
-            method: "PUT".into(),
+            method: "PUT",
             url: "u".into(),
             status: 500,
             body: "b".into(),
@@ -319,7 +317,7 @@ mod tests {
             (http, "HTTP"),
             (
                 Error::Network {
-                    method: "GET".into(),
+                    method: "GET",
                     url: "u".into(),
                     message: "m".into(),
                     cause: None,
@@ -338,7 +336,7 @@ mod tests {
             ),
             (
                 Error::Unauthorized {
-                    method: "GET".into(),
+                    method: "GET",
                     url: "u".into(),
                     body: "b".into(),
                 },
@@ -346,7 +344,7 @@ mod tests {
             ),
             (
                 Error::RateLimited {
-                    method: "GET".into(),
+                    method: "GET",
                     url: "u".into(),
                     retry_after_secs: Some(3),
                     body: "b".into(),
@@ -389,7 +387,7 @@ mod tests {
             .contains("Access-Control-Expose-Headers: ETag"));
         assert!(!error.to_string().contains("sig"));
         let limited = Error::RateLimited {
-            method: "POST".into(),
+            method: "POST",
             url: "u".into(),
             retry_after_secs: Some(3),
             body: String::new(),
@@ -402,7 +400,7 @@ mod tests {
     #[test]
     fn requests_are_named() {
         let http = |retry_after_secs| Error::Http {
-            method: "PATCH".into(),
+            method: "PATCH",
             url: "https://api/rest/v1.1/x".into(),
             status: 503,
             body: String::new(),
@@ -412,7 +410,7 @@ mod tests {
             (http(None), Some(("PATCH", "https://api/rest/v1.1/x"))),
             (
                 Error::Network {
-                    method: "POST".into(),
+                    method: "POST",
                     url: "https://s3/b".into(),
                     message: "reset".into(),
                     cause: None,
@@ -421,7 +419,7 @@ mod tests {
             ),
             (
                 Error::Unauthorized {
-                    method: "GET".into(),
+                    method: "GET",
                     url: "https://api/me".into(),
                     body: String::new(),
                 },
@@ -429,7 +427,7 @@ mod tests {
             ),
             (
                 Error::RateLimited {
-                    method: "DELETE".into(),
+                    method: "DELETE",
                     url: "https://api/f".into(),
                     retry_after_secs: None,
                     body: String::new(),
@@ -460,13 +458,13 @@ mod tests {
     #[test]
     fn retry_after_in_milliseconds() {
         let limited = |retry_after_secs| Error::RateLimited {
-            method: "GET".into(),
+            method: "GET",
             url: "u".into(),
             retry_after_secs,
             body: String::new(),
         };
         let http = |retry_after_secs| Error::Http {
-            method: "GET".into(),
+            method: "GET",
             url: "u".into(),
             status: 503,
             body: String::new(),

@@ -100,7 +100,7 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
         match select(sending, watchdog).await {
             Either::Left((response, _)) => response,
             Either::Right((Ok(()), _)) => Err(Error::Network {
-                method: method.as_str().into(),
+                method: method.as_str(),
                 url,
                 message: format!("stalled: no upload progress for {timeout} ms"),
                 cause: None,
