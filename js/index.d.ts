@@ -227,7 +227,7 @@ export interface UploadOptions {
   /** v1: download as an attachment rather than inline. */
   attachmentContentDisposition?: boolean;
   onProgress?: (progress: UploadProgress) => void;
-  /** Aborting rejects with an AbortError and stops every request. */
+  /** Aborting rejects with an AbortError (its `reason` as `cause`) and stops every request. */
   signal?: AbortSignal;
   /** v2.1: how long to wait for "available" (default 10 minutes). */
   processingTimeoutMs?: number;
@@ -286,7 +286,7 @@ export interface RequestOptions {
    * Authorization, Procore-Company-Id, Accept and Content-Type are the client's.
    */
   headers?: Record<string, string | number | boolean>;
-  /** Aborting rejects with an AbortError and stops the request. */
+  /** Aborting rejects with an AbortError (its `reason` as `cause`) and stops the request. */
   signal?: AbortSignal;
 }
 
@@ -307,7 +307,7 @@ interface ProcoreFields {
 }
 
 interface Abortable {
-  /** Aborting rejects with an AbortError and stops the call. */
+  /** Aborting rejects with an AbortError (its `reason` as `cause`) and stops the call. */
   signal?: AbortSignal;
 }
 
@@ -461,7 +461,7 @@ export interface HashFileOptions {
   chunkSize?: number;
   /** Called before the first read, after each read, and once with phase "done". */
   onProgress?: (progress: UploadProgress) => void;
-  /** Aborting rejects the promise with an `AbortError` and stops reading. */
+  /** Aborting rejects the promise with an `AbortError` (its `reason` as `cause`) and stops reading. */
   signal?: AbortSignal;
 }
 
@@ -492,7 +492,17 @@ export type ProcoreUploadErrorCode =
   | "STORE"
   | "LOAD";
 
-export interface ProcoreUploadError extends Error {
+/**
+ * What every promise of the package rejects with: `e instanceof ProcoreUploadError`
+ * (and `instanceof Error`) holds for all of them, aborts included.
+ */
+export declare class ProcoreUploadError extends Error {
+  /**
+   * For code of your own (tests, wrappers) that rejects as the package does. `name`
+   * follows from `code` ("AbortError" for ABORTED); fields left undefined are not set.
+   */
+  constructor(message: string, options: ProcoreUploadErrorOptions);
+  /** "AbortError" for ABORTED, as fetch's aborts (`e.name === "AbortError"`); else "ProcoreUploadError". */
   name: "ProcoreUploadError" | "AbortError";
   code: ProcoreUploadErrorCode;
   /** HTTP, UNAUTHORIZED (401), RATE_LIMITED (429): the status of the last answer. */
@@ -500,12 +510,43 @@ export interface ProcoreUploadError extends Error {
   /** The body of that answer (at most 2,000 characters). */
   body?: string;
   /**
-   * What failed first, where something outside the library did: what getAccessToken
-   * threw (ACCESS_TOKEN), the browser's exception for FILE_READ and NETWORK, the
-   * worker's error for WORKER, the fetch or compile error for LOAD.
+   * RATE_LIMITED, and HTTP (a 503, say): how long the last answer asked to wait, in
+   * milliseconds (its `Retry-After`, in seconds or as a date; for RATE_LIMITED also
+   * Procore's `X-Rate-Limit-Reset`). Absent when it did not say.
+   */
+  retryAfterMs?: number;
+  /**
+   * HTTP, NETWORK, UNAUTHORIZED, RATE_LIMITED, MISSING_ETAG: the method of the
+   * request that failed.
+   */
+  method?: HttpMethod;
+  /**
+   * With `method`: the path of the request that failed, without host, query or
+   * fragment (`/rest/v1.0/files`; a storage key's path, never its signed query).
+   */
+  path?: string;
+  /**
+   * What failed first, where something outside the library did: for ABORTED the
+   * `reason` of the `signal` that stopped the call (what you passed to `abort()`,
+   * else the browser's `AbortError` DOMException; none for `task.cancel()` and
+   * `client.close()`), what getAccessToken threw (ACCESS_TOKEN), the browser's
+   * exception for FILE_READ and NETWORK, the worker's error for WORKER, the fetch,
+   * compile or instantiate error for LOAD.
    */
   cause?: unknown;
   /** uploadAndAttach: the finished upload, when only the attach step failed. */
+  upload?: UploadResult;
+}
+
+/** The fields of `new ProcoreUploadError(message, options)`: those of the error. */
+export interface ProcoreUploadErrorOptions {
+  code: ProcoreUploadErrorCode;
+  status?: number;
+  body?: string;
+  retryAfterMs?: number;
+  method?: HttpMethod;
+  path?: string;
+  cause?: unknown;
   upload?: UploadResult;
 }
 

@@ -4,10 +4,36 @@
 // `.wasm` file next to this one: `new URL(..., import.meta.url)` inside the
 // generated loader is a form Vite, webpack and plain <script type="module"> all
 // understand.
-import init, { hashFile as wasmHashFile, ProcoreClient as WasmClient } from "./procore_upload_wasm.js";
+import init, {
+  hashFile as wasmHashFile,
+  ProcoreClient as WasmClient,
+  useErrorPrototype,
+} from "./procore_upload_wasm.js";
 
 const wasmUrl = new URL("./procore_upload_wasm_bg.wasm", import.meta.url);
 let loading = null;
+
+/**
+ * The one error class of the package: every promise it rejects gives one. `code` is
+ * stable; `name` is "AbortError" for ABORTED (as fetch's), else "ProcoreUploadError".
+ * The wasm's errors get this prototype once it is loaded; the class itself is here,
+ * so that `instanceof` works before that.
+ */
+export class ProcoreUploadError extends Error {
+  /**
+   * @param {string} message
+   * @param {import("./index.d.ts").ProcoreUploadErrorOptions} options
+   */
+  constructor(message, { code, cause, ...fields } = {}) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = code === "ABORTED" ? "AbortError" : "ProcoreUploadError";
+    this.code = code;
+    // Only the fields given, as the wasm's errors have them.
+    for (const key of ["status", "body", "retryAfterMs", "method", "path", "upload"]) {
+      if (fields[key] !== undefined) this[key] = fields[key];
+    }
+  }
+}
 
 /** Compiles the wasm once: the same Module goes to the hashing workers. */
 async function compile() {
@@ -24,19 +50,16 @@ async function compile() {
 }
 
 /**
- * The error for a wasm that could not be fetched or compiled: a ProcoreUploadError
- * of code LOAD, the browser's own error as `cause`.
+ * The error for a wasm that could not be fetched, compiled or instantiated: a
+ * ProcoreUploadError of code LOAD, the browser's own error as `cause`.
  */
 function loadError(cause) {
-  const error = new Error(
+  return new ProcoreUploadError(
     `procore-upload could not load ${wasmUrl}: ${cause?.message ?? cause}. ` +
       "Is the .wasm shipped beside index.js, and does the page's Content-Security-Policy " +
       "allow it (connect-src 'self', script-src 'wasm-unsafe-eval')?",
-    { cause },
+    { code: "LOAD", cause },
   );
-  error.name = "ProcoreUploadError";
-  error.code = "LOAD";
-  return error;
 }
 
 /** Loads and instantiates the wasm module once; a failed load may be retried. */
@@ -46,10 +69,11 @@ function ready() {
       let module;
       try {
         module = await compile();
+        await init({ module_or_path: module });
       } catch (error) {
         throw loadError(error);
       }
-      await init({ module_or_path: module });
+      useErrorPrototype(ProcoreUploadError.prototype);
       return module;
     })().catch((error) => {
       loading = null;

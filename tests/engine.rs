@@ -599,6 +599,85 @@ fn api_429_waits_retry_after_then_gives_up() {
     assert_eq!(always.requests().len(), 5);
 }
 
+/// A final error names the request that failed (its method, its URL without the
+/// query: a presigned signature stays out) and carries how long the last answer
+/// asked to wait: `Retry-After` (or, for a 429, `X-Rate-Limit-Reset`), none when it
+/// did not say. The scripted wall clock is 1,800,000,000 s.
+#[test]
+fn final_errors_name_their_request_and_the_wait_asked() {
+    let answer = |status: u16, headers: &[(&str, &str)]| {
+        let headers = headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+        move |request: &Request| match request.target {
+            Target::Api => Ok(Response {
+                status,
+                headers: Vec::clone(&headers),
+                body: "no".into(),
+            }),
+            Target::Storage => ok(204, json!(null)),
+        }
+    };
+    let create = Some(("POST", "https://api.test/rest/v1.0/companies/7/uploads"));
+    /// Status and headers of every API answer; the code and `retry_after_ms` it ends with.
+    type Row<'a> = (u16, &'a [(&'a str, &'a str)], &'a str, Option<u64>);
+    let table: &[Row] = &[
+        (429, &[("Retry-After", "7")], "RATE_LIMITED", Some(7000)),
+        // Procore's reset (Unix seconds) counted from the answer's Date.
+        (
+            429,
+            &[
+                ("X-Rate-Limit-Reset", "1800000045"),
+                ("Date", "Fri, 15 Jan 2027 08:00:00 GMT"),
+            ],
+            "RATE_LIMITED",
+            Some(45_000),
+        ),
+        (429, &[], "RATE_LIMITED", None),
+        // A date 20 s after the answer's own Date.
+        (
+            503,
+            &[
+                ("Retry-After", "Fri, 15 Jan 2027 08:00:20 GMT"),
+                ("Date", "Fri, 15 Jan 2027 08:00:00 GMT"),
+            ],
+            "HTTP",
+            Some(20_000),
+        ),
+        (503, &[], "HTTP", None),
+        // A reset on an answer that is no rate limit asks for no wait.
+        (404, &[("X-Rate-Limit-Reset", "1800000045")], "HTTP", None),
+        (401, &[("Retry-After", "5")], "UNAUTHORIZED", None),
+    ];
+    for &(status, headers, code, retry_after_ms) in table {
+        let http = Scripted::new(answer(status, headers));
+        let error = run_form(&http).unwrap_err();
+        assert_eq!(error.code(), code, "{status} {headers:?}");
+        assert_eq!(error.request(), create, "{status} {headers:?}");
+        assert_eq!(
+            error.retry_after_ms(),
+            retry_after_ms,
+            "{status} {headers:?}"
+        );
+    }
+
+    // Storage: ten 503s to a signed URL; the error names it without its query.
+    let http = Scripted::new(|request| match request.target {
+        Target::Api => form_api(request, "https://storage.test/b/k?X-Amz-Signature=secret"),
+        Target::Storage => Ok(Response {
+            status: 503,
+            headers: vec![("Retry-After".into(), "1".into())],
+            body: "<Code>SlowDown</Code>".into(),
+        }),
+    });
+    let error = run_form(&http).unwrap_err();
+    assert_eq!(error.code(), "HTTP");
+    assert_eq!(error.request(), Some(("POST", "https://storage.test/b/k")));
+    assert_eq!(error.retry_after_ms(), Some(1000));
+    assert!(!error.to_string().contains("secret"), "{error}");
+}
+
 /// A 503 with `Retry-After` (Procore's rate limiter sends it on 503 as on 429) waits
 /// that long before the retry, in either form, capped at a minute; for the API and
 /// for storage alike. The scripted clock starts at 1,800,000,000 s (wall clock).
@@ -659,7 +738,7 @@ fn storage_5xx_and_network_errors_are_retried() {
             match attempts.get() {
                 1 => ok(503, json!("<Code>SlowDown</Code>")),
                 2 => Err(Error::Network {
-                    method: "POST".into(),
+                    method: "POST",
                     url: request.url.clone(),
                     message: "reset".into(),
                     cause: None,

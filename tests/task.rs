@@ -422,7 +422,7 @@ fn v1_completion_asks_procore_first_after_a_stop_or_a_lost_answer() {
                 patches.set(patches.get() + 1);
                 if lose_answer {
                     return Err(Error::Network {
-                        method: "PATCH".into(),
+                        method: "PATCH",
                         url: request.url.clone(),
                         message: "connection reset".into(),
                         cause: None,

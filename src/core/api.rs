@@ -11,7 +11,9 @@ use std::future::Future;
 
 use super::error::{redact_url, truncate_body};
 use super::http::{browser_sets_itself, Body, Http, Method, Request, Response, Target, Tokens};
-use super::retry::{backoff, classify, rate_limit_wait_secs, Class, MAX_ATTEMPTS};
+use super::retry::{
+    backoff, classify, parse_retry_after, rate_limit_wait_secs, Class, MAX_ATTEMPTS,
+};
 use super::runtime::Shared;
 use super::Error;
 
@@ -135,6 +137,7 @@ impl<'c, H: Http, T: Tokens> ApiClient<'c, H, T> {
                 }
                 Class::Unauthorized => {
                     return Err(Error::Unauthorized {
+                        method: method.as_str(),
                         url: redact_url(url),
                         body: truncate_body(&response.body),
                     })
@@ -145,6 +148,7 @@ impl<'c, H: Http, T: Tokens> ApiClient<'c, H, T> {
                 }
                 Class::RateLimited => {
                     return Err(Error::RateLimited {
+                        method: method.as_str(),
                         url: redact_url(url),
                         retry_after_secs: retry_after,
                         body: truncate_body(&response.body),
@@ -153,7 +157,10 @@ impl<'c, H: Http, T: Tokens> ApiClient<'c, H, T> {
                 Class::Retryable if attempt < MAX_ATTEMPTS => {
                     pause(self.http, attempt, retry_after).await?
                 }
-                _ => return Err(http_error(method, url, &response)),
+                _ => {
+                    let now_secs = self.http.wall_clock_ms() / 1000;
+                    return Err(http_error(method, url, &response, now_secs));
+                }
             }
         }
     }
@@ -186,13 +193,20 @@ pub async fn send_or_pause<H: Http>(
     }
 }
 
-/// [`Error::Http`] for an answer nothing else explains.
-pub fn http_error(method: Method, url: &str, response: &Response) -> Error {
+/// [`Error::Http`] for an answer nothing else explains, with the wait its
+/// `Retry-After` asked for (read against the answer's `Date`, else `now_secs`, the
+/// wall clock).
+pub fn http_error(method: Method, url: &str, response: &Response, now_secs: u64) -> Error {
     Error::Http {
-        method: method.as_str().into(),
+        method: method.as_str(),
         url: redact_url(url),
         status: response.status,
         body: truncate_body(&response.body),
+        retry_after_secs: parse_retry_after(
+            response.header("retry-after"),
+            response.header("date"),
+            now_secs,
+        ),
     }
 }
 

@@ -62,19 +62,22 @@ pub enum Error {
     #[error("{method} {url} answered {status}: {body}")]
     Http {
         /// Request method.
-        method: String,
+        method: &'static str,
         /// Request URL, without its query (presigned signatures stay out of logs).
         url: String,
         /// HTTP status.
         status: u16,
         /// Response body (truncated).
         body: String,
+        /// `Retry-After` of that answer, in seconds, when it had a readable one (a
+        /// 503 after the retries, say).
+        retry_after_secs: Option<u64>,
     },
     /// A request got no answer (connection refused or reset, DNS, CORS refusal).
     #[error("{method} {url} failed: {message}")]
     Network {
         /// Request method.
-        method: String,
+        method: &'static str,
         /// Request URL without its query.
         url: String,
         /// What the browser said.
@@ -85,7 +88,7 @@ pub enum Error {
     /// Upload instructions expired and could not be renewed.
     #[error("the upload instructions expired: {0}")]
     Expired(String),
-    /// Storage answered without a readable `ETag`.
+    /// Storage answered a part's `PUT` without a readable `ETag`.
     #[error(
         "{url} answered without a readable ETag: the storage bucket's CORS configuration must expose the ETag header (Access-Control-Expose-Headers: ETag)"
     )]
@@ -103,19 +106,24 @@ pub enum Error {
         cause: Option<Cause>,
     },
     /// The API refused the access token (401), also after asking for a fresh one.
-    #[error("{url} answered 401: the access token was refused: {body}")]
+    #[error("{method} {url} answered 401: the access token was refused: {body}")]
     Unauthorized {
-        /// Request URL.
+        /// Request method.
+        method: &'static str,
+        /// Request URL without its query.
         url: String,
         /// Response body (truncated).
         body: String,
     },
     /// The API kept answering 429 after the retries.
-    #[error("{url} answered 429 (rate limited){}", retry_after_secs.map(|s| format!("; retry after {s} s")).unwrap_or_default())]
+    #[error("{method} {url} answered 429 (rate limited){}", retry_after_secs.map(|s| format!("; retry after {s} s")).unwrap_or_default())]
     RateLimited {
-        /// Request URL.
+        /// Request method.
+        method: &'static str,
+        /// Request URL without its query.
         url: String,
-        /// `Retry-After` of the last answer, in seconds.
+        /// How long the last answer asked to wait, in seconds (`Retry-After`, else
+        /// `X-Rate-Limit-Reset`), when it said.
         retry_after_secs: Option<u64>,
         /// Response body (truncated).
         body: String,
@@ -222,6 +230,33 @@ impl Error {
         }
     }
 
+    /// The request that failed, as its method and its URL without the query, where
+    /// one did: what `method` and `path` tell JS callers.
+    pub fn request(&self) -> Option<(&str, &str)> {
+        match self {
+            Error::Http { method, url, .. }
+            | Error::Network { method, url, .. }
+            | Error::Unauthorized { method, url, .. }
+            | Error::RateLimited { method, url, .. } => Some((*method, url)),
+            // Only a part's PUT reads an ETag.
+            Error::MissingEtag { url } => Some(("PUT", url)),
+            _ => None,
+        }
+    }
+
+    /// Milliseconds the last answer asked to wait before trying again, where it said.
+    pub fn retry_after_ms(&self) -> Option<u64> {
+        match self {
+            Error::Http {
+                retry_after_secs, ..
+            }
+            | Error::RateLimited {
+                retry_after_secs, ..
+            } => retry_after_secs.map(|secs| secs.saturating_mul(1000)),
+            _ => None,
+        }
+    }
+
     /// The HTTP status and body behind this error, where there is one.
     pub fn http(&self) -> Option<(u16, &str)> {
         match self {
@@ -236,6 +271,22 @@ impl Error {
 /// `url` without its query and fragment: presigned signatures stay out of messages.
 pub fn redact_url(url: &str) -> String {
     url.split(['?', '#']).next().unwrap_or_default().to_string()
+}
+
+/// The path of `url`, without scheme, host (and any user info) and without query and
+/// fragment: `/rest/v1.0/files` of `https://api.procore.com/rest/v1.0/files?x=1`;
+/// `/` when it has none. A path (`/…`) stays a path.
+pub fn url_path(url: &str) -> &str {
+    let url = url.split(['?', '#']).next().unwrap_or_default();
+    // Char patterns only: a `str` pattern would bring its searcher into the wasm.
+    let authority = match url.split_once(':') {
+        Some((_, rest)) if !url.starts_with('/') => rest.strip_prefix("//"),
+        _ => None,
+    };
+    match authority {
+        Some(rest) => rest.find('/').and_then(|at| rest.get(at..)).unwrap_or("/"),
+        None => url,
+    }
 }
 
 /// At most [`MAX_ERROR_BODY`] characters of `body`.
@@ -253,10 +304,11 @@ mod tests {
     #[test]
     fn codes_are_stable() {
         let http = Error::Http {
-            method: "PUT".into(),
+            method: "PUT",
             url: "u".into(),
             status: 500,
             body: "b".into(),
+            retry_after_secs: None,
         };
         let table = [
             (Error::InvalidInput("x".into()), "INVALID_INPUT"),
@@ -265,7 +317,7 @@ mod tests {
             (http, "HTTP"),
             (
                 Error::Network {
-                    method: "GET".into(),
+                    method: "GET",
                     url: "u".into(),
                     message: "m".into(),
                     cause: None,
@@ -284,6 +336,7 @@ mod tests {
             ),
             (
                 Error::Unauthorized {
+                    method: "GET",
                     url: "u".into(),
                     body: "b".into(),
                 },
@@ -291,6 +344,7 @@ mod tests {
             ),
             (
                 Error::RateLimited {
+                    method: "GET",
                     url: "u".into(),
                     retry_after_secs: Some(3),
                     body: "b".into(),
@@ -333,12 +387,132 @@ mod tests {
             .contains("Access-Control-Expose-Headers: ETag"));
         assert!(!error.to_string().contains("sig"));
         let limited = Error::RateLimited {
+            method: "POST",
             url: "u".into(),
             retry_after_secs: Some(3),
             body: String::new(),
         };
         assert!(limited.to_string().ends_with("retry after 3 s"));
         assert_eq!(limited.http(), Some((429, "")));
+    }
+
+    /// Which request failed, for every kind that made one; none for the others.
+    #[test]
+    fn requests_are_named() {
+        let http = |retry_after_secs| Error::Http {
+            method: "PATCH",
+            url: "https://api/rest/v1.1/x".into(),
+            status: 503,
+            body: String::new(),
+            retry_after_secs,
+        };
+        let table = [
+            (http(None), Some(("PATCH", "https://api/rest/v1.1/x"))),
+            (
+                Error::Network {
+                    method: "POST",
+                    url: "https://s3/b".into(),
+                    message: "reset".into(),
+                    cause: None,
+                },
+                Some(("POST", "https://s3/b")),
+            ),
+            (
+                Error::Unauthorized {
+                    method: "GET",
+                    url: "https://api/me".into(),
+                    body: String::new(),
+                },
+                Some(("GET", "https://api/me")),
+            ),
+            (
+                Error::RateLimited {
+                    method: "DELETE",
+                    url: "https://api/f".into(),
+                    retry_after_secs: None,
+                    body: String::new(),
+                },
+                Some(("DELETE", "https://api/f")),
+            ),
+            (
+                Error::MissingEtag {
+                    url: "https://s3/k".into(),
+                },
+                Some(("PUT", "https://s3/k")),
+            ),
+            (Error::Aborted, None),
+            (Error::InvalidInput("x".into()), None),
+            (Error::Protocol("x".into()), None),
+            (Error::Expired("x".into()), None),
+        ];
+        for (error, request) in table {
+            assert_eq!(error.request(), request, "{error}");
+        }
+        assert!(http(None)
+            .to_string()
+            .starts_with("PATCH https://api/rest/v1.1/x answered 503"));
+    }
+
+    /// `retryAfterMs`: what the last answer asked, in ms; absent when it did not say
+    /// and for the kinds that had no answer to say it.
+    #[test]
+    fn retry_after_in_milliseconds() {
+        let limited = |retry_after_secs| Error::RateLimited {
+            method: "GET",
+            url: "u".into(),
+            retry_after_secs,
+            body: String::new(),
+        };
+        let http = |retry_after_secs| Error::Http {
+            method: "GET",
+            url: "u".into(),
+            status: 503,
+            body: String::new(),
+            retry_after_secs,
+        };
+        let table = [
+            (limited(Some(3)), Some(3000)),
+            (limited(Some(0)), Some(0)),
+            (limited(None), None),
+            (limited(Some(u64::MAX)), Some(u64::MAX)),
+            (http(Some(120)), Some(120_000)),
+            (http(None), None),
+            (Error::Aborted, None),
+            (Error::Timeout("x".into()), None),
+        ];
+        for (error, ms) in table {
+            assert_eq!(error.retry_after_ms(), ms, "{error:?}");
+        }
+    }
+
+    /// A path is what is left of a URL without scheme, host, user info, query and
+    /// fragment: never a signature or a credential.
+    #[test]
+    fn paths_of_urls() {
+        let table = [
+            (
+                "https://api.procore.com/rest/v1.0/files?project_id=1",
+                "/rest/v1.0/files",
+            ),
+            (
+                "https://s3.example/bucket/key?X-Amz-Signature=abc#f",
+                "/bucket/key",
+            ),
+            (
+                "http://127.0.0.1:8080/rest/v1.1/companies/7/uploads",
+                "/rest/v1.1/companies/7/uploads",
+            ),
+            ("https://user:secret@host.example/p/q", "/p/q"),
+            ("https://host.example", "/"),
+            ("https://host.example?x=1", "/"),
+            ("https://host.example#top", "/"),
+            ("/rest/v1.0/me?x=1", "/rest/v1.0/me"),
+            ("/a://b", "/a://b"),
+            ("", ""),
+        ];
+        for (url, path) in table {
+            assert_eq!(url_path(url), path, "{url}");
+        }
     }
 
     /// A cause rides along on the kinds that come from outside the core, never

@@ -88,7 +88,7 @@ impl ProcoreClient {
     /// typed errors; resolves to the parsed JSON answer (`null` when there is none).
     pub fn request(&self, method: JsValue, path: JsValue, options: JsValue) -> Promise {
         let prepared = prepare_request(&method, &path, &options);
-        super::promise(send(self.settings.clone(), prepared))
+        send(self.settings.clone(), prepared)
     }
 
     /// `createProjectFile({ projectId, uploadUuid, name, parentId?, description?,
@@ -162,7 +162,11 @@ impl ProcoreClient {
     #[wasm_bindgen(js_name = hashFile)]
     pub fn hash_file(&self, file: JsValue, options: JsValue) -> Promise {
         let settings = self.settings.clone();
-        super::promise(async move { hash_file(&settings, file, &options).await })
+        let signal = abort::signal_option(&options);
+        super::promise_for(
+            signal,
+            async move { hash_file(&settings, file, &options).await },
+        )
     }
 }
 
@@ -175,7 +179,7 @@ impl ProcoreClient {
         build: &dyn Fn(&Settings, &Json) -> Result<ResourceCall, Error>,
     ) -> Promise {
         let prepared = prepare_attach(&self.settings, &options, build);
-        super::promise(send(self.settings.clone(), prepared))
+        send(self.settings.clone(), prepared)
     }
 }
 
@@ -188,10 +192,11 @@ struct Prepared {
     signal: Option<AbortSignal>,
 }
 
-/// Sends a prepared call (or rejects with why it could not be prepared): one future
-/// type for `request` and every attach call, so the wasm holds one copy of it.
-async fn send(settings: Rc<Settings>, prepared: Result<Prepared, Error>) -> Result<JsValue, Error> {
-    call_api(&settings, prepared?).await
+/// The promise of a prepared call (rejected with why it could not be prepared): one
+/// future type for `request` and every attach call, so the wasm holds one copy of it.
+fn send(settings: Rc<Settings>, prepared: Result<Prepared, Error>) -> Promise {
+    let signal = prepared.as_ref().ok().and_then(|call| call.signal.clone());
+    super::promise_for(signal, async move { call_api(&settings, prepared?).await })
 }
 
 /// Sends a prepared call: the parsed answer.

@@ -30,7 +30,7 @@ use crate::core::hash::{hash_source, HashOptions};
 use crate::core::Error;
 use crate::web::abort;
 use crate::web::blob::BlobSource;
-use crate::web::error::to_js_error;
+use crate::web::error::call_error;
 use crate::web::hashing::run_job;
 use crate::web::js::{call_listener, number, object_of, Options};
 use crate::web::timer::now_ms;
@@ -39,7 +39,16 @@ use crate::web::timer::now_ms;
 /// export's future goes through this one `future_to_promise`, boxed: one copy of its
 /// machinery in the `.wasm` rather than one per export (issue 13).
 fn promise(work: impl Future<Output = Result<JsValue, Error>> + 'static) -> Promise {
-    future_to_promise(converted(Box::pin(work)))
+    promise_for(None, work)
+}
+
+/// [`promise`] of a call the caller may stop through `signal`: an abort it caused
+/// rejects with its `reason` as `cause`.
+fn promise_for(
+    signal: Option<AbortSignal>,
+    work: impl Future<Output = Result<JsValue, Error>> + 'static,
+) -> Promise {
+    future_to_promise(converted(Box::pin(work), signal))
 }
 
 /// The promise of an entry that checked its input synchronously: as given, or
@@ -54,8 +63,17 @@ fn or_rejected(started: Result<Promise, Error>) -> Promise {
 /// The one future every export's promise runs: the boxed work, its error as JS.
 async fn converted(
     work: Pin<Box<dyn Future<Output = Result<JsValue, Error>>>>,
+    signal: Option<AbortSignal>,
 ) -> Result<JsValue, JsValue> {
-    work.await.map_err(|error| to_js_error(&error))
+    work.await
+        .map_err(|error| call_error(&error, signal.as_ref()))
+}
+
+/// `useErrorPrototype(ProcoreUploadError.prototype)`, called by `index.js` once the
+/// wasm is loaded: every error from then on is an instance of that class.
+#[wasm_bindgen(js_name = useErrorPrototype, skip_typescript)]
+pub fn use_error_prototype(prototype: JsValue) {
+    crate::web::error::use_error_prototype(prototype);
 }
 
 /// Calls the caller's `onProgress`, if any, like a DOM event listener: an exception
@@ -131,7 +149,8 @@ impl HashFileOptions {
 /// `FILE_READ`) or an `AbortError`.
 #[wasm_bindgen(js_name = hashFile, skip_typescript)]
 pub fn hash_file(file: JsValue, options: JsValue) -> Promise {
-    promise(async move { hash_file_impl(file, &options).await })
+    let signal = abort::signal_option(&options);
+    promise_for(signal, async move { hash_file_impl(file, &options).await })
 }
 
 async fn hash_file_impl(file: JsValue, options: &JsValue) -> Result<JsValue, Error> {

@@ -98,11 +98,17 @@ impl Settings {
     /// What stops a call: its own `signal` or the client's `close()`. A closed
     /// client refuses the call; an aborted signal aborts it.
     pub(super) fn watch(&self, signal: Option<&AbortSignal>) -> Result<abort::Either, Error> {
+        self.check_open()?;
+        abort::check(signal)?;
+        abort::Either::new(signal, &self.closing.signal())
+    }
+
+    /// A closed client refuses every call.
+    pub(super) fn check_open(&self) -> Result<(), Error> {
         if self.closing.is_aborted() {
             return Err(Error::InvalidInput("this ProcoreClient was closed".into()));
         }
-        abort::check(signal)?;
-        abort::Either::new(signal, &self.closing.signal())
+        Ok(())
     }
 
     /// A task's store failed (the upload goes on without that checkpoint): told to

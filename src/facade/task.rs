@@ -8,6 +8,7 @@ use std::rc::Rc;
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::spawn_local;
+use web_sys::AbortSignal;
 
 use super::convert::{js_upload_result, state_to_js};
 use super::options::{read_call, Call, Settings, START_OPTIONS};
@@ -116,8 +117,9 @@ pub(super) fn launch(
     keep_states: bool,
 ) -> Result<Launched, Error> {
     let prepared = engine::prepare(&call.options, source.size())?;
-    // A closed client or an aborted signal refuses the upload here.
-    settings.watch(call.signal.as_ref())?;
+    // A closed client refuses the upload here; an aborted signal cancels the task
+    // before it sends anything (below), so that `done` rejects with its reason.
+    settings.check_open()?;
     let identity =
         engine::file_identity(&call.options, source.last_modified(), source.picked_type());
     let progress = call.on_progress.clone();
@@ -138,7 +140,8 @@ pub(super) fn launch(
         timer::wall_clock_ms(),
     ));
     let cancelling = task.clone();
-    let cancel_on_abort = abort::on_abort(call.signal.as_ref(), move || cancelling.cancel())?;
+    let signal = call.signal;
+    let cancel_on_abort = abort::on_abort(signal.as_ref(), move || cancelling.cancel())?;
     let closing = task.clone();
     let close_on_close =
         abort::on_abort(Some(&settings.closing.signal()), move || closing.close())?;
@@ -163,7 +166,9 @@ pub(super) fn launch(
             on_store_error: &|error| settings.store_failed(error),
         };
         driven
-            .run(&env, |outcome| settle_outcome(settle, outcome, has_target))
+            .run(&env, |outcome| {
+                settle_outcome(settle, outcome, has_target, signal.as_ref())
+            })
             .await;
         drop((cancel_on_abort, close_on_close));
     });
@@ -171,8 +176,14 @@ pub(super) fn launch(
 }
 
 /// Settles `done`: `upload()`'s result, `{ upload, attached }` with a target, or the
-/// error (with `error.upload` when only the attach step failed).
-fn settle_outcome(settle: Option<Settle>, outcome: Result<Finished, Failure>, has_target: bool) {
+/// error (with `error.upload` when only the attach step failed; the reason of the
+/// caller's `signal` as `cause` when it aborted the task).
+fn settle_outcome(
+    settle: Option<Settle>,
+    outcome: Result<Finished, Failure>,
+    has_target: bool,
+    signal: Option<&AbortSignal>,
+) {
     let Some(settle) = settle else { return };
     match outcome {
         Ok(finished) => {
@@ -193,6 +204,7 @@ fn settle_outcome(settle: Option<Settle>, outcome: Result<Finished, Failure>, ha
         Err(failure) => settle.reject(&failure_to_js(
             &failure.error,
             failure.upload.map(|upload| js_upload_result(*upload)),
+            signal,
         )),
     }
 }

@@ -19,6 +19,12 @@ pub fn check(signal: Option<&AbortSignal>) -> Result<(), Error> {
     }
 }
 
+/// `options.signal` when it is an `AbortSignal`, else `None` (the call reads and
+/// checks its options itself): the signal whose `reason` an abort rejects with.
+pub fn signal_option(options: &JsValue) -> Option<AbortSignal> {
+    super::js::get_property(options, "signal").dyn_into().ok()
+}
+
 /// An `abort` listener, removed from its signal when dropped.
 pub struct Listener {
     signal: AbortSignal,

@@ -224,7 +224,7 @@ impl WebHttp {
                 .map(|e| e.type_())
                 .unwrap_or_else(|| "error".into());
             return Err(Error::Network {
-                method: request.method.as_str().into(),
+                method: request.method.as_str(),
                 url: redact_url(&request.url),
                 message: format!(
                     "the request failed ({kind}): connection refused or reset, or refused by CORS"
@@ -257,7 +257,7 @@ impl WebHttp {
             return Error::Aborted;
         }
         Error::Network {
-            method: request.method.as_str().into(),
+            method: request.method.as_str(),
             url: redact_url(&request.url),
             message: super::js::describe_error(&thrown),
             cause: Some(js_cause(thrown)),

@@ -35,7 +35,7 @@ describeInEngines("ProcoreClient refusals, aborts and token refresh in each brow
   function inPage(body, arg) {
     return page.evaluate(
       async ({ body, arg }) => {
-        const { ProcoreClient } = await import("/pkg/index.js");
+        const { ProcoreClient, ProcoreUploadError } = await import("/pkg/index.js");
         const file = document.getElementById("files").files[0];
         try {
           return await new Function("ProcoreClient", "file", "arg", `return (${body})(ProcoreClient, file, arg);`)(
@@ -45,7 +45,7 @@ describeInEngines("ProcoreClient refusals, aborts and token refresh in each brow
           return {
             error: {
               name: e.name, code: e.code, message: e.message, status: e.status, body: e.body,
-              hasStatus: "status" in e, isError: e instanceof Error,
+              hasStatus: "status" in e, isError: e instanceof Error, isClass: e instanceof ProcoreUploadError,
               cause: e.cause === undefined ? undefined : { name: e.cause?.name, message: e.cause?.message ?? String(e.cause) },
             },
           };
@@ -348,6 +348,7 @@ describeInEngines("ProcoreClient refusals, aborts and token refresh in each brow
   /** What a changed file's FILE_READ carries: the browser's exception, named. */
   const assertChangedFileError = (error, label) => {
     assert.equal(error?.code, "FILE_READ", `${label}: ${JSON.stringify(error)}`);
+    assert.equal(error.isClass, true, `${label}: a ProcoreUploadError, from a worker too`);
     // Chromium says NotReadableError (a slice read whole or sent) or TypeError
     // "network error" (a slice's stream, as the hashing reads it); WebKit NotFoundError.
     const cause = `${error.cause?.name}: ${error.cause?.message}`;

@@ -1,7 +1,7 @@
 // Compiled (not run) by scripts/test against pkg/index.d.ts: the README's calls must
 // type-check, and misuse must not.
-import { ProcoreClient, hashFile } from "procore-upload";
-import type { DrawingAreasOptions, FindResumableOptions, ProcoreUploadError, ProcoreUploadErrorCode, UploadProgress, UploadResult, UploadState, UploadTask } from "procore-upload";
+import { ProcoreClient, ProcoreUploadError, hashFile } from "procore-upload";
+import type { DrawingAreasOptions, FindResumableOptions, HttpMethod, ProcoreUploadErrorCode, UploadProgress, UploadResult, UploadState, UploadTask } from "procore-upload";
 
 declare const file: File;
 
@@ -66,17 +66,37 @@ async function main(): Promise<void> {
     await closing.upload(file, { apiVersion: "v1.0" });
     closing.close();
   } catch (error) {
-    const e = error as ProcoreUploadError;
-    const code: ProcoreUploadErrorCode = e.code;
-    const status: number | undefined = e.status;
-    const cause: unknown = e.cause;
-    console.log(etags, first, digest, code, status, cause, describe(code));
+    // @ts-expect-error a caught value is unknown until narrowed
+    console.log(error.code);
+    if (!(error instanceof ProcoreUploadError)) throw error;
+    // Narrowed by instanceof: no cast.
+    const code: ProcoreUploadErrorCode = error.code;
+    const status: number | undefined = error.status;
+    const cause: unknown = error.cause;
+    const wait: number | undefined = error.retryAfterMs;
+    const method: HttpMethod | undefined = error.method;
+    const path: string | undefined = error.path;
+    const name: "ProcoreUploadError" | "AbortError" = error.name;
+    const uploaded: UploadResult | undefined = error.upload;
+    const isError: Error = error;
+    console.log(etags, first, digest, code, status, cause, wait, method, path, name, uploaded, isError, describe(code));
+    // @ts-expect-error retryAfterMs is a number of milliseconds
+    const waitText: string | undefined = error.retryAfterMs;
+    // @ts-expect-error methods are a closed list
+    const trace: "TRACE" | undefined = error.method;
     // @ts-expect-error codes are a closed list, not any string
     const unknownCode: ProcoreUploadErrorCode = "NOT_A_CODE";
     // @ts-expect-error a code is not any string either way
     const asCode: ProcoreUploadError["code"] = "HTTP_ERROR";
-    console.log(unknownCode, asCode);
+    console.log(unknownCode, asCode, waitText, trace);
   }
+  const made = new ProcoreUploadError("GET /x answered 503", { code: "HTTP", status: 503, retryAfterMs: 2000, method: "GET", path: "/x", cause: new Error("busy") });
+  const aborted = new ProcoreUploadError("stopped", { code: "ABORTED", cause: controller.signal.reason });
+  console.log(made, aborted);
+  // @ts-expect-error the options need a code
+  new ProcoreUploadError("x", { status: 500 });
+  // @ts-expect-error and a known one
+  new ProcoreUploadError("x", { code: "OOPS" });
 
   interface Rfi { id: number; subject: string }
   const rfis = await client.request<Rfi[]>("GET", "/rest/v1.0/projects/42/rfis", { query: { per_page: 100, "filters[status]": ["open", "draft"] } });

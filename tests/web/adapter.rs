@@ -18,7 +18,7 @@ use procore_upload::core::Error;
 use procore_upload::facade::hash_job;
 use procore_upload::web::abort::AbortWatch;
 use procore_upload::web::blob::BlobSource;
-use procore_upload::web::error::to_js_error;
+use procore_upload::web::error::{call_error, to_js_error, use_error_prototype};
 use procore_upload::web::hashing::Hashing;
 use procore_upload::web::http::WebHttp;
 use procore_upload::web::timer::Timeout;
@@ -664,6 +664,109 @@ fn causes_only_from_js() {
     assert!(get(&to_js_error(&Error::Protocol("x".into())), "cause").is_undefined());
     let foreign = Error::file_read("x").with_cause(Cause::new(5u8));
     assert!(get(&to_js_error(&foreign), "cause").is_undefined());
+}
+
+/// Every property and the message of an error of a signed storage URL: no query,
+/// no host in `path`; `method`, `status`, `retryAfterMs` as the core says.
+#[wasm_bindgen_test]
+fn errors_name_the_request_without_its_query_and_the_wait() {
+    let http = Error::Http {
+        method: "PUT",
+        url: "https://s3.example/bucket/key".into(),
+        status: 503,
+        body: "<Code>SlowDown</Code>".into(),
+        retry_after_secs: Some(2),
+    };
+    let js_error = to_js_error(&http);
+    assert_eq!(get_string(&js_error, "method"), "PUT");
+    assert_eq!(get_string(&js_error, "path"), "/bucket/key");
+    assert_eq!(get(&js_error, "status").as_f64(), Some(503.0));
+    assert_eq!(get(&js_error, "retryAfterMs").as_f64(), Some(2000.0));
+    let limited = Error::RateLimited {
+        method: "POST",
+        url: "https://api.example/rest/v1.0/files".into(),
+        retry_after_secs: None,
+        body: String::new(),
+    };
+    let js_error = to_js_error(&limited);
+    assert_eq!(
+        (get_string(&js_error, "code"), get_string(&js_error, "path")),
+        ("RATE_LIMITED".into(), "/rest/v1.0/files".into())
+    );
+    assert!(
+        !js("return (e) => 'retryAfterMs' in e")
+            .unchecked_into::<Function>()
+            .call1(&JsValue::UNDEFINED, &js_error)
+            .expect("in")
+            .is_truthy(),
+        "no wait said, no retryAfterMs"
+    );
+    for error in [Error::Aborted, Error::InvalidInput("x".into())] {
+        let js_error = to_js_error(&error);
+        assert!(get(&js_error, "method").is_undefined(), "{error}");
+        assert!(get(&js_error, "path").is_undefined(), "{error}");
+    }
+}
+
+/// An abort while the caller's signal is aborted carries its reason as `cause`;
+/// an abort without one (cancel, close), or another error, gets no reason.
+#[wasm_bindgen_test]
+fn aborts_carry_the_reason_of_the_callers_signal() {
+    let reason = js("return new Error('user left');");
+    let controller = AbortController::new().expect("AbortController");
+    let live = controller.signal();
+    let error = call_error(&Error::Aborted, Some(&live));
+    assert!(
+        get(&error, "cause").is_undefined(),
+        "not aborted yet: no cause"
+    );
+    controller.abort_with_reason(&reason);
+    let error = call_error(&Error::Aborted, Some(&live));
+    assert_eq!(get_string(&error, "name"), "AbortError");
+    assert_eq!(get(&error, "cause"), reason, "the reason itself");
+    let plain = AbortController::new().expect("AbortController");
+    plain.abort();
+    let error = call_error(&Error::Aborted, Some(&plain.signal()));
+    assert_eq!(get(&error, "cause"), plain.signal().reason());
+    assert_eq!(get_string(&get(&error, "cause"), "name"), "AbortError");
+    assert!(get(&call_error(&Error::Aborted, None), "cause").is_undefined());
+    let other = call_error(&Error::Timeout("x".into()), Some(&live));
+    assert!(
+        get(&other, "cause").is_undefined(),
+        "only aborts take the reason"
+    );
+}
+
+/// Once a prototype is handed over, every error is an instance of its class (and
+/// still an `Error`), with its own fields unchanged. (No other test hands one over:
+/// the first one stays for the page.)
+#[wasm_bindgen_test]
+fn errors_are_instances_of_the_class_handed_over() {
+    let class: Function = js("return class TestUploadError extends Error {};").unchecked_into();
+    let instance_of: Function =
+        js("return (e, c) => e instanceof c && e instanceof Error;").unchecked_into();
+    let is_instance = |error: &JsValue| {
+        instance_of
+            .call2(&JsValue::UNDEFINED, error, &class)
+            .expect("instanceof")
+            .is_truthy()
+    };
+    assert!(!is_instance(&to_js_error(&Error::Protocol("x".into()))));
+    use_error_prototype(get(&class, "prototype"));
+    for (error, name, code) in [
+        (
+            Error::InvalidInput("x".into()),
+            "ProcoreUploadError",
+            "INVALID_INPUT",
+        ),
+        (Error::Aborted, "AbortError", "ABORTED"),
+    ] {
+        let js_error = call_error(&error, None);
+        assert!(is_instance(&js_error), "{error}");
+        assert_eq!(get_string(&js_error, "name"), name);
+        assert_eq!(get_string(&js_error, "code"), code);
+        assert_eq!(get_string(&js_error, "message"), error.to_string());
+    }
 }
 
 /// The API path sends every body kind (JSON, a slice of the file, a form with the

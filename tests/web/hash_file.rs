@@ -153,6 +153,52 @@ async fn an_aborted_signal_rejects_with_abort_error() {
     assert_eq!(error_field(&error, "code"), "ABORTED");
 }
 
+/// The signal's `reason` is the error's `cause`: the caller's own value, or the
+/// browser's `AbortError` `DOMException` of a plain `abort()`; before the call or
+/// while it reads.
+#[wasm_bindgen_test]
+async fn an_abort_carries_the_signals_reason_as_cause() {
+    let reason = js_sys::Error::new("user left");
+    let before = AbortController::new().expect("AbortController");
+    before.abort_with_reason(&reason);
+    let plain = AbortController::new().expect("AbortController");
+    plain.abort();
+    for (signal, expected) in [
+        (before.signal(), JsValue::from(&reason)),
+        (plain.signal(), plain.signal().reason()),
+    ] {
+        let options = object(&[("signal", signal.into())]);
+        let error = hash(file(b"abc", "abc"), options)
+            .await
+            .expect_err("rejects");
+        assert_eq!(error_field(&error, "code"), "ABORTED");
+        assert_eq!(get(&error, "cause"), expected);
+    }
+    assert_eq!(
+        get_string(&plain.signal().reason(), "name"),
+        "AbortError",
+        "a plain abort()'s reason"
+    );
+    // Aborted from the first progress report, while reading.
+    let during = AbortController::new().expect("AbortController");
+    let abort = Function::new_with_args(
+        "controller, reason",
+        "return () => controller.abort(reason);",
+    )
+    .call2(&JsValue::UNDEFINED, &during, &reason)
+    .expect("make callback");
+    let options = object(&[
+        ("chunkSize", 1000.0.into()),
+        ("onProgress", abort),
+        ("signal", during.signal().into()),
+    ]);
+    let error = hash(file(&[0u8; 10_000], "zeros"), options)
+        .await
+        .expect_err("rejects");
+    assert_eq!(error_field(&error, "name"), "AbortError");
+    assert_eq!(get(&error, "cause"), JsValue::from(&reason));
+}
+
 #[wasm_bindgen_test]
 async fn aborting_mid_way_stops_before_the_end() {
     let controller = AbortController::new().expect("AbortController");

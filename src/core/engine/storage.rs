@@ -54,7 +54,15 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
                     let wait = storage_backoff(attempt, retry_after, self.http.jitter());
                     self.http.sleep(wait).await?;
                 }
-                _ => return Err(http_error(request.method, &request.url, &response)),
+                _ => {
+                    let now_secs = self.http.wall_clock_ms() / 1000;
+                    return Err(http_error(
+                        request.method,
+                        &request.url,
+                        &response,
+                        now_secs,
+                    ));
+                }
             }
         }
     }
@@ -92,7 +100,7 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
         match select(sending, watchdog).await {
             Either::Left((response, _)) => response,
             Either::Right((Ok(()), _)) => Err(Error::Network {
-                method: method.as_str().into(),
+                method: method.as_str(),
                 url,
                 message: format!("stalled: no upload progress for {timeout} ms"),
                 cause: None,
