@@ -85,7 +85,7 @@ export interface ProcoreClientOptions {
    * Hashing Web Workers the client keeps: started on first need, shared by its
    * uploads, ended after `workerIdleMs` without work and by close(). Default 1: each
    * busy worker costs the browser 50–100 MiB; uploads were as fast with one, a lone
-   * hashFile is up to 1.5× faster with 2. 0 hashes on the calling thread. At most 64. Where no worker
+   * hashSegments is up to 1.5× faster with 2. 0 hashes on the calling thread. At most 64. Where no worker
    * can start (no module workers, a worker script that does not load), the client
    * hashes on the calling thread instead, after one console warning.
    */
@@ -446,7 +446,12 @@ export declare class ProcoreClient {
   createDrawingUpload<T = unknown>(options: DrawingUploadOptions): Promise<T>;
   /** POST /rest/v1.0/projects/{projectId}/accident_logs with {"accident_log": {…, upload_ids}}. */
   createAccidentLog<T = unknown>(options: AccidentLogOptions): Promise<T>;
-  hashFile(file: Blob, options?: HashSegmentsOptions): Promise<HashSegmentsResult>;
+  /**
+   * Hashes a Blob or File segment by segment, as `upload()` would with these options:
+   * each segment's SHA-256 (and MD5), nothing sent. (The top-level `hashFile()` gives
+   * one digest of the whole file instead.)
+   */
+  hashSegments(file: Blob, options?: HashSegmentsOptions): Promise<HashSegmentsResult>;
   /**
    * Stops the client: uploads and calls in progress reject with an AbortError
    * (code ABORTED), its hashing workers end, later calls reject with INVALID_INPUT.

@@ -216,8 +216,8 @@ export class ProcoreClient {
    * @param {import("./index.d.ts").HashSegmentsOptions} [options]
    * @returns {Promise<import("./index.d.ts").HashSegmentsResult>}
    */
-  async hashFile(file, options) {
-    return (await this.#inner()).hashFile(file, options);
+  async hashSegments(file, options) {
+    return (await this.#inner()).hashSegments(file, options);
   }
 
   /**

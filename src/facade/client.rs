@@ -1,5 +1,5 @@
 //! `ProcoreClient`: the exports. Uploads go through the task runtime
-//! ([`super::task`]); API calls (`request`, the attach helpers) and `hashFile` here.
+//! ([`super::task`]); API calls (`request`, the attach helpers) and `hashSegments` here.
 
 use std::rc::Rc;
 
@@ -159,14 +159,13 @@ impl ProcoreClient {
 
     /// Hashes a `Blob`/`File` segment by segment, as `upload` would with these
     /// options; resolves to `{ size, segments: [{ size, sha256, md5? }] }`.
-    #[wasm_bindgen(js_name = hashFile)]
-    pub fn hash_file(&self, file: JsValue, options: JsValue) -> Promise {
+    #[wasm_bindgen(js_name = hashSegments)]
+    pub fn hash_segments(&self, file: JsValue, options: JsValue) -> Promise {
         let settings = self.settings.clone();
         let signal = abort::signal_option(&options);
-        super::promise_for(
-            signal,
-            async move { hash_file(&settings, file, &options).await },
-        )
+        super::promise_for(signal, async move {
+            hash_segments(&settings, file, &options).await
+        })
     }
 }
 
@@ -311,7 +310,11 @@ fn prepare_request(method: &JsValue, path: &JsValue, raw: &JsValue) -> Result<Pr
     })
 }
 
-async fn hash_file(settings: &Settings, file: JsValue, raw: &JsValue) -> Result<JsValue, Error> {
+async fn hash_segments(
+    settings: &Settings,
+    file: JsValue,
+    raw: &JsValue,
+) -> Result<JsValue, Error> {
     let source = BlobSource::from_js(file)?;
     let options = Options::new(raw, "options")?;
     options.known(&[

@@ -152,8 +152,8 @@ describeInEngines("the packed package in consumer apps", (engine) => {
     const record = await sandbox.inspect(uploaded.uuid);
     assert.equal(record.stored?.sha256, digest, `${context}: the stored object's SHA-256 is the file's`);
     assert.equal(hashed.segments.length, 3);
-    assert.deepEqual(hashed.segments.map((s) => s.sha256), record.stored.range_sha256, `${context}: client.hashFile's digests`);
-    assert.equal(afterHash.created, 2, `${context}: hashFile started the client's two workers`);
+    assert.deepEqual(hashed.segments.map((s) => s.sha256), record.stored.range_sha256, `${context}: client.hashSegments's digests`);
+    assert.equal(afterHash.created, 2, `${context}: hashSegments started the client's two workers`);
     assert.ok(afterHash.messages > 0, `${context}: the workers answered (they loaded, instantiated the wasm and hashed)`);
     assert.equal(afterUpload.created, 2, `${context}: the upload hashed in the same two workers`);
     assert.ok(afterUpload.messages > afterHash.messages, `${context}: the workers hashed for the upload too`);

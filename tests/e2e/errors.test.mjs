@@ -198,7 +198,7 @@ describeInEngines("ProcoreUploadError in each browser engine", (engine) => {
       request: ({ client }, signal) => client.request("GET", "/rest/v1.0/me", { signal }),
       createProjectFile: ({ client }, signal) => client.createProjectFile({ projectId: 42, uploadUuid: "U", name: "x", signal }),
       createCompanyFile: ({ client }, signal) => client.createCompanyFile({ uploadUuid: "U", name: "x", signal }),
-      "client.hashFile": ({ client, file }, signal) => client.hashFile(file, { signal }),
+      "client.hashSegments": ({ client, file }, signal) => client.hashSegments(file, { signal }),
       "top-level hashFile": ({ hashFile, file }, signal) => hashFile(file, { signal }),
     };
     for (const [label, call] of Object.entries(calls)) {

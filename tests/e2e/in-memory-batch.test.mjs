@@ -163,7 +163,7 @@ describeInEngines("files built in the page: uploaded and hashed byte for byte (e
       window.__big = buildFile(1000, size, "built-big.bin");
       const client = new ProcoreClient({ companyId: 7, accessToken: "t" });
       try {
-        return await client.hashFile(window.__big, { workers: 2, segmentSize: segment });
+        return await client.hashSegments(window.__big, { workers: 2, segmentSize: segment });
       } catch (e) {
         return { error: { code: e.code, message: e.message } };
       } finally {
@@ -205,7 +205,7 @@ describeInEngines("files built in the page: uploaded and hashed byte for byte (e
       const client = new ProcoreClient({ companyId: 7, accessToken: "t" });
       const hashed = {};
       for (const workers of [3, 0]) {
-        hashed[workers] = await client.hashFile(file, { workers, segmentSize: segment })
+        hashed[workers] = await client.hashSegments(file, { workers, segmentSize: segment })
           .catch((e) => ({ error: { code: e.code, message: e.message } }));
       }
       client.close();

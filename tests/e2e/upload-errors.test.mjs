@@ -135,7 +135,7 @@ describeInEngines("ProcoreClient refusals, aborts and token refresh in each brow
     assert.deepEqual(await sandbox.requests(), [], "nothing reached the sandbox");
   });
 
-  test("an unknown key in start(), uploadAndAttach() or client.hashFile() options is INVALID_INPUT, nothing sent or kept", async () => {
+  test("an unknown key in start(), uploadAndAttach() or client.hashSegments() options is INVALID_INPUT, nothing sent or kept", async () => {
     await page.setInputFiles("#files", small);
     await sandbox.clearRequests();
     const refusals = await inPage(async (ProcoreClient, file, api) => {
@@ -148,7 +148,7 @@ describeInEngines("ProcoreClient refusals, aborts and token refresh in each brow
       return {
         start: await caught(client.start(file, { segmented: true, resume: "auto", Resume: "auto", onProgress }).done),
         attach: await caught(client.uploadAndAttach(file, { projectFile: { projectId: 42 } }, { onprogress: onProgress })),
-        hashSegments: await caught(client.hashFile(file, { segmentsize: 5 * 1024 * 1024, onProgress })),
+        hashSegments: await caught(client.hashSegments(file, { segmentsize: 5 * 1024 * 1024, onProgress })),
         events,
         stored,
       };

@@ -105,8 +105,8 @@ describeInEngines("ProcoreClient.upload in each browser engine against the sandb
       const kinds = (o) => Object.entries(o).map(([k, v]) => `${k}:${typeof v}`).sort().join(",");
       const segmented = await client.upload(file, { segmented: true, segmentSize: 5 * 1024 * 1024, onProgress: (p) => reports.add(keys(p)) });
       const form = await client.upload(file, { segmented: false });
-      const hashed = await client.hashFile(file, { segmentSize: 5 * 1024 * 1024 });
-      const hashedNoMd5 = await client.hashFile(file, { md5: false });
+      const hashed = await client.hashSegments(file, { segmentSize: 5 * 1024 * 1024 });
+      const hashedNoMd5 = await client.hashSegments(file, { md5: false });
       const whole = await hashFile(file);
       const wholeNoMd5 = await hashFile(file, { md5: false });
       client.close();

@@ -68,7 +68,7 @@ describeInEngines("hashing in Web Workers (each browser engine)", (engine) => {
       const client = new ProcoreClient({ companyId: 7, accessToken: "t", apiVersion: "v1.0", ...options.client });
       const counts = () => ({ created: window.__workers.created - before.created, terminated: window.__workers.all.slice(before.created).filter((w) => w.ended).length });
       try {
-        const result = await client.hashFile(file, { segmentSize: segment, workers, ...options.hash });
+        const result = await client.hashSegments(file, { segmentSize: segment, workers, ...options.hash });
         const running = counts();
         client.close();
         return { result, ...counts(), runningBeforeClose: running.created - running.terminated };
@@ -145,7 +145,7 @@ describeInEngines("hashing in Web Workers (each browser engine)", (engine) => {
       let next = null;
       let error = null;
       try {
-        await client.hashFile(file, {
+        await client.hashSegments(file, {
           workers: 2, segmentSize: 16 * 1024 * 1024, signal: controller.signal,
           onProgress: (p) => {
             if (p.bytesHashed > 0 && !controller.signal.aborted) {
@@ -191,7 +191,7 @@ describeInEngines("hashing in Web Workers (each browser engine)", (engine) => {
       const afterClose = counts();
       // Workers end by themselves after workerIdleMs without work.
       const idle = new ProcoreClient({ ...options, workerIdleMs: 200 });
-      await idle.hashFile(picked[0], { segmentSize: segment });
+      await idle.hashSegments(picked[0], { segmentSize: segment });
       const hashed = counts();
       await new Promise((resolve) => setTimeout(resolve, 800));
       const afterIdle = counts();
@@ -206,7 +206,7 @@ describeInEngines("hashing in Web Workers (each browser engine)", (engine) => {
     assert.deepEqual(outcome.statuses, ["available", "available", "available"]);
     assert.deepEqual(outcome.afterUploads, [2, 0], "three uploads, two workers in all, still there after them");
     assert.deepEqual(outcome.afterClose, [2, 2], "close() ended them");
-    assert.equal(outcome.hashed[0] - outcome.hashed[1], 2, "the second client's workers, running after its hashFile");
+    assert.equal(outcome.hashed[0] - outcome.hashed[1], 2, "the second client's workers, running after its hashSegments");
     assert.equal(outcome.afterIdle[0], outcome.afterIdle[1], "ended after 200 ms without work");
     assert.deepEqual(outcome.closedError, { name: "AbortError", code: "ABORTED" });
     assert.ok(outcome.afterAbort[0] > outcome.afterIdle[0], "the upload after the idle end started workers again");
@@ -234,7 +234,7 @@ describeInEngines("hashing in Web Workers (each browser engine)", (engine) => {
       try {
         const { ProcoreClient } = await import("/pkg/index.js");
         const file = document.getElementById("files").files[0];
-        return await new ProcoreClient({ companyId: 7, accessToken: "t" }).hashFile(file, { segmentSize: segment, workers: 4 });
+        return await new ProcoreClient({ companyId: 7, accessToken: "t" }).hashSegments(file, { segmentSize: segment, workers: 4 });
       } finally {
         window.Worker = saved;
       }

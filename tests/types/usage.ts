@@ -27,7 +27,7 @@ async function main(): Promise<void> {
     signal: controller.signal,
   });
   const etags: string[] = (result.segments ?? []).map((s) => s.etag);
-  const hashed = await client.hashFile(file, { segmentSize: 5 * 1024 * 1024 + 1, md5: false });
+  const hashed = await client.hashSegments(file, { segmentSize: 5 * 1024 * 1024 + 1, md5: false });
   const first: string = hashed.segments[0].sha256;
   const task: UploadTask = client.start(file, { projectId: 42, resume: "auto" });
   await task.pause();
@@ -205,6 +205,8 @@ async function main(): Promise<void> {
   await client.request("GET", "/rest/v1.0/me", { params: { a: 1 } });
   // @ts-expect-error hashFile's options are named
   await hashFile(file, { MD5: false });
+  // @ts-expect-error the client's per-segment hashing is hashSegments (hashFile is the top-level whole-file digest)
+  await client.hashFile(file);
   new ProcoreClient({ companyId: 1, accessToken: "t", workerUrl: new URL("https://cdn.example/hash-worker.js") });
   await client.upload(file, { workers: 0 });
   // @ts-expect-error phases are named

@@ -1,5 +1,5 @@
 // The consumer page's work, the same in every app: with a client of two hashing
-// workers, hash the picked file (client.hashFile), then upload it (v2.1: the sandbox
+// workers, hash the picked file (client.hashSegments), then upload it (v2.1: the sandbox
 // checks the whole-file digest before it answers "available").
 export function expose(ProcoreClient) {
   window.consumer = {
@@ -15,7 +15,7 @@ export function expose(ProcoreClient) {
       });
       const workers = () => ({ ...window.__probe.workers });
       try {
-        const hashed = await client.hashFile(file, { segmentSize });
+        const hashed = await client.hashSegments(file, { segmentSize });
         const afterHash = workers();
         const uploaded = await client.upload(file, { segmentSize });
         return { hashed, uploaded, afterHash, afterUpload: workers() };
