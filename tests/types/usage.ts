@@ -242,3 +242,22 @@ function describe(code: ProcoreUploadErrorCode): string {
 }
 
 void main;
+
+// The README's opening example, as written there.
+declare const session: { token: string };
+declare const bar: { value: number };
+declare const pauseButton: { onclick: (() => unknown) | null };
+async function readmeOpening(file: File): Promise<void> {
+  const client = new ProcoreClient({ companyId: 1234, getAccessToken: () => session.token });
+  const task = client.start(file, { projectId: 42, resume: "auto",
+    onProgress: (p) => (bar.value = p.bytesUploaded / p.totalBytes) });
+  pauseButton.onclick = () => task.pause();
+  const upload = await task.done;
+  await client.createProjectFile({ projectId: 42, uploadUuid: upload.uuid, name: file.name });
+  try {
+    await task.done;
+  } catch (e) {
+    if (e instanceof ProcoreUploadError && e.code === "RATE_LIMITED") console.log(e.retryAfterMs);
+  }
+}
+console.log(readmeOpening);
