@@ -544,16 +544,10 @@ export declare class ProcoreUploadError extends Error {
 }
 
 /** The fields of `new ProcoreUploadError(message, options)`: those of the error. */
-export interface ProcoreUploadErrorOptions {
-  code: ProcoreUploadErrorCode;
-  status?: number;
-  body?: string;
-  retryAfterMs?: number;
-  method?: HttpMethod;
-  path?: string;
-  cause?: unknown;
-  upload?: UploadResult;
-}
+export type ProcoreUploadErrorOptions = Pick<ProcoreUploadError, "code"> &
+  Partial<
+    Pick<ProcoreUploadError, "status" | "body" | "retryAfterMs" | "method" | "path" | "cause" | "upload">
+  >;
 
 /** Hashes a whole Blob or File in slices: SHA-256 and MD5 in one pass over the bytes. */
 export function hashFile(file: Blob, options?: HashFileOptions): Promise<HashFileResult>;
