@@ -256,7 +256,10 @@ pub(super) async fn find_resumable(
     raw: JsValue,
 ) -> Result<JsValue, Error> {
     let source = BlobSource::from_js(file)?;
-    Options::new(&raw, "options")?.known(FIND_RESUMABLE_OPTIONS)?;
+    Options::new(&raw, "options")?.known_else(
+        FIND_RESUMABLE_OPTIONS,
+        "findResumable takes what identifies the scope: projectId, apiVersion, filename",
+    )?;
     let call = read_call(&settings, &source, &raw)?;
     let Some(store) = &settings.store else {
         return Ok(array([]));

@@ -345,12 +345,18 @@ impl<'a> Options<'a> {
     /// naming it and the known name it looks like ([`check_keys`]), not silently
     /// left unused. Every options reader calls it.
     pub fn known(&self, known: &[&'static str]) -> Result<(), Error> {
+        self.known_else(known, "")
+    }
+
+    /// [`Options::known`], saying `hint` after a key that looks like no known name
+    /// (what the call takes, where another call's option is a likely mistake).
+    pub fn known_else(&self, known: &[&'static str], hint: &str) -> Result<(), Error> {
         let keys = self.keys();
         let mut given = Vec::with_capacity(keys.len());
         for key in &keys {
             given.push(key.as_str());
         }
-        check_keys(self.what, &given, known, "")
+        check_keys(self.what, &given, known, hint)
     }
 
     /// The raw value of `key` (`None` when undefined).

@@ -379,8 +379,8 @@ describeInEngines("pause, resume and reload (each browser engine)", (engine) => 
       assert.equal(error?.code, "INVALID_INPUT", `${what}: ${JSON.stringify(error)}`);
     }
     assert.match(errors.misfit.message, /does not fit: it is for another company/);
-    assert.match(errors.findWithUploadOptions.message, /options\.segmentSize is not an option here; it takes projectId, apiVersion, filename/);
-    assert.match(errors.findMisspelled.message, /options\.projectID is not an option here/);
+    assert.match(errors.findWithUploadOptions.message, /^invalid input: options\.segmentSize is not a known option; findResumable takes what identifies the scope: projectId, apiVersion, filename$/);
+    assert.match(errors.findMisspelled.message, /^invalid input: options\.projectID \(did you mean projectId\?\) is not a known option$/);
     assert.equal((await sandbox.requests()).length, before, "nothing sent");
   });
 
