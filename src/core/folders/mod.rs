@@ -1,0 +1,8 @@
+//! Folder trees into Procore Documents (issue 23), the pure part: the entries a
+//! caller drops checked into a plan ([`plan`]).
+//!
+//! Names are compared exactly (byte for byte) everywhere: Procore's documentation
+//! says nothing of how Documents compares names, and an exact match never makes one
+//! file a version of another that only looks alike.
+
+pub mod plan;
