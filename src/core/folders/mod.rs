@@ -1,8 +1,11 @@
 //! Folder trees into Procore Documents (issue 23), the pure part: the entries a
-//! caller drops checked into a plan ([`plan`]).
+//! caller drops checked into a plan ([`plan`]), what to do with a file whose name is
+//! taken ([`existing`]).
 //!
 //! Names are compared exactly (byte for byte) everywhere: Procore's documentation
 //! says nothing of how Documents compares names, and an exact match never makes one
-//! file a version of another that only looks alike.
+//! file a version of another that only looks alike. Where Procore compares otherwise,
+//! its "name taken" answer is the arbiter ([`existing::decide`]).
 
+pub mod existing;
 pub mod plan;
