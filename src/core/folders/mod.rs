@@ -1,6 +1,6 @@
 //! Folder trees into Procore Documents (issue 23), the pure part: the entries a
 //! caller drops checked into a plan ([`plan`]), what to do with a file whose name is
-//! taken ([`existing`]).
+//! taken ([`existing`]), and what the whole tree reports ([`report`]).
 //!
 //! Names are compared exactly (byte for byte) everywhere: Procore's documentation
 //! says nothing of how Documents compares names, and an exact match never makes one
@@ -9,3 +9,4 @@
 
 pub mod existing;
 pub mod plan;
+pub mod report;
