@@ -4,6 +4,7 @@ pub mod api;
 pub mod browser;
 pub mod engine;
 pub mod error;
+pub mod folders;
 pub mod hash;
 pub mod http;
 pub mod json;

@@ -65,7 +65,7 @@ pub struct Progress {
 }
 
 /// How far back the speed is measured.
-const SPEED_WINDOW_MS: f64 = 5000.0;
+pub(crate) const SPEED_WINDOW_MS: f64 = 5000.0;
 /// The speed is not told before this much of the window is covered.
 const SPEED_MIN_SPAN_MS: f64 = 1000.0;
 
