@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use serde::Serialize;
 
-use crate::config::{Config, Faults};
+use crate::config::{AimedKind, Config, Faults};
 use crate::s3_client::{S3Client, Validity};
 
 /// Which API created an upload.
@@ -367,12 +367,43 @@ impl Inner {
             .is_some_and(|rule| Self::take(&mut rule.next))
     }
 
-    /// Whether an `api_answer_dropped` rule has a count left.
+    /// Whether an `api_answer_dropped` rule, or an `api_faults` rule dropping answers,
+    /// has a count left.
     pub fn drop_armed(&self) -> bool {
         self.faults
             .api_answer_dropped
             .iter()
             .any(|rule| rule.next > 0)
+            || self
+                .faults
+                .api_faults
+                .iter()
+                .any(|rule| rule.next > 0 && rule.fault == AimedKind::AnswerDropped)
+    }
+
+    /// The `api_faults` rule a request with `method` and `path` takes, among those of
+    /// `kinds`: the first with a count left that matches and whose chance comes up
+    /// (one is taken from its count). A rule with rate 1 draws no random number, so
+    /// it leaves the other random choices as they were.
+    pub fn take_aimed(
+        &mut self,
+        method: &str,
+        path: &str,
+        kinds: &[AimedKind],
+    ) -> Option<AimedKind> {
+        for index in 0..self.faults.api_faults.len() {
+            let rule = &self.faults.api_faults[index];
+            if rule.next == 0 || !kinds.contains(&rule.fault) || !rule.matches(method, path) {
+                continue;
+            }
+            let (fault, rate) = (rule.fault, rule.rate);
+            if rate < 1.0 && !self.chance(rate) {
+                continue;
+            }
+            self.faults.api_faults[index].next -= 1;
+            return Some(fault);
+        }
+        None
     }
 
     /// Takes one from a "next N" fault counter; true when it was positive.

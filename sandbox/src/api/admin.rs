@@ -77,6 +77,9 @@ async fn put_faults(
 ) -> Result<Json<Faults>, ApiError> {
     let faults: Faults = serde_json::from_slice(&body)
         .map_err(|error| ApiError::bad_request(format!("faults: {error}")))?;
+    faults
+        .check()
+        .map_err(|error| ApiError::bad_request(format!("faults: {error}")))?;
     state.lock().faults = faults.clone();
     Ok(Json(faults))
 }

@@ -19,6 +19,7 @@ use axum::{Json, Router};
 use rand::Rng;
 use serde_json::json;
 
+use crate::config::AimedKind;
 use crate::state::{header_pairs, ApiVersion, AppState, Inner, LoggedRequest, Replay, Upload};
 
 /// The API router.
@@ -468,20 +469,33 @@ fn preflight(headers: &HeaderMap) -> Response {
 /// Procore's gate in front of every `/rest/` request: injected faults, the bearer
 /// token, the company header, then the rate limit.
 async fn guard(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let method = request.method().as_str().to_string();
+    let path = request.uri().path().to_string();
     let (latency, forced_401, forced_429, forced_503, canned, retry_after) = {
         let mut inner = state.lock();
         let faults = &mut inner.faults;
         // One injected answer per request: a pending 401 first, then a 429, then a 503,
-        // then a canned answer.
+        // then a canned answer, then a 429 or 503 aimed at this request.
         let forced_401 = Inner::take(&mut faults.api_401_next);
-        let forced_429 = !forced_401 && Inner::take(&mut faults.api_429_next);
-        let forced_503 = !forced_401 && !forced_429 && Inner::take(&mut faults.api_error_next);
+        let mut forced_429 = !forced_401 && Inner::take(&mut faults.api_429_next);
+        let mut forced_503 = !forced_401 && !forced_429 && Inner::take(&mut faults.api_error_next);
         let canned =
             (!forced_401 && !forced_429 && !forced_503 && !faults.api_canned_next.is_empty())
                 .then(|| faults.api_canned_next.remove(0));
-        let retry_after = faults.retry_after_secs.unwrap_or(1);
+        let (retry_after, latency) = (faults.retry_after_secs.unwrap_or(1), faults.api_latency_ms);
+        if !forced_401 && !forced_429 && !forced_503 && canned.is_none() {
+            match inner.take_aimed(
+                &method,
+                &path,
+                &[AimedKind::TooManyRequests, AimedKind::Unavailable],
+            ) {
+                Some(AimedKind::TooManyRequests) => forced_429 = true,
+                Some(AimedKind::Unavailable) => forced_503 = true,
+                _ => {}
+            }
+        }
         (
-            faults.api_latency_ms,
+            latency,
             forced_401,
             forced_429,
             forced_503,
@@ -546,9 +560,24 @@ async fn guard(State(state): State<AppState>, mut request: Request, next: Next) 
                 .max(1),
         )
     } else {
-        let dropping = state
-            .lock()
-            .take_drop(request.method().as_str(), request.uri().path());
+        // A dropped or lost answer is decided on arrival: the untargeted rules first,
+        // then the aimed ones.
+        let (dropping, losing) = {
+            let mut inner = state.lock();
+            if inner.take_drop(&method, &path) {
+                (true, false)
+            } else {
+                let aimed = inner.take_aimed(
+                    &method,
+                    &path,
+                    &[AimedKind::AnswerDropped, AimedKind::AnswerLost],
+                );
+                (
+                    aimed == Some(AimedKind::AnswerDropped),
+                    aimed == Some(AimedKind::AnswerLost),
+                )
+            }
+        };
         let key = idempotency_key(&token, &request);
         request
             .extensions_mut()
@@ -561,7 +590,7 @@ async fn guard(State(state): State<AppState>, mut request: Request, next: Next) 
         if dropping {
             return with_fault(dropped(), "answer dropped");
         }
-        if Inner::take(&mut state.lock().faults.api_answer_lost_next) {
+        if losing || Inner::take(&mut state.lock().faults.api_answer_lost_next) {
             let lost = ApiError::new(StatusCode::BAD_GATEWAY, "the answer was lost (injected)");
             return with_fault(lost.into_response(), "answer lost");
         }
