@@ -77,6 +77,13 @@ pub struct Config {
     #[arg(long, env = "SANDBOX_STORAGE_SECRET_KEY", hide_env_values = true)]
     pub storage_secret_key: Option<String>,
 
+    /// Let Create File (`POST /rest/v1.0/files`, `/companies/{id}/files`) without
+    /// `unique_name` add a file whose name is already taken in its folder, keeping
+    /// both. Procore refuses it (422, name taken), and so does the sandbox without
+    /// this flag; it is for older tests that attach one file name many times.
+    #[arg(long)]
+    pub allow_duplicate_file_names: bool,
+
     /// Fault injection at start, as JSON (same shape as PUT /_sandbox/faults), e.g.
     /// '{"storage_error_rate":0.1,"storage_latency_ms":50}'.
     #[arg(long, value_parser = parse_faults)]

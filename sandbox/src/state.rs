@@ -212,8 +212,11 @@ pub struct Inner {
     pub faults: Faults,
     /// Resources created by attach calls, in order.
     pub records: Vec<crate::api::attach::Record>,
-    /// The last record id given out.
+    /// The last id given out, for records and for Documents' folders, files and
+    /// versions alike (so that no two of them share an id).
     pub next_record_id: u64,
+    /// Company and project Documents: folders, files, versions.
+    pub documents: crate::documents::Documents,
     /// First successful answers of create calls, by caller token, method and path, and
     /// `Idempotency-Token` (see `api::idempotent`).
     pub idempotent: BTreeMap<String, Replay>,
@@ -244,6 +247,7 @@ impl AppState {
             faults: config.faults.clone().unwrap_or_default(),
             records: Vec::new(),
             next_record_id: 0,
+            documents: Default::default(),
             idempotent: BTreeMap::new(),
             idempotent_in_flight: BTreeSet::new(),
             rng: StdRng::seed_from_u64(config.seed),
@@ -427,6 +431,15 @@ pub fn unix(time: SystemTime) -> u64 {
 /// Unix seconds now.
 pub fn now_unix() -> u64 {
     unix(SystemTime::now())
+}
+
+/// Now as RFC 3339 in whole seconds (`2026-11-23T10:15:00Z`), as Procore writes its
+/// `created_at`.
+pub fn now_rfc3339() -> String {
+    let now = jiff::Timestamp::now();
+    jiff::Timestamp::from_second(now.as_second())
+        .unwrap_or(now)
+        .to_string()
 }
 
 /// Headers as (lowercase name, value) pairs, in arrival order.

@@ -4,6 +4,7 @@
 
 mod admin;
 pub mod attach;
+pub mod documents;
 mod v1;
 mod v2;
 pub mod validate;
@@ -49,10 +50,31 @@ pub fn router(state: AppState) -> Router {
             "/rest/{version}/companies/{company_id}/projects/{project_id}/uploads/{uuid}",
             get(show).patch(complete),
         )
-        .route("/rest/v1.0/files", post(attach::project_file))
+        .route("/rest/v1.0/files", post(documents::create_file))
         .route(
             "/rest/v1.0/companies/{company_id}/files",
-            post(attach::company_file),
+            post(documents::create_file),
+        )
+        .route(
+            "/rest/v1.0/folders",
+            get(documents::list_root).post(documents::create_folder),
+        )
+        .route(
+            "/rest/v1.0/companies/{company_id}/folders",
+            get(documents::list_root).post(documents::create_folder),
+        )
+        .route("/rest/v1.0/folders/{id}", get(documents::show_folder))
+        .route(
+            "/rest/v1.0/companies/{company_id}/folders/{id}",
+            get(documents::show_folder),
+        )
+        .route(
+            "/rest/v1.0/file_versions",
+            post(documents::create_file_version),
+        )
+        .route(
+            "/rest/v1.0/companies/{company_id}/file_versions",
+            post(documents::create_file_version),
         )
         .route("/rest/v1.0/images", post(attach::image))
         .route(
@@ -88,11 +110,13 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// An API error: `{"errors": "<message>"}` with a status.
+/// An API error: `{"errors": "<message>"}` with a status, or another body where
+/// Procore answers one (see [`ApiError::with_body`]).
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
     message: String,
+    body: Option<serde_json::Value>,
 }
 
 impl ApiError {
@@ -101,6 +125,17 @@ impl ApiError {
         Self {
             status,
             message: message.into(),
+            body: None,
+        }
+    }
+
+    /// An error with `status` and exactly `body`, e.g. a Rails validation error
+    /// `{"errors": {"name": ["has already been taken"]}}`.
+    pub fn with_body(status: StatusCode, body: serde_json::Value) -> Self {
+        Self {
+            status,
+            message: body.to_string(),
+            body: Some(body),
         }
     }
 
@@ -122,7 +157,10 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(json!({ "errors": self.message }))).into_response()
+        let body = self
+            .body
+            .unwrap_or_else(|| json!({ "errors": self.message }));
+        (self.status, Json(body)).into_response()
     }
 }
 
