@@ -77,6 +77,13 @@ pub struct Config {
     #[arg(long, env = "SANDBOX_STORAGE_SECRET_KEY", hide_env_values = true)]
     pub storage_secret_key: Option<String>,
 
+    /// Let Create File (`POST /rest/v1.0/files`, `/companies/{id}/files`) without
+    /// `unique_name` add a file whose name is already taken in its folder, keeping
+    /// both. Procore refuses it (422, name taken), and so does the sandbox without
+    /// this flag; it is for older tests that attach one file name many times.
+    #[arg(long)]
+    pub allow_duplicate_file_names: bool,
+
     /// Fault injection at start, as JSON (same shape as PUT /_sandbox/faults), e.g.
     /// '{"storage_error_rate":0.1,"storage_latency_ms":50}'.
     #[arg(long, value_parser = parse_faults)]
@@ -88,7 +95,12 @@ pub struct Config {
 }
 
 fn parse_faults(json: &str) -> Result<Faults, String> {
-    serde_json::from_str(json).map_err(|error| format!("--faults: {error}"))
+    let faults: Faults =
+        serde_json::from_str(json).map_err(|error| format!("--faults: {error}"))?;
+    faults
+        .check()
+        .map_err(|error| format!("--faults: {error}"))?;
+    Ok(faults)
 }
 
 /// An API answer given instead of the endpoint's (see `Faults::api_canned_next`).
@@ -143,14 +155,15 @@ impl DropAnswer {
     /// Whether a request with `method` and `path` is one this rule aims at (its count
     /// left aside).
     pub fn matches(&self, method: &str, path: &str) -> bool {
-        self.method
-            .as_ref()
-            .is_none_or(|wanted| wanted.eq_ignore_ascii_case(method))
-            && self
-                .path
-                .as_ref()
-                .is_none_or(|pattern| path_matches(pattern, path))
+        aims_at(self.method.as_deref(), self.path.as_deref(), method, path)
     }
+}
+
+/// Whether a rule with `wanted` method and `pattern` (each "any" when absent) aims at
+/// a request with `method` and `path`.
+fn aims_at(wanted: Option<&str>, pattern: Option<&str>, method: &str, path: &str) -> bool {
+    wanted.is_none_or(|wanted| wanted.eq_ignore_ascii_case(method))
+        && pattern.is_none_or(|pattern| path_matches(pattern, path))
 }
 
 /// `path` against `pattern`, segment by segment; `*` matches any one segment.
@@ -163,6 +176,67 @@ pub fn path_matches(pattern: &str, path: &str) -> bool {
             (Some(a), Some(b)) if a == b => {}
             _ => return false,
         }
+    }
+}
+
+/// What an [`AimedFault`] does to a request it takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AimedKind {
+    /// Answered 429 with `Retry-After` (`retry_after_secs`) before the endpoint.
+    #[serde(rename = "429")]
+    TooManyRequests,
+    /// Answered 503 before the endpoint.
+    #[serde(rename = "503")]
+    Unavailable,
+    /// The endpoint does its work, then the answer is replaced by a 502.
+    #[serde(rename = "answer_lost")]
+    AnswerLost,
+    /// The endpoint does its work, then the connection closes without an answer (as
+    /// [`DropAnswer`] does).
+    #[serde(rename = "answer_dropped")]
+    AnswerDropped,
+}
+
+/// A fault aimed at some API requests (see `Faults::api_faults`): `fault` for the
+/// requests that match `method` and `path` (as in [`DropAnswer`]), each with the
+/// chance `rate`, until `next` of them took it. E.g. a lost answer for about one
+/// Create Folder in four, five times at most:
+///
+/// ```json
+/// {"api_faults": [
+///   {"fault": "answer_lost", "method": "POST", "path": "/rest/v1.0/folders", "next": 5, "rate": 0.25}
+/// ]}
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AimedFault {
+    /// What happens to a request that takes this fault.
+    pub fault: AimedKind,
+    /// Only requests with this method (any case); any method when absent.
+    #[serde(default)]
+    pub method: Option<String>,
+    /// Only requests whose path (without the query) matches this pattern, `*` standing
+    /// for one path segment; any path when absent.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// How many requests take the fault (1 by default); counts down to 0.
+    #[serde(default = "one")]
+    pub next: u32,
+    /// The chance (0..=1, 1 by default) that a matching request takes the fault while
+    /// `next` is above 0 (random choices seeded by --seed).
+    #[serde(default = "always")]
+    pub rate: f64,
+}
+
+fn always() -> f64 {
+    1.0
+}
+
+impl AimedFault {
+    /// Whether a request with `method` and `path` is one this rule aims at (its count
+    /// and rate left aside).
+    pub fn matches(&self, method: &str, path: &str) -> bool {
+        aims_at(self.method.as_deref(), self.path.as_deref(), method, path)
     }
 }
 
@@ -214,6 +288,15 @@ pub struct Faults {
     /// request (once it passed authentication and the rate limit) takes one from its
     /// count. Logged with status 0 and fault `answer dropped`.
     pub api_answer_dropped: Vec<DropAnswer>,
+    /// Faults aimed at some API requests by method and path (see [`AimedFault`]): a
+    /// 429, a 503, a lost answer or a dropped one, for as many matching requests as
+    /// each rule counts, each with its chance; the first rule with a count left that
+    /// matches and whose chance comes up takes one from its count. A request takes at
+    /// most one injected fault: `api_401_next`, `api_429_next`, `api_error_next` and
+    /// `api_canned_next` come before an aimed 429 or 503; an `api_answer_dropped`
+    /// rule before an aimed drop or loss; an aimed drop or loss before
+    /// `api_answer_lost_next`.
+    pub api_faults: Vec<AimedFault>,
     /// The next API requests are answered with these, one each and in order, before
     /// they reach an endpoint: a malformed or incomplete answer, exactly as written.
     pub api_canned_next: Vec<CannedAnswer>,
@@ -224,6 +307,21 @@ pub struct Faults {
     /// fresh part URLs of a v2.1 Show Upload) are already expired: storage refuses them
     /// as it refuses any expired URL or policy.
     pub instructions_expired_next: u32,
+}
+
+impl Faults {
+    /// Refuses settings that parse but make no sense: a rule's `rate` outside 0..=1.
+    pub fn check(&self) -> Result<(), String> {
+        for (index, rule) in self.api_faults.iter().enumerate() {
+            if !(0.0..=1.0).contains(&rule.rate) {
+                return Err(format!(
+                    "api_faults[{index}].rate must be from 0 to 1, got {}",
+                    rule.rate
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -286,6 +384,38 @@ mod tests {
                 "{rule:?} {method} {path}"
             );
         }
+    }
+
+    #[test]
+    fn an_aimed_fault_reads_its_kind_and_defaults() {
+        let faults: Faults = serde_json::from_str(
+            r#"{"api_faults": [{"fault": "answer_lost", "path": "/rest/v1.0/folders"}]}"#,
+        )
+        .unwrap();
+        let rule = &faults.api_faults[0];
+        assert_eq!(
+            (rule.fault, rule.next, rule.rate),
+            (AimedKind::AnswerLost, 1, 1.0)
+        );
+        assert!(rule.matches("POST", "/rest/v1.0/folders"));
+        assert!(rule.matches("GET", "/rest/v1.0/folders"));
+        assert!(!rule.matches("POST", "/rest/v1.0/folders/3"));
+        for (kind, json) in [
+            (AimedKind::TooManyRequests, "\"429\""),
+            (AimedKind::Unavailable, "\"503\""),
+            (AimedKind::AnswerDropped, "\"answer_dropped\""),
+        ] {
+            assert_eq!(serde_json::from_str::<AimedKind>(json).unwrap(), kind);
+        }
+        for bad in [
+            r#"{"api_faults": [{"path": "/x"}]}"#,
+            r#"{"api_faults": [{"fault": "lost"}]}"#,
+            r#"{"api_faults": [{"fault": "503", "count": 2}]}"#,
+        ] {
+            assert!(serde_json::from_str::<Faults>(bad).is_err(), "{bad}");
+        }
+        assert!(parse_faults(r#"{"api_faults": [{"fault": "503", "rate": 2}]}"#).is_err());
+        assert!(parse_faults(r#"{"api_faults": [{"fault": "503", "rate": 0.5}]}"#).is_ok());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod config;
+pub mod documents;
 pub mod post_policy;
 pub mod s3_client;
 pub mod state;

@@ -358,6 +358,19 @@ impl S3Client {
         }
     }
 
+    /// The bytes of `key`, or `None` when it is not stored.
+    pub async fn get_object(&self, key: &str) -> Result<Option<bytes::Bytes>> {
+        let url = GetObject::new(&self.bucket, Some(&self.keys), key).sign(OWN_CALL_TTL);
+        let response = self
+            .send(reqwest::Method::GET, url, &[], Vec::new())
+            .await?;
+        match response.status().as_u16() {
+            404 => Ok(None),
+            200 => Ok(Some(response.bytes().await?)),
+            status => bail!("GET {key}: storage answered {status}"),
+        }
+    }
+
     /// Streams `key` once and hashes it: whole-object SHA-256 and MD5, plus the
     /// SHA-256 of each of `ranges` (consecutive byte lengths from the start).
     /// `None` when the object is not stored.

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use serde::Serialize;
 
-use crate::config::{Config, Faults};
+use crate::config::{AimedKind, Config, Faults};
 use crate::s3_client::{S3Client, Validity};
 
 /// Which API created an upload.
@@ -212,8 +212,11 @@ pub struct Inner {
     pub faults: Faults,
     /// Resources created by attach calls, in order.
     pub records: Vec<crate::api::attach::Record>,
-    /// The last record id given out.
+    /// The last id given out, for records and for Documents' folders, files and
+    /// versions alike (so that no two of them share an id).
     pub next_record_id: u64,
+    /// Company and project Documents: folders, files, versions.
+    pub documents: crate::documents::Documents,
     /// First successful answers of create calls, by caller token, method and path, and
     /// `Idempotency-Token` (see `api::idempotent`).
     pub idempotent: BTreeMap<String, Replay>,
@@ -244,6 +247,7 @@ impl AppState {
             faults: config.faults.clone().unwrap_or_default(),
             records: Vec::new(),
             next_record_id: 0,
+            documents: Default::default(),
             idempotent: BTreeMap::new(),
             idempotent_in_flight: BTreeSet::new(),
             rng: StdRng::seed_from_u64(config.seed),
@@ -367,12 +371,43 @@ impl Inner {
             .is_some_and(|rule| Self::take(&mut rule.next))
     }
 
-    /// Whether an `api_answer_dropped` rule has a count left.
+    /// Whether an `api_answer_dropped` rule, or an `api_faults` rule dropping answers,
+    /// has a count left.
     pub fn drop_armed(&self) -> bool {
         self.faults
             .api_answer_dropped
             .iter()
             .any(|rule| rule.next > 0)
+            || self
+                .faults
+                .api_faults
+                .iter()
+                .any(|rule| rule.next > 0 && rule.fault == AimedKind::AnswerDropped)
+    }
+
+    /// The `api_faults` rule a request with `method` and `path` takes, among those of
+    /// `kinds`: the first with a count left that matches and whose chance comes up
+    /// (one is taken from its count). A rule with rate 1 draws no random number, so
+    /// it leaves the other random choices as they were.
+    pub fn take_aimed(
+        &mut self,
+        method: &str,
+        path: &str,
+        kinds: &[AimedKind],
+    ) -> Option<AimedKind> {
+        for index in 0..self.faults.api_faults.len() {
+            let rule = &self.faults.api_faults[index];
+            if rule.next == 0 || !kinds.contains(&rule.fault) || !rule.matches(method, path) {
+                continue;
+            }
+            let (fault, rate) = (rule.fault, rule.rate);
+            if rate < 1.0 && !self.chance(rate) {
+                continue;
+            }
+            self.faults.api_faults[index].next -= 1;
+            return Some(fault);
+        }
+        None
     }
 
     /// Takes one from a "next N" fault counter; true when it was positive.
@@ -396,6 +431,15 @@ pub fn unix(time: SystemTime) -> u64 {
 /// Unix seconds now.
 pub fn now_unix() -> u64 {
     unix(SystemTime::now())
+}
+
+/// Now as RFC 3339 in whole seconds (`2026-11-23T10:15:00Z`), as Procore writes its
+/// `created_at`.
+pub fn now_rfc3339() -> String {
+    let now = jiff::Timestamp::now();
+    jiff::Timestamp::from_second(now.as_second())
+        .unwrap_or(now)
+        .to_string()
 }
 
 /// Headers as (lowercase name, value) pairs, in arrival order.

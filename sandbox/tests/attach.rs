@@ -430,13 +430,15 @@ async fn every_create_call_honours_an_idempotency_token() {
             json!({"file_name": "v.pdf", "file_size": v2.len(), "sha256": sha256_hex(&v2),
                    "segments": declare_segments(&v2, 1000, false)}),
         ),
+        // Files with `unique_name`: each new one is created beside the others (a
+        // name taken is refused without it, as Procore does).
         (
             "/rest/v1.0/files?project_id=42",
-            json!({"file": {"upload_uuid": png, "name": "site.png"}}),
+            json!({"file": {"upload_uuid": png, "name": "site.png", "unique_name": true}}),
         ),
         (
             "/rest/v1.0/companies/7/files",
-            json!({"file": {"upload_uuid": png, "name": "site.png"}}),
+            json!({"file": {"upload_uuid": png, "name": "site.png", "unique_name": true}}),
         ),
         (
             "/rest/v1.0/images?project_id=42",

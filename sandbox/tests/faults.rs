@@ -468,3 +468,148 @@ async fn a_dropped_answer_aimed_at_a_v1_complete_then_at_show_upload() {
         ]
     );
 }
+
+/// `api_faults`: a 429, a 503, a lost answer and a dropped one, each aimed by method
+/// and path, taken by as many matching requests as the rule counts and by no other
+/// request; the work behind a lost answer is done once, and the same token gets it.
+#[tokio::test]
+async fn faults_aimed_by_method_and_path() {
+    let h = Harness::embedded().await;
+    let incidents = "/rest/v1.0/projects/42/incidents";
+    h.set_faults(json!({"retry_after_secs": 4, "api_faults": [
+        {"fault": "429", "method": "post", "path": "/rest/v1.0/projects/*/incidents"},
+        {"fault": "503", "method": "POST", "path": "/rest/v1.0/projects/*/incidents", "next": 2},
+        {"fault": "answer_lost", "path": "/rest/v1.0/projects/*/incidents"},
+        {"fault": "answer_dropped", "method": "POST", "path": "/rest/v1.0/projects/*/incidents"},
+    ]}))
+    .await;
+    // Not aimed at: another path. While a drop is armed, every answer closes its
+    // connection (see `api_answer_dropped`).
+    let other = h
+        .api(Method::POST, "/rest/v1.0/companies/7/uploads")
+        .json(&json!({"response_filename": "a.png"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 201, "another path takes nothing");
+    assert_eq!(other.headers()["connection"], "close");
+    let send = || {
+        h.api(Method::POST, incidents)
+            .header("Idempotency-Token", "aimed-1")
+            .json(&json!({"incident": {"title": "gate"}}))
+            .send()
+    };
+    let limited = send().await.unwrap();
+    assert_eq!(limited.status(), 429);
+    assert_eq!(limited.headers()["retry-after"], "4");
+    for _ in 0..2 {
+        assert_eq!(send().await.unwrap().status(), 503);
+    }
+    assert!(
+        h.attachments().await.is_empty(),
+        "nothing before the endpoint"
+    );
+    assert_eq!(send().await.unwrap().status(), 502, "the answer is lost");
+    assert_eq!(h.attachments().await.len(), 1, "after the work");
+    let error = send().await.expect_err("no answer at all");
+    assert!(!error.is_status(), "{error}");
+    let (status, answer) = json_of(send().await.unwrap()).await;
+    assert_eq!(status, 201, "every rule used up: {answer}");
+    assert_eq!(
+        answer["id"],
+        h.attachments().await[0]["id"],
+        "the first answer"
+    );
+    assert_eq!(h.attachments().await.len(), 1, "created once");
+    let faults: Vec<_> = h
+        .requests()
+        .await
+        .into_iter()
+        .filter(|r| r["path"] == incidents)
+        .map(|r| (r["status"].clone(), r["fault"].clone()))
+        .collect();
+    assert_eq!(
+        faults,
+        [
+            (json!(429), json!("429")),
+            (json!(503), json!("503")),
+            (json!(503), json!("503")),
+            (json!(502), json!("answer lost")),
+            (json!(0), json!("answer dropped")),
+            (json!(201), json!(null)),
+        ]
+    );
+    let left: Vec<_> = h.admin_json("faults").await["api_faults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|rule| rule["next"].clone())
+        .collect();
+    assert_eq!(left, [json!(0), json!(0), json!(0), json!(0)]);
+}
+
+/// An aimed rule's `rate`: 0 never fires, a fraction fires for about that share of
+/// the matching requests, as the seed decides (the same seed, the same requests);
+/// outside 0..=1 the settings are refused.
+#[tokio::test]
+async fn an_aimed_fault_fires_at_its_rate() {
+    async fn fired(seed: u64, rate: f64) -> Vec<bool> {
+        let h = Harness::with({
+            let mut config = config();
+            config.seed = seed;
+            config
+        })
+        .await;
+        h.set_faults(json!({"api_faults": [
+            {"fault": "503", "path": "/rest/v1.0/projects/42/incidents", "next": 1000, "rate": rate}
+        ]}))
+        .await;
+        let mut fired = Vec::new();
+        for _ in 0..40 {
+            let response = h
+                .api(Method::POST, "/rest/v1.0/projects/42/incidents")
+                .json(&json!({"incident": {}}))
+                .send()
+                .await
+                .unwrap();
+            fired.push(response.status() == 503);
+        }
+        fired
+    }
+    assert!(fired(1, 0.0).await.iter().all(|f| !f), "rate 0: never");
+    let first = fired(3, 0.5).await;
+    let count = first.iter().filter(|f| **f).count();
+    assert!((8..=32).contains(&count), "about half of 40: {count}");
+    assert_eq!(
+        fired(3, 0.5).await,
+        first,
+        "the same seed, the same choices"
+    );
+
+    let h = Harness::embedded().await;
+    for rate in [1.5, -0.1] {
+        let response = h
+            .http
+            .put(h.url("/_sandbox/faults"))
+            .json(&json!({"api_faults": [{"fault": "503", "rate": rate}]}))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        assert_eq!(status, 400, "{text}");
+        assert!(
+            text.contains("api_faults[0].rate must be from 0 to 1"),
+            "{text}"
+        );
+    }
+    let response = h
+        .http
+        .put(h.url("/_sandbox/faults"))
+        .json(&json!({"api_faults": [{"fault": "502"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400, "an unknown fault kind");
+    assert_eq!(h.admin_json("faults").await["api_faults"], json!([]));
+}

@@ -1,6 +1,7 @@
-//! Attaching uploads to resources, as Procore's API does it: project and company
-//! files, images, drawing areas, drawings and drawing uploads, accident logs and
-//! incidents (which can also be deleted: Procore's Delete Incident answers 204).
+//! Attaching uploads to resources, as Procore's API does it: images, drawing areas,
+//! drawings and drawing uploads, accident logs and incidents (which can also be
+//! deleted: Procore's Delete Incident answers 204). Project and company files live
+//! in Documents (`api::documents`), which records them here too.
 //!
 //! Every referenced upload must exist in the caller's company, belong to the caller
 //! and be finished (v1: stored; v2.1: `available`); a drawing upload's files must be
@@ -19,7 +20,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::{json_object, ApiError, Caller};
-use crate::state::{ApiVersion, AppState, Status, Transfer};
+use crate::state::{ApiVersion, AppState, Inner, Status, Transfer, Upload};
 
 /// One resource created by an attach call.
 #[derive(Debug, Clone, Serialize)]
@@ -59,13 +60,20 @@ where
 }
 
 /// The object under `key` of a request body (400 when it is not one).
-fn part<'a>(body: &'a Map<String, Value>, key: &str) -> Result<&'a Map<String, Value>, ApiError> {
+pub(super) fn part<'a>(
+    body: &'a Map<String, Value>,
+    key: &str,
+) -> Result<&'a Map<String, Value>, ApiError> {
     body.get(key)
         .and_then(Value::as_object)
         .ok_or_else(|| ApiError::bad_request(format!("the body must have a {key:?} object")))
 }
 
-fn text<'a>(object: &'a Map<String, Value>, key: &str, what: &str) -> Result<&'a str, ApiError> {
+pub(super) fn text<'a>(
+    object: &'a Map<String, Value>,
+    key: &str,
+    what: &str,
+) -> Result<&'a str, ApiError> {
     object
         .get(key)
         .and_then(Value::as_str)
@@ -158,6 +166,26 @@ async fn finished_upload(
     caller: &Caller,
     uuid: &str,
 ) -> Result<String, ApiError> {
+    let upload = finished(state, caller, uuid).await?;
+    let name = match &upload.file {
+        Some(file) => file.file_name.clone(),
+        None => upload
+            .request
+            .get("response_filename")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
+    };
+    Ok(name)
+}
+
+/// The upload `uuid` when it is a finished upload of the caller in its company (v1:
+/// stored; v2.1: `available`); 422 otherwise.
+pub(super) async fn finished(
+    state: &AppState,
+    caller: &Caller,
+    uuid: &str,
+) -> Result<Upload, ApiError> {
     let upload = state
         .lock()
         .uploads
@@ -189,16 +217,7 @@ async fn finished_upload(
             upload.status
         )));
     }
-    let name = match &upload.file {
-        Some(file) => file.file_name.clone(),
-        None => upload
-            .request
-            .get("response_filename")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string(),
-    };
-    Ok(name)
+    Ok(upload)
 }
 
 /// Stores a record and answers its id.
@@ -213,6 +232,28 @@ fn record(
     let mut inner = state.lock();
     inner.next_record_id += 1;
     let id = inner.next_record_id;
+    record_as(
+        &mut inner,
+        id,
+        kind,
+        caller,
+        project_id,
+        upload_uuids,
+        request,
+    );
+    id
+}
+
+/// Stores a record under `id`, an id given out already (a Documents file's).
+pub(super) fn record_as(
+    inner: &mut Inner,
+    id: u64,
+    kind: &'static str,
+    caller: &Caller,
+    project_id: Option<u64>,
+    upload_uuids: Vec<String>,
+    request: &Map<String, Value>,
+) {
     inner.records.push(Record {
         id,
         kind,
@@ -221,7 +262,6 @@ fn record(
         upload_uuids,
         request: Value::Object(request.clone()),
     });
-    id
 }
 
 /// What every attach handler needs: the state and the authenticated caller (put
@@ -248,58 +288,6 @@ impl axum::extract::FromRequestParts<AppState> for Ctx {
             caller,
         })
     }
-}
-
-/// POST `/rest/v1.0/files?project_id=` and `/rest/v1.0/companies/{id}/files`.
-async fn file(
-    state: &AppState,
-    caller: &Caller,
-    kind: &'static str,
-    project_id: Option<u64>,
-    body: Map<String, Value>,
-) -> Result<Response, ApiError> {
-    created(async {
-        let file = part(&body, "file")?;
-        let uuid = text(file, "upload_uuid", "file")?;
-        let name = text(file, "name", "file")?;
-        finished_upload(state, caller, uuid).await?;
-        let id = record(state, kind, caller, project_id, vec![uuid.into()], &body);
-        Ok(json!({
-            "id": id,
-            "name": name,
-            "parent_id": file.get("parent_id").cloned().unwrap_or(Value::Null),
-            "description": file.get("description").cloned().unwrap_or(Value::Null),
-            "file_versions": [{ "id": id, "upload_uuid": uuid }],
-        }))
-    })
-    .await
-}
-
-/// POST `/rest/v1.0/files?project_id=`.
-pub async fn project_file(
-    Ctx { state, caller }: Ctx,
-    Query(query): Query<HashMap<String, String>>,
-    body: axum::body::Bytes,
-) -> Result<Response, ApiError> {
-    let project = project_query(&query)?;
-    let body = json_object(&body)?;
-    file(&state, &caller, "project_file", Some(project), body).await
-}
-
-/// POST `/rest/v1.0/companies/{company_id}/files`.
-pub async fn company_file(
-    Ctx { state, caller }: Ctx,
-    Path(company_id): Path<u64>,
-    body: axum::body::Bytes,
-) -> Result<Response, ApiError> {
-    if company_id != caller.company_id {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "Procore-Company-Id does not match the company in the path",
-        ));
-    }
-    let body = json_object(&body)?;
-    file(&state, &caller, "company_file", None, body).await
 }
 
 /// POST `/rest/v1.0/images?project_id=` with `{"upload": {uuid, image_name,

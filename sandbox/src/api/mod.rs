@@ -4,6 +4,7 @@
 
 mod admin;
 pub mod attach;
+pub mod documents;
 mod v1;
 mod v2;
 pub mod validate;
@@ -19,6 +20,7 @@ use axum::{Json, Router};
 use rand::Rng;
 use serde_json::json;
 
+use crate::config::AimedKind;
 use crate::state::{header_pairs, ApiVersion, AppState, Inner, LoggedRequest, Replay, Upload};
 
 /// The API router.
@@ -48,10 +50,31 @@ pub fn router(state: AppState) -> Router {
             "/rest/{version}/companies/{company_id}/projects/{project_id}/uploads/{uuid}",
             get(show).patch(complete),
         )
-        .route("/rest/v1.0/files", post(attach::project_file))
+        .route("/rest/v1.0/files", post(documents::create_file))
         .route(
             "/rest/v1.0/companies/{company_id}/files",
-            post(attach::company_file),
+            post(documents::create_file),
+        )
+        .route(
+            "/rest/v1.0/folders",
+            get(documents::list_root).post(documents::create_folder),
+        )
+        .route(
+            "/rest/v1.0/companies/{company_id}/folders",
+            get(documents::list_root).post(documents::create_folder),
+        )
+        .route("/rest/v1.0/folders/{id}", get(documents::show_folder))
+        .route(
+            "/rest/v1.0/companies/{company_id}/folders/{id}",
+            get(documents::show_folder),
+        )
+        .route(
+            "/rest/v1.0/file_versions",
+            post(documents::create_file_version),
+        )
+        .route(
+            "/rest/v1.0/companies/{company_id}/file_versions",
+            post(documents::create_file_version),
         )
         .route("/rest/v1.0/images", post(attach::image))
         .route(
@@ -87,11 +110,13 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// An API error: `{"errors": "<message>"}` with a status.
+/// An API error: `{"errors": "<message>"}` with a status, or another body where
+/// Procore answers one (see [`ApiError::with_body`]).
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
     message: String,
+    body: Option<serde_json::Value>,
 }
 
 impl ApiError {
@@ -100,6 +125,17 @@ impl ApiError {
         Self {
             status,
             message: message.into(),
+            body: None,
+        }
+    }
+
+    /// An error with `status` and exactly `body`, e.g. a Rails validation error
+    /// `{"errors": {"name": ["has already been taken"]}}`.
+    pub fn with_body(status: StatusCode, body: serde_json::Value) -> Self {
+        Self {
+            status,
+            message: body.to_string(),
+            body: Some(body),
         }
     }
 
@@ -121,7 +157,10 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(json!({ "errors": self.message }))).into_response()
+        let body = self
+            .body
+            .unwrap_or_else(|| json!({ "errors": self.message }));
+        (self.status, Json(body)).into_response()
     }
 }
 
@@ -468,20 +507,33 @@ fn preflight(headers: &HeaderMap) -> Response {
 /// Procore's gate in front of every `/rest/` request: injected faults, the bearer
 /// token, the company header, then the rate limit.
 async fn guard(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let method = request.method().as_str().to_string();
+    let path = request.uri().path().to_string();
     let (latency, forced_401, forced_429, forced_503, canned, retry_after) = {
         let mut inner = state.lock();
         let faults = &mut inner.faults;
         // One injected answer per request: a pending 401 first, then a 429, then a 503,
-        // then a canned answer.
+        // then a canned answer, then a 429 or 503 aimed at this request.
         let forced_401 = Inner::take(&mut faults.api_401_next);
-        let forced_429 = !forced_401 && Inner::take(&mut faults.api_429_next);
-        let forced_503 = !forced_401 && !forced_429 && Inner::take(&mut faults.api_error_next);
+        let mut forced_429 = !forced_401 && Inner::take(&mut faults.api_429_next);
+        let mut forced_503 = !forced_401 && !forced_429 && Inner::take(&mut faults.api_error_next);
         let canned =
             (!forced_401 && !forced_429 && !forced_503 && !faults.api_canned_next.is_empty())
                 .then(|| faults.api_canned_next.remove(0));
-        let retry_after = faults.retry_after_secs.unwrap_or(1);
+        let (retry_after, latency) = (faults.retry_after_secs.unwrap_or(1), faults.api_latency_ms);
+        if !forced_401 && !forced_429 && !forced_503 && canned.is_none() {
+            match inner.take_aimed(
+                &method,
+                &path,
+                &[AimedKind::TooManyRequests, AimedKind::Unavailable],
+            ) {
+                Some(AimedKind::TooManyRequests) => forced_429 = true,
+                Some(AimedKind::Unavailable) => forced_503 = true,
+                _ => {}
+            }
+        }
         (
-            faults.api_latency_ms,
+            latency,
             forced_401,
             forced_429,
             forced_503,
@@ -546,9 +598,24 @@ async fn guard(State(state): State<AppState>, mut request: Request, next: Next) 
                 .max(1),
         )
     } else {
-        let dropping = state
-            .lock()
-            .take_drop(request.method().as_str(), request.uri().path());
+        // A dropped or lost answer is decided on arrival: the untargeted rules first,
+        // then the aimed ones.
+        let (dropping, losing) = {
+            let mut inner = state.lock();
+            if inner.take_drop(&method, &path) {
+                (true, false)
+            } else {
+                let aimed = inner.take_aimed(
+                    &method,
+                    &path,
+                    &[AimedKind::AnswerDropped, AimedKind::AnswerLost],
+                );
+                (
+                    aimed == Some(AimedKind::AnswerDropped),
+                    aimed == Some(AimedKind::AnswerLost),
+                )
+            }
+        };
         let key = idempotency_key(&token, &request);
         request
             .extensions_mut()
@@ -561,7 +628,7 @@ async fn guard(State(state): State<AppState>, mut request: Request, next: Next) 
         if dropping {
             return with_fault(dropped(), "answer dropped");
         }
-        if Inner::take(&mut state.lock().faults.api_answer_lost_next) {
+        if losing || Inner::take(&mut state.lock().faults.api_answer_lost_next) {
             let lost = ApiError::new(StatusCode::BAD_GATEWAY, "the answer was lost (injected)");
             return with_fault(lost.into_response(), "answer lost");
         }
