@@ -145,6 +145,10 @@ pub enum Error {
         /// The exception or error event, where there is one.
         cause: Option<Cause>,
     },
+    /// A file's name is taken in its Procore folder and `onExisting: "error"` says
+    /// not to touch what is there (`uploadFolder`); nothing was sent for it.
+    #[error("name taken: {0}")]
+    NameTaken(String),
     /// The store of upload states (IndexedDB or the caller's) failed.
     #[error("the upload state store failed: {message}")]
     Store {
@@ -177,6 +181,7 @@ impl Error {
             Error::Timeout(_) => "TIMEOUT",
             Error::Worker { .. } => "WORKER",
             Error::Store { .. } => "STORE",
+            Error::NameTaken(_) => "NAME_TAKEN",
         }
     }
 
@@ -326,6 +331,7 @@ mod tests {
             ),
             (Error::Expired("x".into()), "EXPIRED"),
             (Error::store("x"), "STORE"),
+            (Error::NameTaken("x".into()), "NAME_TAKEN"),
             (Error::MissingEtag { url: "u".into() }, "MISSING_ETAG"),
             (
                 Error::AccessToken {
