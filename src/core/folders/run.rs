@@ -358,6 +358,7 @@ impl Run {
             .find(|placed| placed.path == path)
             .cloned();
         let last = Rc::new(Cell::new(None));
+        let from_record = recorded.is_some();
         let result = match recorded {
             Some(placed) => FileResult {
                 path: placed.path,
@@ -399,6 +400,8 @@ impl Run {
                 eta_seconds: Some(0),
             };
             (self.reports.file)(&path, &done);
+        }
+        if ok && !from_record {
             self.placed.borrow_mut().push(Placed {
                 path,
                 status: result.status,
@@ -635,7 +638,11 @@ impl Run {
                 (env.on_store_error)(&error);
             }
         }
-        let all_placed = self.placed.borrow().len() == self.job.plan.files.len()
+        let all_placed = self
+            .results
+            .borrow()
+            .iter()
+            .all(|result| result.as_ref().is_some_and(|r| r.status != FileStatus::Failed))
             && self
                 .scheduler
                 .borrow()
