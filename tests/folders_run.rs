@@ -1074,6 +1074,12 @@ fn a_folder_failing_fails_what_is_below_it() {
         .map(|f| f.path.as_str())
         .collect();
     assert_eq!(failed, ["plans/B", "plans/B/deeper", "plans/B/deeper/deepest"]);
+    for folder in result.folders.iter().filter(|f| f.error.is_some()) {
+        let error = folder.error.as_ref().unwrap();
+        assert_eq!(error.http().map(|(status, _)| status), Some(403), "{error}");
+    }
+    let b1 = result.files.iter().find(|f| f.path == "plans/B/b1.pdf").unwrap();
+    assert_eq!(b1.error.as_ref().and_then(|e| e.http()).map(|(s, _)| s), Some(403));
     let got = statuses(&result);
     for (path, status) in &got {
         let below = path.starts_with("plans/B/");

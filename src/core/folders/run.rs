@@ -230,6 +230,12 @@ pub async fn upload_tree<H: Http, T: Tokens, S: Store + ?Sized, B: HashBackend>(
             workers.push(run.folder_worker(env));
         }
         join(join_all(files), join_all(workers)).await;
+        // The last word is where the tree stands, paced or not.
+        let now = (run.reports.clock)();
+        let held_back = run.tracker.borrow_mut().flush(now);
+        if let Some(report) = held_back {
+            (run.reports.tree)(&report);
+        }
         run.ended.set(true);
         run.changes.wake_all();
     };
