@@ -517,7 +517,9 @@ fn optional<'v, T>(
 /// Which stored entries to delete at `now_ms`. Only the library's own keys
 /// ([`is_own_key`]) are considered, whatever they hold; of those: entries that are
 /// not states of this format (corrupt text), states past their association
-/// deadline, and beyond `max` the least recently updated.
+/// deadline, and beyond `max` the least recently updated. Tree records
+/// ([`TREE_KEY_PREFIX`]) are no states: dropped once unreadable or unchanged for
+/// [`TREE_RECORD_MS`], never counted towards `max`.
 pub fn entries_to_drop(entries: &[(String, String)], now_ms: u64, max: usize) -> Vec<String> {
     let mut drop = Vec::new();
     let mut kept: Vec<(u64, &str)> = Vec::new();
