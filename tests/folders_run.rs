@@ -18,9 +18,7 @@ use procore_upload::core::engine::{Phase, UploadOptions};
 use procore_upload::core::folders::existing::OnExisting;
 use procore_upload::core::folders::plan::{plan, Entry, EntryKind};
 use procore_upload::core::folders::report::{FileStatus, TreeProgress, TreeResult};
-use procore_upload::core::folders::run::{
-    upload_tree, FileFacts, TreeEnv, TreeJob, TreeReports,
-};
+use procore_upload::core::folders::run::{upload_tree, FileFacts, TreeEnv, TreeJob, TreeReports};
 use procore_upload::core::hash::{hash_bytes, InThread};
 use procore_upload::core::http::{Body, Http, Method, Request, Response, Target};
 use procore_upload::core::plan::{ApiVersion, Segmented, MIB};
@@ -110,7 +108,11 @@ fn route(url: &str) -> (String, String, HashMap<String, String>) {
         return ("c7".into(), rest.into(), query);
     }
     if let Some(rest) = path.strip_prefix("/rest/v1.0/") {
-        assert_eq!(query.get("project_id").map(String::as_str), Some("42"), "{url}");
+        assert_eq!(
+            query.get("project_id").map(String::as_str),
+            Some("42"),
+            "{url}"
+        );
         return ("p42".into(), rest.into(), query);
     }
     panic!("unexpected Documents URL {url}");
@@ -158,10 +160,18 @@ impl Model {
         id
     }
 
-    /// Another client takes the name the request is about to create.
+    /// Another client takes the name the request is about to create (unless it
+    /// is taken already: Procore would refuse the other client too).
     fn race(&mut self, request: &Request) {
         let (level, what, _) = route(&request.url);
         let body = body_json(request);
+        let item = &body[if what == "folders" { "folder" } else { "file" }];
+        let (parent, name) = (item["parent_id"].as_u64(), item["name"].as_str().unwrap());
+        if self.folder_at(&level, parent, name).is_some()
+            || self.file_at(&level, parent, name).is_some()
+        {
+            return;
+        }
         match what.as_str() {
             "folders" => {
                 let f = &body["folder"];
@@ -481,9 +491,7 @@ impl Http for Procore {
         self.log.borrow_mut().push(request.clone());
         self.in_flight.set(self.in_flight.get() + 1);
         let _guard = InFlight(self.in_flight.clone());
-        self.wakeup
-            .until(&|| !(self.hold.borrow())(&request))
-            .await;
+        self.wakeup.until(&|| !(self.hold.borrow())(&request)).await;
         let fault = (self.fault.borrow_mut())(&request);
         let response = match fault {
             Some(Fault::Answer(status, headers)) => Response {
@@ -545,7 +553,10 @@ fn tree(files: &[(&str, usize)], dirs: &[&str]) -> Tree {
     for (n, &(path, size)) in files.iter().enumerate() {
         entries.push(Entry {
             path: path.into(),
-            kind: EntryKind::File { size: size as u64, index: n },
+            kind: EntryKind::File {
+                size: size as u64,
+                index: n,
+            },
         });
         let mut content = data(size);
         // Each file its own bytes.
@@ -685,7 +696,10 @@ fn statuses(result: &TreeResult) -> Vec<(String, FileStatus)> {
 }
 
 fn all(result: &TreeResult, status: FileStatus) -> bool {
-    result.files.iter().all(|f| f.status == status && f.error.is_none())
+    result
+        .files
+        .iter()
+        .all(|f| f.status == status && f.error.is_none())
 }
 
 /// The usual tree as the model should hold it, each file with `versions`.
@@ -752,7 +766,12 @@ fn a_nested_tree_arrives_as_the_same_tree() {
         let http = Procore::new();
         let store = MemoryStore::default();
         let t = usual();
-        let (result, seen) = run(&http, &store, &t, job(&t, project, OnExisting::Version, false));
+        let (result, seen) = run(
+            &http,
+            &store,
+            &t,
+            job(&t, project, OnExisting::Version, false),
+        );
         assert!(all(&result, FileStatus::Created), "{result:#?}");
         assert_eq!(http.model.borrow().tree(level(project)), usual_in_model(1));
         assert_eq!(http.sent(Method::Post, "/folders"), 8, "each folder once");
@@ -775,11 +794,17 @@ fn a_nested_tree_arrives_as_the_same_tree() {
         assert_eq!(http.sent(Method::Get, "/folders"), 1);
         for file in &result.files {
             assert_eq!(file.name.as_deref(), file.path.rsplit('/').next());
-            assert!(file.file_id.is_some() && file.version_id.is_some(), "{file:?}");
+            assert!(
+                file.file_id.is_some() && file.version_id.is_some(),
+                "{file:?}"
+            );
         }
         bytes_checked(&http, &t, &result);
         let last = *seen.tree.borrow().last().unwrap();
-        assert_eq!((last.files_done, last.files_failed, last.files_total), (5, 0, 5));
+        assert_eq!(
+            (last.files_done, last.files_failed, last.files_total),
+            (5, 0, 5)
+        );
         assert_eq!(last.bytes.phase, Phase::Done);
         assert_eq!(last.bytes.bytes_uploaded, 105);
         let files = seen.files.borrow();
@@ -818,15 +843,32 @@ fn a_second_run_does_what_on_existing_says() {
             assert_eq!(http.sent(Method::Post, "/files?"), 0);
             for file in &result.files {
                 let model = http.model.borrow();
-                let kept = model.files.iter().find(|f| Some(f.id) == file.file_id).unwrap();
+                let kept = model
+                    .files
+                    .iter()
+                    .find(|f| Some(f.id) == file.file_id)
+                    .unwrap();
                 assert_eq!(kept.versions[1].0, file.version_id.unwrap());
                 assert_eq!(Some(&kept.versions[1].1), file.upload_uuid.as_ref());
             }
         }),
         (OnExisting::Rename, |http, result| {
             assert!(all(result, FileStatus::Renamed), "{result:#?}");
-            let names: Vec<&str> = result.files.iter().map(|f| f.name.as_deref().unwrap()).collect();
-            assert_eq!(names, ["a1 (1).pdf", "a2 (1).pdf", "b1 (1).pdf", "p (1).jpg", "top (1).txt"]);
+            let names: Vec<&str> = result
+                .files
+                .iter()
+                .map(|f| f.name.as_deref().unwrap())
+                .collect();
+            assert_eq!(
+                names,
+                [
+                    "a1 (1).pdf",
+                    "a2 (1).pdf",
+                    "b1 (1).pdf",
+                    "p (1).jpg",
+                    "top (1).txt"
+                ]
+            );
             let log = http.log.borrow();
             let creates: Vec<Value> = log
                 .iter()
@@ -838,7 +880,10 @@ fn a_second_run_does_what_on_existing_says() {
         }),
         (OnExisting::Skip, |http, result| {
             assert!(all(result, FileStatus::Skipped), "{result:#?}");
-            assert!(result.files.iter().all(|f| f.file_id.is_some() && f.upload_uuid.is_none()));
+            assert!(result
+                .files
+                .iter()
+                .all(|f| f.file_id.is_some() && f.upload_uuid.is_none()));
             assert_eq!(http.sent(Method::Post, "/uploads"), 0, "no bytes sent");
             assert_eq!(http.sent(Method::Put, ""), 0);
             assert_eq!(http.model.borrow().tree("p42"), usual_in_model(1));
@@ -858,11 +903,20 @@ fn a_second_run_does_what_on_existing_says() {
         let http = Procore::new();
         let store = MemoryStore::default();
         let t = usual();
-        let (first, _) = run(&http, &store, &t, job(&t, Some(42), OnExisting::Version, false));
+        let (first, _) = run(
+            &http,
+            &store,
+            &t,
+            job(&t, Some(42), OnExisting::Version, false),
+        );
         assert!(all(&first, FileStatus::Created));
         http.clear_log();
         let (second, _) = run(&http, &store, &t, job(&t, Some(42), policy, false));
-        assert_eq!(http.sent(Method::Post, "/folders"), 0, "{policy:?}: no folder created");
+        assert_eq!(
+            http.sent(Method::Post, "/folders"),
+            0,
+            "{policy:?}: no folder created"
+        );
         assert!(second.folders.iter().all(|f| !f.created && f.id.is_some()));
         let ids = |r: &TreeResult| r.folders.iter().map(|f| f.id).collect::<Vec<_>>();
         assert_eq!(ids(&first), ids(&second), "the same folders");
@@ -882,7 +936,12 @@ fn folders_already_there_are_reused() {
     }
     let store = MemoryStore::default();
     let t = usual();
-    let (result, _) = run(&http, &store, &t, job(&t, Some(42), OnExisting::Version, false));
+    let (result, _) = run(
+        &http,
+        &store,
+        &t,
+        job(&t, Some(42), OnExisting::Version, false),
+    );
     assert!(all(&result, FileStatus::Created), "{result:#?}");
     let created: Vec<(&str, bool)> = result
         .folders
@@ -933,7 +992,12 @@ fn creates_racing_another_client_reuse_and_version() {
     });
     let store = MemoryStore::default();
     let t = usual();
-    let (result, _) = run(&http, &store, &t, job(&t, Some(42), OnExisting::Version, false));
+    let (result, _) = run(
+        &http,
+        &store,
+        &t,
+        job(&t, Some(42), OnExisting::Version, false),
+    );
     let raced = &result.folders[0];
     assert_eq!((raced.path.as_str(), raced.created), ("plans", false));
     assert!(result.folders[1..].iter().all(|f| f.created));
@@ -945,19 +1009,30 @@ fn creates_racing_another_client_reuse_and_version() {
         .collect();
     assert_eq!(versioned.len(), 1, "{result:#?}");
     assert_eq!(
-        result.files.iter().filter(|f| f.status == FileStatus::Created).count(),
+        result
+            .files
+            .iter()
+            .filter(|f| f.status == FileStatus::Created)
+            .count(),
         4
     );
     // One folder and one file per name; the raced file with the other client's
     // version and this run's.
     let mut expected = usual_in_model(1);
-    let racer = expected.iter_mut().find(|e| e.starts_with(versioned[0])).unwrap();
+    let racer = expected
+        .iter_mut()
+        .find(|e| e.starts_with(versioned[0]))
+        .unwrap();
     *racer = format!("{} #2", versioned[0]);
     assert_eq!(http.model.borrow().tree("p42"), expected);
     // The folder's create and the file's create, each answered once "taken".
     assert_eq!(http.sent(Method::Post, "/folders?"), 8);
     assert_eq!(http.sent(Method::Post, "/files?"), 5);
-    assert_eq!(http.sent(Method::Post, "/uploads"), 5, "the raced file's bytes sent once");
+    assert_eq!(
+        http.sent(Method::Post, "/uploads"),
+        5,
+        "the raced file's bytes sent once"
+    );
 }
 
 /// 429 and 503 on folder listings and creates, file creates and versions, and
@@ -969,7 +1044,12 @@ fn faults_on_documents_calls_are_retried_without_duplicates() {
         let http = Procore::new();
         let store = MemoryStore::default();
         let t = usual();
-        let (first, _) = run(&http, &store, &t, job(&t, Some(42), OnExisting::Version, false));
+        let (first, _) = run(
+            &http,
+            &store,
+            &t,
+            job(&t, Some(42), OnExisting::Version, false),
+        );
         assert!(all(&first, FileStatus::Created));
         // Twice over: a tree made afresh at company level, and versions of the
         // project tree.
@@ -996,7 +1076,12 @@ fn faults_on_documents_calls_are_retried_without_duplicates() {
                 }
             });
             http.clear_log();
-            let (result, _) = run(&http, &store, &t, job(&t, project, OnExisting::Version, false));
+            let (result, _) = run(
+                &http,
+                &store,
+                &t,
+                job(&t, project, OnExisting::Version, false),
+            );
             let expected = if project.is_some() {
                 FileStatus::Versioned
             } else {
@@ -1021,12 +1106,20 @@ fn faults_on_documents_calls_are_retried_without_duplicates() {
 #[test]
 fn one_file_failing_leaves_the_others_in_place() {
     let http = Procore::new();
-    http.model.borrow_mut().storage_fails.insert("a2.pdf".into());
+    http.model
+        .borrow_mut()
+        .storage_fails
+        .insert("a2.pdf".into());
     let store = MemoryStore::default();
     let t = usual();
     let seen;
     let result;
-    (result, seen) = run(&http, &store, &t, job(&t, Some(42), OnExisting::Version, false));
+    (result, seen) = run(
+        &http,
+        &store,
+        &t,
+        job(&t, Some(42), OnExisting::Version, false),
+    );
     for file in &result.files {
         if file.path == "plans/A/a2.pdf" {
             assert_eq!(file.status, FileStatus::Failed);
@@ -1049,7 +1142,10 @@ fn one_file_failing_leaves_the_others_in_place() {
         .into_iter()
         .map(|(k, _)| k)
         .collect();
-    assert!(keys.iter().any(|k| k.starts_with("procore-upload/tree/")), "{keys:?}");
+    assert!(
+        keys.iter().any(|k| k.starts_with("procore-upload/tree/")),
+        "{keys:?}"
+    );
 }
 
 /// A folder that cannot be made fails every file below it; the rest arrive.
@@ -1066,30 +1162,53 @@ fn a_folder_failing_fails_what_is_below_it() {
     });
     let store = MemoryStore::default();
     let t = usual();
-    let (result, _) = run(&http, &store, &t, job(&t, Some(42), OnExisting::Version, false));
+    let (result, _) = run(
+        &http,
+        &store,
+        &t,
+        job(&t, Some(42), OnExisting::Version, false),
+    );
     let failed: Vec<&str> = result
         .folders
         .iter()
         .filter(|f| f.error.is_some())
         .map(|f| f.path.as_str())
         .collect();
-    assert_eq!(failed, ["plans/B", "plans/B/deeper", "plans/B/deeper/deepest"]);
+    assert_eq!(
+        failed,
+        ["plans/B", "plans/B/deeper", "plans/B/deeper/deepest"]
+    );
     for folder in result.folders.iter().filter(|f| f.error.is_some()) {
         let error = folder.error.as_ref().unwrap();
         assert_eq!(error.http().map(|(status, _)| status), Some(403), "{error}");
     }
-    let b1 = result.files.iter().find(|f| f.path == "plans/B/b1.pdf").unwrap();
-    assert_eq!(b1.error.as_ref().and_then(|e| e.http()).map(|(s, _)| s), Some(403));
+    let b1 = result
+        .files
+        .iter()
+        .find(|f| f.path == "plans/B/b1.pdf")
+        .unwrap();
+    assert_eq!(
+        b1.error.as_ref().and_then(|e| e.http()).map(|(s, _)| s),
+        Some(403)
+    );
     let got = statuses(&result);
     for (path, status) in &got {
         let below = path.starts_with("plans/B/");
         assert_eq!(
             *status,
-            if below { FileStatus::Failed } else { FileStatus::Created },
+            if below {
+                FileStatus::Failed
+            } else {
+                FileStatus::Created
+            },
             "{path}"
         );
     }
-    assert_eq!(http.sent(Method::Post, "/uploads"), 4, "nothing sent for b1");
+    assert_eq!(
+        http.sent(Method::Post, "/uploads"),
+        4,
+        "nothing sent for b1"
+    );
 }
 
 /// Dropping the run mid-way stops everything at once: nothing left in flight,
@@ -1134,14 +1253,17 @@ fn a_resumed_run_skips_what_is_in_place_and_sends_what_is_missing() {
     let store = MemoryStore::default();
     let big = 2 * SEGMENT + 10;
     let t = tree(
-        &[("a/small.txt", 10), ("a/big.bin", big), ("b/small.txt", 10), ("b/late.txt", 7)],
+        &[
+            ("a/small.txt", 10),
+            ("a/big.bin", big),
+            ("b/small.txt", 10),
+            ("b/late.txt", 7),
+        ],
         &[],
     );
     // The first run: big.bin's second part and late.txt's bytes wait; the small
     // files get placed; then the run is dropped (a reload, close()).
-    http.hold(|r| {
-        r.method == Method::Put && (r.url.contains("/part/1") || r.url.contains("U4/"))
-    });
+    http.hold(|r| r.method == Method::Put && (r.url.contains("/part/1") || r.url.contains("U4/")));
     let shared = Shared::new(tokens(), limits());
     let hasher = |i: usize| Ok(InThread::new(t.bytes[i].as_slice()));
     let seen = Rc::new(Seen::default());
@@ -1155,14 +1277,22 @@ fn a_resumed_run_skips_what_is_in_place_and_sends_what_is_missing() {
             &seen
         ));
         assert!(settle(running.as_mut()).is_pending());
-        assert_eq!(http.in_flight.get(), 2, "big.bin's part 1 and late.txt held");
+        assert_eq!(
+            http.in_flight.get(),
+            2,
+            "big.bin's part 1 and late.txt held"
+        );
     }
     let kept: Vec<String> = pollster::block_on(store.list())
         .unwrap()
         .into_iter()
         .map(|(k, _)| k)
         .collect();
-    assert_eq!(kept.len(), 3, "the tree record and two task states: {kept:?}");
+    assert_eq!(
+        kept.len(),
+        3,
+        "the tree record and two task states: {kept:?}"
+    );
     assert!(kept.iter().any(|k| k.ends_with("/a/big.bin")), "{kept:?}");
     assert!(kept.iter().any(|k| k.ends_with("/b/late.txt")), "{kept:?}");
     let uploads = http.model.borrow().uploads.clone();
@@ -1188,7 +1318,12 @@ fn a_resumed_run_skips_what_is_in_place_and_sends_what_is_missing() {
     http.release();
     http.clear_log();
 
-    let (result, _) = run(&http, &store, &t, job(&t, Some(42), OnExisting::Version, true));
+    let (result, _) = run(
+        &http,
+        &store,
+        &t,
+        job(&t, Some(42), OnExisting::Version, true),
+    );
     assert_eq!(
         statuses(&result),
         [
@@ -1201,7 +1336,14 @@ fn a_resumed_run_skips_what_is_in_place_and_sends_what_is_missing() {
     );
     assert_eq!(
         http.model.borrow().tree("p42"),
-        ["a/", "a/big.bin #1", "a/small.txt #1", "b/", "b/late.txt #1", "b/small.txt #1"]
+        [
+            "a/",
+            "a/big.bin #1",
+            "a/small.txt #1",
+            "b/",
+            "b/late.txt #1",
+            "b/small.txt #1"
+        ]
     );
     let puts: Vec<String> = http
         .log
@@ -1222,8 +1364,16 @@ fn a_resumed_run_skips_what_is_in_place_and_sends_what_is_missing() {
         1,
         "late.txt's part, on its upload: {puts:?}"
     );
-    assert_eq!(http.sent(Method::Post, "/uploads"), 0, "no upload made again");
-    assert_eq!(http.sent(Method::Post, "/files?"), 2, "big.bin and late.txt attached");
+    assert_eq!(
+        http.sent(Method::Post, "/uploads"),
+        0,
+        "no upload made again"
+    );
+    assert_eq!(
+        http.sent(Method::Post, "/files?"),
+        2,
+        "big.bin and late.txt attached"
+    );
     bytes_checked(&http, &t, &result);
     assert!(
         pollster::block_on(store.list()).unwrap().is_empty(),
@@ -1236,13 +1386,26 @@ fn a_resumed_run_skips_what_is_in_place_and_sends_what_is_missing() {
 #[test]
 fn without_resume_on_existing_decides() {
     let http = Procore::new();
-    http.model.borrow_mut().storage_fails.insert("a2.pdf".into());
+    http.model
+        .borrow_mut()
+        .storage_fails
+        .insert("a2.pdf".into());
     let store = MemoryStore::default();
     let t = usual();
-    let (first, _) = run(&http, &store, &t, job(&t, Some(42), OnExisting::Version, false));
+    let (first, _) = run(
+        &http,
+        &store,
+        &t,
+        job(&t, Some(42), OnExisting::Version, false),
+    );
     assert_eq!(first.files[1].status, FileStatus::Failed);
     http.model.borrow_mut().storage_fails.clear();
-    let (second, _) = run(&http, &store, &t, job(&t, Some(42), OnExisting::Version, false));
+    let (second, _) = run(
+        &http,
+        &store,
+        &t,
+        job(&t, Some(42), OnExisting::Version, false),
+    );
     let got = statuses(&second);
     for (path, status) in got {
         let expected = if path == "plans/A/a2.pdf" {
@@ -1252,4 +1415,97 @@ fn without_resume_on_existing_decides() {
         };
         assert_eq!(status, expected, "{path}");
     }
+}
+
+/// Sixty files in twenty folders, every folder call and Documents create under a
+/// mix of faults (lost answers, 429, 503, another client taking a folder's or a
+/// file's name first), many files waiting on the same folders at once: every
+/// folder once, every file once (a raced one with the other client's version and
+/// this run's), every file's bytes its own.
+#[test]
+fn many_files_under_mixed_faults_make_nothing_twice() {
+    let mut files = Vec::new();
+    for n in 0..60 {
+        let path = match n % 4 {
+            0 => format!("d{}/f{n}.txt", n % 5),
+            1 => format!("d{}/s{}/f{n}.txt", n % 5, n % 3),
+            2 => format!("d{}/s{}/t/f{n}.txt", n % 5, n % 3),
+            _ => format!("f{n}.txt"),
+        };
+        files.push((path, 3 + n));
+    }
+    let borrowed: Vec<(&str, usize)> = files.iter().map(|(p, s)| (p.as_str(), *s)).collect();
+    let t = tree(&borrowed, &["d0/empty", "e/f/g"]);
+    let http = Procore::new();
+    let (mut n, mut folders, mut creates) = (0, 0, 0);
+    let mut seen: HashSet<String> = HashSet::new();
+    http.faults(move |r| {
+        if r.target == Target::Storage || r.url.contains("/uploads") {
+            return None;
+        }
+        n += 1;
+        if r.method == Method::Post && r.url.contains("/folders?") {
+            folders += 1;
+            if folders % 5 == 2 {
+                return Some(Fault::Race);
+            }
+        }
+        if r.method == Method::Post && r.url.contains("/files?") {
+            creates += 1;
+            if creates % 9 == 4 {
+                return Some(Fault::Race);
+            }
+        }
+        match n % 7 {
+            0 if r.method == Method::Post => {
+                let token = r
+                    .headers
+                    .iter()
+                    .find(|(k, _)| k == "Idempotency-Token")
+                    .map(|(_, v)| v.clone())?;
+                seen.insert(token).then_some(Fault::Lost)
+            }
+            2 => Some(Fault::Answer(503, Vec::new())),
+            4 => Some(Fault::Answer(429, vec![("Retry-After".into(), "2".into())])),
+            _ => None,
+        }
+    });
+    let store = MemoryStore::default();
+    let job = job(&t, Some(42), OnExisting::Version, false);
+    let folder_count = job.plan.folders.len();
+    let (result, seen) = run(&http, &store, &t, job);
+    let model_tree = http.model.borrow().tree("p42");
+    let mut unique = model_tree.clone();
+    unique.dedup();
+    assert_eq!(unique, model_tree, "nothing twice");
+    let (model_folders, model_files): (Vec<&String>, Vec<&String>) =
+        model_tree.iter().partition(|e| e.ends_with('/'));
+    assert_eq!(model_folders.len(), folder_count);
+    assert_eq!(model_files.len(), 60);
+    assert!(result
+        .folders
+        .iter()
+        .all(|f| f.id.is_some() && f.error.is_none()));
+    let mut versioned = 0;
+    for file in &result.files {
+        let versions = if file.status == FileStatus::Versioned {
+            versioned += 1;
+            2
+        } else {
+            assert_eq!(file.status, FileStatus::Created, "{file:?}");
+            1
+        };
+        assert!(
+            model_tree.contains(&format!("{} #{versions}", file.path)),
+            "{file:?}"
+        );
+    }
+    assert!(versioned > 0, "a file create was raced");
+    assert!(
+        result.folders.iter().any(|f| !f.created),
+        "a folder create was raced"
+    );
+    bytes_checked(&http, &t, &result);
+    let last = *seen.tree.borrow().last().unwrap();
+    assert_eq!((last.files_done, last.files_total), (60, 60));
 }

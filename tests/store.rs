@@ -662,7 +662,10 @@ fn tree_keys_tell_trees_apart() {
         tree_fingerprint(scope, parent, entries)
     };
     let here = key(&scope(), Some(5), &base);
-    assert!(here.starts_with(TREE_KEY_PREFIX) && is_own_key(&here), "{here}");
+    assert!(
+        here.starts_with(TREE_KEY_PREFIX) && is_own_key(&here),
+        "{here}"
+    );
     assert!(here.starts_with("procore-upload/tree/7/42/5/"), "{here}");
     assert_eq!(here, key(&scope(), Some(5), &base.clone()));
     let company = StateScope {
@@ -678,12 +681,32 @@ fn tree_keys_tell_trees_apart() {
         key(&scope(), Some(6), &base),
         key(&company, Some(5), &base),
         key(&other_company, Some(5), &base),
-        key(&scope(), Some(5), &[base[0], entry("plans/b.pdf", Some(3), Some(1))]),
-        key(&scope(), Some(5), &[base[0], entry("plans/a.pdf", Some(4), Some(1))]),
-        key(&scope(), Some(5), &[base[0], entry("plans/a.pdf", Some(3), Some(2))]),
-        key(&scope(), Some(5), &[base[0], entry("plans/a.pdf", Some(3), None)]),
+        key(
+            &scope(),
+            Some(5),
+            &[base[0], entry("plans/b.pdf", Some(3), Some(1))],
+        ),
+        key(
+            &scope(),
+            Some(5),
+            &[base[0], entry("plans/a.pdf", Some(4), Some(1))],
+        ),
+        key(
+            &scope(),
+            Some(5),
+            &[base[0], entry("plans/a.pdf", Some(3), Some(2))],
+        ),
+        key(
+            &scope(),
+            Some(5),
+            &[base[0], entry("plans/a.pdf", Some(3), None)],
+        ),
         key(&scope(), Some(5), &base[1..]),
-        key(&scope(), Some(5), &[entry("plans", None, None), entry("plans/a.pdf", None, None)]),
+        key(
+            &scope(),
+            Some(5),
+            &[entry("plans", None, None), entry("plans/a.pdf", None, None)],
+        ),
     ];
     let mut all: Vec<&String> = others.iter().collect();
     all.push(&here);

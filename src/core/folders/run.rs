@@ -93,12 +93,15 @@ impl TreeJob {
     }
 }
 
+/// Where each file's progress goes: its path, its progress.
+pub type FileReport = Box<dyn Fn(&str, &Progress)>;
+
 /// Where a tree's progress goes.
 pub struct TreeReports {
     /// The whole tree's, paced.
     pub tree: Box<dyn Fn(&TreeProgress)>,
     /// Each file's (its path, its progress).
-    pub file: Box<dyn Fn(&str, &Progress)>,
+    pub file: FileReport,
     /// Ms, for the speeds.
     pub clock: Box<dyn Fn() -> f64>,
 }
@@ -129,17 +132,14 @@ struct Placed {
 }
 
 fn status_of(text: &str) -> Option<FileStatus> {
-    for status in [
+    [
         FileStatus::Created,
         FileStatus::Versioned,
         FileStatus::Renamed,
         FileStatus::Skipped,
-    ] {
-        if status.as_str() == text {
-            return Some(status);
-        }
-    }
-    None
+    ]
+    .into_iter()
+    .find(|status| status.as_str() == text)
 }
 
 /// The files a record says are in place; nothing for a record unreadable or of
@@ -339,7 +339,10 @@ impl Run {
                 let body = Json::object_of([("folder", folder)]).to_string();
                 let url = api.url(&self.path("folders", None));
                 match api.call(Method::Post, &url, Some(body), &[]).await {
-                    Ok(response) => Ok(Answer::Created(id_of(&json_of(&response.body)?, "a folder")?)),
+                    Ok(response) => Ok(Answer::Created(id_of(
+                        &json_of(&response.body)?,
+                        "a folder",
+                    )?)),
                     Err(error) if is_name_taken(&error) => Ok(Answer::Taken(error)),
                     Err(error) => Err(error),
                 }
@@ -490,9 +493,11 @@ impl Run {
                     file.insert("unique_name", unique_name);
                     ("files", None, ("file", file))
                 }
-                FileAction::NewVersion { file_id } => {
-                    ("file_versions", Some(file_id), ("file_version", Json::object()))
-                }
+                FileAction::NewVersion { file_id } => (
+                    "file_versions",
+                    Some(file_id),
+                    ("file_version", Json::object()),
+                ),
             };
             let upload = match uuid.clone() {
                 Some(upload) => upload,
@@ -584,9 +589,7 @@ impl Run {
             }
             seen.set(Some(progress));
             (reports.file)(&path, &progress);
-            let report = tracker
-                .borrow_mut()
-                .file(n, &progress, (reports.clock)());
+            let report = tracker.borrow_mut().file(n, &progress, (reports.clock)());
             if let Some(report) = report {
                 (reports.tree)(&report);
             }
@@ -644,17 +647,16 @@ impl Run {
                 (env.on_store_error)(&error);
             }
         }
-        let all_placed = self
-            .results
+        let all_placed = self.results.borrow().iter().all(|result| {
+            result
+                .as_ref()
+                .is_some_and(|r| r.status != FileStatus::Failed)
+        }) && self
+            .scheduler
             .borrow()
+            .folders()
             .iter()
-            .all(|result| result.as_ref().is_some_and(|r| r.status != FileStatus::Failed))
-            && self
-                .scheduler
-                .borrow()
-                .folders()
-                .iter()
-                .all(|folder| folder.error.is_none());
+            .all(|folder| folder.error.is_none());
         if all_placed {
             if let Err(error) = store.delete(key).await {
                 (env.on_store_error)(&error);
