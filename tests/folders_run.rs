@@ -23,7 +23,7 @@ use procore_upload::core::hash::{hash_bytes, InThread};
 use procore_upload::core::http::{Body, Http, Method, Request, Response, Target};
 use procore_upload::core::plan::{ApiVersion, Segmented, MIB};
 use procore_upload::core::runtime::{Limits, Shared, Wakeup};
-use procore_upload::core::state::{MemoryStore, Store};
+use procore_upload::core::state::{prune, MemoryStore, Store};
 use procore_upload::core::Error;
 use serde_json::{json, Value};
 
@@ -765,6 +765,13 @@ fn a_nested_tree_arrives_as_the_same_tree() {
     for project in [Some(42), None] {
         let http = Procore::new();
         let store = MemoryStore::default();
+        // Records of other trees: one a week old (dropped), one of yesterday (kept).
+        let now = http.wall_clock_ms();
+        let record = |updated: u64| format!(r#"{{"updatedMs":{updated},"format":1}}"#);
+        let week = 7 * 24 * 3_600_000;
+        let (stale, fresh) = ("procore-upload/tree/x/old", "procore-upload/tree/x/new");
+        pollster::block_on(store.put(stale, &record(now - week))).unwrap();
+        pollster::block_on(store.put(fresh, &record(now - week / 7))).unwrap();
         let t = usual();
         let (result, seen) = run(
             &http,
@@ -822,9 +829,15 @@ fn a_nested_tree_arrives_as_the_same_tree() {
                 file.path
             );
         }
-        assert!(
-            pollster::block_on(store.list()).unwrap().is_empty(),
-            "all in place: no record, no state left"
+        let left: Vec<String> = pollster::block_on(store.list())
+            .unwrap()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(
+            left,
+            [fresh],
+            "all in place: no record of this tree, no state, no stale record"
         );
     }
 }
@@ -1145,6 +1158,14 @@ fn one_file_failing_leaves_the_others_in_place() {
     assert!(
         keys.iter().any(|k| k.starts_with("procore-upload/tree/")),
         "{keys:?}"
+    );
+    // Pruning keeps the record as written.
+    pollster::block_on(prune(&store, http.wall_clock_ms())).unwrap();
+    let kept = pollster::block_on(store.list()).unwrap();
+    assert!(
+        kept.iter()
+            .any(|(k, _)| k.starts_with("procore-upload/tree/")),
+        "{kept:?}"
     );
 }
 

@@ -10,8 +10,8 @@ use procore_upload::core::plan::MIB;
 use procore_upload::core::protocol::{PartInstruction, SegmentDigest};
 use procore_upload::core::state::{
     entries_to_drop, find, fingerprint, is_own_key, parse_state, prune, read_state, save,
-    state_text, tree_fingerprint, MemoryStore, Op, StateScope, Store, TreeEntry, UploadState,
-    FORMAT_1, KEY_PREFIX, MAX_STORED_STATES, STATE_FORMAT, TREE_KEY_PREFIX,
+    stale_tree_records, state_text, tree_fingerprint, MemoryStore, Op, StateScope, Store,
+    TreeEntry, UploadState, FORMAT_1, KEY_PREFIX, MAX_STORED_STATES, STATE_FORMAT, TREE_KEY_PREFIX,
 };
 use procore_upload::core::Error;
 use serde_json::{json, Value};
@@ -715,15 +715,15 @@ fn tree_keys_tell_trees_apart() {
     assert_eq!(all.len(), others.len() + 1, "{others:#?}");
 }
 
-/// Tree records are no states: kept for a week after their last change, and not
-/// counted among the states; unreadable ones dropped.
+/// Tree records are no states: pruning leaves them alone and does not count
+/// them; `uploadFolder` drops those unchanged for a week, and unreadable ones.
 #[test]
 fn tree_records_are_kept_a_week() {
     let now = 1_800_000_000_000u64;
     let record = |name: &str, updated: u64| {
         (
             format!("{TREE_KEY_PREFIX}{name}"),
-            format!(r#"{{"format":1,"updatedMs":{updated},"folders":{{}},"files":{{}}}}"#),
+            format!(r#"{{"updatedMs":{updated},"format":1,"folders":{{}},"files":{{}}}}"#),
         )
     };
     let week = 7 * 24 * HOUR;
@@ -734,22 +734,18 @@ fn tree_records_are_kept_a_week() {
         (format!("{TREE_KEY_PREFIX}junk"), "]".to_string()),
         stored("a", "v1.1", now, now - 2),
         stored("b", "v1.1", now, now - 1),
+        // Not a tree's key: not a tree record, whatever it holds.
+        (own("x"), record("x", now - week).1),
     ];
-    let mut dropped = entries_to_drop(&entries, now, 2);
-    dropped.sort();
+    assert_eq!(entries_to_drop(&entries[..6], now, 2), Vec::<String>::new());
+    assert_eq!(entries_to_drop(&entries[..6], now, 1), [own("a")]);
+    let mut stale = stale_tree_records(&entries, now);
+    stale.sort();
     assert_eq!(
-        dropped,
+        stale,
         [
             format!("{TREE_KEY_PREFIX}junk"),
             format!("{TREE_KEY_PREFIX}stale")
-        ]
-    );
-    assert_eq!(
-        entries_to_drop(&entries, now, 1),
-        [
-            format!("{TREE_KEY_PREFIX}stale"),
-            format!("{TREE_KEY_PREFIX}junk"),
-            own("a")
         ]
     );
 }

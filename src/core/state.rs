@@ -193,8 +193,8 @@ pub fn fingerprint(scope: &StateScope, file: &FileIdentity) -> String {
 }
 
 /// Every key a tree record of `uploadFolder` is kept under starts with this (inside
-/// [`KEY_PREFIX`]: the library's own). Such a record is no state: pruning keeps it
-/// for a week after its last change ([`entries_to_drop`]).
+/// [`KEY_PREFIX`]: the library's own). Such a record is no state: kept for a week
+/// after its last change ([`stale_tree_records`]).
 pub const TREE_KEY_PREFIX: &str = "procore-upload/tree/";
 
 /// How long a tree record is kept after its last change.
@@ -243,13 +243,22 @@ pub fn tree_fingerprint(
     )
 }
 
-/// Whether a tree record (its text) was changed within [`TREE_RECORD_MS`] of
-/// `now_ms` (`updatedMs`); unreadable records are not.
-fn tree_record_fresh(text: &str, now_ms: u64) -> bool {
-    Json::parse(text)
-        .ok()
-        .and_then(|record| record.get("updatedMs").and_then(Json::as_u64))
-        .is_some_and(|at| now_ms.saturating_sub(at) < TREE_RECORD_MS)
+/// The tree records of `entries` (the store's) to delete at `now_ms`: those
+/// unreadable or unchanged for [`TREE_RECORD_MS`] (their `updatedMs`). Called by
+/// `uploadFolder`, the only one that makes them: the pruning of states leaves
+/// them alone ([`entries_to_drop`]).
+pub fn stale_tree_records(entries: &[(String, String)], now_ms: u64) -> Vec<String> {
+    let mut stale = Vec::new();
+    for (key, text) in entries {
+        let fresh = Json::parse(text)
+            .ok()
+            .and_then(|record| record.get("updatedMs").and_then(Json::as_u64))
+            .is_some_and(|at| now_ms.saturating_sub(at) < TREE_RECORD_MS);
+        if key.starts_with(TREE_KEY_PREFIX) && !fresh {
+            stale.push(key.clone());
+        }
+    }
+    stale
 }
 
 /// Whether `key` is one of the library's: under [`KEY_PREFIX`]. Any other key of a
@@ -518,16 +527,13 @@ fn optional<'v, T>(
 /// ([`is_own_key`]) are considered, whatever they hold; of those: entries that are
 /// not states of this format (corrupt text), states past their association
 /// deadline, and beyond `max` the least recently updated. Tree records
-/// ([`TREE_KEY_PREFIX`]) are no states: dropped once unreadable or unchanged for
-/// [`TREE_RECORD_MS`], never counted towards `max`.
+/// ([`TREE_KEY_PREFIX`]) are no states: left alone, and not counted towards `max`
+/// (`uploadFolder` drops them: [`stale_tree_records`]).
 pub fn entries_to_drop(entries: &[(String, String)], now_ms: u64, max: usize) -> Vec<String> {
     let mut drop = Vec::new();
     let mut kept: Vec<(u64, &str)> = Vec::new();
     for (key, text) in entries.iter().filter(|(key, _)| is_own_key(key)) {
         if key.starts_with(TREE_KEY_PREFIX) {
-            if !tree_record_fresh(text, now_ms) {
-                drop.push(key.clone());
-            }
             continue;
         }
         match parse_state(text) {

@@ -25,7 +25,7 @@ use super::super::hash::HashBackend;
 use super::super::http::{Http, Method, Tokens};
 use super::super::json::{quote, Json};
 use super::super::runtime::{Shared, Wakeup};
-use super::super::state::{tree_fingerprint, FileIdentity, Store, TreeEntry};
+use super::super::state::{stale_tree_records, tree_fingerprint, FileIdentity, Store, TreeEntry};
 use super::super::task::{Env, ResumeFrom, Task};
 use super::super::Error;
 use super::existing::{self, FileAction, Listing, OnExisting};
@@ -197,6 +197,9 @@ pub async fn upload_tree<H: Http, T: Tokens, S: Store + ?Sized, B: HashBackend>(
     reports: TreeReports,
 ) -> TreeResult {
     let key = job.record_key();
+    if let Some(store) = env.store {
+        drop_stale_records(store, env.http.wall_clock_ms(), env.on_store_error).await;
+    }
     let mut placed = Vec::new();
     if let (true, Some(store)) = (job.resume, env.store) {
         match store.get(&key).await {
@@ -241,6 +244,19 @@ pub async fn upload_tree<H: Http, T: Tokens, S: Store + ?Sized, B: HashBackend>(
     };
     join(work, run.write_record(env, &key)).await;
     run.finish()
+}
+
+/// Deletes the tree records of `store` left unchanged for a week (or unreadable).
+async fn drop_stale_records<S: Store + ?Sized>(store: &S, now_ms: u64, on_error: &dyn Fn(&Error)) {
+    let stale = match store.list().await {
+        Ok(entries) => stale_tree_records(&entries, now_ms),
+        Err(error) => return on_error(&error),
+    };
+    for key in stale {
+        if let Err(error) = store.delete(&key).await {
+            on_error(&error);
+        }
+    }
 }
 
 impl Run {
@@ -689,8 +705,8 @@ impl Run {
             files.insert(&placed.path, file);
         }
         Json::object_of([
-            ("format", Json::from(RECORD_FORMAT)),
             ("updatedMs", Json::from(now_ms)),
+            ("format", Json::from(RECORD_FORMAT)),
             ("folders", folders),
             ("files", files),
         ])
