@@ -1530,3 +1530,103 @@ fn many_files_under_mixed_faults_make_nothing_twice() {
     let last = *seen.tree.borrow().last().unwrap();
     assert_eq!((last.files_done, last.files_total), (60, 60));
 }
+
+/// A file whose bytes were all sent but which was not attached when the run
+/// stopped is attached by the resumed run on that same upload, its bytes not
+/// sent again; an upload that cannot be attached is forgotten, so the next run
+/// sends the bytes again.
+#[test]
+fn a_resumed_run_attaches_an_upload_already_made() {
+    let http = Procore::new();
+    let store = MemoryStore::default();
+    let t = tree(&[("a/x.txt", 10), ("a/y.txt", 12)], &[]);
+    let is_y_create = |r: &Request| {
+        r.method == Method::Post
+            && r.url.contains("/files?")
+            && matches!(&r.body, Body::Json(text) if text.contains("\"y.txt\""))
+    };
+    http.hold(is_y_create);
+    let shared = Shared::new(tokens(), limits());
+    let hasher = |i: usize| Ok(InThread::new(t.bytes[i].as_slice()));
+    let seen = Rc::new(Seen::default());
+    {
+        let mut running = pin!(start(
+            &http,
+            &shared,
+            &store,
+            &hasher,
+            job(&t, Some(42), OnExisting::Version, true),
+            &seen
+        ));
+        assert!(settle(running.as_mut()).is_pending());
+        assert_eq!(http.in_flight.get(), 1, "y.txt's attach held");
+    }
+    let y_upload = http
+        .model
+        .borrow()
+        .uploads
+        .iter()
+        .find(|(_, u)| u.name == "y.txt")
+        .map(|(k, u)| (k.clone(), u.complete))
+        .unwrap();
+    assert!(y_upload.1, "y.txt's bytes are all up");
+    http.release();
+    http.clear_log();
+    // The second run: y.txt's attach refused once (a 400), then a third run.
+    let mut refused = false;
+    http.faults(move |r| {
+        let y = r.method == Method::Post
+            && r.url.contains("/files?")
+            && matches!(&r.body, Body::Json(text) if text.contains("\"y.txt\""));
+        (y && !std::mem::replace(&mut refused, true)).then(|| Fault::Answer(400, Vec::new()))
+    });
+    let (second, _) = run(
+        &http,
+        &store,
+        &t,
+        job(&t, Some(42), OnExisting::Version, true),
+    );
+    assert_eq!(
+        second.files[0].status,
+        FileStatus::Created,
+        "x.txt from the record"
+    );
+    assert_eq!(second.files[1].status, FileStatus::Failed);
+    assert_eq!(
+        second.files[1].upload_uuid.as_deref(),
+        Some(y_upload.0.as_str())
+    );
+    assert_eq!(
+        http.sent(Method::Post, "/uploads"),
+        0,
+        "y.txt's upload reused"
+    );
+    assert_eq!(http.sent(Method::Put, ""), 0, "no bytes sent");
+    assert_eq!(http.sent(Method::Post, "/files?"), 1);
+    http.clear_log();
+    let (third, _) = run(
+        &http,
+        &store,
+        &t,
+        job(&t, Some(42), OnExisting::Version, true),
+    );
+    assert_eq!(
+        statuses(&third)[1],
+        ("a/y.txt".to_string(), FileStatus::Created)
+    );
+    assert_ne!(
+        third.files[1].upload_uuid.as_deref(),
+        Some(y_upload.0.as_str())
+    );
+    assert_eq!(
+        http.sent(Method::Post, "/uploads"),
+        1,
+        "y.txt's bytes sent again"
+    );
+    assert_eq!(http.sent(Method::Post, "/files?"), 1);
+    assert_eq!(
+        http.model.borrow().tree("p42"),
+        ["a/", "a/x.txt #1", "a/y.txt #1"]
+    );
+    assert!(pollster::block_on(store.list()).unwrap().is_empty());
+}

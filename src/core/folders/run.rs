@@ -142,15 +142,26 @@ fn status_of(text: &str) -> Option<FileStatus> {
     .find(|status| status.as_str() == text)
 }
 
-/// The files a record says are in place; nothing for a record unreadable or of
+/// What a record says: the files in place, and the uploads made for files not
+/// attached yet (path, upload uuid); nothing for a record unreadable or of
 /// another format.
-fn read_record(text: &str) -> Vec<Placed> {
+fn read_record(text: &str) -> (Vec<Placed>, Vec<(String, String)>) {
     let mut out = Vec::new();
+    let mut uploads = Vec::new();
     let Ok(record) = Json::parse(text) else {
-        return out;
+        return (out, uploads);
     };
     if record.get("format").and_then(Json::as_u64) != Some(RECORD_FORMAT) {
-        return out;
+        return (out, uploads);
+    }
+    for (path, uuid) in record
+        .get("uploads")
+        .and_then(Json::as_object)
+        .unwrap_or(&[])
+    {
+        if let Some(uuid) = uuid.as_str() {
+            uploads.push((path.clone(), uuid.to_string()));
+        }
     }
     let files = record.get("files").and_then(Json::as_object).unwrap_or(&[]);
     for (path, file) in files {
@@ -167,7 +178,7 @@ fn read_record(text: &str) -> Vec<Placed> {
             upload_uuid: text("uploadUuid"),
         });
     }
-    out
+    (out, uploads)
 }
 
 /// One run of a tree, shared by its folder workers, its files and its writer.
@@ -177,6 +188,9 @@ struct Run {
     results: RefCell<Vec<Option<FileResult>>>,
     /// Files in place (from the record read, and placed by this run).
     placed: RefCell<Vec<Placed>>,
+    /// Uploads done for files not attached yet (path, uuid): a resumed run
+    /// attaches them without sending the bytes again.
+    uploads: RefCell<Vec<(String, String)>>,
     tracker: Rc<RefCell<TreeTracker>>,
     reports: Rc<TreeReports>,
     files_left: Cell<usize>,
@@ -200,10 +214,10 @@ pub async fn upload_tree<H: Http, T: Tokens, S: Store + ?Sized, B: HashBackend>(
     if let Some(store) = env.store {
         drop_stale_records(store, env.http.wall_clock_ms(), env.on_store_error).await;
     }
-    let mut placed = Vec::new();
+    let (mut placed, mut uploads) = (Vec::new(), Vec::new());
     if let (true, Some(store)) = (job.resume, env.store) {
         match store.get(&key).await {
-            Ok(Some(text)) => placed = read_record(&text),
+            Ok(Some(text)) => (placed, uploads) = read_record(&text),
             Ok(None) => {}
             Err(error) => (env.on_store_error)(&error),
         }
@@ -214,6 +228,7 @@ pub async fn upload_tree<H: Http, T: Tokens, S: Store + ?Sized, B: HashBackend>(
         scheduler: RefCell::new(Scheduler::new(job.plan.clone(), job.parent_id)),
         results: RefCell::new(vec![None; count]),
         placed: RefCell::new(placed),
+        uploads: RefCell::new(uploads),
         tracker,
         reports: Rc::new(reports),
         files_left: Cell::new(count),
@@ -395,7 +410,12 @@ impl Run {
                 error: None,
             },
             None => {
-                let mut uuid = None;
+                let mut uuid = self
+                    .uploads
+                    .borrow()
+                    .iter()
+                    .find(|(done, _)| *done == path)
+                    .map(|(_, uuid)| uuid.clone());
                 match self.place(env, n, &mut uuid, &last).await {
                     Ok(result) => result,
                     Err(error) => FileResult {
@@ -520,6 +540,10 @@ impl Run {
                 None => {
                     let made = self.upload_bytes(env, n, last).await?;
                     *uuid = Some(made.clone());
+                    self.uploads
+                        .borrow_mut()
+                        .push((planned.path.clone(), made.clone()));
+                    self.dirty.set(true);
                     made
                 }
             };
@@ -543,7 +567,14 @@ impl Run {
                     self.changes.wake_all();
                     continue;
                 }
-                Err(error) => return Err(error),
+                Err(error) => {
+                    // Not attachable: a later run sends the bytes again.
+                    self.uploads
+                        .borrow_mut()
+                        .retain(|(done, _)| *done != planned.path);
+                    self.dirty.set(true);
+                    return Err(error);
+                }
             };
             match file_id {
                 Some(file_id) => {
@@ -704,11 +735,18 @@ impl Run {
             }
             files.insert(&placed.path, file);
         }
+        let mut uploads = Json::object();
+        for (path, uuid) in self.uploads.borrow().iter() {
+            if files.get(path).is_none() {
+                uploads.insert(path, uuid.as_str());
+            }
+        }
         Json::object_of([
             ("updatedMs", Json::from(now_ms)),
             ("format", Json::from(RECORD_FORMAT)),
             ("folders", folders),
             ("files", files),
+            ("uploads", uploads),
         ])
         .to_string()
     }
