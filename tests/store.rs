@@ -10,8 +10,8 @@ use procore_upload::core::plan::MIB;
 use procore_upload::core::protocol::{PartInstruction, SegmentDigest};
 use procore_upload::core::state::{
     entries_to_drop, find, fingerprint, is_own_key, parse_state, prune, read_state, save,
-    state_text, MemoryStore, Op, Store, UploadState, FORMAT_1, KEY_PREFIX, MAX_STORED_STATES,
-    STATE_FORMAT,
+    stale_tree_records, state_text, tree_fingerprint, MemoryStore, Op, StateScope, Store,
+    TreeEntry, UploadState, FORMAT_1, KEY_PREFIX, MAX_STORED_STATES, STATE_FORMAT, TREE_KEY_PREFIX,
 };
 use procore_upload::core::Error;
 use serde_json::{json, Value};
@@ -642,4 +642,110 @@ fn a_store_stays_bounded_and_forgets_expired_states() {
     let later = now + 8 * 24 * HOUR;
     assert!(block_on(find(&store, &newest, later)).unwrap().is_empty());
     assert!(block_on(store.list()).unwrap().is_empty());
+}
+
+/// A tree record's key (`uploadFolder`): the same entries to the same place give
+/// the same key; another path, size, lastModified, folder, project or company
+/// another; it is one of the library's keys.
+#[test]
+fn tree_keys_tell_trees_apart() {
+    let entry = |path, size, modified| TreeEntry {
+        path,
+        size,
+        last_modified: modified,
+    };
+    let base = [
+        entry("plans", None, None),
+        entry("plans/a.pdf", Some(3), Some(1)),
+    ];
+    let key = |scope: &StateScope, parent, entries: &[TreeEntry]| {
+        tree_fingerprint(scope, parent, entries)
+    };
+    let here = key(&scope(), Some(5), &base);
+    assert!(
+        here.starts_with(TREE_KEY_PREFIX) && is_own_key(&here),
+        "{here}"
+    );
+    assert!(here.starts_with("procore-upload/tree/7/42/5/"), "{here}");
+    assert_eq!(here, key(&scope(), Some(5), &base.clone()));
+    let company = StateScope {
+        project_id: None,
+        ..scope()
+    };
+    let other_company = StateScope {
+        company_id: 8,
+        ..scope()
+    };
+    let others = [
+        key(&scope(), None, &base),
+        key(&scope(), Some(6), &base),
+        key(&company, Some(5), &base),
+        key(&other_company, Some(5), &base),
+        key(
+            &scope(),
+            Some(5),
+            &[base[0], entry("plans/b.pdf", Some(3), Some(1))],
+        ),
+        key(
+            &scope(),
+            Some(5),
+            &[base[0], entry("plans/a.pdf", Some(4), Some(1))],
+        ),
+        key(
+            &scope(),
+            Some(5),
+            &[base[0], entry("plans/a.pdf", Some(3), Some(2))],
+        ),
+        key(
+            &scope(),
+            Some(5),
+            &[base[0], entry("plans/a.pdf", Some(3), None)],
+        ),
+        key(&scope(), Some(5), &base[1..]),
+        key(
+            &scope(),
+            Some(5),
+            &[entry("plans", None, None), entry("plans/a.pdf", None, None)],
+        ),
+    ];
+    let mut all: Vec<&String> = others.iter().collect();
+    all.push(&here);
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), others.len() + 1, "{others:#?}");
+}
+
+/// Tree records are no states: pruning leaves them alone and does not count
+/// them; `uploadFolder` drops those unchanged for a week, and unreadable ones.
+#[test]
+fn tree_records_are_kept_a_week() {
+    let now = 1_800_000_000_000u64;
+    let record = |name: &str, updated: u64| {
+        (
+            format!("{TREE_KEY_PREFIX}{name}"),
+            format!(r#"{{"updatedMs":{updated},"format":1,"folders":{{}},"files":{{}}}}"#),
+        )
+    };
+    let week = 7 * 24 * HOUR;
+    let entries = vec![
+        record("fresh", now - 1),
+        record("almost", now - week + 1),
+        record("stale", now - week),
+        (format!("{TREE_KEY_PREFIX}junk"), "]".to_string()),
+        stored("a", "v1.1", now, now - 2),
+        stored("b", "v1.1", now, now - 1),
+        // Not a tree's key: not a tree record, whatever it holds.
+        (own("x"), record("x", now - week).1),
+    ];
+    assert_eq!(entries_to_drop(&entries[..6], now, 2), Vec::<String>::new());
+    assert_eq!(entries_to_drop(&entries[..6], now, 1), [own("a")]);
+    let mut stale = stale_tree_records(&entries, now);
+    stale.sort();
+    assert_eq!(
+        stale,
+        [
+            format!("{TREE_KEY_PREFIX}junk"),
+            format!("{TREE_KEY_PREFIX}stale")
+        ]
+    );
 }

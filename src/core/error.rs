@@ -145,6 +145,10 @@ pub enum Error {
         /// The exception or error event, where there is one.
         cause: Option<Cause>,
     },
+    /// A file's name is taken in its Procore folder and `onExisting: "error"` says
+    /// not to touch what is there (`uploadFolder`); nothing was sent for it.
+    #[error("name taken: {0}")]
+    NameTaken(String),
     /// The store of upload states (IndexedDB or the caller's) failed.
     #[error("the upload state store failed: {message}")]
     Store {
@@ -177,6 +181,7 @@ impl Error {
             Error::Timeout(_) => "TIMEOUT",
             Error::Worker { .. } => "WORKER",
             Error::Store { .. } => "STORE",
+            Error::NameTaken(_) => "NAME_TAKEN",
         }
     }
 
@@ -360,6 +365,24 @@ mod tests {
         // switch over them exhaustively; the README's table explains each.
         let typings = include_str!("../../js/index.d.ts");
         let readme = include_str!("../../README.md");
+        // uploadFolder's codes: its JS API comes in a later step, which lists them
+        // in the typings and the README with it (checked from then on).
+        let folder_codes = [(Error::NameTaken("x".into()), "NAME_TAKEN")];
+        for (error, code) in &folder_codes {
+            assert_eq!(error.code(), *code, "{error}");
+            if typings.contains("uploadFolder") {
+                assert!(
+                    typings.contains(&format!("| \"{code}\"")),
+                    "{code} in index.d.ts"
+                );
+            }
+            if readme.contains("uploadFolder(") {
+                assert!(
+                    readme.contains(&format!("| `{code}`")),
+                    "{code} in README.md"
+                );
+            }
+        }
         for (error, code) in table {
             assert_eq!(error.code(), code, "{error}");
             assert!(

@@ -192,6 +192,75 @@ pub fn fingerprint(scope: &StateScope, file: &FileIdentity) -> String {
     )
 }
 
+/// Every key a tree record of `uploadFolder` is kept under starts with this (inside
+/// [`KEY_PREFIX`]: the library's own). Such a record is no state: kept for a week
+/// after its last change ([`stale_tree_records`]).
+pub const TREE_KEY_PREFIX: &str = "procore-upload/tree/";
+
+/// How long a tree record is kept after its last change.
+pub const TREE_RECORD_MS: u64 = 7 * 24 * HOUR_MS;
+
+/// An entry of a tree as its fingerprint takes it: its path, and for a file its
+/// size and `lastModified`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TreeEntry<'a> {
+    /// Its path in the tree.
+    pub path: &'a str,
+    /// A file's size; `None`: a folder.
+    pub size: Option<u64>,
+    /// A file's `File.lastModified`, when there is one.
+    pub last_modified: Option<u64>,
+}
+
+/// The key a tree's record is kept under: where it goes (company, project, the
+/// folder it goes into) and every entry's path, size and `lastModified`, so that
+/// the same entries dropped again find it and any other tree does not. Beside
+/// [`fingerprint`]: one place for the keys of what is kept.
+pub fn tree_fingerprint(
+    scope: &StateScope,
+    parent_id: Option<u64>,
+    entries: &[TreeEntry<'_>],
+) -> String {
+    let text = |n: Option<u64>| n.map_or("-".to_string(), |n| n.to_string());
+    let mut listed = String::new();
+    for entry in entries {
+        // Paths hold no control characters (the plan refuses them): \u{1} and a
+        // line end cannot be part of one.
+        listed.push_str(entry.path);
+        listed.push('\u{1}');
+        listed.push_str(&text(entry.size));
+        listed.push('\u{1}');
+        listed.push_str(&text(entry.last_modified));
+        listed.push('\n');
+    }
+    let digest = hash_bytes(listed.as_bytes(), false).sha256_hex();
+    format!(
+        "{TREE_KEY_PREFIX}{}/{}/{}/{}",
+        scope.company_id,
+        text(scope.project_id),
+        text(parent_id),
+        digest
+    )
+}
+
+/// The tree records of `entries` (the store's) to delete at `now_ms`: those
+/// unreadable or unchanged for [`TREE_RECORD_MS`] (their `updatedMs`). Called by
+/// `uploadFolder`, the only one that makes them: the pruning of states leaves
+/// them alone ([`entries_to_drop`]).
+pub fn stale_tree_records(entries: &[(String, String)], now_ms: u64) -> Vec<String> {
+    let mut stale = Vec::new();
+    for (key, text) in entries {
+        let fresh = Json::parse(text)
+            .ok()
+            .and_then(|record| record.get("updatedMs").and_then(Json::as_u64))
+            .is_some_and(|at| now_ms.saturating_sub(at) < TREE_RECORD_MS);
+        if key.starts_with(TREE_KEY_PREFIX) && !fresh {
+            stale.push(key.clone());
+        }
+    }
+    stale
+}
+
 /// Whether `key` is one of the library's: under [`KEY_PREFIX`]. Any other key of a
 /// store is the app's, never read, written, deleted or pruned.
 pub fn is_own_key(key: &str) -> bool {
@@ -457,11 +526,16 @@ fn optional<'v, T>(
 /// Which stored entries to delete at `now_ms`. Only the library's own keys
 /// ([`is_own_key`]) are considered, whatever they hold; of those: entries that are
 /// not states of this format (corrupt text), states past their association
-/// deadline, and beyond `max` the least recently updated.
+/// deadline, and beyond `max` the least recently updated. Tree records
+/// ([`TREE_KEY_PREFIX`]) are no states: left alone, and not counted towards `max`
+/// (`uploadFolder` drops them: [`stale_tree_records`]).
 pub fn entries_to_drop(entries: &[(String, String)], now_ms: u64, max: usize) -> Vec<String> {
     let mut drop = Vec::new();
     let mut kept: Vec<(u64, &str)> = Vec::new();
     for (key, text) in entries.iter().filter(|(key, _)| is_own_key(key)) {
+        if key.starts_with(TREE_KEY_PREFIX) {
+            continue;
+        }
         match parse_state(text) {
             Some(state)
                 if now_ms.saturating_sub(state.created_ms)

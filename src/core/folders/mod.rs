@@ -12,4 +12,5 @@
 pub mod existing;
 pub mod plan;
 pub mod report;
+pub mod run;
 pub mod scheduler;

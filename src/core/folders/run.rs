@@ -1,0 +1,815 @@
+//! The runner of `uploadFolder`: a [`Plan`] into Procore Documents. Folders are
+//! looked up and made as the [`Scheduler`] says, through the client's
+//! [`ApiClient`] (its 429 hold, retries and `Idempotency-Token`s), while the files
+//! upload, each as a [`Task`] (the client's sending turns, its store of states);
+//! a file waits for its folder, then [`existing::decide`] says what it becomes,
+//! and once its bytes are up it is attached in place (`POST files`) or as a new
+//! version (`POST file_versions`).
+//!
+//! One file failing does not stop the others; a folder failing fails every file
+//! below it. Dropping the run's future stops everything at once (what is in flight
+//! is dropped). What the run put in place is kept in a tree record
+//! ([`tree_fingerprint`]), so that a run with `resume` skips it, and each file's
+//! task state is kept under a key of its path, so a half-sent file goes on.
+//!
+//! Generic over the same seams as [`super::super::task`]: no JS here.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use futures_util::future::{join, join_all};
+
+use super::super::api::ApiClient;
+use super::super::engine::{prepare, Phase, Progress, ProgressTracker, UploadOptions};
+use super::super::hash::HashBackend;
+use super::super::http::{Http, Method, Tokens};
+use super::super::json::{quote, Json};
+use super::super::runtime::{Shared, Wakeup};
+use super::super::state::{stale_tree_records, tree_fingerprint, FileIdentity, Store, TreeEntry};
+use super::super::task::{Env, ResumeFrom, Task};
+use super::super::Error;
+use super::existing::{self, FileAction, Listing, OnExisting};
+use super::plan::Plan;
+use super::report::{FileResult, FileStatus, TreeProgress, TreeResult, TreeTracker};
+use super::scheduler::{Scheduler, Step, Target};
+
+/// Folder calls (listings, creates) sent at once.
+pub const FOLDER_CALLS: usize = 4;
+
+/// The format of a tree record.
+const RECORD_FORMAT: u64 = 1;
+
+/// What the browser says of a file beyond its path and size.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileFacts {
+    /// `File.lastModified`, when there is one.
+    pub last_modified: Option<u64>,
+    /// The type as picked (may be empty).
+    pub content_type: String,
+}
+
+/// A tree to upload.
+#[derive(Debug, Clone)]
+pub struct TreeJob {
+    /// The checked entries.
+    pub plan: Plan,
+    /// Per file of the plan, in its order.
+    pub facts: Vec<FileFacts>,
+    /// The upload options every file goes with (its scope says the company and
+    /// the project; the file's own name, size and type replace `file`'s).
+    pub options: UploadOptions,
+    /// The folder the tree goes into; `None`: the Documents root.
+    pub parent_id: Option<u64>,
+    /// What becomes of a file whose name is taken.
+    pub on_existing: OnExisting,
+    /// Go on from what a run of the same entries put in place (`resume: "auto"`).
+    pub resume: bool,
+}
+
+impl TreeJob {
+    /// The key its record is kept under.
+    pub fn record_key(&self) -> String {
+        let scope = &self.options.scope;
+        let mut entries = Vec::with_capacity(self.plan.folders.len() + self.plan.files.len());
+        for folder in &self.plan.folders {
+            entries.push(TreeEntry {
+                path: &folder.path,
+                size: None,
+                last_modified: None,
+            });
+        }
+        for (n, file) in self.plan.files.iter().enumerate() {
+            entries.push(TreeEntry {
+                path: &file.path,
+                size: Some(file.size),
+                last_modified: self.facts.get(n).and_then(|facts| facts.last_modified),
+            });
+        }
+        tree_fingerprint(
+            &super::super::engine::state_scope(scope),
+            self.parent_id,
+            &entries,
+        )
+    }
+}
+
+/// Where each file's progress goes: its path, its progress.
+pub type FileReport = Box<dyn Fn(&str, &Progress)>;
+
+/// Where a tree's progress goes.
+pub struct TreeReports {
+    /// The whole tree's, paced.
+    pub tree: Box<dyn Fn(&TreeProgress)>,
+    /// Each file's (its path, its progress).
+    pub file: FileReport,
+    /// Ms, for the speeds.
+    pub clock: Box<dyn Fn() -> f64>,
+}
+
+/// The environment a tree runs in.
+pub struct TreeEnv<'a, H, T, S: ?Sized, B> {
+    /// Requests and waits.
+    pub http: &'a H,
+    /// The client's tokens, slots and 429 hold.
+    pub shared: &'a Shared<T>,
+    /// Where task states and the tree record are kept; `None`: not kept.
+    pub store: Option<&'a S>,
+    /// Told when the store fails (the upload goes on).
+    pub on_store_error: &'a dyn Fn(&Error),
+    /// The hashing of the caller's file `index` ([`super::plan::PlannedFile::index`]).
+    pub hasher: &'a dyn Fn(usize) -> Result<B, Error>,
+}
+
+/// A file in place, as the record keeps it.
+#[derive(Debug, Clone)]
+struct Placed {
+    path: String,
+    status: FileStatus,
+    file_id: Option<u64>,
+    version_id: Option<u64>,
+    name: Option<String>,
+    upload_uuid: Option<String>,
+}
+
+fn status_of(text: &str) -> Option<FileStatus> {
+    [
+        FileStatus::Created,
+        FileStatus::Versioned,
+        FileStatus::Renamed,
+        FileStatus::Skipped,
+    ]
+    .into_iter()
+    .find(|status| status.as_str() == text)
+}
+
+/// What a record says: the files in place, and the uploads made for files not
+/// attached yet (path, upload uuid); nothing for a record unreadable or of
+/// another format.
+fn read_record(text: &str) -> (Vec<Placed>, Vec<(String, String)>) {
+    let mut out = Vec::new();
+    let mut uploads = Vec::new();
+    let Ok(record) = Json::parse(text) else {
+        return (out, uploads);
+    };
+    if record.get("format").and_then(Json::as_u64) != Some(RECORD_FORMAT) {
+        return (out, uploads);
+    }
+    for (path, uuid) in record
+        .get("uploads")
+        .and_then(Json::as_object)
+        .unwrap_or(&[])
+    {
+        if let Some(uuid) = uuid.as_str() {
+            uploads.push((path.clone(), uuid.to_string()));
+        }
+    }
+    let files = record.get("files").and_then(Json::as_object).unwrap_or(&[]);
+    for (path, file) in files {
+        let text = |key: &str| file.get(key).and_then(Json::as_str).map(str::to_string);
+        let Some(status) = text("status").as_deref().and_then(status_of) else {
+            continue;
+        };
+        out.push(Placed {
+            path: path.clone(),
+            status,
+            file_id: file.get("fileId").and_then(Json::as_u64),
+            version_id: file.get("versionId").and_then(Json::as_u64),
+            name: text("name"),
+            upload_uuid: text("uploadUuid"),
+        });
+    }
+    (out, uploads)
+}
+
+/// One run of a tree, shared by its folder workers, its files and its writer.
+struct Run {
+    job: TreeJob,
+    scheduler: RefCell<Scheduler>,
+    results: RefCell<Vec<Option<FileResult>>>,
+    /// Files in place (from the record read, and placed by this run).
+    placed: RefCell<Vec<Placed>>,
+    /// Uploads done for files not attached yet (path, uuid): a resumed run
+    /// attaches them without sending the bytes again.
+    uploads: RefCell<Vec<(String, String)>>,
+    tracker: Rc<RefCell<TreeTracker>>,
+    reports: Rc<TreeReports>,
+    files_left: Cell<usize>,
+    steps_running: Cell<usize>,
+    /// The record changed since it was last written.
+    dirty: Cell<bool>,
+    ended: Cell<bool>,
+    changes: Wakeup,
+}
+
+/// Uploads the tree `job` says: every folder of the plan looked up or made, every
+/// file uploaded and attached in place (or skipped, or failed). Resolves once all
+/// is settled; dropped before, it stops everything (nothing more is sent; task
+/// states and the record stay as last written).
+pub async fn upload_tree<H: Http, T: Tokens, S: Store + ?Sized, B: HashBackend>(
+    env: &TreeEnv<'_, H, T, S, B>,
+    job: TreeJob,
+    reports: TreeReports,
+) -> TreeResult {
+    let key = job.record_key();
+    if let Some(store) = env.store {
+        drop_stale_records(store, env.http.wall_clock_ms(), env.on_store_error).await;
+    }
+    let (mut placed, mut uploads) = (Vec::new(), Vec::new());
+    if let (true, Some(store)) = (job.resume, env.store) {
+        match store.get(&key).await {
+            Ok(Some(text)) => (placed, uploads) = read_record(&text),
+            Ok(None) => {}
+            Err(error) => (env.on_store_error)(&error),
+        }
+    }
+    let count = job.plan.files.len();
+    let tracker = Rc::new(RefCell::new(TreeTracker::new(&job.plan)));
+    let run = Run {
+        scheduler: RefCell::new(Scheduler::new(job.plan.clone(), job.parent_id)),
+        results: RefCell::new(vec![None; count]),
+        placed: RefCell::new(placed),
+        uploads: RefCell::new(uploads),
+        tracker,
+        reports: Rc::new(reports),
+        files_left: Cell::new(count),
+        steps_running: Cell::new(0),
+        dirty: Cell::new(false),
+        ended: Cell::new(false),
+        changes: Wakeup::default(),
+        job,
+    };
+    let work = async {
+        let mut files = Vec::with_capacity(count);
+        for n in 0..count {
+            files.push(run.file(env, n));
+        }
+        let mut workers = Vec::with_capacity(FOLDER_CALLS);
+        for _ in 0..FOLDER_CALLS {
+            workers.push(run.folder_worker(env));
+        }
+        join(join_all(files), join_all(workers)).await;
+        // The last word is where the tree stands, paced or not.
+        let now = (run.reports.clock)();
+        let held_back = run.tracker.borrow_mut().flush(now);
+        if let Some(report) = held_back {
+            (run.reports.tree)(&report);
+        }
+        run.ended.set(true);
+        run.changes.wake_all();
+    };
+    join(work, run.write_record(env, &key)).await;
+    run.finish()
+}
+
+/// Deletes the tree records of `store` left unchanged for a week (or unreadable).
+async fn drop_stale_records<S: Store + ?Sized>(store: &S, now_ms: u64, on_error: &dyn Fn(&Error)) {
+    let stale = match store.list().await {
+        Ok(entries) => stale_tree_records(&entries, now_ms),
+        Err(error) => return on_error(&error),
+    };
+    for key in stale {
+        if let Err(error) = store.delete(&key).await {
+            on_error(&error);
+        }
+    }
+}
+
+impl Run {
+    fn api<'a, H, T>(&'a self, http: &'a H, shared: &'a Shared<T>) -> ApiClient<'a, H, T> {
+        let scope = &self.job.options.scope;
+        ApiClient {
+            http,
+            shared,
+            base_url: &scope.base_url,
+            company_id: scope.company_id,
+        }
+    }
+
+    /// The Documents path of `what` (`folders`, `folders/{id}`, `files`,
+    /// `file_versions`), at project or company level, with `file_id` when given.
+    fn path(&self, what: &str, file_id: Option<u64>) -> String {
+        let scope = &self.job.options.scope;
+        let mut path = match scope.project_id {
+            Some(project) => format!("/rest/v1.0/{what}?project_id={project}"),
+            None => format!("/rest/v1.0/companies/{}/{what}", scope.company_id),
+        };
+        if let Some(file_id) = file_id {
+            path.push(if scope.project_id.is_some() { '&' } else { '?' });
+            path.push_str(&format!("file_id={file_id}"));
+        }
+        path
+    }
+
+    /// Sends the scheduler's steps, one at a time, until nothing is left to send
+    /// or wait for.
+    async fn folder_worker<H: Http, T: Tokens, S: Store + ?Sized, B>(
+        &self,
+        env: &TreeEnv<'_, H, T, S, B>,
+    ) {
+        loop {
+            let next = RefCell::new(None);
+            self.changes
+                .until(&|| {
+                    if let Some(step) = self.scheduler.borrow_mut().next_step() {
+                        *next.borrow_mut() = Some(step);
+                        return true;
+                    }
+                    self.files_left.get() == 0 && self.steps_running.get() == 0
+                })
+                .await;
+            let Some(step) = next.take() else {
+                return;
+            };
+            self.steps_running.set(self.steps_running.get() + 1);
+            let outcome = self.folder_step(env, &step).await;
+            self.steps_running.set(self.steps_running.get() - 1);
+            {
+                let mut scheduler = self.scheduler.borrow_mut();
+                match (&step, outcome) {
+                    (Step::List { at, .. }, Ok(Answer::Listed(listing))) => {
+                        scheduler.listed(*at, listing)
+                    }
+                    (Step::Create { folder, .. }, Ok(Answer::Created(id))) => {
+                        scheduler.created(*folder, id);
+                        self.dirty.set(true);
+                    }
+                    (Step::Create { folder, .. }, Ok(Answer::Taken(answer))) => {
+                        scheduler.name_taken(*folder, answer)
+                    }
+                    (_, Ok(_)) => {}
+                    (_, Err(error)) => scheduler.failed(&step, error),
+                }
+            }
+            self.changes.wake_all();
+        }
+    }
+
+    async fn folder_step<H: Http, T: Tokens, S: Store + ?Sized, B>(
+        &self,
+        env: &TreeEnv<'_, H, T, S, B>,
+        step: &Step,
+    ) -> Result<Answer, Error> {
+        let api = self.api(env.http, env.shared);
+        match step {
+            Step::List { id, .. } => {
+                let what = match id {
+                    Some(id) => format!("folders/{id}"),
+                    None => "folders".to_string(),
+                };
+                let url = api.url(&self.path(&what, None));
+                let response = api.call(Method::Get, &url, None, &[]).await?;
+                Ok(Answer::Listed(Listing::parse(&json_of(&response.body)?)?))
+            }
+            Step::Create {
+                parent_id, name, ..
+            } => {
+                let mut folder = Json::object_of([("name", Json::from(name.as_str()))]);
+                if let Some(parent_id) = parent_id {
+                    folder.insert("parent_id", *parent_id);
+                }
+                let body = Json::object_of([("folder", folder)]).to_string();
+                let url = api.url(&self.path("folders", None));
+                match api.call(Method::Post, &url, Some(body), &[]).await {
+                    Ok(response) => Ok(Answer::Created(id_of(
+                        &json_of(&response.body)?,
+                        "a folder",
+                    )?)),
+                    Err(error) if is_name_taken(&error) => Ok(Answer::Taken(error)),
+                    Err(error) => Err(error),
+                }
+            }
+        }
+    }
+
+    /// File `n` of the plan, from its folder's turn to its end.
+    async fn file<H: Http, T: Tokens, S: Store + ?Sized, B: HashBackend>(
+        &self,
+        env: &TreeEnv<'_, H, T, S, B>,
+        n: usize,
+    ) {
+        let Some(planned) = self.job.plan.files.get(n) else {
+            return;
+        };
+        let path = planned.path.clone();
+        let recorded = self
+            .placed
+            .borrow()
+            .iter()
+            .find(|placed| placed.path == path)
+            .cloned();
+        let last = Rc::new(Cell::new(None));
+        let from_record = recorded.is_some();
+        let result = match recorded {
+            Some(placed) => FileResult {
+                path: placed.path,
+                status: placed.status,
+                upload_uuid: placed.upload_uuid,
+                file_id: placed.file_id,
+                version_id: placed.version_id,
+                name: placed.name,
+                error: None,
+            },
+            None => {
+                let mut uuid = self
+                    .uploads
+                    .borrow()
+                    .iter()
+                    .find(|(done, _)| *done == path)
+                    .map(|(_, uuid)| uuid.clone());
+                match self.place(env, n, &mut uuid, &last).await {
+                    Ok(result) => result,
+                    Err(error) => FileResult {
+                        path: path.clone(),
+                        status: FileStatus::Failed,
+                        upload_uuid: uuid,
+                        file_id: None,
+                        version_id: None,
+                        name: None,
+                        error: Some(error),
+                    },
+                }
+            }
+        };
+        let ok = result.status != FileStatus::Failed;
+        if ok {
+            let size = planned.size;
+            let segments = last.get().map_or(1, |p: Progress| p.segments_total);
+            let done = Progress {
+                phase: Phase::Done,
+                bytes_hashed: size,
+                bytes_uploaded: size,
+                total_bytes: size,
+                segments_done: segments,
+                segments_total: segments,
+                bytes_per_second: None,
+                eta_seconds: Some(0),
+            };
+            (self.reports.file)(&path, &done);
+        }
+        if ok && !from_record {
+            self.placed.borrow_mut().push(Placed {
+                path,
+                status: result.status,
+                file_id: result.file_id,
+                version_id: result.version_id,
+                name: result.name.clone(),
+                upload_uuid: result.upload_uuid.clone(),
+            });
+            self.dirty.set(true);
+        }
+        if let Some(slot) = self.results.borrow_mut().get_mut(n) {
+            *slot = Some(result);
+        }
+        let now = (self.reports.clock)();
+        let report = self.tracker.borrow_mut().settled(n, ok, now);
+        if let Some(report) = report {
+            (self.reports.tree)(&report);
+        }
+        self.files_left.set(self.files_left.get() - 1);
+        self.changes.wake_all();
+    }
+
+    /// Waits for file `n`'s folder, decides, uploads and attaches it; `uuid` gets
+    /// its upload once made, `last` its last progress.
+    async fn place<H: Http, T: Tokens, S: Store + ?Sized, B: HashBackend>(
+        &self,
+        env: &TreeEnv<'_, H, T, S, B>,
+        n: usize,
+        uuid: &mut Option<String>,
+        last: &Rc<Cell<Option<Progress>>>,
+    ) -> Result<FileResult, Error> {
+        let planned = self
+            .job
+            .plan
+            .files
+            .get(n)
+            .ok_or_else(|| Error::InvalidInput("no such file".into()))?;
+        let name = planned.name();
+        let mut taken: Option<Error> = None;
+        loop {
+            self.changes
+                .until(&|| {
+                    !matches!(
+                        self.scheduler.borrow().target(planned.folder),
+                        Target::Waiting
+                    )
+                })
+                .await;
+            let (parent_id, action) = match self.scheduler.borrow().target(planned.folder) {
+                Target::Failed(error) => return Err(error.clone()),
+                Target::Waiting => continue,
+                Target::Ready { parent_id, files } => (
+                    parent_id,
+                    existing::decide(files, name, self.job.on_existing, taken.is_some()),
+                ),
+            };
+            let mut result = FileResult {
+                path: planned.path.clone(),
+                status: FileStatus::Skipped,
+                upload_uuid: None,
+                file_id: None,
+                version_id: None,
+                name: Some(name.to_string()),
+                error: None,
+            };
+            let (what, file_id, inner) = match action {
+                FileAction::Skip { file_id } => {
+                    result.file_id = Some(file_id);
+                    return Ok(result);
+                }
+                FileAction::Fail { file_id: None } => {
+                    return Err(taken.unwrap_or_else(|| taken_error(&planned.path)))
+                }
+                FileAction::Fail { file_id: Some(_) } => return Err(taken_error(&planned.path)),
+                FileAction::Create { unique_name } => {
+                    let mut file = Json::object_of([("name", Json::from(name))]);
+                    if let Some(parent_id) = parent_id {
+                        file.insert("parent_id", parent_id);
+                    }
+                    file.insert("unique_name", unique_name);
+                    ("files", None, ("file", file))
+                }
+                FileAction::NewVersion { file_id } => (
+                    "file_versions",
+                    Some(file_id),
+                    ("file_version", Json::object()),
+                ),
+            };
+            let upload = match uuid.clone() {
+                Some(upload) => upload,
+                None => {
+                    let made = self.upload_bytes(env, n, last).await?;
+                    *uuid = Some(made.clone());
+                    self.uploads
+                        .borrow_mut()
+                        .push((planned.path.clone(), made.clone()));
+                    self.dirty.set(true);
+                    made
+                }
+            };
+            result.upload_uuid = Some(upload.clone());
+            let (key, mut body) = inner;
+            body.insert("upload_uuid", upload.as_str());
+            let body = Json::object_of([(key, body)]).to_string();
+            let api = self.api(env.http, env.shared);
+            let url = api.url(&self.path(what, file_id));
+            let answer = match api.call(Method::Post, &url, Some(body), &[]).await {
+                Ok(response) => json_of(&response.body)?,
+                Err(error)
+                    if file_id.is_none()
+                        && taken.is_none()
+                        && self.job.on_existing != OnExisting::Rename
+                        && is_name_taken(&error) =>
+                {
+                    // Someone made it meanwhile: look again, decide again.
+                    taken = Some(error);
+                    self.scheduler.borrow_mut().relist(planned.folder);
+                    self.changes.wake_all();
+                    continue;
+                }
+                Err(error) => {
+                    // Not attachable: a later run sends the bytes again.
+                    self.uploads
+                        .borrow_mut()
+                        .retain(|(done, _)| *done != planned.path);
+                    self.dirty.set(true);
+                    return Err(error);
+                }
+            };
+            match file_id {
+                Some(file_id) => {
+                    result.status = FileStatus::Versioned;
+                    result.file_id = Some(file_id);
+                    result.version_id = Some(id_of(&answer, "a file version")?);
+                }
+                None => {
+                    result.file_id = Some(id_of(&answer, "a file")?);
+                    let named = answer.get("name").and_then(Json::as_str).unwrap_or(name);
+                    result.status = FileStatus::of_create(name, named);
+                    result.name = Some(named.to_string());
+                    result.version_id = version_of(&answer);
+                }
+            }
+            return Ok(result);
+        }
+    }
+
+    /// Sends file `n`'s bytes as a task: its upload's uuid.
+    async fn upload_bytes<H: Http, T: Tokens, S: Store + ?Sized, B: HashBackend>(
+        &self,
+        env: &TreeEnv<'_, H, T, S, B>,
+        n: usize,
+        last: &Rc<Cell<Option<Progress>>>,
+    ) -> Result<String, Error> {
+        let planned = self
+            .job
+            .plan
+            .files
+            .get(n)
+            .ok_or_else(|| Error::InvalidInput("no such file".into()))?;
+        let facts = self.job.facts.get(n).cloned().unwrap_or_default();
+        let hasher = (env.hasher)(planned.index)?;
+        let mut options = self.job.options.clone();
+        options.file.name = planned.name().to_string();
+        options.file.size = planned.size;
+        options.file.content_type =
+            (!facts.content_type.is_empty()).then(|| facts.content_type.clone());
+        let prepared = prepare(&options, hasher.size())?;
+        // The path, not the name: two files alike in two folders keep two states.
+        let identity = FileIdentity {
+            name: planned.path.clone(),
+            size: planned.size,
+            last_modified: facts.last_modified,
+            content_type: facts.content_type,
+        };
+        let (reports, tracker, path, seen) = (
+            self.reports.clone(),
+            self.tracker.clone(),
+            planned.path.clone(),
+            last.clone(),
+        );
+        let emit = move |progress: &Progress| {
+            // Done once attached, not once uploaded.
+            let mut progress = *progress;
+            if progress.phase == Phase::Done {
+                progress.phase = Phase::Attaching;
+            }
+            seen.set(Some(progress));
+            (reports.file)(&path, &progress);
+            let report = tracker.borrow_mut().file(n, &progress, (reports.clock)());
+            if let Some(report) = report {
+                (reports.tree)(&report);
+            }
+        };
+        let clock = self.reports.clone();
+        let progress = ProgressTracker::new(
+            planned.size,
+            prepared.segments_total(),
+            Box::new(emit),
+            Box::new(move || (clock.clock)()),
+        );
+        let resume = if self.job.resume {
+            ResumeFrom::Auto
+        } else {
+            ResumeFrom::Nothing
+        };
+        let now = env.http.wall_clock_ms();
+        let task = Task::new(options, prepared, identity, progress, resume, None, now);
+        let task_env = Env {
+            http: env.http,
+            shared: env.shared,
+            hasher: &hasher,
+            store: env.store,
+            on_store_error: env.on_store_error,
+        };
+        let outcome = RefCell::new(None);
+        task.run(&task_env, |ended| *outcome.borrow_mut() = Some(ended))
+            .await;
+        match outcome.take() {
+            Some(Ok(finished)) => Ok(finished.upload.uuid),
+            Some(Err(failure)) => Err(failure.error),
+            None => Err(Error::Aborted),
+        }
+    }
+
+    /// Writes the record as it changes (the latest only); at the end, deletes it
+    /// when every folder and file is in place.
+    async fn write_record<H: Http, T, S: Store + ?Sized, B>(
+        &self,
+        env: &TreeEnv<'_, H, T, S, B>,
+        key: &str,
+    ) {
+        let Some(store) = env.store else {
+            return;
+        };
+        loop {
+            self.changes
+                .until(&|| self.dirty.get() || self.ended.get())
+                .await;
+            if !self.dirty.replace(false) {
+                break;
+            }
+            let text = self.record_text(env.http.wall_clock_ms());
+            if let Err(error) = store.put(key, &text).await {
+                (env.on_store_error)(&error);
+            }
+        }
+        let all_placed = self.results.borrow().iter().all(|result| {
+            result
+                .as_ref()
+                .is_some_and(|r| r.status != FileStatus::Failed)
+        }) && self
+            .scheduler
+            .borrow()
+            .folders()
+            .iter()
+            .all(|folder| folder.error.is_none());
+        if all_placed {
+            if let Err(error) = store.delete(key).await {
+                (env.on_store_error)(&error);
+            }
+        }
+    }
+
+    fn record_text(&self, now_ms: u64) -> String {
+        let mut folders = Json::object();
+        for folder in self.scheduler.borrow().folders() {
+            if let Some(id) = folder.id {
+                folders.insert(&folder.path, id);
+            }
+        }
+        let mut files = Json::object();
+        for placed in self.placed.borrow().iter() {
+            let mut file = Json::object_of([("status", Json::from(placed.status.as_str()))]);
+            let numbers = [("fileId", placed.file_id), ("versionId", placed.version_id)];
+            for (key, value) in numbers {
+                if let Some(value) = value {
+                    file.insert(key, value);
+                }
+            }
+            let texts = [("name", &placed.name), ("uploadUuid", &placed.upload_uuid)];
+            for (key, value) in texts {
+                if let Some(value) = value {
+                    file.insert(key, value.as_str());
+                }
+            }
+            files.insert(&placed.path, file);
+        }
+        let mut uploads = Json::object();
+        for (path, uuid) in self.uploads.borrow().iter() {
+            if files.get(path).is_none() {
+                uploads.insert(path, uuid.as_str());
+            }
+        }
+        Json::object_of([
+            ("updatedMs", Json::from(now_ms)),
+            ("format", Json::from(RECORD_FORMAT)),
+            ("folders", folders),
+            ("files", files),
+            ("uploads", uploads),
+        ])
+        .to_string()
+    }
+
+    fn finish(self) -> TreeResult {
+        let mut files = Vec::with_capacity(self.job.plan.files.len());
+        let results = self.results.into_inner();
+        for (planned, result) in self.job.plan.files.iter().zip(results) {
+            files.push(result.unwrap_or_else(|| FileResult {
+                path: planned.path.clone(),
+                status: FileStatus::Failed,
+                upload_uuid: None,
+                file_id: None,
+                version_id: None,
+                name: None,
+                error: Some(Error::Aborted),
+            }));
+        }
+        TreeResult {
+            folders: self.scheduler.into_inner().folders(),
+            files,
+        }
+    }
+}
+
+/// What a folder call answered.
+enum Answer {
+    Listed(Listing),
+    Created(u64),
+    /// "Name taken" (422).
+    Taken(Error),
+}
+
+/// Whether `error` is Procore's "name taken" answer to a create (422).
+fn is_name_taken(error: &Error) -> bool {
+    matches!(error, Error::Http { status: 422, .. })
+}
+
+/// The error of a file whose name is taken, under `onExisting: "error"`.
+fn taken_error(path: &str) -> Error {
+    Error::NameTaken(format!(
+        "{} is taken in its folder (onExisting: \"error\")",
+        quote(path)
+    ))
+}
+
+fn json_of(body: &str) -> Result<Json, Error> {
+    Json::parse(body).map_err(|_| Error::Protocol("a Documents answer that is not JSON".into()))
+}
+
+fn id_of(answer: &Json, what: &str) -> Result<u64, Error> {
+    answer
+        .get("id")
+        .and_then(Json::as_u64)
+        .ok_or_else(|| Error::Protocol(format!("{what} without an integer id")))
+}
+
+/// The id of a created file's version: `current_version`, else the last of
+/// `file_versions`.
+fn version_of(file: &Json) -> Option<u64> {
+    if let Some(id) = file.get("current_version").and_then(|v| v.get("id")) {
+        return id.as_u64();
+    }
+    let versions = file.get("file_versions").and_then(Json::as_array)?;
+    versions.last()?.get("id").and_then(Json::as_u64)
+}
