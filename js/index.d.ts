@@ -551,3 +551,31 @@ export type ProcoreUploadErrorOptions = Pick<ProcoreUploadError, "code"> &
 
 /** Hashes a whole Blob or File in slices: SHA-256 and MD5 in one pass over the bytes. */
 export function hashFile(file: Blob, options?: HashFileOptions): Promise<HashFileResult>;
+
+/**
+ * One entry of a folder upload: a file and its path in the tree (`"plans/A/a1.pdf"`,
+ * `/`-separated, no leading `/`), or an empty folder.
+ */
+export type FolderEntry = { file: File; path: string } | { path: string; directory: true };
+
+/** Options of `entriesFromDataTransfer`. */
+export interface EntriesOptions {
+  /**
+   * Names left out wherever they stand on a path (a folder's whole content with
+   * it), their ASCII letters in any case. Default: `[".DS_Store", "Thumbs.db",
+   * "desktop.ini"]`; `[]` leaves out nothing.
+   */
+  ignore?: readonly string[];
+}
+
+/**
+ * The files and empty folders of a drop, as folder uploads take them, walking
+ * dropped folders. Call it in the `drop` handler itself: the browser empties the
+ * `DataTransfer` once the handler returns (what it holds is taken before the first
+ * wait). Rejects with INVALID_INPUT (not a DataTransfer, bad options) or FILE_READ
+ * (a dropped file or folder could not be read).
+ */
+export function entriesFromDataTransfer(
+  dataTransfer: DataTransfer,
+  options?: EntriesOptions,
+): Promise<FolderEntry[]>;

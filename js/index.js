@@ -6,6 +6,7 @@
 // understand.
 import init, {
   hashFile as wasmHashFile,
+  ignoredNames,
   ProcoreClient as WasmClient,
   useErrorPrototype,
 } from "./procore_upload_wasm.js";
@@ -282,4 +283,80 @@ export class UploadTask {
 export async function hashFile(file, options) {
   await ready();
   return wasmHashFile(file, options);
+}
+
+/** `name` with ASCII letters in lower case: ignored names match whatever the case of
+ * their ASCII letters, as uploadFolder matches them (core::folders::plan::is_ignored). */
+function asciiLower(name) {
+  return name.replace(/[A-Z]/g, (letter) => letter.toLowerCase());
+}
+
+/** A callback-style FileSystem API call as a promise; its failure a FILE_READ. */
+function fileSystemCall(call, path) {
+  return new Promise(call).catch((cause) => {
+    throw new ProcoreUploadError(
+      `could not read the file: ${path}: ${cause?.name ?? "Error"}: ${cause?.message ?? cause}`,
+      { code: "FILE_READ", cause },
+    );
+  });
+}
+
+/**
+ * The files and folders of a drop, as uploadFolder takes them: `{ file, path }` for
+ * each file and `{ path, directory: true }` for each empty folder, walking dropped
+ * folders (every batch of readEntries), leaving out .DS_Store, Thumbs.db and
+ * desktop.ini (or the names `options.ignore` gives; `[]`: none).
+ * Call it inside the drop event's handler: the browser empties `dataTransfer` once
+ * the handler returns, so what it holds is taken before this function first waits.
+ * @param {DataTransfer} dataTransfer
+ * @param {import("./index.d.ts").EntriesOptions} [options]
+ * @returns {Promise<import("./index.d.ts").FolderEntry[]>}
+ */
+export async function entriesFromDataTransfer(dataTransfer, options) {
+  const roots = [];
+  const items = dataTransfer?.items;
+  if (items && typeof items.length === "number") {
+    for (const item of Array.from(items)) {
+      if (item.kind !== "file") continue;
+      const entry = item.webkitGetAsEntry?.();
+      const file = entry ? null : item.getAsFile();
+      if (entry || file) roots.push({ entry, file });
+    }
+  } else if (dataTransfer?.files && typeof dataTransfer.files.length === "number") {
+    for (const file of Array.from(dataTransfer.files)) roots.push({ entry: null, file });
+  } else {
+    throw new ProcoreUploadError(
+      "invalid input: dataTransfer must be a DataTransfer (a drop event's, with items or files)",
+      { code: "INVALID_INPUT" },
+    );
+  }
+  await ready();
+  const ignore = ignoredNames(options).map(asciiLower);
+  const ignored = (name) => ignore.includes(asciiLower(name));
+  const entries = [];
+  // Whether `entry` is kept: a folder is, with its files or as an empty folder.
+  async function walk(entry) {
+    if (ignored(entry.name)) return;
+    const path = entry.fullPath.replace(/^\/+/, "");
+    if (entry.isFile) {
+      entries.push({ file: await fileSystemCall((ok, fail) => entry.file(ok, fail), path), path });
+      return;
+    }
+    if (!entry.isDirectory) return;
+    const at = entries.length;
+    const reader = entry.createReader();
+    // readEntries gives a folder's entries in batches (100 at a time in Chromium)
+    // until an empty one.
+    for (;;) {
+      const batch = await fileSystemCall((ok, fail) => reader.readEntries(ok, fail), path);
+      if (batch.length === 0) break;
+      for (const child of batch) await walk(child);
+    }
+    if (entries.length === at) entries.push({ path, directory: true });
+  }
+  for (const { entry, file } of roots) {
+    if (entry) await walk(entry);
+    else if (!ignored(file.name)) entries.push({ file, path: file.name });
+  }
+  return entries;
 }

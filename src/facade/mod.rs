@@ -12,6 +12,7 @@
 
 mod client;
 mod convert;
+mod folders;
 mod options;
 mod task;
 

@@ -429,6 +429,24 @@ impl<'a> Options<'a> {
             .transpose()
     }
 
+    /// An option that must be an array of strings.
+    pub fn strings(&self, key: &str) -> Result<Option<Vec<String>>, Error> {
+        let Some(value) = self.get(key)? else {
+            return Ok(None);
+        };
+        if !Array::is_array(&value) {
+            return Err(self.invalid(key, "an array of strings", &value));
+        }
+        let mut list = Vec::new();
+        for item in value.unchecked_into::<Array>().iter() {
+            match item.as_string() {
+                Some(text) => list.push(text),
+                None => return Err(self.invalid(key, "an array of strings", &item)),
+            }
+        }
+        Ok(Some(list))
+    }
+
     /// An option that must be an instance of `T` (checked with `instanceof`).
     pub fn instance<T: JsCast>(&self, key: &str, expected: &str) -> Result<Option<T>, Error> {
         self.get(key)?

@@ -1,7 +1,7 @@
 // Compiled (not run) by scripts/test against pkg/index.d.ts: the README's calls must
 // type-check, and misuse must not.
-import { ProcoreClient, ProcoreUploadError, hashFile } from "procore-upload";
-import type { DrawingAreasOptions, FindResumableOptions, HttpMethod, ProcoreUploadErrorCode, UploadProgress, UploadResult, UploadState, UploadTask } from "procore-upload";
+import { ProcoreClient, ProcoreUploadError, entriesFromDataTransfer, hashFile } from "procore-upload";
+import type { DrawingAreasOptions, FolderEntry, FindResumableOptions, HttpMethod, ProcoreUploadErrorCode, UploadProgress, UploadResult, UploadState, UploadTask } from "procore-upload";
 
 declare const file: File;
 
@@ -261,3 +261,19 @@ async function readmeOpening(file: File): Promise<void> {
   }
 }
 console.log(readmeOpening);
+
+/** A drop's files and folders (issue 23). */
+export function onDrop(event: DragEvent): Promise<FolderEntry[]> | undefined {
+  if (!event.dataTransfer) return undefined;
+  void entriesFromDataTransfer(event.dataTransfer, { ignore: [] }).then((entries) => {
+    for (const entry of entries) {
+      const what: string = "file" in entry ? `${entry.path}: ${entry.file.size} B` : `${entry.path}/`;
+      console.log(what);
+    }
+  });
+  // @ts-expect-error ignore is a list of names
+  void entriesFromDataTransfer(event.dataTransfer, { ignore: ".DS_Store" });
+  // @ts-expect-error a misspelled option
+  void entriesFromDataTransfer(event.dataTransfer, { ignored: [] });
+  return entriesFromDataTransfer(event.dataTransfer);
+}
