@@ -318,8 +318,11 @@ export async function entriesFromDataTransfer(dataTransfer, options) {
   if (items && typeof items.length === "number") {
     for (const item of Array.from(items)) {
       if (item.kind !== "file") continue;
+      // Both now: neither can be had once the handler has returned. A dropped file is
+      // taken as getAsFile() gives it (WebKit's entry of a file it did not read from
+      // disk, one put in a DataTransfer by script, cannot be read).
       const entry = item.webkitGetAsEntry?.();
-      const file = entry ? null : item.getAsFile();
+      const file = item.getAsFile();
       if (entry || file) roots.push({ entry, file });
     }
   } else if (dataTransfer?.files && typeof dataTransfer.files.length === "number") {
@@ -355,7 +358,7 @@ export async function entriesFromDataTransfer(dataTransfer, options) {
     if (entries.length === at) entries.push({ path, directory: true });
   }
   for (const { entry, file } of roots) {
-    if (entry) await walk(entry);
+    if (entry?.isDirectory || !file) await walk(entry);
     else if (!ignored(file.name)) entries.push({ file, path: file.name });
   }
   return entries;
