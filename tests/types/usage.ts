@@ -233,6 +233,7 @@ function describe(code: ProcoreUploadErrorCode): string {
     case "WORKER":
     case "STORE":
     case "LOAD":
+    case "NAME_TAKEN":
       return code;
     default: {
       const unhandled: never = code;
