@@ -429,6 +429,21 @@ export declare class ProcoreClient {
    * The attach call carries an Idempotency-Token, the same on every retry.
    */
   uploadAndAttach<T = unknown>(file: Blob, target: AttachTarget, options?: UploadOptions): Promise<UploadAndAttachResult<T>>;
+  /**
+   * Uploads a tree into Procore Documents (project level with `projectId`, else the
+   * company's; into `parentId`, else the root): the same folders, created or reused
+   * (parents first, each once), every file uploaded and attached in place. Entries
+   * are what an `<input webkitdirectory>` gives (Files with `webkitRelativePath`) or
+   * `FolderEntry`s (`entriesFromDataTransfer`); `.DS_Store`, `Thumbs.db` and
+   * `desktop.ini` are left out unless `ignore` says otherwise. Bad paths (empty names,
+   * `.`/`..`, control characters, one path twice) and bad options are INVALID_INPUT,
+   * nothing sent. One file failing does not stop the others: its `status` is
+   * "failed" and `error` says why. `signal` or `close()` stop everything (AbortError).
+   */
+  uploadFolder(
+    entries: FileList | ReadonlyArray<File | FolderEntry>,
+    options?: UploadFolderOptions,
+  ): Promise<FolderUploadResult>;
   /** POST /rest/v1.0/files?project_id= with {"file": {upload_uuid, name, parent_id, …}}. */
   createProjectFile<T = unknown>(options: ProjectFileOptions): Promise<T>;
   /** POST /rest/v1.0/companies/{companyId}/files with {"file": {…}}. */
@@ -495,7 +510,8 @@ export type ProcoreUploadErrorCode =
   | "FILE_READ"
   | "WORKER"
   | "STORE"
-  | "LOAD";
+  | "LOAD"
+  | "NAME_TAKEN";
 
 /**
  * What every promise of the package rejects with: `e instanceof ProcoreUploadError`
@@ -579,3 +595,65 @@ export function entriesFromDataTransfer(
   dataTransfer: DataTransfer,
   options?: EntriesOptions,
 ): Promise<FolderEntry[]>;
+
+/** Progress of a whole folder upload: the files' counts, then the sums of their bytes. */
+export interface TreeProgress extends UploadProgress {
+  /** Files in place: created, versioned, renamed or skipped. */
+  filesDone: number;
+  /** Files that failed. */
+  filesFailed: number;
+  /** Files in the tree (ignored ones are not). */
+  filesTotal: number;
+}
+
+/** Options of `uploadFolder`: its own, then `upload()`'s that apply to every file. */
+export interface UploadFolderOptions
+  extends Omit<UploadOptions, "filename" | "contentType" | "onProgress"> {
+  /** Project Documents when set, else the company's. */
+  projectId?: number;
+  /** The Documents folder the tree goes into; default: the root. */
+  parentId?: number;
+  /**
+   * A file whose name is taken in its folder: "version" (default: a new version of
+   * it), "rename" (Procore gives it a free name), "skip", "error" (NAME_TAKEN). Folders
+   * already there are always reused.
+   */
+  onExisting?: "version" | "rename" | "skip" | "error";
+  /** The whole tree's progress. */
+  onProgress?: (progress: TreeProgress) => void;
+  /** Each file's progress, by its path in the tree. */
+  onFileProgress?: (path: string, progress: UploadProgress) => void;
+  /** Names left out (see `EntriesOptions.ignore`); `[]` leaves out nothing. */
+  ignore?: readonly string[];
+  /** "auto": go on from what an interrupted run of the same entries put in place. */
+  resume?: "auto";
+}
+
+/** A folder of the tree, at the end. */
+export interface FolderUploadFolder {
+  path: string;
+  /** Its Procore id; null when it could not be looked up or made. */
+  id: number | null;
+  /** Whether this call made it (false: it was there and is reused). */
+  created: boolean;
+}
+
+/** A file of the tree, at the end. */
+export interface FolderUploadFile {
+  path: string;
+  status: "created" | "versioned" | "renamed" | "skipped" | "failed";
+  uploadUuid: string | null;
+  /** The Procore file (skipped: the one left there). */
+  fileId: number | null;
+  versionId: number | null;
+  /** What Procore calls it (after "rename", its new name). */
+  name: string | null;
+  /** Why it failed; null otherwise. */
+  error: ProcoreUploadError | null;
+}
+
+/** What `uploadFolder` resolves to: every folder (parents first) and every file. */
+export interface FolderUploadResult {
+  folders: FolderUploadFolder[];
+  files: FolderUploadFile[];
+}

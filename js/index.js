@@ -152,6 +152,18 @@ export class ProcoreClient {
   }
 
   /**
+   * Uploads a tree of files and folders into Procore Documents: folders looked up or
+   * made (parents first, each once), files uploaded and attached in place, a name
+   * already taken handled as `onExisting` says. Resolves to `{ folders, files }`.
+   * @param {FileList | ReadonlyArray<File | import("./index.d.ts").FolderEntry>} entries
+   * @param {import("./index.d.ts").UploadFolderOptions} [options]
+   * @returns {Promise<import("./index.d.ts").FolderUploadResult>}
+   */
+  async uploadFolder(entries, options) {
+    return (await this.#inner()).uploadFolder(entries, options);
+  }
+
+  /**
    * One authenticated call to Procore's API (the client's token, company, retries
    * and typed errors); resolves to the parsed JSON answer, or null when there is none.
    * @param {"GET" | "POST" | "PUT" | "PATCH" | "DELETE"} method

@@ -661,6 +661,7 @@ fn start<'a>(
             store: Some(store),
             on_store_error: &|error| panic!("store: {error}"),
             hasher,
+            file_http: &|_| None,
         };
         upload_tree(&env, job, reports).await
     }

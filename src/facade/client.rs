@@ -83,6 +83,18 @@ impl ProcoreClient {
         super::or_rejected(upload(&self.settings, file, &options, Some(&target)))
     }
 
+    /// `uploadFolder(entries, options?)`: a tree of files and folders into Procore
+    /// Documents (issue 23); resolves to `{ folders, files }`. Bad entries and
+    /// options reject with `INVALID_INPUT` before anything is sent.
+    #[wasm_bindgen(js_name = uploadFolder)]
+    pub fn upload_folder(&self, entries: JsValue, options: JsValue) -> Promise {
+        let signal = abort::signal_option(&options);
+        match super::folders::upload_folder(&self.settings, &entries, &options) {
+            Ok(work) => super::promise_for(signal, work),
+            Err(error) => super::promise_for(signal, std::future::ready(Err(error))),
+        }
+    }
+
     /// `request(method, path, { query?, body?, headers?, signal? })`: one
     /// authenticated call to the API with the client's token, company, retries and
     /// typed errors; resolves to the parsed JSON answer (`null` when there is none).
@@ -250,7 +262,7 @@ fn upload(
 ) -> Result<Promise, Error> {
     let source = BlobSource::from_js(file)?;
     Options::new(raw, "options")?.known(UPLOAD_OPTIONS)?;
-    let mut call = read_call(settings, &source, raw)?;
+    let mut call = read_call(settings, Some(&source), raw)?;
     // The whole target is checked before anything is sent.
     let target = target
         .map(|target| json_data(target, "target"))

@@ -85,18 +85,24 @@ struct ProgressCallback(Option<Function>);
 impl ProgressCallback {
     fn report(&self, progress: &Progress) {
         let Some(callback) = &self.0 else { return };
-        let value = object_of(&[
-            ("phase", Some(progress.phase.as_str().into())),
-            ("bytesHashed", Some(number(progress.bytes_hashed))),
-            ("bytesUploaded", Some(number(progress.bytes_uploaded))),
-            ("totalBytes", Some(number(progress.total_bytes))),
-            ("segmentsDone", Some(number(progress.segments_done))),
-            ("segmentsTotal", Some(number(progress.segments_total))),
-            ("bytesPerSecond", progress.bytes_per_second.map(number)),
-            ("etaSeconds", progress.eta_seconds.map(number)),
-        ]);
-        call_listener(callback, "onProgress", &value);
+        call_listener(callback, "onProgress", &progress_object(progress, &[]));
     }
+}
+
+/// A progress as JS gets it (`UploadProgress`), `extra` fields first.
+fn progress_object(progress: &Progress, extra: &[(&str, Option<JsValue>)]) -> JsValue {
+    let mut fields = extra.to_vec();
+    fields.extend([
+        ("phase", Some(progress.phase.as_str().into())),
+        ("bytesHashed", Some(number(progress.bytes_hashed))),
+        ("bytesUploaded", Some(number(progress.bytes_uploaded))),
+        ("totalBytes", Some(number(progress.total_bytes))),
+        ("segmentsDone", Some(number(progress.segments_done))),
+        ("segmentsTotal", Some(number(progress.segments_total))),
+        ("bytesPerSecond", progress.bytes_per_second.map(number)),
+        ("etaSeconds", progress.eta_seconds.map(number)),
+    ]);
+    object_of(&fields)
 }
 
 /// A [`ProgressCallback`] paced by a [`ReportGate`]: what a hashing reports through,

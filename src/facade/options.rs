@@ -251,9 +251,11 @@ pub(super) struct Call {
     pub(super) signal: Option<AbortSignal>,
 }
 
+/// `upload()` options for `source`; without one (`uploadFolder`, whose files each
+/// bring their own), the file's name, size and type are left empty.
 pub(super) fn read_call(
     settings: &Settings,
-    source: &BlobSource,
+    source: Option<&BlobSource>,
     raw: &JsValue,
 ) -> Result<Call, Error> {
     let options = Options::new(raw, "options")?;
@@ -273,11 +275,11 @@ pub(super) fn read_call(
     let hash = HashOptions::new(md5, options.whole_number("chunkSize")?)?;
     let name = match options.string("filename")? {
         Some(name) => name,
-        None => source.name(),
+        None => source.map(BlobSource::name).unwrap_or_default(),
     };
     let content_type = match options.string("contentType")? {
         Some(content_type) => Some(content_type),
-        None => source.content_type(),
+        None => source.and_then(BlobSource::content_type),
     };
     Ok(Call {
         options: UploadOptions {
@@ -292,7 +294,7 @@ pub(super) fn read_call(
             },
             file: FileMeta {
                 name,
-                size: source.size(),
+                size: source.map_or(0, ByteSource::size),
                 content_type,
                 attachment: options.bool("attachmentContentDisposition")?,
             },

@@ -238,7 +238,7 @@ pub(super) fn start(
 ) -> Result<UploadTask, Error> {
     let source = BlobSource::from_js(file)?;
     Options::new(raw, "options")?.known(START_OPTIONS)?;
-    let call = read_call(settings, &source, raw)?;
+    let call = read_call(settings, Some(&source), raw)?;
     let resume_from = resume_option(raw)?;
     let Launched { task, done } = launch(settings, source, call, resume_from, None, true)?;
     Ok(UploadTask { task, done })
@@ -260,7 +260,7 @@ pub(super) async fn find_resumable(
         FIND_RESUMABLE_OPTIONS,
         "findResumable takes what identifies the scope: projectId, apiVersion, filename",
     )?;
-    let call = read_call(&settings, &source, &raw)?;
+    let call = read_call(&settings, Some(&source), &raw)?;
     let Some(store) = &settings.store else {
         return Ok(array([]));
     };

@@ -115,6 +115,19 @@ pub fn array(items: impl IntoIterator<Item = JsValue>) -> JsValue {
     items.into_iter().collect::<Array>().into()
 }
 
+/// The items of an array or of an array-like such as a `FileList` (an object
+/// with a whole-number `length`); `None` for anything else.
+pub fn list_items(value: &JsValue) -> Option<Vec<JsValue>> {
+    if Array::is_array(value) {
+        return Some(value.unchecked_ref::<Array>().iter().collect());
+    }
+    if value.is_object() && !value.is_function() {
+        whole_number(&get_property(value, "length"))?;
+        return Some(Array::from(value).iter().collect());
+    }
+    None
+}
+
 /// `JSON.parse(text)` for JSON this library wrote; `None` if JS refuses it.
 pub fn from_json(text: &str) -> Option<JsValue> {
     js_sys::JSON::parse(text).ok()
@@ -158,6 +171,13 @@ pub fn deferred() -> (Promise, Option<Settle>) {
 /// [`report_callback_error`]), and the work goes on.
 pub fn call_listener(listener: &Function, name: &str, value: &JsValue) {
     if let Err(thrown) = listener.call1(&JsValue::UNDEFINED, value) {
+        report_callback_error(name, &thrown);
+    }
+}
+
+/// [`call_listener`] with two arguments (`onFileProgress(path, progress)`).
+pub fn call_listener2(listener: &Function, name: &str, first: &JsValue, second: &JsValue) {
+    if let Err(thrown) = listener.call2(&JsValue::UNDEFINED, first, second) {
         report_callback_error(name, &thrown);
     }
 }

@@ -1,7 +1,7 @@
 // Compiled (not run) by scripts/test against pkg/index.d.ts: the README's calls must
 // type-check, and misuse must not.
 import { ProcoreClient, ProcoreUploadError, entriesFromDataTransfer, hashFile } from "procore-upload";
-import type { DrawingAreasOptions, FolderEntry, FindResumableOptions, HttpMethod, ProcoreUploadErrorCode, UploadProgress, UploadResult, UploadState, UploadTask } from "procore-upload";
+import type { DrawingAreasOptions, FolderEntry, FolderUploadResult, TreeProgress, FindResumableOptions, HttpMethod, ProcoreUploadErrorCode, UploadProgress, UploadResult, UploadState, UploadTask } from "procore-upload";
 
 declare const file: File;
 
@@ -233,6 +233,7 @@ function describe(code: ProcoreUploadErrorCode): string {
     case "WORKER":
     case "STORE":
     case "LOAD":
+    case "NAME_TAKEN":
       return code;
     default: {
       const unhandled: never = code;
@@ -276,4 +277,33 @@ export function onDrop(event: DragEvent): Promise<FolderEntry[]> | undefined {
   // @ts-expect-error a misspelled option
   void entriesFromDataTransfer(event.dataTransfer, { ignored: [] });
   return entriesFromDataTransfer(event.dataTransfer);
+}
+
+/** A tree into Documents (issue 23). */
+export async function folders(client: ProcoreClient, input: HTMLInputElement, entries: FolderEntry[]): Promise<FolderUploadResult> {
+  if (input.files) {
+    await client.uploadFolder(input.files, { projectId: 42, onExisting: "skip" });
+  }
+  const result = await client.uploadFolder(entries, {
+    parentId: 7,
+    onExisting: "rename",
+    ignore: [],
+    resume: "auto",
+    segmentSize: 5 * 1024 * 1024,
+    onProgress: (p: TreeProgress) => console.log(p.filesDone, p.filesFailed, p.filesTotal, p.bytesUploaded),
+    onFileProgress: (path: string, p: UploadProgress) => console.log(path, p.phase),
+  });
+  for (const f of result.files) {
+    const status: "created" | "versioned" | "renamed" | "skipped" | "failed" = f.status;
+    if (f.error) console.log(status, f.error.code === "NAME_TAKEN", f.fileId, f.versionId, f.name, f.uploadUuid);
+  }
+  for (const folder of result.folders) console.log(folder.path, folder.id, folder.created);
+  await client.uploadFolder([file], {});
+  // @ts-expect-error a misspelled option
+  await client.uploadFolder(entries, { parentID: 7 });
+  // @ts-expect-error onExisting is one of four
+  await client.uploadFolder(entries, { onExisting: "overwrite" });
+  // @ts-expect-error a file's own name is its path's last
+  await client.uploadFolder(entries, { filename: "x.pdf" });
+  return result;
 }

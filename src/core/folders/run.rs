@@ -118,6 +118,10 @@ pub struct TreeEnv<'a, H, T, S: ?Sized, B> {
     pub on_store_error: &'a dyn Fn(&Error),
     /// The hashing of the caller's file `index` ([`super::plan::PlannedFile::index`]).
     pub hasher: &'a dyn Fn(usize) -> Result<B, Error>,
+    /// The transport of the caller's file `index`, when its bytes are cut from a
+    /// file of its own (the browser's: one `Blob` per `File`); `None`: `http`.
+    /// A file's task sends all its requests through it.
+    pub file_http: &'a dyn Fn(usize) -> Option<&'a H>,
 }
 
 /// A file in place, as the record keeps it.
@@ -656,7 +660,7 @@ impl Run {
         let now = env.http.wall_clock_ms();
         let task = Task::new(options, prepared, identity, progress, resume, None, now);
         let task_env = Env {
-            http: env.http,
+            http: (env.file_http)(planned.index).unwrap_or(env.http),
             shared: env.shared,
             hasher: &hasher,
             store: env.store,
