@@ -267,8 +267,8 @@ pub(super) fn record_as(
 /// What every attach handler needs: the state and the authenticated caller (put
 /// there by the API's guard).
 pub struct Ctx {
-    state: AppState,
-    caller: Caller,
+    pub(super) state: AppState,
+    pub(super) caller: Caller,
 }
 
 impl axum::extract::FromRequestParts<AppState> for Ctx {

@@ -25,7 +25,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Map, Value};
 
-use super::attach::{finished, part, record_as, text};
+use super::attach::{finished, part, record_as, text, Ctx};
 use super::{json_object, ApiError, Caller};
 use crate::documents::{DocError, Documents, File, Folder, NewVersion, Place, Version};
 use crate::state::{now_rfc3339, AppState};
@@ -46,11 +46,7 @@ impl axum::extract::FromRequestParts<AppState> for Docs {
         parts: &mut axum::http::request::Parts,
         state: &AppState,
     ) -> Result<Self, ApiError> {
-        let caller = parts
-            .extensions
-            .get::<Caller>()
-            .cloned()
-            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "not authenticated"))?;
+        let Ctx { caller, .. } = Ctx::from_request_parts(parts, state).await?;
         let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
             .await
             .map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;

@@ -29,7 +29,7 @@ use super::super::state::{stale_tree_records, tree_fingerprint, FileIdentity, St
 use super::super::task::{Env, ResumeFrom, Task};
 use super::super::Error;
 use super::existing::{self, FileAction, Listing, OnExisting};
-use super::plan::Plan;
+use super::plan::{Plan, PlannedFile};
 use super::report::{FileResult, FileStatus, TreeProgress, TreeResult, TreeTracker};
 use super::scheduler::{Scheduler, Step, Target};
 
@@ -279,6 +279,15 @@ async fn drop_stale_records<S: Store + ?Sized>(store: &S, now_ms: u64, on_error:
 }
 
 impl Run {
+    /// File `n` of the plan.
+    fn planned(&self, n: usize) -> Result<&PlannedFile, Error> {
+        self.job
+            .plan
+            .files
+            .get(n)
+            .ok_or_else(|| Error::InvalidInput("no such file".into()))
+    }
+
     fn api<'a, H, T>(&'a self, http: &'a H, shared: &'a Shared<T>) -> ApiClient<'a, H, T> {
         let scope = &self.job.options.scope;
         ApiClient {
@@ -482,12 +491,7 @@ impl Run {
         uuid: &mut Option<String>,
         last: &Rc<Cell<Option<Progress>>>,
     ) -> Result<FileResult, Error> {
-        let planned = self
-            .job
-            .plan
-            .files
-            .get(n)
-            .ok_or_else(|| Error::InvalidInput("no such file".into()))?;
+        let planned = self.planned(n)?;
         let name = planned.name();
         let mut taken: Option<Error> = None;
         loop {
@@ -605,12 +609,7 @@ impl Run {
         n: usize,
         last: &Rc<Cell<Option<Progress>>>,
     ) -> Result<String, Error> {
-        let planned = self
-            .job
-            .plan
-            .files
-            .get(n)
-            .ok_or_else(|| Error::InvalidInput("no such file".into()))?;
+        let planned = self.planned(n)?;
         let facts = self.job.facts.get(n).cloned().unwrap_or_default();
         let hasher = (env.hasher)(planned.index)?;
         let mut options = self.job.options.clone();
