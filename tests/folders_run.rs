@@ -23,7 +23,7 @@ use procore_upload::core::hash::{hash_bytes, InThread};
 use procore_upload::core::http::{Body, Http, Method, Request, Response, Target};
 use procore_upload::core::plan::{ApiVersion, Segmented, MIB};
 use procore_upload::core::runtime::{Limits, Shared, Wakeup};
-use procore_upload::core::state::{prune, MemoryStore, Store};
+use procore_upload::core::state::{prune, MemoryStore, Op, Store, TREE_KEY_PREFIX};
 use procore_upload::core::Error;
 use serde_json::{json, Value};
 
@@ -645,10 +645,10 @@ fn limits() -> Limits {
 }
 
 /// The run's future for `t`, handed to `with`.
-fn start<'a>(
+fn start<'a, S: Store>(
     http: &'a Procore,
     shared: &'a Shared<CountingTokens>,
-    store: &'a MemoryStore,
+    store: &'a S,
     hasher: &'a dyn Fn(usize) -> Result<InThread<'a, [u8]>, Error>,
     job: TreeJob,
     seen: &Rc<Seen>,
@@ -1630,4 +1630,182 @@ fn a_resumed_run_attaches_an_upload_already_made() {
         ["a/", "a/x.txt #1", "a/y.txt #1"]
     );
     assert!(pollster::block_on(store.list()).unwrap().is_empty());
+}
+
+/// Whether `r` is the attach call (`POST files`) of the file named `name`.
+fn attaches(r: &Request, name: &str) -> bool {
+    r.method == Method::Post
+        && r.url.contains("/files?")
+        && matches!(&r.body, Body::Json(text) if text.contains(&format!("\"{name}\"")))
+}
+
+fn token_of(r: &Request) -> Option<String> {
+    r.headers
+        .iter()
+        .find(|(k, _)| k == "Idempotency-Token")
+        .map(|(_, v)| v.clone())
+}
+
+#[test]
+fn an_attach_whose_answers_were_all_lost_is_sent_again_as_it_was() {
+    let http = Procore::new();
+    let store = MemoryStore::default();
+    let t = tree(&[("a/x.txt", 10), ("a/y.txt", 12)], &[]);
+    // Every answer to y.txt's create is lost (Procore made the file each time it
+    // could): the retries run out and y.txt fails.
+    http.faults(|r| attaches(r, "y.txt").then_some(Fault::Lost));
+    let (first, _) = run(
+        &http,
+        &store,
+        &t,
+        job(&t, Some(42), OnExisting::Version, true),
+    );
+    assert_eq!(first.files[1].status, FileStatus::Failed);
+    let sent_first: Vec<Option<String>> = http
+        .log
+        .borrow()
+        .iter()
+        .filter(|r| attaches(r, "y.txt"))
+        .map(token_of)
+        .collect();
+    assert!(sent_first.len() > 1, "retried: {sent_first:?}");
+    http.faults(|_| None);
+    http.clear_log();
+    // The next run sends that very call again (same token, same body): Procore
+    // answers what it did then, and nothing is made twice.
+    let (second, _) = run(
+        &http,
+        &store,
+        &t,
+        job(&t, Some(42), OnExisting::Version, true),
+    );
+    assert_eq!(
+        statuses(&second)[1],
+        ("a/y.txt".to_string(), FileStatus::Created)
+    );
+    let sent_second: Vec<Option<String>> = http
+        .log
+        .borrow()
+        .iter()
+        .filter(|r| attaches(r, "y.txt"))
+        .map(token_of)
+        .collect();
+    assert_eq!(sent_second, sent_first[..1]);
+    assert_eq!(
+        http.sent(Method::Post, "/uploads"),
+        0,
+        "no bytes sent again"
+    );
+    assert_eq!(http.sent(Method::Post, "/file_versions"), 0);
+    assert_eq!(
+        http.model.borrow().tree("p42"),
+        ["a/", "a/x.txt #1", "a/y.txt #1"]
+    );
+    assert!(pollster::block_on(store.list()).unwrap().is_empty());
+}
+
+#[test]
+fn an_attach_on_its_way_when_the_page_went_is_sent_again_as_it_was() {
+    let http = Procore::new();
+    let store = MemoryStore::default();
+    let t = tree(&[("a/x.txt", 10), ("a/y.txt", 12)], &[]);
+    http.hold(|r| attaches(r, "y.txt"));
+    let shared = Shared::new(tokens(), limits());
+    let hasher = |i: usize| Ok(InThread::new(t.bytes[i].as_slice()));
+    let seen = Rc::new(Seen::default());
+    {
+        let mut running = pin!(start(
+            &http,
+            &shared,
+            &store,
+            &hasher,
+            job(&t, Some(42), OnExisting::Version, true),
+            &seen
+        ));
+        assert!(settle(running.as_mut()).is_pending());
+        assert_eq!(http.in_flight.get(), 1, "y.txt's attach on its way");
+    }
+    // The page went; Procore got the call and made the file all the same.
+    let held = http
+        .log
+        .borrow()
+        .iter()
+        .find(|r| attaches(r, "y.txt"))
+        .cloned()
+        .unwrap();
+    http.model.borrow_mut().handle(&held);
+    http.release();
+    http.clear_log();
+    let (second, _) = run(
+        &http,
+        &store,
+        &t,
+        job(&t, Some(42), OnExisting::Rename, true),
+    );
+    assert_eq!(
+        statuses(&second)[1],
+        ("a/y.txt".to_string(), FileStatus::Created)
+    );
+    let again: Vec<Request> = http
+        .log
+        .borrow()
+        .iter()
+        .filter(|r| attaches(r, "y.txt"))
+        .cloned()
+        .collect();
+    assert_eq!(again.len(), 1);
+    assert_eq!(token_of(&again[0]), token_of(&held));
+    assert_eq!(again[0].body, held.body);
+    assert_eq!(
+        http.model.borrow().tree("p42"),
+        ["a/", "a/x.txt #1", "a/y.txt #1"],
+        "no renamed copy, no second version"
+    );
+}
+
+/// A store whose tree record writes wait while `held` (a slow IndexedDB).
+#[derive(Default)]
+struct SlowRecords {
+    inner: MemoryStore,
+    held: Cell<bool>,
+    wakeup: Wakeup,
+}
+
+impl Store for SlowRecords {
+    async fn run<'a>(&'a self, op: Op<'a>) -> Result<Vec<(String, String)>, Error> {
+        if matches!(op, Op::Put(key, _) if key.starts_with(TREE_KEY_PREFIX)) {
+            self.wakeup.until(&|| !self.held.get()).await;
+        }
+        self.inner.run(op).await
+    }
+}
+
+#[test]
+fn an_attach_call_waits_until_the_record_holds_it() {
+    let http = Procore::new();
+    let store = SlowRecords::default();
+    store.held.set(true);
+    let t = tree(&[("a/x.txt", 10)], &[]);
+    let shared = Shared::new(tokens(), limits());
+    let hasher = |i: usize| Ok(InThread::new(t.bytes[i].as_slice()));
+    let seen = Rc::new(Seen::default());
+    let job = job(&t, Some(42), OnExisting::Version, true);
+    let mut running = pin!(start(&http, &shared, &store, &hasher, job, &seen));
+    assert!(settle(running.as_mut()).is_pending());
+    assert_eq!(http.sent(Method::Put, ""), 1, "x.txt's bytes are up");
+    assert_eq!(
+        http.sent(Method::Post, "/files?"),
+        0,
+        "not sent before it is kept"
+    );
+    store.held.set(false);
+    store.wakeup.wake_all();
+    let Poll::Ready(result) = settle(running.as_mut()) else {
+        panic!("the run ends once the record is written");
+    };
+    assert_eq!(
+        statuses(&result)[0],
+        ("a/x.txt".to_string(), FileStatus::Created)
+    );
+    assert_eq!(http.sent(Method::Post, "/files?"), 1);
 }

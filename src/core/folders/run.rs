@@ -19,7 +19,7 @@ use std::rc::Rc;
 
 use futures_util::future::{join, join_all};
 
-use super::super::api::ApiClient;
+use super::super::api::{ApiClient, IDEMPOTENCY_TOKEN};
 use super::super::engine::{prepare, Phase, Progress, ProgressTracker, UploadOptions};
 use super::super::hash::HashBackend;
 use super::super::http::{Http, Method, Tokens};
@@ -146,34 +146,65 @@ fn status_of(text: &str) -> Option<FileStatus> {
     .find(|status| status.as_str() == text)
 }
 
-/// What a record says: the files in place, and the uploads made for files not
-/// attached yet (path, upload uuid); nothing for a record unreadable or of
-/// another format.
-fn read_record(text: &str) -> (Vec<Placed>, Vec<(String, String)>) {
-    let mut out = Vec::new();
-    let mut uploads = Vec::new();
-    let Ok(record) = Json::parse(text) else {
-        return (out, uploads);
+/// An attach call (`POST files` or `file_versions`) as sent: written to the
+/// record before it goes, so that a run after a lost answer (or a reload while it
+/// was on its way) sends the very same call again, with the same
+/// `Idempotency-Token`, and Procore acts on it once.
+#[derive(Debug, Clone)]
+struct AttachCall {
+    /// Path and query, after the base URL.
+    call: String,
+    /// The file a version is for; `None`: a file create.
+    file_id: Option<u64>,
+    body: String,
+    token: String,
+}
+
+/// What a record says (nothing for a record unreadable or of another format).
+#[derive(Default)]
+struct Record {
+    /// The files in place.
+    placed: Vec<Placed>,
+    /// The uploads made for files not attached yet (path, upload uuid).
+    uploads: Vec<(String, String)>,
+    /// The attach calls sent whose answer never came (path, call).
+    attaching: Vec<(String, AttachCall)>,
+}
+
+fn read_record(text: &str) -> Record {
+    let mut record = Record::default();
+    let Ok(json) = Json::parse(text) else {
+        return record;
     };
-    if record.get("format").and_then(Json::as_u64) != Some(RECORD_FORMAT) {
-        return (out, uploads);
+    if json.get("format").and_then(Json::as_u64) != Some(RECORD_FORMAT) {
+        return record;
     }
-    for (path, uuid) in record
-        .get("uploads")
-        .and_then(Json::as_object)
-        .unwrap_or(&[])
-    {
+    let members = |key: &str| json.get(key).and_then(Json::as_object).unwrap_or(&[]);
+    for (path, uuid) in members("uploads") {
         if let Some(uuid) = uuid.as_str() {
-            uploads.push((path.clone(), uuid.to_string()));
+            record.uploads.push((path.clone(), uuid.to_string()));
         }
     }
-    let files = record.get("files").and_then(Json::as_object).unwrap_or(&[]);
-    for (path, file) in files {
+    for (path, call) in members("attaching") {
+        let text = |key: &str| call.get(key).and_then(Json::as_str).map(str::to_string);
+        if let (Some(target), Some(body), Some(token)) = (text("call"), text("body"), text("token"))
+        {
+            let file_id = call.get("fileId").and_then(Json::as_u64);
+            let call = AttachCall {
+                call: target,
+                file_id,
+                body,
+                token,
+            };
+            record.attaching.push((path.clone(), call));
+        }
+    }
+    for (path, file) in members("files") {
         let text = |key: &str| file.get(key).and_then(Json::as_str).map(str::to_string);
         let Some(status) = text("status").as_deref().and_then(status_of) else {
             continue;
         };
-        out.push(Placed {
+        record.placed.push(Placed {
             path: path.clone(),
             status,
             file_id: file.get("fileId").and_then(Json::as_u64),
@@ -182,7 +213,7 @@ fn read_record(text: &str) -> (Vec<Placed>, Vec<(String, String)>) {
             upload_uuid: text("uploadUuid"),
         });
     }
-    (out, uploads)
+    record
 }
 
 /// One run of a tree, shared by its folder workers, its files and its writer.
@@ -195,12 +226,19 @@ struct Run {
     /// Uploads done for files not attached yet (path, uuid): a resumed run
     /// attaches them without sending the bytes again.
     uploads: RefCell<Vec<(String, String)>>,
+    /// Attach calls sent and not answered yet (path, call): kept in the record
+    /// until their answer comes, so that a later run sends them again as they were.
+    attaching: RefCell<Vec<(String, AttachCall)>>,
     tracker: Rc<RefCell<TreeTracker>>,
     reports: Rc<TreeReports>,
     files_left: Cell<usize>,
     steps_running: Cell<usize>,
     /// The record changed since it was last written.
     dirty: Cell<bool>,
+    /// Changes made to the record, and how many of them the store has (written
+    /// or failed): an attach call waits until it is in the record.
+    changed: Cell<u64>,
+    written: Cell<u64>,
     ended: Cell<bool>,
     changes: Wakeup,
 }
@@ -218,10 +256,10 @@ pub async fn upload_tree<H: Http, T: Tokens, S: Store + ?Sized, B: HashBackend>(
     if let Some(store) = env.store {
         drop_stale_records(store, env.http.wall_clock_ms(), env.on_store_error).await;
     }
-    let (mut placed, mut uploads) = (Vec::new(), Vec::new());
+    let mut record = Record::default();
     if let (true, Some(store)) = (job.resume, env.store) {
         match store.get(&key).await {
-            Ok(Some(text)) => (placed, uploads) = read_record(&text),
+            Ok(Some(text)) => record = read_record(&text),
             Ok(None) => {}
             Err(error) => (env.on_store_error)(&error),
         }
@@ -231,13 +269,16 @@ pub async fn upload_tree<H: Http, T: Tokens, S: Store + ?Sized, B: HashBackend>(
     let run = Run {
         scheduler: RefCell::new(Scheduler::new(job.plan.clone(), job.parent_id)),
         results: RefCell::new(vec![None; count]),
-        placed: RefCell::new(placed),
-        uploads: RefCell::new(uploads),
+        placed: RefCell::new(record.placed),
+        uploads: RefCell::new(record.uploads),
+        attaching: RefCell::new(record.attaching),
         tracker,
         reports: Rc::new(reports),
         files_left: Cell::new(count),
         steps_running: Cell::new(0),
         dirty: Cell::new(false),
+        changed: Cell::new(0),
+        written: Cell::new(0),
         ended: Cell::new(false),
         changes: Wakeup::default(),
         job,
@@ -279,6 +320,13 @@ async fn drop_stale_records<S: Store + ?Sized>(store: &S, now_ms: u64, on_error:
 }
 
 impl Run {
+    /// The record is to be written again.
+    fn mark_dirty(&self) {
+        self.dirty.set(true);
+        self.changed.set(self.changed.get() + 1);
+        self.changes.wake_all();
+    }
+
     /// File `n` of the plan.
     fn planned(&self, n: usize) -> Result<&PlannedFile, Error> {
         self.job
@@ -344,7 +392,7 @@ impl Run {
                     }
                     (Step::Create { folder, .. }, Ok(Answer::Created(id))) => {
                         scheduler.created(*folder, id);
-                        self.dirty.set(true);
+                        self.mark_dirty();
                     }
                     (Step::Create { folder, .. }, Ok(Answer::Taken(answer))) => {
                         scheduler.name_taken(*folder, answer)
@@ -468,7 +516,7 @@ impl Run {
                 name: result.name.clone(),
                 upload_uuid: result.upload_uuid.clone(),
             });
-            self.dirty.set(true);
+            self.mark_dirty();
         }
         if let Some(slot) = self.results.borrow_mut().get_mut(n) {
             *slot = Some(result);
@@ -483,7 +531,8 @@ impl Run {
     }
 
     /// Waits for file `n`'s folder, decides, uploads and attaches it; `uuid` gets
-    /// its upload once made, `last` its last progress.
+    /// its upload once made, `last` its last progress. An attach call an earlier
+    /// run sent without hearing its answer is sent again first, as it was.
     async fn place<H: Http, T: Tokens, S: Store + ?Sized, B: HashBackend>(
         &self,
         env: &TreeEnv<'_, H, T, S, B>,
@@ -494,6 +543,17 @@ impl Run {
         let planned = self.planned(n)?;
         let name = planned.name();
         let mut taken: Option<Error> = None;
+        let unanswered = self.attach_call_of(&planned.path);
+        if let (Some(upload), Some(call)) = (uuid.clone(), unanswered) {
+            match self.attach(env, planned, &upload, call).await {
+                // The name went to someone else meanwhile: decide again below.
+                Err(error) if is_name_taken(&error) => {
+                    taken = Some(error);
+                    self.scheduler.borrow_mut().relist(planned.folder);
+                }
+                outcome => return outcome,
+            }
+        }
         loop {
             self.changes
                 .until(&|| {
@@ -511,17 +571,9 @@ impl Run {
                     existing::decide(files, name, self.job.on_existing, taken.is_some()),
                 ),
             };
-            let mut result = FileResult {
-                path: planned.path.clone(),
-                status: FileStatus::Skipped,
-                upload_uuid: None,
-                file_id: None,
-                version_id: None,
-                name: Some(name.to_string()),
-                error: None,
-            };
-            let (what, file_id, inner) = match action {
+            let (what, file_id, (key, mut body)) = match action {
                 FileAction::Skip { file_id } => {
+                    let mut result = self.result_for(planned, FileStatus::Skipped);
                     result.file_id = Some(file_id);
                     return Ok(result);
                 }
@@ -551,18 +603,18 @@ impl Run {
                     self.uploads
                         .borrow_mut()
                         .push((planned.path.clone(), made.clone()));
-                    self.dirty.set(true);
+                    self.mark_dirty();
                     made
                 }
             };
-            result.upload_uuid = Some(upload.clone());
-            let (key, mut body) = inner;
             body.insert("upload_uuid", upload.as_str());
-            let body = Json::object_of([(key, body)]).to_string();
-            let api = self.api(env.http, env.shared);
-            let url = api.url(&self.path(what, file_id));
-            let answer = match api.call(Method::Post, &url, Some(body), &[]).await {
-                Ok(response) => json_of(&response.body)?,
+            let call = AttachCall {
+                call: self.path(what, file_id),
+                file_id,
+                body: Json::object_of([(key, body)]).to_string(),
+                token: env.http.random_token(),
+            };
+            match self.attach(env, planned, &upload, call).await {
                 Err(error)
                     if file_id.is_none()
                         && taken.is_none()
@@ -573,33 +625,97 @@ impl Run {
                     taken = Some(error);
                     self.scheduler.borrow_mut().relist(planned.folder);
                     self.changes.wake_all();
-                    continue;
                 }
-                Err(error) => {
-                    // Not attachable: a later run sends the bytes again.
-                    self.uploads
-                        .borrow_mut()
-                        .retain(|(done, _)| *done != planned.path);
-                    self.dirty.set(true);
-                    return Err(error);
-                }
-            };
-            match file_id {
-                Some(file_id) => {
-                    result.status = FileStatus::Versioned;
-                    result.file_id = Some(file_id);
-                    result.version_id = Some(id_of(&answer, "a file version")?);
-                }
-                None => {
-                    result.file_id = Some(id_of(&answer, "a file")?);
-                    let named = answer.get("name").and_then(Json::as_str).unwrap_or(name);
-                    result.status = FileStatus::of_create(name, named);
-                    result.name = Some(named.to_string());
-                    result.version_id = version_of(&answer);
-                }
+                outcome => return outcome,
             }
-            return Ok(result);
         }
+    }
+
+    /// The attach call an earlier run sent for `path` without hearing its answer.
+    fn attach_call_of(&self, path: &str) -> Option<AttachCall> {
+        let attaching = self.attaching.borrow();
+        let found = attaching.iter().find(|(at, _)| at == path);
+        found.map(|(_, call)| call.clone())
+    }
+
+    /// File `planned` with `status`, nothing known of it yet.
+    fn result_for(&self, planned: &PlannedFile, status: FileStatus) -> FileResult {
+        FileResult {
+            path: planned.path.clone(),
+            status,
+            upload_uuid: None,
+            file_id: None,
+            version_id: None,
+            name: Some(planned.name().to_string()),
+            error: None,
+        }
+    }
+
+    /// Sends `call` (attaching `upload` to `planned`'s place) once the record
+    /// holds it, and reads the answer. The call stays in the record while its
+    /// answer may yet have been acted on ([`may_have_acted`]); a refusal drops it,
+    /// and drops the upload too unless the refusal is "name taken" (the upload
+    /// goes elsewhere then).
+    async fn attach<H: Http, T: Tokens, S: Store + ?Sized, B>(
+        &self,
+        env: &TreeEnv<'_, H, T, S, B>,
+        planned: &PlannedFile,
+        upload: &str,
+        call: AttachCall,
+    ) -> Result<FileResult, Error> {
+        let path = planned.path.as_str();
+        self.set_attach_call(path, Some(call.clone()));
+        if env.store.is_some() {
+            let mine = self.changed.get();
+            self.changes.until(&|| self.written.get() >= mine).await;
+        }
+        let api = self.api(env.http, env.shared);
+        let url = api.url(&call.call);
+        let token = [(IDEMPOTENCY_TOKEN.to_string(), call.token.clone())];
+        let answered = api.call(Method::Post, &url, Some(call.body), &token).await;
+        let answer = match answered {
+            Ok(response) => json_of(&response.body),
+            Err(error) => Err(error),
+        };
+        let answer = match answer {
+            Ok(answer) => answer,
+            Err(error) if may_have_acted(&error) => return Err(error),
+            Err(error) => {
+                self.set_attach_call(path, None);
+                if !is_name_taken(&error) {
+                    // Not attachable: a later run sends the bytes again.
+                    self.uploads.borrow_mut().retain(|(done, _)| done != path);
+                }
+                return Err(error);
+            }
+        };
+        self.set_attach_call(path, None);
+        let mut result = self.result_for(planned, FileStatus::Versioned);
+        result.upload_uuid = Some(upload.to_string());
+        match call.file_id {
+            Some(file_id) => {
+                result.file_id = Some(file_id);
+                result.version_id = Some(id_of(&answer, "a file version")?);
+            }
+            None => {
+                let name = planned.name();
+                result.file_id = Some(id_of(&answer, "a file")?);
+                let named = answer.get("name").and_then(Json::as_str).unwrap_or(name);
+                result.status = FileStatus::of_create(name, named);
+                result.name = Some(named.to_string());
+                result.version_id = version_of(&answer);
+            }
+        }
+        Ok(result)
+    }
+
+    /// Keeps `call` as `path`'s attach call on its way (`None`: none).
+    fn set_attach_call(&self, path: &str, call: Option<AttachCall>) {
+        let mut attaching = self.attaching.borrow_mut();
+        attaching.retain(|(at, _)| at != path);
+        attaching.extend(call.map(|call| (path.to_string(), call)));
+        drop(attaching);
+        self.mark_dirty();
     }
 
     /// Sends file `n`'s bytes as a task: its upload's uuid.
@@ -692,10 +808,15 @@ impl Run {
             if !self.dirty.replace(false) {
                 break;
             }
-            let text = self.record_text(env.http.wall_clock_ms());
+            let (text, holding) = (
+                self.record_text(env.http.wall_clock_ms()),
+                self.changed.get(),
+            );
             if let Err(error) = store.put(key, &text).await {
                 (env.on_store_error)(&error);
             }
+            self.written.set(holding);
+            self.changes.wake_all();
         }
         let all_placed = self.results.borrow().iter().all(|result| {
             result
@@ -744,12 +865,25 @@ impl Run {
                 uploads.insert(path, uuid.as_str());
             }
         }
+        let mut attaching = Json::object();
+        for (path, call) in self.attaching.borrow().iter() {
+            let mut kept = Json::object_of([
+                ("call", Json::from(call.call.as_str())),
+                ("body", Json::from(call.body.as_str())),
+                ("token", Json::from(call.token.as_str())),
+            ]);
+            if let Some(file_id) = call.file_id {
+                kept.insert("fileId", file_id);
+            }
+            attaching.insert(path, kept);
+        }
         Json::object_of([
             ("updatedMs", Json::from(now_ms)),
             ("format", Json::from(RECORD_FORMAT)),
             ("folders", folders),
             ("files", files),
             ("uploads", uploads),
+            ("attaching", attaching),
         ])
         .to_string()
     }
@@ -788,6 +922,20 @@ fn is_name_taken(error: &Error) -> bool {
     matches!(error, Error::Http { status: 422, .. })
 }
 
+/// Whether a call that ended in `error` may still have been acted on (no answer,
+/// a server error, an answer not read): a later run sends it again, with its
+/// token, rather than taking it as refused.
+fn may_have_acted(error: &Error) -> bool {
+    match error {
+        Error::Network { .. }
+        | Error::Timeout(_)
+        | Error::Protocol(_)
+        | Error::RateLimited { .. } => true,
+        Error::Http { status, .. } => matches!(status, 408 | 409) || *status >= 500,
+        _ => false,
+    }
+}
+
 /// The error of a file whose name is taken, under `onExisting: "error"`.
 fn taken_error(path: &str) -> Error {
     Error::NameTaken(format!(
@@ -815,4 +963,50 @@ fn version_of(file: &Json) -> Option<u64> {
     }
     let versions = file.get("file_versions").and_then(Json::as_array)?;
     versions.last()?.get("id").and_then(Json::as_u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn http(status: u16) -> Error {
+        Error::Http {
+            method: "POST",
+            url: "https://api/rest/v1.0/files".into(),
+            status,
+            body: String::new(),
+            retry_after_secs: None,
+        }
+    }
+
+    /// Which failed attach calls a later run sends again (they may have made the
+    /// file) and which it takes as refused.
+    #[test]
+    fn may_have_acted_table() {
+        let network = Error::Network {
+            method: "POST",
+            url: "u".into(),
+            message: "reset".into(),
+            cause: None,
+        };
+        let table = [
+            (network, true),
+            (Error::Timeout("stalled".into()), true),
+            (Error::Protocol("a file without an integer id".into()), true),
+            (http(500), true),
+            (http(502), true),
+            (http(503), true),
+            (http(408), true),
+            (http(409), true),
+            (http(400), false),
+            (http(403), false),
+            (http(404), false),
+            (http(422), false),
+            (Error::InvalidInput("x".into()), false),
+            (Error::Aborted, false),
+        ];
+        for (error, expected) in table {
+            assert_eq!(may_have_acted(&error), expected, "{error}");
+        }
+    }
 }
