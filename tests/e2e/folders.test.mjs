@@ -2,16 +2,20 @@
 // with nested and empty folders, Unicode names and system files arrives as the same
 // tree, every file byte-exact (the sandbox's SHA-256 of each version against the one
 // computed here); a second run versions every file and makes no folder; "rename",
-// "skip" and "error" do what they say; folders made beforehand are reused; sixty files
-// under lost answers, 429s and 503s end with no folder or file twice; an
-// `<input webkitdirectory>` picked by the driver (or, where the driver cannot pick a
-// folder, a file input's FileList); bad input sends nothing; abort and close() stop it.
+// "skip" and "error" do what they say; folders made beforehand are reused; 200 files
+// under lost answers, 429s and 503s end with no folder or file twice; resume: "auto"
+// after a reload leaves what was in place and sends only a half-sent file's missing
+// parts; an `<input webkitdirectory>` picked by the driver (or, where the driver
+// cannot pick a folder, a file input's FileList); bad input sends nothing; abort and
+// close() stop it.
 import { after, afterEach, before, test } from "node:test";
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { describeInEngines, openWorld } from "./support.mjs";
+import { describeInEngines, openWorld, openssl, randomFile } from "./support.mjs";
+
+const MiB = 1024 * 1024;
 
 describeInEngines("uploadFolder in each browser engine against the sandbox", (engine) => {
   let world, sandbox, page;
@@ -210,15 +214,15 @@ describeInEngines("uploadFolder in each browser engine against the sandbox", (en
     assertBytes(docs, value.sha256, 1);
   });
 
-  test("sixty files under lost answers, 429s and 503s: no folder or file twice, every file byte-exact", async () => {
+  test("200 files under lost answers, 429s and 503s: no folder or file twice, every file byte-exact", async () => {
     const spec = {};
-    for (let n = 0; n < 60; n++) spec[`batch/d${n % 6}/s${n % 2}/f${n}.bin`] = 200 + n;
+    for (let n = 0; n < 200; n++) spec[`batch/d${n % 10}/s${n % 3}/f${n}.bin`] = 200 + n;
     await sandbox.clearRequests();
     await sandbox.setFaults({ retry_after_secs: 0, api_faults: [
-      { fault: "answer_lost", method: "POST", path: "/rest/v1.0/files", next: 12, rate: 0.3 },
-      { fault: "answer_lost", method: "POST", path: "/rest/v1.0/folders", next: 4, rate: 0.5 },
-      { fault: "429", next: 10, rate: 0.08 },
-      { fault: "503", next: 10, rate: 0.08 },
+      { fault: "answer_lost", method: "POST", path: "/rest/v1.0/files", next: 40, rate: 0.3 },
+      { fault: "answer_lost", method: "POST", path: "/rest/v1.0/folders", next: 10, rate: 0.5 },
+      { fault: "429", next: 30, rate: 0.08 },
+      { fault: "503", next: 30, rate: 0.08 },
     ] });
     let value;
     try {
@@ -240,6 +244,74 @@ describeInEngines("uploadFolder in each browser engine against the sandbox", (en
     const taken = (kind, path) => faults.filter((r) => String(r.fault).includes(kind) && (!path || r.path.endsWith(path))).length;
     console.log(`# ${engine}: faults taken: ${faults.length} (lost files ${taken("lost", "/files")}, lost folders ${taken("lost", "/folders")}, 429 ${taken("429")}, 503 ${taken("503")})`);
     assert.ok(taken("lost", "/files") > 0 && taken("lost", "/folders") > 0, JSON.stringify(faults.map((r) => [r.method, r.path, r.fault])));
+  });
+
+  test('resume: "auto" after a reload: what was in place is left, the half-sent file sends only its missing parts', async () => {
+    const disk = { "r/a/s1.txt": 3000, "r/a/s2.txt": 10, "r/b/s3.txt": 5000, "r/s4.txt": 700, "r/big/big.bin": 6 * 6 * MiB + 77 };
+    const onDisk = Object.entries(disk).map(([p, size]) => [p, randomFile(world.dir, p.replaceAll("/", "_"), size)]);
+    const options = { projectId: 48, resume: "auto", segmented: true, segmentSize: 6 * MiB };
+    const BIG = "r/big/big.bin";
+    // Picks the files on the page (reloaded first) and defines `window.__entries()`.
+    const pickTree = async (reload) => {
+      if (reload) await page.reload();
+      await page.setInputFiles("#files", onDisk.map(([, file]) => file));
+      await page.evaluate((paths) => {
+        window.__entries = () => [...document.getElementById("files").files]
+          .map((file) => ({ file, path: paths[file.name] }));
+      }, Object.fromEntries(onDisk.map(([p, file]) => [path.basename(file), p])));
+    };
+    await pickTree(false);
+    await sandbox.clearRequests();
+    const first = await page.evaluate(async ({ api, options, BIG }) => {
+      const { ProcoreClient } = await import("/pkg/index.js");
+      const client = new ProcoreClient({ companyId: 7, accessToken: "sandbox-token", baseUrl: api, allowInsecureStorage: true, concurrency: 1 });
+      const entries = window.__entries();
+      const big = entries.find((e) => e.path === BIG).file;
+      const done = new Set();
+      client.uploadFolder(entries, { ...options, onFileProgress: (path, p) => { if (p.phase === "done") done.add(path); } })
+        .catch(() => {});
+      const until = async (check) => {
+        const end = performance.now() + 60000;
+        while (!(await check())) {
+          if (performance.now() > end) throw new Error(`timed out: done ${[...done]}`);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      };
+      // The page goes once the small files are in place and two of big.bin's parts kept.
+      await until(async () => {
+        const [kept] = await client.findResumable(big, { projectId: 48, filename: BIG });
+        return done.size === 4 && kept && kept.bytesConfirmed >= 2 * 6 * 1024 * 1024;
+      });
+      const [kept] = await client.findResumable(big, { projectId: 48, filename: BIG });
+      return { done: [...done].sort(), confirmed: kept.bytesConfirmed };
+    }, { api: sandbox.api, options, BIG });
+    assert.equal(first.error, undefined, JSON.stringify(first.error));
+    const atReload = (await sandbox.requests()).length;
+    await pickTree(true);
+    const second = await page.evaluate(async ({ api, options }) => {
+      const { ProcoreClient } = await import("/pkg/index.js");
+      const client = new ProcoreClient({ companyId: 7, accessToken: "sandbox-token", baseUrl: api, allowInsecureStorage: true });
+      let last;
+      const result = await client.uploadFolder(window.__entries(), { ...options, onProgress: (p) => { last = p; } });
+      client.close();
+      return { files: result.files.map((f) => ({ ...f, error: f.error && f.error.code })), last };
+    }, { api: sandbox.api, options });
+    assert.equal(second.error, undefined, JSON.stringify(second.error));
+    assert.deepEqual(second.files.map((f) => [f.path, f.status, f.error]).sort(),
+      Object.keys(disk).sort().map((p) => [p, "created", null]));
+    assert.deepEqual([second.last.filesDone, second.last.filesTotal, second.last.filesFailed], [5, 5, 0]);
+    const docs = await documents("project_id=48");
+    assert.deepEqual(paths(docs.files), Object.keys(disk).sort(), "each file once");
+    assertBytes(docs, Object.fromEntries(onDisk.map(([p, file]) => [p, openssl("sha256", file)])), 1);
+    const log = (await sandbox.requests()).slice(atReload).filter((r) => r.method !== "OPTIONS");
+    const posts = (suffix) => log.filter((r) => r.side === "api" && r.method === "POST" && r.path.endsWith(suffix)).length;
+    assert.equal(posts("/uploads"), 0, "no upload made again: the small files' stay, big.bin's goes on");
+    assert.equal(posts("/file_versions"), 0, "no version made");
+    assert.equal(posts("/folders"), 0, "no folder made");
+    const missing = 7 - Math.floor(first.confirmed / (6 * MiB));
+    const puts = log.filter((r) => r.side === "storage" && r.method === "PUT").length;
+    assert.equal(puts, missing, `only big.bin's ${missing} parts without an ETag`);
+    console.log(`# ${engine}: reloaded with ${first.done.length} files in place and ${first.confirmed} bytes of big.bin kept; after it: ${puts} PUTs, ${posts("/files")} file create(s)`);
   });
 
   test("an <input webkitdirectory> picked by the driver", async () => {
