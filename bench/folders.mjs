@@ -177,8 +177,28 @@ const sha256 = await page.evaluate(async ({ files, empty, seed }) => {
   return digests;
 }, { files: tree.files, empty: tree.empty, seed });
 
+/**
+ * Waits for the run a page.evaluate started (kept in the page, not awaited there: the
+ * driver's HTTP client gives up on a script after 120 s), asking every second; its
+ * value, or an error if it threw. The time is measured in the page, so the asking
+ * does not count.
+ */
+async function started(starting) {
+  await starting;
+  for (;;) {
+    const result = await page.evaluate(() => window.benchResult ?? null);
+    if (result) {
+      if (result.error) throw new Error(`the run threw: ${result.error}`);
+      return result.value;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
 /** `uploadFolder` of the whole tree into project `projectId`; resolves to its time and the statuses. */
-const folderRun = (apiVersion, projectId) => page.evaluate(async ({ api, apiVersion, projectId, clientOptions }) => {
+const folderRun = (apiVersion, projectId) => started(page.evaluate(async ({ api, apiVersion, projectId, clientOptions }) => {
+  window.benchResult = undefined;
+  window.benchRun = (async () => {
   const { ProcoreClient } = await import("/pkg/index.js");
   const client = new ProcoreClient({ companyId: 7, accessToken: "sandbox-token", baseUrl: api, apiVersion, allowInsecureStorage: true, ...clientOptions });
   try {
@@ -192,7 +212,8 @@ const folderRun = (apiVersion, projectId) => page.evaluate(async ({ api, apiVers
   } finally {
     client.close();
   }
-}, { api: sandbox.api, apiVersion, projectId, clientOptions });
+  })().then((value) => { window.benchResult = { value }; }, (e) => { window.benchResult = { error: `${e?.name} ${e?.code} ${e?.message}` }; });
+}, { api: sandbox.api, apiVersion, projectId, clientOptions }));
 
 /**
  * The folders of the tree made in project `projectId` (parents first, one at a time,
@@ -219,7 +240,9 @@ const makeFolders = (projectId) => page.evaluate(async ({ api, projectId, folder
   }
 }, { api: sandbox.api, projectId, folders: tree.folders });
 
-const flatRun = (apiVersion, projectId) => page.evaluate(async ({ api, apiVersion, projectId, clientOptions }) => {
+const flatRun = (apiVersion, projectId) => started(page.evaluate(async ({ api, apiVersion, projectId, clientOptions }) => {
+  window.benchResult = undefined;
+  window.benchRun = (async () => {
   const { ProcoreClient } = await import("/pkg/index.js");
   const client = new ProcoreClient({ companyId: 7, accessToken: "sandbox-token", baseUrl: api, apiVersion, allowInsecureStorage: true, ...clientOptions });
   try {
@@ -234,7 +257,8 @@ const flatRun = (apiVersion, projectId) => page.evaluate(async ({ api, apiVersio
   } finally {
     client.close();
   }
-}, { api: sandbox.api, apiVersion, projectId, clientOptions });
+  })().then((value) => { window.benchResult = { value }; }, (e) => { window.benchResult = { error: `${e?.name} ${e?.code} ${e?.message}` }; });
+}, { api: sandbox.api, apiVersion, projectId, clientOptions }));
 
 /** How busy the machine's CPUs were (all processes): /proc/stat's non-idle share between two reads. */
 const cpuTimes = () => {
