@@ -70,10 +70,7 @@ fn or_rejected(started: Result<Promise, Error>) -> Promise {
 }
 
 /// The one future every export's promise runs: the boxed work, its error as JS.
-async fn converted(
-    work: Work,
-    signal: Option<AbortSignal>,
-) -> Result<JsValue, JsValue> {
+async fn converted(work: Work, signal: Option<AbortSignal>) -> Result<JsValue, JsValue> {
     work.await
         .map_err(|error| call_error(&error, signal.as_ref()))
 }
