@@ -10,6 +10,7 @@
 //! requests and worker jobs it owns).
 
 use std::cell::{Cell, RefCell};
+use std::future::Future;
 use std::pin::pin;
 
 use futures_util::future::{join, select, Either, FutureExt};
@@ -322,10 +323,20 @@ impl Task {
     /// Runs the task to its end: the driver ([`Task::drive`]) and the state writer
     /// together; `settle` is called with the outcome as soon as the driver ends (the
     /// writer may still delete the state after that).
-    pub async fn run<H: Http, T: Tokens, B: HashBackend, S: Store + ?Sized>(
+    pub fn run<'a, H: Http, T: Tokens, B: HashBackend, S: Store + ?Sized>(
+        &'a self,
+        env: &'a Env<'a, H, T, B, S>,
+        settle: impl FnOnce(Result<Finished, Failure>) + 'a,
+    ) -> impl Future<Output = ()> + 'a {
+        // One instance of the run for every caller's `settle` (measured: a smaller
+        // package; `start()`'s and `uploadFolder`'s tasks share it).
+        self.run_settled(env, Box::new(settle))
+    }
+
+    async fn run_settled<H: Http, T: Tokens, B: HashBackend, S: Store + ?Sized>(
         &self,
         env: &Env<'_, H, T, B, S>,
-        settle: impl FnOnce(Result<Finished, Failure>),
+        settle: Box<dyn FnOnce(Result<Finished, Failure>) + '_>,
     ) {
         let driving = async {
             let outcome = self.drive(env).await;

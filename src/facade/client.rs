@@ -90,7 +90,7 @@ impl ProcoreClient {
     pub fn upload_folder(&self, entries: JsValue, options: JsValue) -> Promise {
         let signal = abort::signal_option(&options);
         match super::folders::upload_folder(&self.settings, &entries, &options) {
-            Ok(work) => super::promise_for(signal, work),
+            Ok(work) => super::promise_boxed(signal, work),
             Err(error) => super::promise_for(signal, std::future::ready(Err(error))),
         }
     }

@@ -49,7 +49,15 @@ fn promise_for(
     signal: Option<AbortSignal>,
     work: impl Future<Output = Result<JsValue, Error>> + 'static,
 ) -> Promise {
-    future_to_promise(converted(Box::pin(work), signal))
+    promise_boxed(signal, Box::pin(work))
+}
+
+/// A future as [`promise_for`] takes it, boxed by its maker.
+type Work = Pin<Box<dyn Future<Output = Result<JsValue, Error>>>>;
+
+/// [`promise_for`] of work boxed already.
+fn promise_boxed(signal: Option<AbortSignal>, work: Work) -> Promise {
+    future_to_promise(converted(work, signal))
 }
 
 /// The promise of an entry that checked its input synchronously: as given, or
@@ -62,10 +70,7 @@ fn or_rejected(started: Result<Promise, Error>) -> Promise {
 }
 
 /// The one future every export's promise runs: the boxed work, its error as JS.
-async fn converted(
-    work: Pin<Box<dyn Future<Output = Result<JsValue, Error>>>>,
-    signal: Option<AbortSignal>,
-) -> Result<JsValue, JsValue> {
+async fn converted(work: Work, signal: Option<AbortSignal>) -> Result<JsValue, JsValue> {
     work.await
         .map_err(|error| call_error(&error, signal.as_ref()))
 }

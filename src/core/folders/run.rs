@@ -17,7 +17,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use futures_util::future::{join, join_all};
+use futures_util::future::{join, join_all, FutureExt, LocalBoxFuture};
 
 use super::super::api::{ApiClient, IDEMPOTENCY_TOKEN};
 use super::super::engine::{prepare, Phase, Progress, ProgressTracker, UploadOptions};
@@ -284,15 +284,16 @@ pub async fn upload_tree<H: Http, T: Tokens, S: Store + ?Sized, B: HashBackend>(
         job,
     };
     let work = async {
-        let mut files = Vec::with_capacity(count);
+        // The files and the folder workers in one list of boxed futures: one
+        // `join_all` instance, not one per kind (measured: a smaller package).
+        let mut all: Vec<LocalBoxFuture<'_, ()>> = Vec::with_capacity(count + FOLDER_CALLS);
         for n in 0..count {
-            files.push(run.file(env, n));
+            all.push(run.file(env, n).boxed_local());
         }
-        let mut workers = Vec::with_capacity(FOLDER_CALLS);
         for _ in 0..FOLDER_CALLS {
-            workers.push(run.folder_worker(env));
+            all.push(run.folder_worker(env).boxed_local());
         }
-        join(join_all(files), join_all(workers)).await;
+        join_all(all).await;
         // The last word is where the tree stands, paced or not.
         let now = (run.reports.clock)();
         let held_back = run.tracker.borrow_mut().flush(now);
@@ -598,7 +599,9 @@ impl Run {
             let upload = match uuid.clone() {
                 Some(upload) => upload,
                 None => {
-                    let made = self.upload_bytes(env, n, last).await?;
+                    // Boxed: the task's state machine stays out of the file's
+                    // (measured: a smaller package).
+                    let made = self.upload_bytes(env, n, last).boxed_local().await?;
                     *uuid = Some(made.clone());
                     self.uploads
                         .borrow_mut()
