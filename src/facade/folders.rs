@@ -247,6 +247,9 @@ pub(super) fn upload_folder(
         // Aborted: the run's future is dropped, which stops everything at once.
         let result = match select(pin!(upload_tree(&env, job, reports)), pin!(fired.fired())).await
         {
+            // A run that wound down within the poll that aborted it (its files
+            // woken and settled at once) is an abort all the same.
+            Either::Left(_) if stop.aborted() => return Err(Error::Aborted),
             Either::Left((result, _)) => result,
             Either::Right(_) => return Err(Error::Aborted),
         };

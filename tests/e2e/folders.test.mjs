@@ -416,10 +416,34 @@ describeInEngines("uploadFolder in each browser engine against the sandbox", (en
       } catch (e) {
         closed = [e.name, e.code];
       }
-      return { aborted, closed };
+      // More than 30 files: their futures are joined another way (a set polled
+      // again within the same poll), and the tree winds down at once on close().
+      const many = {};
+      for (let n = 0; n < 40; n++) many[`m/${n % 4}/f${n}.bin`] = 100_000;
+      const { entries: manyEntries } = await tree("stopMany", many);
+      const third = new pkg.ProcoreClient({ companyId: 7, accessToken: "sandbox-token", baseUrl: api, allowInsecureStorage: true });
+      let closedMany;
+      try {
+        await third.uploadFolder(manyEntries, { projectId: 47, onFileProgress: () => third.close() });
+        closedMany = "resolved";
+      } catch (e) {
+        closedMany = [e.name, e.code];
+      }
+      const controller2 = new AbortController();
+      let abortedMany;
+      try {
+        await client.uploadFolder(manyEntries, { projectId: 47, signal: controller2.signal,
+          onFileProgress: () => controller2.abort(new Error("user")) });
+        abortedMany = "resolved";
+      } catch (e) {
+        abortedMany = [e.name, e.code, e.cause?.message];
+      }
+      return { aborted, closed, closedMany, abortedMany };
     });
     assert.equal(value.error, undefined, JSON.stringify(value.error));
     assert.deepEqual(value.aborted, ["AbortError", "ABORTED", "user"]);
     assert.deepEqual(value.closed, ["AbortError", "ABORTED"]);
+    assert.deepEqual(value.closedMany, ["AbortError", "ABORTED"], "40 files, close()");
+    assert.deepEqual(value.abortedMany, ["AbortError", "ABORTED", "user"], "40 files, abort");
   });
 });
