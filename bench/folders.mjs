@@ -32,6 +32,7 @@ const compare = (process.env.BENCH_COMPARE ?? "1") !== "0";
 const processingDelayMs = Number(process.env.BENCH_PROCESSING_DELAY_MS ?? 300);
 const seed = Number(process.env.BENCH_SEED ?? 23);
 const clientOptions = JSON.parse(process.env.BENCH_CLIENT_OPTIONS ?? "{}");
+const storeKind = process.env.BENCH_STORE ?? "indexeddb";
 
 // --- the tree ------------------------------------------------------------------------
 
@@ -196,11 +197,21 @@ async function started(starting) {
 }
 
 /** `uploadFolder` of the whole tree into project `projectId`; resolves to its time and the statuses. */
-const folderRun = (apiVersion, projectId) => started(page.evaluate(async ({ api, apiVersion, projectId, clientOptions }) => {
+const folderRun = (apiVersion, projectId) => started(page.evaluate(async ({ api, apiVersion, projectId, clientOptions, storeKind }) => {
   window.benchResult = undefined;
   window.benchRun = (async () => {
   const { ProcoreClient } = await import("/pkg/index.js");
-  const client = new ProcoreClient({ companyId: 7, accessToken: "sandbox-token", baseUrl: api, apiVersion, allowInsecureStorage: true, ...clientOptions });
+  // BENCH_STORE=memory: an in-memory store that counts its calls (and the bytes
+  // written), to see what the kept states and the tree record cost.
+  const ops = { get: 0, put: 0, delete: 0, list: 0, putBytes: 0, listed: 0 };
+  const kept = new Map();
+  const store = storeKind === "memory" ? {
+    get: async (k) => { ops.get++; return kept.get(k); },
+    put: async (k, v) => { ops.put++; ops.putBytes += v.length; kept.set(k, v); },
+    delete: async (k) => { ops.delete++; kept.delete(k); },
+    list: async () => { ops.list++; ops.listed += kept.size; return [...kept]; },
+  } : undefined;
+  const client = new ProcoreClient({ companyId: 7, accessToken: "sandbox-token", baseUrl: api, apiVersion, allowInsecureStorage: true, ...clientOptions, ...(store ? { store } : {}) });
   try {
     const started = performance.now();
     const result = await client.uploadFolder(window.benchEntries, { projectId });
@@ -208,12 +219,12 @@ const folderRun = (apiVersion, projectId) => started(page.evaluate(async ({ api,
     const statuses = {};
     for (const f of result.files) statuses[f.status] = (statuses[f.status] ?? 0) + 1;
     const failed = result.files.filter((f) => f.status === "failed").slice(0, 3).map((f) => `${f.path}: ${f.error?.code} ${f.error?.message}`);
-    return { ms, statuses, failed, foldersCreated: result.folders.filter((f) => f.created).length };
+    return { ms, statuses, failed, foldersCreated: result.folders.filter((f) => f.created).length, storeOps: store && ops };
   } finally {
     client.close();
   }
   })().then((value) => { window.benchResult = { value }; }, (e) => { window.benchResult = { error: `${e?.name} ${e?.code} ${e?.message}` }; });
-}, { api: sandbox.api, apiVersion, projectId, clientOptions }));
+}, { api: sandbox.api, apiVersion, projectId, clientOptions, storeKind }));
 
 /**
  * The folders of the tree made in project `projectId` (parents first, one at a time,
@@ -282,7 +293,7 @@ async function measure(apiVersion, variant, round, body, check) {
   const run = { engine, apiVersion, variant, round, ms: value.ms, busy: 1 - (after.idle - before.idle) / (after.total - before.total), ...calls };
   runs.push(run);
   const perFile = (k) => (calls.counts[k] / count).toFixed(2);
-  console.log(`# ${engine} ${apiVersion} ${variant} round ${round + 1}: ${(value.ms / 1000).toFixed(2)} s, ${(count / (value.ms / 1000)).toFixed(1)} files/s; per file: ${KINDS.filter((k) => calls.counts[k]).map((k) => `${k} ${perFile(k)}`).join(", ")}; refused ${calls.refused}; open at once: API ${calls.apiOpen}, storage ${calls.storageOpen}; folders done ${(calls.foldersDoneMs / 1000).toFixed(2)} s, first attach ${calls.firstAttachMs == null ? "-" : (calls.firstAttachMs / 1000).toFixed(2)} s${Object.keys(calls.others).length ? `; other: ${JSON.stringify(calls.others)}` : ""}`);
+  console.log(`# ${engine} ${apiVersion} ${variant} round ${round + 1}: ${(value.ms / 1000).toFixed(2)} s, ${(count / (value.ms / 1000)).toFixed(1)} files/s; per file: ${KINDS.filter((k) => calls.counts[k]).map((k) => `${k} ${perFile(k)}`).join(", ")}; refused ${calls.refused}; open at once: API ${calls.apiOpen}, storage ${calls.storageOpen}; folders done ${(calls.foldersDoneMs / 1000).toFixed(2)} s, first attach ${calls.firstAttachMs == null ? "-" : (calls.firstAttachMs / 1000).toFixed(2)} s${Object.keys(calls.others).length ? `; other: ${JSON.stringify(calls.others)}` : ""}${value.storeOps ? `; store calls ${JSON.stringify(value.storeOps)}` : ""}`);
 }
 
 try {
