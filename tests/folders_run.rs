@@ -676,6 +676,17 @@ fn run(http: &Procore, store: &MemoryStore, t: &Tree, job: TreeJob) -> (TreeResu
     (result, seen)
 }
 
+/// Runs `job` of `t` until it waits on held requests, then drops it (a reload,
+/// `close()`); how many requests were in flight then.
+fn run_until_held<S: Store>(http: &Procore, store: &S, t: &Tree, job: TreeJob) -> usize {
+    let shared = Shared::new(tokens(), limits());
+    let hasher = |i: usize| Ok(InThread::new(t.bytes[i].as_slice()));
+    let seen = Rc::new(Seen::default());
+    let mut running = pin!(start(http, &shared, store, &hasher, job, &seen));
+    assert!(settle(running.as_mut()).is_pending());
+    http.in_flight.get()
+}
+
 /// Polls `future` until it is done or makes no more progress.
 fn settle<F: Future + ?Sized>(mut future: Pin<&mut F>) -> Poll<F::Output> {
     let waker = futures_util::task::noop_waker();
@@ -1286,25 +1297,16 @@ fn a_resumed_run_skips_what_is_in_place_and_sends_what_is_missing() {
     // The first run: big.bin's second part and late.txt's bytes wait; the small
     // files get placed; then the run is dropped (a reload, close()).
     http.hold(|r| r.method == Method::Put && (r.url.contains("/part/1") || r.url.contains("U4/")));
-    let shared = Shared::new(tokens(), limits());
-    let hasher = |i: usize| Ok(InThread::new(t.bytes[i].as_slice()));
-    let seen = Rc::new(Seen::default());
-    {
-        let mut running = pin!(start(
+    assert_eq!(
+        run_until_held(
             &http,
-            &shared,
             &store,
-            &hasher,
-            job(&t, Some(42), OnExisting::Version, true),
-            &seen
-        ));
-        assert!(settle(running.as_mut()).is_pending());
-        assert_eq!(
-            http.in_flight.get(),
-            2,
-            "big.bin's part 1 and late.txt held"
-        );
-    }
+            &t,
+            job(&t, Some(42), OnExisting::Version, true)
+        ),
+        2,
+        "big.bin's part 1 and late.txt held"
+    );
     let kept: Vec<String> = pollster::block_on(store.list())
         .unwrap()
         .into_iter()
@@ -1549,21 +1551,16 @@ fn a_resumed_run_attaches_an_upload_already_made() {
             && matches!(&r.body, Body::Json(text) if text.contains("\"y.txt\""))
     };
     http.hold(is_y_create);
-    let shared = Shared::new(tokens(), limits());
-    let hasher = |i: usize| Ok(InThread::new(t.bytes[i].as_slice()));
-    let seen = Rc::new(Seen::default());
-    {
-        let mut running = pin!(start(
+    assert_eq!(
+        run_until_held(
             &http,
-            &shared,
             &store,
-            &hasher,
-            job(&t, Some(42), OnExisting::Version, true),
-            &seen
-        ));
-        assert!(settle(running.as_mut()).is_pending());
-        assert_eq!(http.in_flight.get(), 1, "y.txt's attach held");
-    }
+            &t,
+            job(&t, Some(42), OnExisting::Version, true)
+        ),
+        1,
+        "y.txt's attach held"
+    );
     let y_upload = http
         .model
         .borrow()
@@ -1712,21 +1709,16 @@ fn an_attach_on_its_way_when_the_page_went_is_sent_again_as_it_was() {
     let store = MemoryStore::default();
     let t = tree(&[("a/x.txt", 10), ("a/y.txt", 12)], &[]);
     http.hold(|r| attaches(r, "y.txt"));
-    let shared = Shared::new(tokens(), limits());
-    let hasher = |i: usize| Ok(InThread::new(t.bytes[i].as_slice()));
-    let seen = Rc::new(Seen::default());
-    {
-        let mut running = pin!(start(
+    assert_eq!(
+        run_until_held(
             &http,
-            &shared,
             &store,
-            &hasher,
-            job(&t, Some(42), OnExisting::Version, true),
-            &seen
-        ));
-        assert!(settle(running.as_mut()).is_pending());
-        assert_eq!(http.in_flight.get(), 1, "y.txt's attach on its way");
-    }
+            &t,
+            job(&t, Some(42), OnExisting::Version, true)
+        ),
+        1,
+        "y.txt's attach on its way"
+    );
     // The page went; Procore got the call and made the file all the same.
     let held = http
         .log
