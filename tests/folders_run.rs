@@ -1545,12 +1545,7 @@ fn a_resumed_run_attaches_an_upload_already_made() {
     let http = Procore::new();
     let store = MemoryStore::default();
     let t = tree(&[("a/x.txt", 10), ("a/y.txt", 12)], &[]);
-    let is_y_create = |r: &Request| {
-        r.method == Method::Post
-            && r.url.contains("/files?")
-            && matches!(&r.body, Body::Json(text) if text.contains("\"y.txt\""))
-    };
-    http.hold(is_y_create);
+    http.hold(|r| attaches(r, "y.txt"));
     assert_eq!(
         run_until_held(
             &http,
@@ -1575,10 +1570,8 @@ fn a_resumed_run_attaches_an_upload_already_made() {
     // The second run: y.txt's attach refused once (a 400), then a third run.
     let mut refused = false;
     http.faults(move |r| {
-        let y = r.method == Method::Post
-            && r.url.contains("/files?")
-            && matches!(&r.body, Body::Json(text) if text.contains("\"y.txt\""));
-        (y && !std::mem::replace(&mut refused, true)).then(|| Fault::Answer(400, Vec::new()))
+        (attaches(r, "y.txt") && !std::mem::replace(&mut refused, true))
+            .then(|| Fault::Answer(400, Vec::new()))
     });
     let (second, _) = run(
         &http,
