@@ -249,7 +249,7 @@ pub(super) fn upload_folder(
         {
             // A run that wound down within the poll that aborted it (its files
             // woken and settled at once) is an abort all the same.
-            Either::Left(_) if stop.aborted() => return Err(Error::Aborted),
+            Either::Left(_) if watch.is_aborted() => return Err(Error::Aborted),
             Either::Left((result, _)) => result,
             Either::Right(_) => return Err(Error::Aborted),
         };
