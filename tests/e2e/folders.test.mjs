@@ -224,16 +224,27 @@ describeInEngines("uploadFolder in each browser engine against the sandbox", (en
       { fault: "429", next: 30, rate: 0.08 },
       { fault: "503", next: 30, rate: 0.08 },
     ] });
+    const run = () => inPage(async ({ client, tree, summary }, spec) => {
+      const { entries, sha256 } = await tree("many", spec);
+      return { sha256, result: summary(await client.uploadFolder(entries, { projectId: 44, resume: "auto" })) };
+    }, spec);
     let value;
     try {
-      value = await inPage(async ({ client, tree, summary }, spec) => {
-        const { entries, sha256 } = await tree("many", spec);
-        return { sha256, result: summary(await client.uploadFolder(entries, { projectId: 44 })) };
-      }, spec);
+      value = await run();
     } finally {
       await sandbox.setFaults({});
     }
     assert.equal(value.error, undefined, JSON.stringify(value.error));
+    // A call whose every retry lost its answer fails its file (the retries are
+    // bounded); the next run with resume sends that same call again, and Procore
+    // makes the file once.
+    const failed = value.result.files.filter((f) => f.status !== "created");
+    for (const f of failed) assert.match(f.error?.message ?? "", /answered (502|503|429)/, JSON.stringify(f));
+    if (failed.length > 0) {
+      console.log(`# ${engine}: ${failed.length} file(s) failed after every retry: ${failed.map((f) => f.path)}; run again`);
+      value = await run();
+      assert.equal(value.error, undefined, JSON.stringify(value.error));
+    }
     assert.deepEqual(value.result.files.filter((f) => f.status !== "created"), [], "all created");
     const docs = await documents("project_id=44");
     const folders = new Set(Object.keys(spec).flatMap((p) => p.split("/").slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join("/"))));
@@ -244,6 +255,37 @@ describeInEngines("uploadFolder in each browser engine against the sandbox", (en
     const taken = (kind, path) => faults.filter((r) => String(r.fault).includes(kind) && (!path || r.path.endsWith(path))).length;
     console.log(`# ${engine}: faults taken: ${faults.length} (lost files ${taken("lost", "/files")}, lost folders ${taken("lost", "/folders")}, 429 ${taken("429")}, 503 ${taken("503")})`);
     assert.ok(taken("lost", "/files") > 0 && taken("lost", "/folders") > 0, JSON.stringify(faults.map((r) => [r.method, r.path, r.fault])));
+  });
+
+  test("an attach whose every answer was lost fails its file; the next run sends that call again and Procore makes the file once", async () => {
+    const spec = { "lost/a/only.txt": 1234 };
+    await sandbox.setFaults({ api_faults: [
+      { fault: "answer_lost", method: "POST", path: "/rest/v1.0/files", next: 5, rate: 1 },
+    ] });
+    const run = () => inPage(async ({ client, tree, summary }, spec) => {
+      const { entries, sha256 } = await tree("lost", spec);
+      return { sha256, result: summary(await client.uploadFolder(entries, { projectId: 49, resume: "auto" })) };
+    }, spec);
+    let first;
+    try {
+      first = await run();
+    } finally {
+      await sandbox.setFaults({});
+    }
+    assert.equal(first.error, undefined, JSON.stringify(first.error));
+    const lost = first.result.files.filter((f) => f.status === "failed");
+    assert.equal(lost.length, 1, JSON.stringify(first.result.files));
+    assert.equal(first.result.files.length, 1);
+    assert.match(lost[0].error.message, /answered 502/);
+    await sandbox.clearRequests();
+    const second = await run();
+    assert.equal(second.error, undefined, JSON.stringify(second.error));
+    assert.deepEqual(second.result.files.map((f) => f.status), ["created"]);
+    const posts = (await sandbox.requests()).filter((r) => r.side === "api" && r.method === "POST");
+    assert.deepEqual(posts.map((r) => r.path), ["/rest/v1.0/files"], "only the lost call, sent again");
+    const docs = await documents("project_id=49");
+    assert.deepEqual(paths(docs.files), Object.keys(spec).sort(), "each file once");
+    assertBytes(docs, second.sha256, 1);
   });
 
   test('resume: "auto" after a reload: what was in place is left, the half-sent file sends only its missing parts', async () => {
