@@ -1796,3 +1796,44 @@ fn an_attach_call_waits_until_the_record_holds_it() {
     );
     assert_eq!(http.sent(Method::Post, "/files?"), 1);
 }
+
+#[test]
+fn a_replayed_create_whose_name_was_taken_meanwhile_is_decided_again() {
+    let http = Procore::new();
+    let store = MemoryStore::default();
+    let t = tree(&[("a/y.txt", 12)], &[]);
+    http.hold(|r| attaches(r, "y.txt"));
+    assert_eq!(
+        run_until_held(
+            &http,
+            &store,
+            &t,
+            job(&t, Some(42), OnExisting::Version, true)
+        ),
+        1,
+        "y.txt's attach on its way"
+    );
+    // The call never reached Procore; another client made a/y.txt meanwhile.
+    http.release();
+    {
+        let mut model = http.model.borrow_mut();
+        let a = model.folder_at("p42", None, "a").unwrap();
+        model.add_file("p42", Some(a), "y.txt", "other-client");
+    }
+    http.clear_log();
+    let shared = Shared::new(tokens(), limits());
+    let hasher = |i: usize| Ok(InThread::new(t.bytes[i].as_slice()));
+    let seen = Rc::new(Seen::default());
+    let job = job(&t, Some(42), OnExisting::Version, true);
+    let mut running = pin!(start(&http, &shared, &store, &hasher, job, &seen));
+    let Poll::Ready(result) = settle(running.as_mut()) else {
+        panic!("the run waits for a listing nobody was woken to send");
+    };
+    assert_eq!(
+        statuses(&result),
+        [("a/y.txt".to_string(), FileStatus::Versioned)]
+    );
+    assert_eq!(http.sent(Method::Post, "/files?"), 1, "the replay, refused");
+    assert_eq!(http.sent(Method::Post, "/file_versions"), 1);
+    assert_eq!(http.model.borrow().tree("p42"), ["a/", "a/y.txt #2"]);
+}

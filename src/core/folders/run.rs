@@ -233,10 +233,9 @@ struct Run {
     reports: Rc<TreeReports>,
     files_left: Cell<usize>,
     steps_running: Cell<usize>,
-    /// The record changed since it was last written.
-    dirty: Cell<bool>,
     /// Changes made to the record, and how many of them the store has (written
-    /// or failed): an attach call waits until it is in the record.
+    /// or failed): the record is written again while they differ, and an attach
+    /// call waits until it is in the record.
     changed: Cell<u64>,
     written: Cell<u64>,
     ended: Cell<bool>,
@@ -276,7 +275,6 @@ pub async fn upload_tree<H: Http, T: Tokens, S: Store + ?Sized, B: HashBackend>(
         reports: Rc::new(reports),
         files_left: Cell::new(count),
         steps_running: Cell::new(0),
-        dirty: Cell::new(false),
         changed: Cell::new(0),
         written: Cell::new(0),
         ended: Cell::new(false),
@@ -323,7 +321,6 @@ async fn drop_stale_records<S: Store + ?Sized>(store: &S, now_ms: u64, on_error:
 impl Run {
     /// The record is to be written again.
     fn mark_dirty(&self) {
-        self.dirty.set(true);
         self.changed.set(self.changed.get() + 1);
         self.changes.wake_all();
     }
@@ -549,8 +546,7 @@ impl Run {
             match self.attach(env, planned, &upload, call).await {
                 // The name went to someone else meanwhile: decide again below.
                 Err(error) if is_name_taken(&error) => {
-                    taken = Some(error);
-                    self.scheduler.borrow_mut().relist(planned.folder);
+                    taken = Some(self.look_again(planned, error))
                 }
                 outcome => return outcome,
             }
@@ -625,13 +621,19 @@ impl Run {
                         && is_name_taken(&error) =>
                 {
                     // Someone made it meanwhile: look again, decide again.
-                    taken = Some(error);
-                    self.scheduler.borrow_mut().relist(planned.folder);
-                    self.changes.wake_all();
+                    taken = Some(self.look_again(planned, error));
                 }
                 outcome => return outcome,
             }
         }
+    }
+
+    /// `planned`'s folder is listed again (its name was taken meanwhile, as `error`
+    /// says), and the folder workers are woken to do it; gives `error` back.
+    fn look_again(&self, planned: &PlannedFile, error: Error) -> Error {
+        self.scheduler.borrow_mut().relist(planned.folder);
+        self.changes.wake_all();
+        error
     }
 
     /// The attach call an earlier run sent for `path` without hearing its answer.
@@ -676,11 +678,7 @@ impl Run {
         let url = api.url(&call.call);
         let token = [(IDEMPOTENCY_TOKEN.to_string(), call.token.clone())];
         let answered = api.call(Method::Post, &url, Some(call.body), &token).await;
-        let answer = match answered {
-            Ok(response) => json_of(&response.body),
-            Err(error) => Err(error),
-        };
-        let answer = match answer {
+        let answer = match answered.and_then(|response| json_of(&response.body)) {
             Ok(answer) => answer,
             Err(error) if may_have_acted(&error) => return Err(error),
             Err(error) => {
@@ -804,11 +802,12 @@ impl Run {
         let Some(store) = env.store else {
             return;
         };
+        let unwritten = || self.changed.get() != self.written.get();
         loop {
             self.changes
-                .until(&|| self.dirty.get() || self.ended.get())
+                .until(&|| unwritten() || self.ended.get())
                 .await;
-            if !self.dirty.replace(false) {
+            if !unwritten() {
                 break;
             }
             let (text, holding) = (
