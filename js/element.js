@@ -493,7 +493,10 @@ export class ProcoreUploader extends Base {
       if (target) {
         row.attaching = true;
         this.#touch(row);
-        attached = await attach(client, target, row.result, row.file);
+        // One token for every try of this row's attach: a Retry after an answer that
+        // was lost does not attach the file twice.
+        row.attachToken ??= attachToken();
+        attached = await client.attach(row.result, target, { fileName: row.file.name, idempotencyToken: row.attachToken });
       }
       row.attaching = false;
       row.state = "done";
@@ -789,41 +792,10 @@ function names(files) {
   return files.map((file) => file.name).join(", ");
 }
 
-/**
- * Attaches a finished upload to `target` (the targets of uploadAndAttach) with the
- * package's create* call; resolves to Procore's answer.
- */
-function attach(client, target, upload, file) {
-  const keys = target && typeof target === "object" ? Object.keys(target) : [];
-  const fields = keys.length === 1 ? target[keys[0]] : null;
-  if (!fields || typeof fields !== "object") {
-    return Promise.reject(new ProcoreUploadError(
-      "invalid input: target must name one of projectFile, companyFile, image, drawing, accidentLog",
-      { code: "INVALID_INPUT" },
-    ));
-  }
-  const uploadUuid = upload.uuid;
-  switch (keys[0]) {
-    case "projectFile":
-      return client.createProjectFile({ ...fields, uploadUuid, name: fields.name ?? file.name });
-    case "companyFile":
-      return client.createCompanyFile({ ...fields, uploadUuid, name: fields.name ?? file.name });
-    case "image":
-      return client.createImage({ ...fields, uploadUuid, imageName: fields.imageName ?? file.name });
-    case "drawing": {
-      const { projectId, drawingAreaId, drawingSetId, signal, ...importFields } = fields;
-      const options = { projectId, drawingAreaId, drawingSetId, imports: [{ ...importFields, uploadUuid }] };
-      if (signal !== undefined) options.signal = signal;
-      return client.createDrawingUpload(options);
-    }
-    case "accidentLog":
-      return client.createAccidentLog({ ...fields, uploadIds: [uploadUuid] });
-    default:
-      return Promise.reject(new ProcoreUploadError(
-        `invalid input: target must name one of projectFile, companyFile, image, drawing, accidentLog (got ${keys[0]})`,
-        { code: "INVALID_INPUT" },
-      ));
-  }
+/** A token for one row's attach, the same on each Retry (hex: any context has getRandomValues). */
+function attachToken() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return `procore-uploader-${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
 
 if (typeof customElements !== "undefined" && !customElements.get("procore-uploader")) {

@@ -400,6 +400,22 @@ export type AttachTarget =
   | { drawing: Omit<DrawingUploadFields, "imports"> & Omit<DrawingImportFields, "uploadUuid"> }
   | { accidentLog: Omit<AccidentLogFields, "uploadIds"> };
 
+/** Options of `client.attach`. */
+export interface AttachOptions extends Abortable {
+  /**
+   * The uploaded file's name: the default `name` (files) or `imageName` (images),
+   * and for a drawing the name checked to be a PDF. Left out, the target's own fields
+   * stand.
+   */
+  fileName?: string;
+  /**
+   * Sent as the call's `Idempotency-Token` (1 to 255 visible ASCII characters): give
+   * the same one on every try of one attach (a Retry button) and Procore acts once.
+   * Left out, a fresh one, the same on every retry within the call.
+   */
+  idempotencyToken?: string;
+}
+
 export interface UploadAndAttachResult<T = unknown> {
   upload: UploadResult;
   /** Procore's answer to the attach call. */
@@ -429,6 +445,13 @@ export declare class ProcoreClient {
    * The attach call carries an Idempotency-Token, the same on every retry.
    */
   uploadAndAttach<T = unknown>(file: Blob, target: AttachTarget, options?: UploadOptions): Promise<UploadAndAttachResult<T>>;
+  /**
+   * The attach step of `uploadAndAttach` on its own: attaches an upload already made
+   * (`upload()`'s result, `error.upload` after a failed attach) to `target`, checked as
+   * `uploadAndAttach` checks it (INVALID_INPUT, nothing sent). Resolves to Procore's
+   * answer.
+   */
+  attach<T = unknown>(upload: Pick<UploadResult, "uuid">, target: AttachTarget, options?: AttachOptions): Promise<T>;
   /**
    * Uploads a tree into Procore Documents (project level with `projectId`, else the
    * company's; into `parentId`, else the root): the same folders, created or reused

@@ -186,6 +186,17 @@ export class ProcoreClient {
     return (await this.#inner()).uploadAndAttach(file, target, options);
   }
 
+  /**
+   * The attach step of uploadAndAttach on its own, for an upload already made (again
+   * after a failed attach: the same `idempotencyToken` on every try makes Procore act once).
+   * @param {{ uuid: string }} upload
+   * @param {import("./index.d.ts").AttachTarget} target
+   * @param {import("./index.d.ts").AttachOptions} [options]
+   */
+  async attach(upload, target, options) {
+    return (await this.#inner()).attach(upload, target, options);
+  }
+
   // Attaching uploads to resources: each takes one options object (ids included;
   // an id as first argument is INVALID_INPUT) and resolves to Procore's parsed answer.
   /** @param {import("./index.d.ts").ProjectFileOptions} options */

@@ -455,11 +455,12 @@ pub const TARGETS: &[&str] = &[
 /// `drawingSetId` and one import's fields (`drawingDate`, …, its `procoreFields`
 /// sent under the import), and the file must be a PDF. Called with a placeholder
 /// uuid before the upload, it checks the whole target so that a bad one sends
-/// nothing.
+/// nothing. Without a `file_name` (`client.attach` not told it) nothing defaults to
+/// it and a drawing's name is not checked: the target's own fields stand.
 pub fn attach_upload(
     target: &Json,
     uuid: &str,
-    file_name: &str,
+    file_name: Option<&str>,
     company_id: u64,
 ) -> Result<ResourceCall, Error> {
     let (kind, options) = target_of(target)?;
@@ -475,14 +476,14 @@ pub fn attach_upload(
         )));
     }
     let mut options = options.clone();
-    let mut default = |key: &str, value: &str| {
-        if options.get(key).is_none() {
-            options.insert(key, value);
+    let mut default = |key: &str| {
+        if let (None, Some(name)) = (options.get(key), file_name) {
+            options.insert(key, name);
         }
     };
     match kind {
-        "projectFile" | "companyFile" => default("name", file_name),
-        "image" => default("imageName", file_name),
+        "projectFile" | "companyFile" => default("name"),
+        "image" => default("imageName"),
         _ => {}
     }
     let uuid = Json::from(uuid);
@@ -501,7 +502,9 @@ pub fn attach_upload(
         }
         "drawing" => {
             check_keys(&what, &keys_of(&options), DRAWING_TARGET, PROCORE_HINT)?;
-            check_drawing_file_name(file_name)?;
+            if let Some(name) = file_name {
+                check_drawing_file_name(name)?;
+            }
             let mut upload = Json::object();
             for key in ["projectId", "drawingAreaId", "drawingSetId"] {
                 if let Some(value) = options.remove(key) {
@@ -525,6 +528,24 @@ pub fn attach_upload(
         }
     }
 }
+
+/// The longest `Idempotency-Token` a caller may give (`client.attach`).
+pub const MAX_IDEMPOTENCY_TOKEN: usize = 255;
+
+/// Whether `token` may go in an `Idempotency-Token` header as given: 1 to
+/// [`MAX_IDEMPOTENCY_TOKEN`] visible ASCII characters (no space, no control
+/// character), so that the header is sent unchanged on every retry.
+pub fn check_idempotency_token(token: &str, what: &str) -> Result<(), Error> {
+    let visible = token.bytes().all(|byte| byte.is_ascii_graphic());
+    if token.is_empty() || token.len() > MAX_IDEMPOTENCY_TOKEN || !visible {
+        return Err(Error::InvalidInput(format!(
+            "{what} must be 1 to {MAX_IDEMPOTENCY_TOKEN} visible ASCII characters (no spaces), got {}",
+            super::json::quote(token)
+        )));
+    }
+    Ok(())
+}
+
 /// The project of `target`, where its resource lives in one (the upload then goes to
 /// that project unless the caller says otherwise).
 pub fn target_project(target: &Json) -> Option<u64> {
@@ -565,7 +586,6 @@ pub fn check_drawing_file_name(name: &str) -> Result<(), Error> {
     }
 }
 
-#[cfg(test)]
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1017,7 +1037,7 @@ mod tests {
     /// defaulting to the file's, and the refusals (with the target in the message).
     #[test]
     fn upload_targets_table() {
-        let made = |target: Json, file: &str| attach_upload(&target, "U9", file, 7);
+        let made = |target: Json, file: &str| attach_upload(&target, "U9", Some(file), 7);
         let call = made(
             j(r#"{"projectFile": {"projectId": 42, "parentId": 3}}"#),
             "plan.pdf",
@@ -1214,10 +1234,61 @@ mod tests {
             ),
         ];
         for (target, file, message) in refusals {
-            match attach_upload(&target, "pending", file, 7) {
+            match attach_upload(&target, "pending", Some(file), 7) {
                 Err(Error::InvalidInput(got)) => assert!(got.contains(message), "{target}: {got}"),
                 other => panic!("{target}: {other:?}"),
             }
+        }
+    }
+
+    /// `client.attach` without a file name: the target's own name stands, none is
+    /// made up, a nameless file target is refused as its call would refuse it, and a
+    /// drawing is not checked by a name it does not have.
+    #[test]
+    fn attach_without_a_file_name() {
+        let call = attach_upload(
+            &j(r#"{"projectFile": {"projectId": 42, "name": "given.pdf"}}"#),
+            "U9",
+            None,
+            7,
+        )
+        .unwrap();
+        assert_eq!(
+            call.body,
+            Some(j(r#"{"file": {"upload_uuid": "U9", "name": "given.pdf"}}"#))
+        );
+        match attach_upload(&j(r#"{"projectFile": {"projectId": 42}}"#), "U9", None, 7) {
+            Err(Error::InvalidInput(got)) => assert!(got.contains("name"), "{got}"),
+            other => panic!("{other:?}"),
+        }
+        let drawing = j(
+            r#"{"drawing": {"projectId": 42, "drawingAreaId": 5, "drawingSetId": 6, "drawingDate": "2026-11-23"}}"#,
+        );
+        if let Err(error) = attach_upload(&drawing, "U9", None, 7) {
+            panic!("{error:?}");
+        }
+        assert!(attach_upload(&drawing, "U9", Some("plan.png"), 7).is_err());
+    }
+
+    #[test]
+    fn idempotency_tokens() {
+        let long = "a".repeat(MAX_IDEMPOTENCY_TOKEN);
+        let too_long = "a".repeat(MAX_IDEMPOTENCY_TOKEN + 1);
+        for (token, ok) in [
+            ("0f3c9a1e-attach-1", true),
+            ("~!#$%&'*+-.^_`|", true),
+            (long.as_str(), true),
+            ("", false),
+            (too_long.as_str(), false),
+            ("two words", false),
+            ("line\nbreak", false),
+            ("caf\u{e9}", false),
+        ] {
+            assert_eq!(
+                check_idempotency_token(token, "options.idempotencyToken").is_ok(),
+                ok,
+                "{token:?}"
+            );
         }
     }
 

@@ -15,7 +15,7 @@ use std::pin::pin;
 
 use futures_util::future::{join, select, Either, FutureExt};
 
-use super::api::ApiClient;
+use super::api::{ApiClient, IDEMPOTENCY_TOKEN};
 use super::engine::{
     self, Checkpoints, Phase, Prepared, ProgressTracker, UploadOptions, UploadResult,
 };
@@ -473,7 +473,7 @@ impl Task {
         let call = attach_upload(
             &attach.target,
             &upload.uuid,
-            &self.options.file.name,
+            Some(&self.options.file.name),
             scope.company_id,
         )?;
         let api = ApiClient {
@@ -483,7 +483,7 @@ impl Task {
             company_id: scope.company_id,
         };
         let headers = [(
-            "Idempotency-Token".to_string(),
+            IDEMPOTENCY_TOKEN.to_string(),
             attach.idempotency_token.clone(),
         )];
         let response = api

@@ -10,13 +10,15 @@ use web_sys::AbortSignal;
 use super::convert::js_segment;
 use super::options::{read_call, worker_count, Settings, UPLOAD_OPTIONS};
 use super::{PacedProgress, ProgressCallback};
-use crate::core::api::{checked_headers, checked_path, ApiClient};
+use crate::core::api::{checked_headers, checked_path, ApiClient, IDEMPOTENCY_TOKEN};
 use crate::core::engine::{Phase, Progress};
 use crate::core::hash::{HashBackend, HashOptions};
 use crate::core::http::Method;
 use crate::core::json::Json;
 use crate::core::plan::plan_segments;
-use crate::core::resources::{self, attach_upload, target_project, ResourceCall};
+use crate::core::resources::{
+    self, attach_upload, check_idempotency_token, target_project, ResourceCall,
+};
 use crate::core::source::ByteSource;
 use crate::core::task::{Attach, ResumeFrom};
 use crate::core::Error;
@@ -83,6 +85,15 @@ impl ProcoreClient {
         super::or_rejected(upload(&self.settings, file, &options, Some(&target)))
     }
 
+    /// `attach(upload, target, { fileName?, idempotencyToken?, signal? })`: the attach
+    /// step of `uploadAndAttach` on its own, for an upload already made (again after
+    /// a failed attach, without sending the bytes twice). Resolves to Procore's
+    /// answer. One `idempotencyToken` given on every try makes Procore act once.
+    pub fn attach(&self, upload: JsValue, target: JsValue, options: JsValue) -> Promise {
+        let prepared = prepare_upload_attach(&self.settings, &upload, &target, &options);
+        send(self.settings.clone(), prepared)
+    }
+
     /// `uploadFolder(entries, options?)`: a tree of files and folders into Procore
     /// Documents (issue 23); resolves to `{ folders, files }`. Bad entries and
     /// options reject with `INVALID_INPUT` before anything is sent.
@@ -107,7 +118,7 @@ impl ProcoreClient {
     /// private?, procoreFields?, signal? })`.
     #[wasm_bindgen(js_name = createProjectFile)]
     pub fn create_project_file(&self, options: JsValue) -> Promise {
-        self.attach(options, &|_, input| {
+        self.resource_call(options, &|_, input| {
             resources::project_file(input, "options")
         })
     }
@@ -116,7 +127,7 @@ impl ProcoreClient {
     /// procoreFields?, signal? })`.
     #[wasm_bindgen(js_name = createCompanyFile)]
     pub fn create_company_file(&self, options: JsValue) -> Promise {
-        self.attach(options, &|settings, input| {
+        self.resource_call(options, &|settings, input| {
             resources::company_file(settings.company_id, input, "options")
         })
     }
@@ -124,13 +135,13 @@ impl ProcoreClient {
     /// `createImage({ projectId, uploadUuid, imageName, source?, procoreFields?, signal? })`.
     #[wasm_bindgen(js_name = createImage)]
     pub fn create_image(&self, options: JsValue) -> Promise {
-        self.attach(options, &|_, input| resources::image(input, "options"))
+        self.resource_call(options, &|_, input| resources::image(input, "options"))
     }
 
     /// `listDrawingAreas({ projectId, signal? })`.
     #[wasm_bindgen(js_name = listDrawingAreas)]
     pub fn list_drawing_areas(&self, options: JsValue) -> Promise {
-        self.attach(options, &|_, input| {
+        self.resource_call(options, &|_, input| {
             resources::drawing_areas(input, "options")
         })
     }
@@ -139,14 +150,14 @@ impl ProcoreClient {
     /// signal? })`.
     #[wasm_bindgen(js_name = createDrawing)]
     pub fn create_drawing(&self, options: JsValue) -> Promise {
-        self.attach(options, &|_, input| resources::drawing(input, "options"))
+        self.resource_call(options, &|_, input| resources::drawing(input, "options"))
     }
 
     /// `createDrawingUpload({ projectId, drawingAreaId, drawingSetId, imports,
     /// procoreFields?, signal? })`.
     #[wasm_bindgen(js_name = createDrawingUpload)]
     pub fn create_drawing_upload(&self, options: JsValue) -> Promise {
-        self.attach(options, &|_, input| {
+        self.resource_call(options, &|_, input| {
             resources::drawing_upload(input, "options")
         })
     }
@@ -155,7 +166,7 @@ impl ProcoreClient {
     /// procoreFields?, signal? })`.
     #[wasm_bindgen(js_name = createAccidentLog)]
     pub fn create_accident_log(&self, options: JsValue) -> Promise {
-        self.attach(options, &|_, input| {
+        self.resource_call(options, &|_, input| {
             resources::accident_log(input, "options")
         })
     }
@@ -184,7 +195,7 @@ impl ProcoreClient {
 impl ProcoreClient {
     /// Runs an attach call: the options (all but `signal`) as JSON through `build`,
     /// then the call through the API client. Resolves to the parsed answer.
-    fn attach(
+    fn resource_call(
         &self,
         options: JsValue,
         build: &dyn Fn(&Settings, &Json) -> Result<ResourceCall, Error>,
@@ -252,6 +263,38 @@ fn prepare_attach(
     Ok(prepared(call, signal))
 }
 
+/// `attach`'s call: the target checked as `uploadAndAttach` checks it, with the
+/// upload's id and the caller's (or a fresh) `Idempotency-Token`.
+fn prepare_upload_attach(
+    settings: &Settings,
+    upload: &JsValue,
+    target: &JsValue,
+    raw: &JsValue,
+) -> Result<Prepared, Error> {
+    let uuid = Options::new(upload, "upload")?
+        .string("uuid")?
+        .filter(|uuid| !uuid.is_empty())
+        .ok_or_else(|| {
+            Error::InvalidInput("upload must be what upload() resolves to: { uuid, … }".into())
+        })?;
+    let options = Options::new(raw, "options")?;
+    options.known(&["fileName", "idempotencyToken", "signal"])?;
+    let file_name = options.string("fileName")?;
+    let token = match options.string("idempotencyToken")? {
+        Some(token) => {
+            check_idempotency_token(&token, "options.idempotencyToken")?;
+            token
+        }
+        None => random_token(),
+    };
+    let signal = options.instance::<AbortSignal>("signal", "an AbortSignal")?;
+    let target = json_data(target, "target")?;
+    let call = attach_upload(&target, &uuid, file_name.as_deref(), settings.company_id)?;
+    let mut call = prepared(call, signal);
+    call.headers.push((IDEMPOTENCY_TOKEN.to_string(), token));
+    Ok(call)
+}
+
 /// `upload` and `uploadAndAttach` (with a `target`): a task with no kept state,
 /// whose `done` is the promise.
 fn upload(
@@ -271,7 +314,7 @@ fn upload(
         attach_upload(
             target,
             "pending",
-            &call.options.file.name,
+            Some(&call.options.file.name),
             settings.company_id,
         )?;
         if call.options.scope.project_id.is_none() {

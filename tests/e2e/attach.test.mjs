@@ -199,6 +199,89 @@ describeInEngines("attaching uploads to resources in each browser engine against
     assert.deepEqual(tokens, ["caller-1"], "the caller's token, once");
   });
 
+  test("client.attach: an attach whose every answer was lost fails; tried again with the same idempotencyToken it is made once; the file name defaults the name", async () => {
+    const before = (await attachments()).filter((r) => r.kind === "project_file").length;
+    await sandbox.clearRequests();
+    // Every answer lost: the work is done each time, the retries give up.
+    await sandbox.setFaults({ api_faults: [{ fault: "answer_lost", method: "POST", path: "/rest/v1.0/files", next: 1000 }] });
+    const { value, error } = await afterUpload(png, async (client, uuid, api) => {
+      const target = { projectFile: { projectId: 42 } };
+      const options = { fileName: "site.png", idempotencyToken: "row-7-attach" };
+      let first;
+      try {
+        first = { value: await client.attach({ uuid }, target, options) };
+      } catch (e) {
+        first = { code: e.code, status: e.status };
+      }
+      await fetch(`${api}/_sandbox/faults`, { method: "PUT", body: "{}", headers: { "content-type": "application/json" } });
+      return { first, second: await client.attach({ uuid, status: "complete", size: 1500 }, target, options), uuid };
+    }, sandbox.api);
+    await sandbox.setFaults({});
+    assert.equal(error, undefined, JSON.stringify(error));
+    assert.equal(value.first.value, undefined, `the first try failed: ${JSON.stringify(value.first)}`);
+    assert.equal(value.second.name, "site.png", "the file name is the default name");
+    assert.equal(value.second.file_versions[0].upload_uuid, value.uuid);
+    const made = (await attachments()).filter((r) => r.kind === "project_file").length;
+    assert.equal(made, before + 1, "made once over both tries");
+    const posts = (await sandbox.requests()).filter((r) => r.side === "api" && r.method === "POST" && r.path === "/rest/v1.0/files");
+    assert.ok(posts.length >= 3, `lost answers, then the second try: ${posts.length}`);
+    const tokens = new Set(posts.map((r) => Object.fromEntries(r.headers)["idempotency-token"]));
+    assert.deepEqual([...tokens], ["row-7-attach"], "the caller's token on every request of both tries");
+  });
+
+  test("client.attach without a token sends a fresh one; bad input is INVALID_INPUT and nothing is sent", async () => {
+    await sandbox.clearRequests();
+    const { value, error } = await afterUpload(png, async (client, uuid, api) => {
+      const target = { companyFile: { name: "kept.png" } };
+      const made = await client.attach({ uuid }, target);
+      const cases = [
+        [null, target, {}],
+        [{ uuid: "" }, target, {}],
+        [{ uuid }, target, { filename: "x.png" }],
+        [{ uuid }, target, { idempotencyToken: "two words" }],
+        [{ uuid }, target, { idempotencyToken: "" }],
+        [{ uuid }, { projectFile: { projectId: 42 } }, {}],
+        [{ uuid }, { drawing: { projectId: 42, drawingAreaId: 4201, drawingSetId: 4202, drawingDate: "2026-11-23" } }, { fileName: "site.png" }],
+        [{ uuid }, { folder: {} }, {}],
+      ];
+      const posted = (await (await fetch(`${api}/_sandbox/requests`)).json())
+        .filter((r) => r.side === "api" && r.method === "POST" && r.path === "/rest/v1.0/companies/7/files");
+      await fetch(`${api}/_sandbox/requests`, { method: "DELETE" });
+      const refusals = [];
+      for (const [upload, target, options] of cases) {
+        try {
+          await client.attach(upload, target, options);
+          refusals.push("resolved");
+        } catch (e) {
+          refusals.push(`${e.code}: ${e.message}`);
+        }
+      }
+      const log = await (await fetch(`${api}/_sandbox/requests`)).json();
+      return { made, posted, refusals, sent: log.filter((r) => r.method !== "OPTIONS").length };
+    }, sandbox.api);
+    assert.equal(error, undefined, JSON.stringify(error));
+    assert.equal(value.made.name, "kept.png", "the target's own name");
+    assert.equal(value.posted.length, 1);
+    const [post] = value.posted;
+    assert.match(Object.fromEntries(post.headers)["idempotency-token"] ?? "", /^[0-9a-f-]{32,36}$/, "a fresh token");
+    const expected = [
+      /upload must be what upload\(\) resolves to/,
+      /upload must be what upload\(\) resolves to/,
+      /options\.filename \(did you mean fileName\?\) is not a known option/,
+      /options\.idempotencyToken must be 1 to 255 visible ASCII characters/,
+      /options\.idempotencyToken must be 1 to 255 visible ASCII characters/,
+      /target\.projectFile\.name is required/,
+      /drawings must be PDFs/,
+      /target must name one of projectFile/,
+    ];
+    assert.equal(value.refusals.length, expected.length);
+    value.refusals.forEach((refusal, i) => {
+      assert.match(refusal, /^INVALID_INPUT: /, refusal);
+      assert.match(refusal, expected[i]);
+    });
+    assert.equal(value.sent, 0, "nothing sent");
+  });
+
   test("a 5xx answered once, then fine: attached once", async () => {
     const before = (await attachments()).length;
     await sandbox.clearRequests();

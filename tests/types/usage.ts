@@ -191,6 +191,17 @@ async function main(): Promise<void> {
   // @ts-expect-error targets are named
   await client.uploadAndAttach(file, { folder: { projectId: 42 } });
 
+  // The attach step alone, again after a failed attach, with one token for every try.
+  const attachedAgain = await client.attach<{ id: number }>(result, { projectFile: { projectId: 42 } }, { fileName: "plan.pdf", idempotencyToken: "row-1", signal: controller.signal });
+  console.log(attachedAgain.id);
+  await client.attach({ uuid: "U" }, { companyFile: { name: "terms.pdf" } });
+  // @ts-expect-error the upload is upload()'s result: it has a uuid
+  await client.attach("U", { companyFile: { name: "terms.pdf" } });
+  // @ts-expect-error a misspelled attach option
+  await client.attach(result, { companyFile: {} }, { filename: "plan.pdf" });
+  // @ts-expect-error the token is a string
+  await client.attach(result, { companyFile: {} }, { idempotencyToken: 7 });
+
   // @ts-expect-error companyId is required
   new ProcoreClient({ accessToken: "t" });
   // @ts-expect-error apiVersion is one of three
