@@ -53,6 +53,7 @@ export const DEFAULT_STRINGS = {
   errorNoClient: "The uploader is not connected to Procore (no client).",
   errorINVALID_INPUT: "The upload could not start: its settings are not valid.",
   errorHTTP: "Procore refused the request.",
+  errorServer: "Procore had a problem and did not answer. Try again in a moment.",
   errorNETWORK: "The connection was lost. Check the network and try again.",
   errorEXPIRED: "The storage refused the file: its link expired and could not be renewed.",
   errorMISSING_ETAG: "The storage did not confirm a part of the file.",
@@ -400,7 +401,7 @@ export class ProcoreUploader extends Base {
     if (this.hasAttribute("directory")) {
       // Read now: the browser empties the DataTransfer once this handler returns.
       entriesFromDataTransfer(event.dataTransfer).then(
-        (entries) => this.#add(entries.filter((entry) => entry.file)),
+        (entries) => this.#add(entries),
         (error) => this.#emit("upload-error", { file: null, error }),
       );
       return;
@@ -416,7 +417,9 @@ export class ProcoreUploader extends Base {
     const notAccepted = [];
     const tooLarge = [];
     const kept = [];
+    const folders = [];
     for (const entry of entries) {
+      if (entry.directory === true && typeof entry.path === "string") folders.push(entry);
       if (!(entry.file instanceof Blob)) continue;
       if (!accepts(accept, entry.file)) notAccepted.push(entry.file);
       else if (maxSize !== null && entry.file.size > maxSize) tooLarge.push(entry.file);
@@ -437,14 +440,42 @@ export class ProcoreUploader extends Base {
     if (tooMany.length) {
       this.#reject(tooMany, "too-many", fill(s.rejectedTooMany, { count: tooMany.length, max: maxFiles }));
     }
-    for (const { file, path } of kept) {
-      const row = { file, path, state: "waiting", progress: null, error: null, result: null, task: null, nodes: null };
+    const place = this.hasAttribute("directory") ? this.#folderPlace(kept, folders) : null;
+    const rows = kept.map(({ file, path }) => {
+      const row = { file, path, state: "waiting", progress: null, error: null, result: null, task: null, nodes: null, group: null };
       row.nodes = this.#makeRow(row);
       this.#rows.push(row);
       this.#nodes.list.append(row.nodes.item);
-      this.#run(row);
+      return row;
+    });
+    if (place) {
+      // A tree into Documents: one uploadFolder run for its files and empty folders.
+      const group = { place, entries: [...kept, ...folders], rows, byPath: new Map(rows.map((row) => [row.path, row])), controller: null, stopping: null, running: null };
+      for (const row of rows) row.group = group;
+      this.#runGroup(group);
+    } else {
+      for (const row of rows) this.#run(row);
     }
     this.#renderSummary();
+  }
+
+  /**
+   * Where a tree goes when it goes through uploadFolder: `{ projectId?, parentId? }` of
+   * a projectFile or companyFile target (the target function asked with the first
+   * file and its path), or null when the entries hold no folder or the target is
+   * something else (each file is then uploaded by itself).
+   */
+  #folderPlace(kept, folders) {
+    if (folders.length === 0 && !kept.some((entry) => entry.path.includes("/"))) return null;
+    const first = kept[0];
+    const target = typeof this.target === "function" ? (first ? this.target(first.file, first.path) : null) : this.target;
+    const fields = target?.projectFile ?? target?.companyFile;
+    if (!fields || typeof fields !== "object") return null;
+    const place = {};
+    const projectId = target.projectFile ? fields.projectId ?? this.#projectId(null) : undefined;
+    if (projectId !== undefined) place.projectId = projectId;
+    if (fields.parentId !== undefined) place.parentId = fields.parentId;
+    return place;
   }
 
   #reject(files, reason, message) {
@@ -499,26 +530,96 @@ export class ProcoreUploader extends Base {
         attached = await client.attach(row.result, target, { fileName: row.file.name, idempotencyToken: row.attachToken });
       }
       row.attaching = false;
-      row.state = "done";
-      this.#touch(row);
-      this.#batch.succeeded++;
-      this.#announce(fill(this.#strings.announceDone, { name: row.file.name }), true);
-      this.#emit("upload-complete", { file: row.file, result: row.result, attached });
+      this.#succeed(row, attached);
     } catch (error) {
       row.task = null;
       row.attaching = false;
       if (row.state === "cancelled" || error?.name === "AbortError") {
         row.state = "cancelled";
+        this.#touch(row);
       } else {
-        row.state = "failed";
-        row.error = error;
-        this.#batch.failed++;
-        this.#announce(fill(this.#strings.announceFailed, { name: row.file.name, message: this.#message(error) }), true);
-        this.#emit("upload-error", { file: row.file, error });
+        this.#fail(row, error);
       }
-      this.#touch(row);
     }
     this.#settled();
+  }
+
+  /** Runs a tree's rows through one uploadFolder (resume "auto": a rerun goes on). */
+  async #runGroup(group) {
+    const rows = group.rows.filter((row) => row.state !== "done");
+    for (const row of rows) {
+      row.state = "running";
+      row.error = null;
+      this.#touch(row);
+    }
+    group.controller = new AbortController();
+    group.stopping = null;
+    let finish;
+    group.running = new Promise((resolve) => (finish = resolve));
+    try {
+      const client = this.client;
+      if (!client) throw new ProcoreUploadError(this.#strings.errorNoClient, { code: "INVALID_INPUT" });
+      // The upload options a tree takes (its progress is reported per file).
+      const { onProgress, filename, contentType, ...own } = this.uploadOptions ?? {};
+      const options = {
+        ...own,
+        ...group.place,
+        resume: "auto",
+        signal: group.controller.signal,
+        onFileProgress: (path, progress) => {
+          const row = group.byPath.get(path);
+          if (!row || row.state !== "running") return;
+          row.progress = progress;
+          this.#touch(row);
+          this.#emit("upload-progress", { file: row.file, progress });
+        },
+      };
+      const result = await client.uploadFolder(group.entries, options);
+      for (const file of result.files) {
+        const row = group.byPath.get(file.path);
+        if (!row || row.state === "done") continue;
+        if (file.status === "failed") this.#fail(row, file.error);
+        else {
+          row.result = file;
+          this.#succeed(row, { id: file.fileId, versionId: file.versionId, name: file.name, status: file.status });
+        }
+      }
+    } catch (error) {
+      const stopped = group.stopping;
+      for (const row of rows.filter((row) => row.state === "running")) {
+        if (stopped) {
+          row.state = stopped;
+          this.#touch(row);
+        } else this.#fail(row, error);
+      }
+    }
+    finish();
+    if (group.stopping !== "paused") this.#settled();
+  }
+
+  /** Stops a tree's run: its rows end `paused` (resumed by running it again) or `cancelled`. */
+  async #stopGroup(group, state) {
+    if (group.stopping || !group.rows.some((row) => row.state === "running")) return group.running;
+    group.stopping = state;
+    group.controller.abort();
+    await group.running;
+  }
+
+  #succeed(row, attached) {
+    row.state = "done";
+    this.#touch(row);
+    this.#batch.succeeded++;
+    this.#announce(fill(this.#strings.announceDone, { name: row.file.name }), true);
+    this.#emit("upload-complete", { file: row.file, result: row.result, attached });
+  }
+
+  #fail(row, error) {
+    row.state = "failed";
+    row.error = error;
+    this.#touch(row);
+    this.#batch.failed++;
+    this.#announce(fill(this.#strings.announceFailed, { name: row.file.name, message: this.#message(error) }), true);
+    this.#emit("upload-error", { file: row.file, error });
   }
 
   /** Fires queue-complete once no row is waiting, running or paused. */
@@ -532,6 +633,7 @@ export class ProcoreUploader extends Base {
   }
 
   async #pause(row) {
+    if (row.group) return this.#stopGroup(row.group, "paused");
     if (row.state !== "running" || !row.task) return;
     row.state = "paused";
     this.#touch(row);
@@ -539,6 +641,10 @@ export class ProcoreUploader extends Base {
   }
 
   async #resume(row) {
+    if (row.group) {
+      if (row.state === "paused" && !row.group.rows.some((r) => r.state === "running")) this.#runGroup(row.group);
+      return;
+    }
     if (row.state !== "paused" || !row.task) return;
     row.state = "running";
     this.#touch(row);
@@ -546,6 +652,15 @@ export class ProcoreUploader extends Base {
   }
 
   async #cancel(row) {
+    if (row.group) {
+      if (row.state === "running") return this.#stopGroup(row.group, "cancelled");
+      for (const paused of row.group.rows.filter((r) => r.state === "paused")) {
+        paused.state = "cancelled";
+        this.#touch(paused);
+      }
+      this.#settled();
+      return;
+    }
     if (!ACTIVE.has(row.state)) return;
     const task = row.task;
     row.state = "cancelled";
@@ -555,7 +670,8 @@ export class ProcoreUploader extends Base {
 
   #retry(row) {
     if (row.state !== "failed") return;
-    this.#run(row);
+    if (!row.group) this.#run(row);
+    else if (!row.group.rows.some((r) => r.state === "running")) this.#runGroup(row.group);
   }
 
   #emit(type, detail) {
@@ -572,6 +688,7 @@ export class ProcoreUploader extends Base {
 
   #message(error) {
     if (!error) return "";
+    if (error.code === "HTTP" && error.status >= 500) return this.#strings.errorServer;
     return this.#strings[`error${error.code}`] ?? this.#strings.errorOther;
   }
 
@@ -700,9 +817,10 @@ export class ProcoreUploader extends Base {
     setAttr(n.progress, "aria-label", fill(s.progressOf, { name }));
     if (n.bar.value !== percent) n.bar.value = percent;
     const active = ACTIVE.has(row.state);
-    setHidden(n.pause, !(row.state === "running" && !row.attaching));
-    setHidden(n.resume, row.state !== "paused");
-    setHidden(n.cancel, !active || row.attaching);
+    // A tree's files run as one uploadFolder: Pause all / Resume all / Cancel all act on it.
+    setHidden(n.pause, !!row.group || !(row.state === "running" && !row.attaching));
+    setHidden(n.resume, !!row.group || row.state !== "paused");
+    setHidden(n.cancel, !!row.group || !active || row.attaching);
     const retryable = row.state === "failed" && row.error?.code !== "INVALID_INPUT";
     setHidden(n.retry, !retryable);
     setText(n.pause, fill(s.pause, { name }));

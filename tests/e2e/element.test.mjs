@@ -4,10 +4,16 @@
 // project's Documents and fire upload-complete and queue-complete with the issue's
 // payloads; a hostile file name is shown as text; files over max-file-size, beyond
 // max-files or not in accept fire files-rejected; the dropzone is a keyboard button
-// (a real Enter opens the file picker).
+// (a real Enter opens the file picker). Driven as a person would, with the real keyboard
+// on the rows' buttons: one file paused (storage quiet) and resumed, another cancelled;
+// files picked into the element's own input from disk; a reload mid-upload and the same
+// file added again (only the missing parts sent); a refused attach shown with Retry,
+// which attaches once; a folder tree into a project's Documents through uploadFolder.
 import { after, afterEach, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { describeInEngines, openWorld } from "./support.mjs";
+import { describeInEngines, openWorld, openssl, randomFile } from "./support.mjs";
+
+const MiB = 1024 * 1024;
 
 describeInEngines("<procore-uploader> in each browser engine against the sandbox", (engine) => {
   let world, sandbox, page;
@@ -86,6 +92,75 @@ describeInEngines("<procore-uploader> in each browser engine against the sandbox
       { body: body.toString(), arg, api: sandbox.api, attrs },
     );
   }
+
+  /**
+   * Puts a `<procore-uploader>` in the page as `window.__el` (client company 7 on the
+   * sandbox with `clientOptions`, attributes from `attrs`, `props` set on it) and
+   * records its events in `window.__events` (files by name). It stays until the next
+   * mount or a reload.
+   */
+  function mount(attrs = {}, props = {}, clientOptions = {}) {
+    return page.evaluate(async ({ api, attrs, props, clientOptions }) => {
+      const pkg = await import("/pkg/index.js");
+      await import("/pkg/element.js");
+      window.__el?.remove();
+      window.__el?.client?.close();
+      const el = document.createElement("procore-uploader");
+      for (const [name, value] of Object.entries(attrs)) el.setAttribute(name, value);
+      Object.assign(el, props);
+      el.client = new pkg.ProcoreClient({ companyId: 7, accessToken: "sandbox-token", baseUrl: api, allowInsecureStorage: true, ...clientOptions });
+      window.__events = [];
+      for (const type of ["upload-progress", "upload-complete", "upload-error", "files-rejected", "queue-complete"]) {
+        el.addEventListener(type, (event) => {
+          const { file, progress, ...rest } = event.detail;
+          const detail = JSON.parse(JSON.stringify(rest, (key, value) =>
+            value instanceof Error ? { code: value.code, status: value.status, message: value.message } : value));
+          if (file) detail.file = file.name;
+          if (progress) detail.progress = { phase: progress.phase, bytesUploaded: progress.bytesUploaded };
+          window.__events.push({ type, detail });
+        });
+      }
+      window.__rows = () => [...el.shadowRoot.querySelectorAll('[part~="file"]')].map((row) => ({
+        name: row.querySelector(".name").textContent,
+        state: row.dataset.state,
+        status: row.querySelector(".status").textContent,
+        message: row.querySelector(".message").hidden ? null : row.querySelector(".message").textContent,
+        buttons: [...row.querySelectorAll("button")].filter((b) => !b.hidden).map((b) => b.textContent),
+      }));
+      window.__el = el;
+      document.body.append(el);
+    }, { api: sandbox.api, attrs, props, clientOptions });
+  }
+
+  /** Resolves once `fn(arg)` in the page is truthy (polled), with what it gave. */
+  async function until(fn, arg, what) {
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const value = await page.evaluate(fn, arg);
+      if (value) return value;
+      if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  /** Presses a visible button of the element by its text, with the real keyboard: focus, Enter. */
+  async function press(label) {
+    const found = await page.evaluate((label) => {
+      const button = [...window.__el.shadowRoot.querySelectorAll("button")].find((b) => !b.hidden && b.textContent === label);
+      button?.focus();
+      return Boolean(button) && window.__el.shadowRoot.activeElement === button;
+    }, label);
+    assert.equal(found, true, `a focusable button "${label}"`);
+    await page.browser.keys(["Enter"]);
+  }
+
+  /** Picks files from disk into the element's own file input, as its picker would. */
+  async function pickIntoElement(files) {
+    const input = await page.browser.execute(() => window.__el.shadowRoot.querySelector('input[type="file"]'));
+    await (await page.browser.$(input)).addValue(files.join("\n"));
+  }
+
+  const storageLog = async () => (await sandbox.requests()).filter((r) => r.side === "storage" && r.method !== "OPTIONS");
 
   const documents = async (query) => (await fetch(`${sandbox.api}/_sandbox/documents?${query}`)).json();
 
@@ -214,5 +289,141 @@ describeInEngines("<procore-uploader> in each browser engine against the sandbox
       return window.__picked;
     });
     assert.equal(picked, 1, "Enter opened the picker once");
+  });
+
+  test("pause one file with the keyboard (storage quiet while paused), resume it, cancel another", async () => {
+    await sandbox.clearRequests();
+    await sandbox.setFaults({ storage_latency_ms: 150 });
+    await mount({ "project-id": "42" }, { uploadOptions: { segmented: true, segmentSize: 6 * MiB } }, { concurrency: 1 });
+    const digest = await page.evaluate(async (MiB) => {
+      const bytes = (seed) => {
+        const data = new Uint8Array(4 * 6 * MiB + 1000);
+        for (let i = 0; i < data.length; i += 4096) data[i] = (i / 4096 + seed) & 255;
+        return data;
+      };
+      const a = bytes(1);
+      window.__el.addFiles([new File([a], "walls.bin"), new File([bytes(2)], "roof.bin")]);
+      const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", a));
+      return Array.from(hash, (b) => b.toString(16).padStart(2, "0")).join("");
+    }, MiB);
+    // roof.bin waits behind walls.bin (one upload at a time): cancelled while queued.
+    await until(() => window.__rows()[1]?.buttons.includes("Cancel roof.bin"), null, "roof.bin cancellable");
+    await press("Cancel roof.bin");
+    await until(() => window.__rows()[1].state === "cancelled", null, "roof.bin cancelled");
+    await until(() => window.__events.some((e) => e.type === "upload-progress" && e.detail.file === "walls.bin" && e.detail.progress.bytesUploaded >= 6 * 1024 * 1024),
+      null, "a part of walls.bin stored");
+    await press("Pause walls.bin");
+    await until(() => window.__rows()[0].state === "paused", null, "walls.bin paused");
+    const paused = await page.evaluate(() => window.__rows());
+    assert.equal(paused[0].status, "Paused");
+    assert.deepEqual(paused[0].buttons, ["Resume walls.bin", "Cancel walls.bin"]);
+    // Paused: nothing open, nothing new.
+    const deadline = Date.now() + 3000;
+    while ((await storageLog()).some((r) => r.finished_ms === null) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const atPause = await storageLog();
+    assert.deepEqual(atPause.filter((r) => r.finished_ms === null), [], "no storage request open while paused");
+    const progressAtPause = await page.evaluate(() => window.__events.length);
+    await new Promise((r) => setTimeout(r, 700));
+    assert.equal((await storageLog()).length, atPause.length, "nothing sent while paused");
+    assert.equal(await page.evaluate(() => window.__events.length), progressAtPause, "no event while paused");
+    const storedAtPause = atPause.filter((r) => r.method === "PUT" && r.status === 200).length;
+    await press("Resume walls.bin");
+    await until(() => window.__events.some((e) => e.type === "queue-complete"), null, "the queue complete");
+    await sandbox.setFaults({});
+    const { events, rows } = await page.evaluate(() => ({ events: window.__events, rows: window.__rows() }));
+    const complete = events.filter((e) => e.type === "upload-complete");
+    assert.deepEqual(complete.map((e) => e.detail.file), ["walls.bin"], "roof.bin never completes");
+    assert.deepEqual(events.filter((e) => e.type === "queue-complete").map((e) => e.detail), [{ succeeded: 1, failed: 0 }]);
+    assert.deepEqual(rows.map((r) => [r.name, r.state, r.status]), [["walls.bin", "done", "Uploaded"], ["roof.bin", "cancelled", "Cancelled"]]);
+    const record = await sandbox.inspect(complete[0].detail.result.uuid);
+    assert.equal(record.stored?.sha256, digest, "stored byte for byte");
+    const puts = (await storageLog()).filter((r) => r.method === "PUT" && r.status === 200);
+    assert.ok(storedAtPause >= 1, "a part was stored before the pause");
+    assert.equal(puts.length, 5, "each of the 5 parts stored once: only the missing ones after the resume");
+  });
+
+  test("files picked from disk into the element; a reload mid-upload, then the same file added again sends only the missing parts", async () => {
+    const file = randomFile(world.dir, "survey.bin", 6 * 6 * MiB + 77);
+    await sandbox.setFaults({ storage_latency_ms: 150 });
+    const options = { uploadOptions: { segmented: true, segmentSize: 6 * MiB } };
+    await mount({ "project-id": "42" }, options, { concurrency: 1 });
+    // What the picker gave, seen before the element takes (and empties) it.
+    await page.evaluate(() => window.__el.shadowRoot.addEventListener("change", (event) => {
+      window.__picked = [...event.target.files];
+    }, true));
+    await pickIntoElement([file]);
+    await until(async () => {
+      const [kept] = window.__picked ? await window.__el.client.findResumable(window.__picked[0], { projectId: 42 }) : [];
+      return kept && kept.bytesConfirmed >= 2 * 6 * 1024 * 1024;
+    }, null, "two parts kept");
+    await page.reload();
+    await sandbox.setFaults({});
+    await sandbox.clearRequests();
+    await mount({ "project-id": "42" }, options);
+    await pickIntoElement([file]);
+    await until(() => window.__events.some((e) => e.type === "queue-complete"), null, "the queue complete");
+    const events = await page.evaluate(() => window.__events);
+    const [complete] = events.filter((e) => e.type === "upload-complete");
+    assert.equal(complete?.detail.file, "survey.bin", JSON.stringify(events.filter((e) => e.type !== "upload-progress")));
+    const log = (await sandbox.requests()).filter((r) => r.method !== "OPTIONS");
+    assert.equal(log.filter((r) => r.side === "api" && r.method === "POST").length, 0, "not created again");
+    const puts = log.filter((r) => r.side === "storage" && r.method === "PUT");
+    assert.ok(puts.length >= 1 && puts.length <= 5, `only the missing parts: ${puts.length} of 7`);
+    assert.equal((await sandbox.inspect(complete.detail.result.uuid)).stored?.sha256, openssl("sha256", file), "stored byte for byte");
+  });
+
+  test("a refused attach shows why and Retry; Retry attaches once, with one token, without sending the file again", async () => {
+    await sandbox.clearRequests();
+    const attached = async () => (await documents("project_id=42")).files.filter((f) => f.path === "retry.pdf").length;
+    const before = await attached();
+    await sandbox.setFaults({ api_faults: [{ fault: "answer_lost", method: "POST", path: "/rest/v1.0/files", next: 1000 }] });
+    await mount({}, { target: { projectFile: { projectId: 42 } } });
+    await page.evaluate(() => window.__el.addFiles([new File(["a signed page"], "retry.pdf", { type: "application/pdf" })]));
+    await until(() => window.__events.some((e) => e.type === "upload-error"), null, "the attach failed");
+    await sandbox.setFaults({});
+    const failed = await page.evaluate(() => ({ rows: window.__rows(), events: window.__events.filter((e) => e.type !== "upload-progress") }));
+    assert.equal(failed.rows[0].state, "failed");
+    assert.equal(failed.rows[0].message, "Procore had a problem and did not answer. Try again in a moment.", JSON.stringify(failed));
+    assert.deepEqual(failed.rows[0].buttons, ["Retry retry.pdf"]);
+    assert.deepEqual(failed.events.map((e) => e.type), ["upload-error", "queue-complete"]);
+    assert.deepEqual(failed.events[1].detail, { succeeded: 0, failed: 1 });
+    await press("Retry retry.pdf");
+    await until(() => window.__events.some((e) => e.type === "upload-complete"), null, "attached on Retry");
+    const { rows, events } = await page.evaluate(() => ({ rows: window.__rows(), events: window.__events.filter((e) => e.type !== "upload-progress") }));
+    assert.deepEqual(rows.map((r) => [r.state, r.buttons]), [["done", []]]);
+    const complete = events.find((e) => e.type === "upload-complete");
+    assert.equal(complete.detail.attached.name, "retry.pdf");
+    assert.deepEqual(events.filter((e) => e.type === "queue-complete").map((e) => e.detail), [{ succeeded: 0, failed: 1 }, { succeeded: 1, failed: 0 }]);
+    assert.equal(await attached(), before + 1, "attached once over both tries");
+    const log = await sandbox.requests();
+    const posts = log.filter((r) => r.side === "api" && r.method === "POST" && r.path === "/rest/v1.0/files");
+    assert.ok(posts.length >= 2, "lost answers, then the Retry");
+    assert.equal(new Set(posts.map((r) => Object.fromEntries(r.headers)["idempotency-token"])).size, 1, "one token on every try");
+    assert.equal(log.filter((r) => r.side === "storage" && r.method === "POST").length, 1, "the file sent once");
+  });
+
+  test("directory: a picked tree goes into the project's Documents through uploadFolder, folders made once", async () => {
+    const value = await inPage(async ({ el, until, rows }) => {
+      el.target = { projectFile: { projectId: 42 } };
+      const file = (path, text) => {
+        const made = new File([text], path.split("/").at(-1), { type: "text/plain" });
+        // What a folder pick (webkitdirectory) gives each file.
+        Object.defineProperty(made, "webkitRelativePath", { value: path });
+        return made;
+      };
+      const complete = until("queue-complete");
+      el.addFiles([file("tower/plans/level-1.txt", "one"), file("tower/plans/level-2.txt", "two"), file("tower/readme.txt", "hello")]);
+      const counts = await complete;
+      return { counts, rows: await rows() };
+    }, null, { directory: "" });
+    assert.deepEqual(value.counts, { succeeded: 3, failed: 0 });
+    assert.deepEqual(value.rows.map((r) => [r.name, r.status]),
+      [["tower/plans/level-1.txt", "Uploaded"], ["tower/plans/level-2.txt", "Uploaded"], ["tower/readme.txt", "Uploaded"]]);
+    const docs = await documents("project_id=42");
+    for (const path of ["tower/plans/level-1.txt", "tower/plans/level-2.txt", "tower/readme.txt"]) {
+      assert.ok(docs.files.some((f) => f.path === path), `${path} in Documents: ${JSON.stringify(docs.files.map((f) => f.path))}`);
+    }
+    assert.equal(docs.folders.filter((f) => f.path === "tower").length, 1, "tower made once");
+    assert.equal(docs.folders.filter((f) => f.path === "tower/plans").length, 1, "tower/plans made once");
   });
 });
