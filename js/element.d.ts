@@ -1,6 +1,7 @@
 // Types of `procore-upload/element`: <procore-uploader> (issue 24).
 import type {
   AttachTarget,
+  FolderUploadFile,
   ProcoreClient,
   ProcoreUploadError,
   StartOptions,
@@ -63,7 +64,12 @@ export type ProcoreUploaderTarget = AttachTarget | ((file: File, path: string) =
 
 export interface ProcoreUploaderEventMap {
   "upload-progress": CustomEvent<{ file: File; progress: UploadProgress }>;
-  "upload-complete": CustomEvent<{ file: File; result: UploadResult; attached: unknown }>;
+  /**
+   * `result`: what `upload()` resolved to; for a file of a tree (`directory`, through
+   * `uploadFolder`), its `FolderUploadFile`. `attached`: Procore's answer to the attach
+   * (for a tree's file `{ id, versionId, name, status }`), null without a target.
+   */
+  "upload-complete": CustomEvent<{ file: File; result: UploadResult | FolderUploadFile; attached: unknown }>;
   /** `file` is null when a dropped folder could not be read. */
   "upload-error": CustomEvent<{ file: File | null; error: ProcoreUploadError }>;
   "files-rejected": CustomEvent<{ files: File[]; reason: "too-many" | "too-large" | "not-accepted" }>;
@@ -79,7 +85,13 @@ export interface ProcoreUploaderEventMap {
 export declare class ProcoreUploader extends HTMLElement {
   /** The client the uploads go through. */
   client: ProcoreClient | null;
-  /** Where each finished upload is attached; null: upload only. */
+  /**
+   * Where each finished upload is attached; null: upload only. With `directory`, a
+   * picked or dropped tree goes through `uploadFolder` when the target (the function's
+   * answer for its first file) is `{ projectFile }` or `{ companyFile }`: into that
+   * `projectId` and `parentId`, folders made once. Pause all / Resume all / Cancel all
+   * and Retry act on the whole tree.
+   */
   target: ProcoreUploaderTarget | null;
   /**
    * Options of each upload, as `client.start` takes them: `resume` is "auto" unless

@@ -187,8 +187,7 @@ export class ProcoreClient {
   }
 
   /**
-   * The attach step of uploadAndAttach on its own, for an upload already made (again
-   * after a failed attach: the same `idempotencyToken` on every try makes Procore act once).
+   * uploadAndAttach's attach step alone.
    * @param {{ uuid: string }} upload
    * @param {import("./index.d.ts").AttachTarget} target
    * @param {import("./index.d.ts").AttachOptions} [options]

@@ -532,18 +532,59 @@ pub fn attach_upload(
 /// The longest `Idempotency-Token` a caller may give (`client.attach`).
 pub const MAX_IDEMPOTENCY_TOKEN: usize = 255;
 
-/// Whether `token` may go in an `Idempotency-Token` header as given: 1 to
-/// [`MAX_IDEMPOTENCY_TOKEN`] visible ASCII characters (no space, no control
-/// character), so that the header is sent unchanged on every retry.
-pub fn check_idempotency_token(token: &str, what: &str) -> Result<(), Error> {
-    let visible = token.bytes().all(|byte| byte.is_ascii_graphic());
-    if token.is_empty() || token.len() > MAX_IDEMPOTENCY_TOKEN || !visible {
-        return Err(Error::InvalidInput(format!(
-            "{what} must be 1 to {MAX_IDEMPOTENCY_TOKEN} visible ASCII characters (no spaces), got {}",
-            super::json::quote(token)
-        )));
-    }
-    Ok(())
+/// `client.attach`'s options: both checked by the call itself.
+const ATTACH_OPTIONS: &[Field] = &[
+    field("fileName", "", Kind::Own, false),
+    field("idempotencyToken", "", Kind::Own, false),
+];
+
+/// `client.attach(upload, target, { fileName?, idempotencyToken? })`: the attach step
+/// of `uploadAndAttach` ([`attach_upload`]) for an upload already made, and the
+/// caller's `Idempotency-Token` for it: 1 to [`MAX_IDEMPOTENCY_TOKEN`] visible ASCII
+/// characters (no space, no control character), sent unchanged on every try.
+pub fn attach_again(
+    upload: &Json,
+    target: &Json,
+    input: &Json,
+    company_id: u64,
+) -> Result<(ResourceCall, Option<String>), Error> {
+    resource(input, ATTACH_OPTIONS, "options")?;
+    let uuid = upload
+        .get("uuid")
+        .and_then(Json::as_str)
+        .filter(|uuid| !uuid.is_empty())
+        .ok_or_else(|| {
+            Error::InvalidInput("upload must be what upload() resolves to: { uuid, … }".into())
+        })?;
+    let file_name = match input.get("fileName") {
+        None => None,
+        Some(name) => Some(
+            name.as_str()
+                .filter(|name| !name.is_empty())
+                .ok_or_else(|| {
+                    Error::InvalidInput("options.fileName must be a non-empty string".into())
+                })?,
+        ),
+    };
+    let token = match input.get("idempotencyToken") {
+        None => None,
+        Some(token) => Some(
+            token
+                .as_str()
+                .filter(|token| {
+                    (1..=MAX_IDEMPOTENCY_TOKEN).contains(&token.len())
+                        && token.bytes().all(|b| b.is_ascii_graphic())
+                })
+                .ok_or_else(|| {
+                    Error::InvalidInput(
+                        "options.idempotencyToken must be 1 to 255 visible ASCII characters (no spaces)"
+                            .into(),
+                    )
+                })?
+                .to_string(),
+        ),
+    };
+    Ok((attach_upload(target, uuid, file_name, company_id)?, token))
 }
 
 /// The project of `target`, where its resource lives in one (the upload then goes to
@@ -1270,10 +1311,15 @@ mod tests {
         assert!(attach_upload(&drawing, "U9", Some("plan.png"), 7).is_err());
     }
 
+    /// `client.attach`'s own checks: the upload's id, the file name, the token; the
+    /// target's are `attach_upload`'s (tables above).
     #[test]
-    fn idempotency_tokens() {
+    fn attach_again_table() {
         let long = "a".repeat(MAX_IDEMPOTENCY_TOKEN);
         let too_long = "a".repeat(MAX_IDEMPOTENCY_TOKEN + 1);
+        let target = j(r#"{"companyFile": {"name": "kept.pdf"}}"#);
+        let upload = j(r#"{"uuid": "U9", "status": "complete", "size": 3}"#);
+        let attach = |upload: &Json, input: Json| attach_again(upload, &target, &input, 7);
         for (token, ok) in [
             ("0f3c9a1e-attach-1", true),
             ("~!#$%&'*+-.^_`|", true),
@@ -1284,11 +1330,69 @@ mod tests {
             ("line\nbreak", false),
             ("caf\u{e9}", false),
         ] {
-            assert_eq!(
-                check_idempotency_token(token, "options.idempotencyToken").is_ok(),
-                ok,
-                "{token:?}"
-            );
+            let input = Json::object_of([("idempotencyToken", Json::from(token))]);
+            match attach(&upload, input) {
+                Ok((_, given)) => {
+                    assert!(ok, "{token:?} accepted");
+                    assert_eq!(given.as_deref(), Some(token));
+                }
+                Err(Error::InvalidInput(message)) => {
+                    assert!(!ok, "{token:?} refused: {message}");
+                    assert!(
+                        message.contains("options.idempotencyToken must be"),
+                        "{message}"
+                    );
+                }
+                Err(other) => panic!("{other:?}"),
+            }
+        }
+        let (call, token) = attach(&upload, Json::object()).unwrap();
+        assert_eq!(token, None, "no token given: the call's own fresh one");
+        assert_eq!(
+            call.body,
+            Some(j(r#"{"file": {"upload_uuid": "U9", "name": "kept.pdf"}}"#))
+        );
+        for (upload, input, message) in [
+            (
+                j("null"),
+                j("{}"),
+                "upload must be what upload() resolves to",
+            ),
+            (
+                j(r#"{"uuid": ""}"#),
+                j("{}"),
+                "upload must be what upload() resolves to",
+            ),
+            (
+                j(r#"{"uuid": 7}"#),
+                j("{}"),
+                "upload must be what upload() resolves to",
+            ),
+            (
+                upload.clone(),
+                j(r#"{"filename": "a.pdf"}"#),
+                "options.filename (did you mean fileName?)",
+            ),
+            (
+                upload.clone(),
+                j(r#"{"fileName": ""}"#),
+                "options.fileName must be a non-empty string",
+            ),
+            (
+                upload.clone(),
+                j(r#"{"idempotencyToken": 7}"#),
+                "options.idempotencyToken must be",
+            ),
+            (
+                upload.clone(),
+                j(r#""plan.pdf""#),
+                "options must be an object",
+            ),
+        ] {
+            match attach(&upload, input) {
+                Err(Error::InvalidInput(got)) => assert!(got.contains(message), "{got}"),
+                other => panic!("{message}: {other:?}"),
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 //! `ProcoreClient`: the exports. Uploads go through the task runtime
 //! ([`super::task`]); API calls (`request`, the attach helpers) and `hashSegments` here.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::Promise;
@@ -16,9 +17,7 @@ use crate::core::hash::{HashBackend, HashOptions};
 use crate::core::http::Method;
 use crate::core::json::Json;
 use crate::core::plan::plan_segments;
-use crate::core::resources::{
-    self, attach_upload, check_idempotency_token, target_project, ResourceCall,
-};
+use crate::core::resources::{self, attach_upload, target_project, ResourceCall};
 use crate::core::source::ByteSource;
 use crate::core::task::{Attach, ResumeFrom};
 use crate::core::Error;
@@ -90,7 +89,23 @@ impl ProcoreClient {
     /// a failed attach, without sending the bytes twice). Resolves to Procore's
     /// answer. One `idempotencyToken` given on every try makes Procore act once.
     pub fn attach(&self, upload: JsValue, target: JsValue, options: JsValue) -> Promise {
-        let prepared = prepare_upload_attach(&self.settings, &upload, &target, &options);
+        let token = RefCell::new(None);
+        let prepared = prepare_attach(&self.settings, &options, &|settings, input| {
+            let upload = json_data(&upload, "upload")?;
+            let target = json_data(&target, "target")?;
+            let (call, given) =
+                resources::attach_again(&upload, &target, input, settings.company_id)?;
+            *token.borrow_mut() = given;
+            Ok(call)
+        })
+        .map(|mut call| {
+            // Without one, the call gets a fresh token (the same on its retries).
+            let given = token
+                .take()
+                .map(|token| (IDEMPOTENCY_TOKEN.to_string(), token));
+            call.headers.extend(given);
+            call
+        });
         send(self.settings.clone(), prepared)
     }
 
@@ -261,38 +276,6 @@ fn prepare_attach(
     let signal =
         Options::new(raw, "options")?.instance::<AbortSignal>("signal", "an AbortSignal")?;
     Ok(prepared(call, signal))
-}
-
-/// `attach`'s call: the target checked as `uploadAndAttach` checks it, with the
-/// upload's id and the caller's (or a fresh) `Idempotency-Token`.
-fn prepare_upload_attach(
-    settings: &Settings,
-    upload: &JsValue,
-    target: &JsValue,
-    raw: &JsValue,
-) -> Result<Prepared, Error> {
-    let uuid = Options::new(upload, "upload")?
-        .string("uuid")?
-        .filter(|uuid| !uuid.is_empty())
-        .ok_or_else(|| {
-            Error::InvalidInput("upload must be what upload() resolves to: { uuid, … }".into())
-        })?;
-    let options = Options::new(raw, "options")?;
-    options.known(&["fileName", "idempotencyToken", "signal"])?;
-    let file_name = options.string("fileName")?;
-    let token = match options.string("idempotencyToken")? {
-        Some(token) => {
-            check_idempotency_token(&token, "options.idempotencyToken")?;
-            token
-        }
-        None => random_token(),
-    };
-    let signal = options.instance::<AbortSignal>("signal", "an AbortSignal")?;
-    let target = json_data(target, "target")?;
-    let call = attach_upload(&target, &uuid, file_name.as_deref(), settings.company_id)?;
-    let mut call = prepared(call, signal);
-    call.headers.push((IDEMPOTENCY_TOKEN.to_string(), token));
-    Ok(call)
 }
 
 /// `upload` and `uploadAndAttach` (with a `target`): a task with no kept state,

@@ -328,7 +328,7 @@ describeInEngines("<procore-uploader> in each browser engine against the sandbox
     assert.equal(await page.evaluate(() => window.__events.length), progressAtPause, "no event while paused");
     const storedAtPause = atPause.filter((r) => r.method === "PUT" && r.status === 200).length;
     await press("Resume walls.bin");
-    await until(() => window.__events.some((e) => e.type === "queue-complete"), null, "the queue complete");
+    await until(() => window.__events.some((e) => e.type === "queue-complete") && window.__rows()[0]?.state === "done", null, "the queue complete");
     await sandbox.setFaults({});
     const { events, rows } = await page.evaluate(() => ({ events: window.__events, rows: window.__rows() }));
     const complete = events.filter((e) => e.type === "upload-complete");
@@ -379,7 +379,8 @@ describeInEngines("<procore-uploader> in each browser engine against the sandbox
     await sandbox.setFaults({ api_faults: [{ fault: "answer_lost", method: "POST", path: "/rest/v1.0/files", next: 1000 }] });
     await mount({}, { target: { projectFile: { projectId: 42 } } });
     await page.evaluate(() => window.__el.addFiles([new File(["a signed page"], "retry.pdf", { type: "application/pdf" })]));
-    await until(() => window.__events.some((e) => e.type === "upload-error"), null, "the attach failed");
+    // Rows are drawn on the next frame after an event.
+    await until(() => window.__events.some((e) => e.type === "upload-error") && window.__rows()[0]?.state === "failed", null, "the attach failed");
     await sandbox.setFaults({});
     const failed = await page.evaluate(() => ({ rows: window.__rows(), events: window.__events.filter((e) => e.type !== "upload-progress") }));
     assert.equal(failed.rows[0].state, "failed");
@@ -388,7 +389,7 @@ describeInEngines("<procore-uploader> in each browser engine against the sandbox
     assert.deepEqual(failed.events.map((e) => e.type), ["upload-error", "queue-complete"]);
     assert.deepEqual(failed.events[1].detail, { succeeded: 0, failed: 1 });
     await press("Retry retry.pdf");
-    await until(() => window.__events.some((e) => e.type === "upload-complete"), null, "attached on Retry");
+    await until(() => window.__events.some((e) => e.type === "upload-complete") && window.__rows()[0]?.state === "done", null, "attached on Retry");
     const { rows, events } = await page.evaluate(() => ({ rows: window.__rows(), events: window.__events.filter((e) => e.type !== "upload-progress") }));
     assert.deepEqual(rows.map((r) => [r.state, r.buttons]), [["done", []]]);
     const complete = events.find((e) => e.type === "upload-complete");

@@ -12,7 +12,9 @@ el.uploadOptions = { segmentSize: 16 * 1024 * 1024, resume: "auto" };
 el.strings = { pause: "Pause {name} (paused)", errorEXPIRED: "Expired." };
 const pauseText: string = el.strings.pause + DEFAULT_STRINGS.dropzone;
 el.addEventListener("upload-complete", (event) => {
-  const uuid: string = event.detail.result.uuid;
+  const { result } = event.detail;
+  // A tree's file reports its FolderUploadFile.
+  const uuid: string | null = "uuid" in result ? result.uuid : result.uploadUuid;
   const name: string = event.detail.file.name;
   console.log(uuid, name, event.detail.attached, pauseText, same);
 });
