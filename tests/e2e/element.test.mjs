@@ -427,4 +427,31 @@ describeInEngines("<procore-uploader> in each browser engine against the sandbox
     assert.equal(docs.folders.filter((f) => f.path === "tower").length, 1, "tower made once");
     assert.equal(docs.folders.filter((f) => f.path === "tower/plans").length, 1, "tower/plans made once");
   });
+
+  test("strings: a partial object overrides the English texts; disabled: drops are refused, the dropzone is a disabled button, addFiles still adds", async () => {
+    const value = await inPage(async ({ el, events, until, rows }) => {
+      el.strings = { dropzone: "Dateien hier ablegen", phaseDone: "Hochgeladen", summary: "{done} von {total} hochgeladen", cancel: "{name} abbrechen" };
+      const dropzone = el.shadowRoot.querySelector('[part~="dropzone"]');
+      const texts = { dropzone: dropzone.textContent, english: el.strings.pauseAll };
+      el.disabled = true;
+      const transfer = new DataTransfer();
+      transfer.items.add(new File(["dropped"], "dropped.txt"));
+      const drop = new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true, composed: true });
+      dropzone.dispatchEvent(drop);
+      const afterDrop = (await rows()).length;
+      const disabled = { attribute: el.hasAttribute("disabled"), button: dropzone.disabled, text: dropzone.textContent };
+      const complete = until("queue-complete");
+      el.addFiles([new File(["added"], "added.txt")]);
+      await complete;
+      const drawn = await rows();
+      const summary = el.shadowRoot.querySelector('[part~="summary"]').textContent;
+      return { texts, afterDrop, disabled, rows: drawn, summary, completes: events.filter((e) => e.type === "upload-complete").length };
+    }, null, { "project-id": "42" });
+    assert.deepEqual(value.texts, { dropzone: "Dateien hier ablegen", english: "Pause all" });
+    assert.equal(value.afterDrop, 0, "a drop on a disabled element adds nothing");
+    assert.deepEqual(value.disabled, { attribute: true, button: true, text: "Uploads are turned off" });
+    assert.deepEqual(value.rows.map((r) => [r.name, r.status]), [["added.txt", "Hochgeladen"]]);
+    assert.match(value.summary, /^1 von 1 hochgeladen/);
+    assert.equal(value.completes, 1);
+  });
 });
