@@ -130,6 +130,12 @@ button {
   border-radius: var(--procore-uploader-radius);
   padding: 4px 10px;
   cursor: pointer;
+  /* A button names its file ("Retry <a 200-character name>"): one line, cut with an
+     ellipsis rather than wider than the element (its accessible name stays whole). */
+  max-width: 100%;
+  white-space: nowrap;
+  overflow: hidden;
+  text-overflow: ellipsis;
 }
 button:focus-visible { outline: 2px solid var(--procore-uploader-focus); outline-offset: 2px; }
 button:disabled { cursor: not-allowed; opacity: 0.6; }
@@ -139,6 +145,7 @@ button:disabled { cursor: not-allowed; opacity: 0.6; }
   padding: 24px 12px;
   border: 2px dashed var(--procore-uploader-border);
   text-align: center;
+  white-space: normal;
   overflow-wrap: anywhere;
 }
 .dropzone.over { border-color: var(--procore-uploader-accent); }
@@ -168,11 +175,15 @@ button:disabled { cursor: not-allowed; opacity: 0.6; }
 .bar::-webkit-progress-bar { background: var(--procore-uploader-track); border-radius: 3px; }
 .bar::-webkit-progress-value { background: var(--procore-uploader-accent); border-radius: 3px; }
 .bar::-moz-progress-bar { background: var(--procore-uploader-accent); border-radius: 3px; }
+.file[data-state="done"] .bar { color: var(--procore-uploader-success); }
+.file[data-state="done"] .bar::-webkit-progress-value { background: var(--procore-uploader-success); }
+.file[data-state="done"] .bar::-moz-progress-bar { background: var(--procore-uploader-success); }
 .status { flex: 1 1 auto; min-width: 0; overflow-wrap: anywhere; }
 .file[data-state="failed"] .status, .message { color: var(--procore-uploader-error); }
 .file[data-state="done"] .status { color: var(--procore-uploader-success); }
 .message, .details { flex: 1 1 100%; overflow-wrap: anywhere; }
-.actions { display: flex; flex-wrap: wrap; gap: 4px; }
+.actions { display: flex; gap: 4px; min-width: 0; max-width: 100%; }
+.actions button { flex: 0 1 auto; min-width: 0; }
 .summary {
   display: flex;
   flex-wrap: wrap;

@@ -145,13 +145,14 @@ export function assertMonotonic(assert, events) {
 /**
  * What most suites need: a temporary folder, the packed package and the fixture page
  * served on 127.0.0.1, a sandbox (started with `sandboxArgs`), and `engine` on that
- * page. `takeProblems()` gives the page's errors since the last call; `close()` ends it all.
+ * page; `mounts` serves more folders (URL prefix to folder). `takeProblems()` gives
+ * the page's errors since the last call; `close()` ends it all.
  */
-export async function openWorld(name, sandboxArgs, engine) {
+export async function openWorld(name, sandboxArgs, engine, mounts = {}) {
   const dir = tempDir(name);
   const pkg = packAndUnpack(dir);
   const sandbox = await startSandbox(sandboxArgs);
-  const server = await serve({ "/": path.join(ROOT, "tests/e2e/fixtures"), "/pkg/": pkg });
+  const server = await serve({ "/": path.join(ROOT, "tests/e2e/fixtures"), "/pkg/": pkg, ...mounts });
   const browser = await launch(engine);
   const { page } = browser;
   await page.goto(`${server.url}/`);
