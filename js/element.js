@@ -620,7 +620,7 @@ export class ProcoreUploader extends Base {
     row.state = "done";
     this.#touch(row);
     this.#batch.succeeded++;
-    this.#announce(fill(this.#strings.announceDone, { name: row.file.name }), true);
+    this.#announce(fill(this.#strings.announceDone, { name: shown(row.file.name) }), true);
     this.#emit("upload-complete", { file: row.file, result: row.result, attached });
   }
 
@@ -629,7 +629,7 @@ export class ProcoreUploader extends Base {
     row.error = error;
     this.#touch(row);
     this.#batch.failed++;
-    this.#announce(fill(this.#strings.announceFailed, { name: row.file.name, message: this.#message(error) }), true);
+    this.#announce(fill(this.#strings.announceFailed, { name: shown(row.file.name), message: this.#message(error) }), true);
     this.#emit("upload-error", { file: row.file, error });
   }
 
@@ -716,7 +716,8 @@ export class ProcoreUploader extends Base {
       return new Intl.NumberFormat(this.#lang(), {
         style: "unit",
         unit: units[unit],
-        unitDisplay: "short",
+        // "12 bytes", not the short unit's "12 byte".
+        unitDisplay: unit === 0 ? "long" : "short",
         maximumFractionDigits: unit === 0 ? 0 : 1,
       }).format(value);
     } catch {
@@ -742,7 +743,7 @@ export class ProcoreUploader extends Base {
   #makeRow(row) {
     const item = element("li", { class: "file", part: "file" });
     const name = element("span", { class: "name" });
-    name.textContent = row.path;
+    name.textContent = shown(row.path);
     const size = element("span", { class: "size" });
     size.textContent = this.#size(row.file.size);
     const progress = element("div", {
@@ -801,7 +802,7 @@ export class ProcoreUploader extends Base {
     const s = this.#strings;
     const n = row.nodes;
     const p = row.progress;
-    const name = row.file.name;
+    const name = shown(row.file.name);
     const uploadingStarted = p && (p.bytesUploaded > 0 || ["uploading", "completing", "processing", "attaching", "done"].includes(p.phase));
     let percent = 0;
     if (row.state === "done") percent = 100;
@@ -828,12 +829,21 @@ export class ProcoreUploader extends Base {
     setAttr(n.progress, "aria-label", fill(s.progressOf, { name }));
     if (n.bar.value !== percent) n.bar.value = percent;
     const active = ACTIVE.has(row.state);
+    const focused = this.shadowRoot.activeElement;
     // A tree's files run as one uploadFolder: Pause all / Resume all / Cancel all act on it.
     setHidden(n.pause, !!row.group || !(row.state === "running" && !row.attaching));
     setHidden(n.resume, !!row.group || row.state !== "paused");
     setHidden(n.cancel, !!row.group || !active || row.attaching);
     const retryable = row.state === "failed" && row.error?.code !== "INVALID_INPUT";
     setHidden(n.retry, !retryable);
+    // The pressed button went away (Pause → Resume): focus stays in the row, on the
+    // button that took its place, else on the next thing to do.
+    if (focused && focused.hidden && [n.pause, n.resume, n.cancel, n.retry].includes(focused)) {
+      const next = [n.resume, n.pause, n.retry, n.cancel].find((button) => !button.hidden) ??
+        [this.#nodes.pauseAll, this.#nodes.resumeAll, this.#nodes.cancelAll, this.#nodes.clear].find((button) => !button.hidden) ??
+        this.#nodes.dropzone;
+      next.focus();
+    }
     setText(n.pause, fill(s.pause, { name }));
     setText(n.resume, fill(s.resume, { name }));
     setText(n.cancel, fill(s.cancel, { name }));
@@ -918,7 +928,16 @@ function setHidden(node, hidden) {
 }
 
 function names(files) {
-  return files.map((file) => file.name).join(", ");
+  return files.map((file) => shown(file.name)).join(", ");
+}
+
+/**
+ * A name as shown: bidirectional controls made visible as ⟨U+202E⟩, so that
+ * "invoice\u202Efdp.exe" cannot pass for "invoiceexe.pdf".
+ */
+function shown(name) {
+  return String(name).replace(/[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g,
+    (c) => `⟨U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}⟩`);
 }
 
 /** A token for one row's attach, the same on each Retry (hex: any context has getRandomValues). */
