@@ -742,7 +742,8 @@ export class ProcoreUploader extends Base {
   /** The row's nodes, made once; later changes only update them (#renderRow). */
   #makeRow(row) {
     const item = element("li", { class: "file", part: "file" });
-    const name = element("span", { class: "name" });
+    // dir=auto: a right-to-left name reads in its own direction.
+    const name = element("span", { class: "name", dir: "auto" });
     name.textContent = shown(row.path);
     const size = element("span", { class: "size" });
     size.textContent = this.#size(row.file.size);
