@@ -71,6 +71,19 @@ export const DEFAULT_STRINGS = {
   errorOther: "The upload failed.",
 };
 
+/** The dark theme's colours: by `prefers-color-scheme` or `theme="dark"`. */
+const DARK = `
+  --procore-uploader-bg: #1c1c20;
+  --procore-uploader-fg: #ececf1;
+  --procore-uploader-muted: #a9a9b5;
+  --procore-uploader-border: #4a4a55;
+  --procore-uploader-accent: #ff8a5c;
+  --procore-uploader-accent-fg: #1c1c20;
+  --procore-uploader-track: #3a3a44;
+  --procore-uploader-error: #ffb4ab;
+  --procore-uploader-success: #7fd99a;
+  --procore-uploader-focus: #a8c7fa;
+`;
 const CSS = `
 :host {
   --procore-uploader-font: system-ui, sans-serif;
@@ -94,31 +107,9 @@ const CSS = `
   background: var(--procore-uploader-bg);
 }
 @media (prefers-color-scheme: dark) {
-  :host(:not([theme="light"])) {
-    --procore-uploader-bg: #1c1c20;
-    --procore-uploader-fg: #ececf1;
-    --procore-uploader-muted: #a9a9b5;
-    --procore-uploader-border: #4a4a55;
-    --procore-uploader-accent: #ff8a5c;
-    --procore-uploader-accent-fg: #1c1c20;
-    --procore-uploader-track: #3a3a44;
-    --procore-uploader-error: #ffb4ab;
-    --procore-uploader-success: #7fd99a;
-    --procore-uploader-focus: #a8c7fa;
-  }
+  :host(:not([theme="light"])) {${DARK}}
 }
-:host([theme="dark"]) {
-  --procore-uploader-bg: #1c1c20;
-  --procore-uploader-fg: #ececf1;
-  --procore-uploader-muted: #a9a9b5;
-  --procore-uploader-border: #4a4a55;
-  --procore-uploader-accent: #ff8a5c;
-  --procore-uploader-accent-fg: #1c1c20;
-  --procore-uploader-track: #3a3a44;
-  --procore-uploader-error: #ffb4ab;
-  --procore-uploader-success: #7fd99a;
-  --procore-uploader-focus: #a8c7fa;
-}
+:host([theme="dark"]) {${DARK}}
 :host([hidden]) { display: none; }
 *, *::before, *::after { box-sizing: inherit; }
 [hidden] { display: none !important; }
