@@ -116,14 +116,17 @@ describeInEngines("the portal as a Procore embedded app", (engine) => {
     return page.evaluate(fn, arg);
   };
 
-  /** The file, made in the page from the seed (the same bytes, name and date each time). */
+  /**
+   * The file, made in the page from the seed (the same bytes, name and date each time).
+   * The generator's source is part of the script itself: the portal's CSP refuses
+   * `new Function` (WebKit applies it to WebDriver's scripts too).
+   */
   const addTheFile = () =>
-    page.evaluate(({ file, source }) => {
-      const seededBytes = new Function(`return ${source}`)();
-      const bytes = seededBytes(file.size, file.seed);
-      const made = new File([bytes], file.name, { lastModified: file.lastModified, type: "application/octet-stream" });
+    page.evaluate(`(file) => {
+      const seededBytes = ${seededBytes.toString()};
+      const made = new File([seededBytes(file.size, file.seed)], file.name, { lastModified: file.lastModified, type: "application/octet-stream" });
       window.portal.uploader.addFiles([made]);
-    }, { file: FILE, source: seededBytes.toString() });
+    }`, FILE);
 
   const rowState = () =>
     page.evaluate((name) => {
@@ -192,6 +195,7 @@ describeInEngines("the portal as a Procore embedded app", (engine) => {
     });
     assert.match(await page.textContent("#resume-notice"), new RegExp(FILE.name.replace(".", "\\.")));
     await sideScreenshot("sidepanel-resume-offer");
+    await wd.switchToFrame(await wd.$("#panel iframe"));
 
     await addTheFile();
     await wd.waitUntil(async () => (await rowState()) === "done", { timeout: 240_000, interval: 200 });
@@ -243,6 +247,8 @@ describeInEngines("the portal as a Procore embedded app", (engine) => {
 
   /** The whole Procore page with its side panel, as `artifacts/portal/<name>-<engine>.png`. */
   async function sideScreenshot(name) {
+    // From the top page: Firefox refuses a screenshot from inside a cross-origin frame.
+    await wd.switchToParentFrame();
     const shot = await wd.takeScreenshot();
     fs.writeFileSync(path.join(ARTIFACTS, `${name}-${engine}.png`), Buffer.from(shot, "base64"));
   }
