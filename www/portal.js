@@ -7,8 +7,9 @@
 // www/context.js): its company and project then come from Procore.
 //
 // An app that signs users in (Procore's OAuth popup, procore-iframe-helpers) sets
-// `window.procorePortal = { getAccessToken }` before this module runs; the portal
-// then asks it for every token and keeps none.
+// `window.procorePortal = { getAccessToken, baseUrl? }` before this module runs: the
+// portal then talks to Procore (api.procore.com unless `baseUrl` says otherwise), asks
+// the hook for every token and keeps none.
 import { ProcoreClient } from "/pkg/index.js";
 import "/pkg/element.js";
 import { portalContext } from "./context.js";
@@ -24,13 +25,18 @@ const context = await portalContext(config);
 document.documentElement.dataset.mode = context.mode;
 const uploader = $("uploader");
 
-/** Where the portal points: the sandbox (config.json) or a Procore environment. */
+/**
+ * Where the portal points: the sandbox (config.json), or a Procore environment when an
+ * app gave a token hook (`window.procorePortal = { getAccessToken, baseUrl? }`, before
+ * this module) or someone used "Connect to Procore".
+ */
+const app = window.procorePortal?.getAccessToken ? window.procorePortal : null;
 const connection = {
-  sandbox: true,
-  baseUrl: config.apiUrl,
+  sandbox: !app,
+  baseUrl: app ? app.baseUrl ?? "https://api.procore.com" : config.apiUrl,
   companyId: context.companyId ?? config.companyId,
   // Kept here only: never stored, logged or put in a URL.
-  token: config.accessToken,
+  token: app ? null : config.accessToken,
 };
 let client = null;
 let projects = [];

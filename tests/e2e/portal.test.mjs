@@ -14,6 +14,7 @@ import { spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { Key } from "webdriverio";
 import { launch } from "./browsers.mjs";
 import { describeInEngines, ROOT, serve } from "./support.mjs";
 
@@ -275,6 +276,54 @@ describeInEngines("the portal (the demo command's page)", (engine) => {
       await page.browser.switchToParentFrame();
       await screenshot(`panel-${width}`);
     }
+  });
+
+  test("keyboard only, and axe-core finds no serious or critical violation (rows done and failed, panels open)", async () => {
+    await open();
+    const focused = () => page.evaluate(() => {
+      const el = document.activeElement;
+      const inner = el?.shadowRoot?.activeElement;
+      return inner ? `uploader:${inner.getAttribute("part")}` : el?.id || el?.tagName.toLowerCase();
+    });
+    // Tab from the top: the pickers, then the uploader's drop zone (a button).
+    const order = [];
+    for (let i = 0; i < 5; i++) {
+      await page.browser.keys([Key.Tab]);
+      order.push(await focused());
+    }
+    assert.deepEqual(order.slice(0, 4), ["project", "kind", "folder", "uploader:dropzone"], `tab order: ${order}`);
+    // The tool picked with the keyboard.
+    await page.evaluate(() => document.getElementById("kind").focus());
+    await page.browser.keys([Key.ArrowDown]);
+    await page.waitForFunction(() => document.getElementById("kind").value === "drawings");
+    await page.waitForFunction(() => document.getElementById("folder-field").hidden);
+    await page.browser.keys([Key.ArrowUp]);
+    await page.waitForFunction(() => document.getElementById("kind").value === "documents");
+    // The fault panel opened and used from the keyboard.
+    await page.evaluate(() => document.querySelector("#faults summary").focus());
+    await page.browser.keys([Key.Enter]);
+    await page.waitForFunction(() => document.getElementById("faults").open);
+    await page.browser.keys([Key.Tab]);
+    assert.match(await page.evaluate(() => document.activeElement.textContent), /^Storage errors/);
+    await page.browser.keys([Key.Enter]);
+    await page.waitForFunction(() => document.getElementById("fault-status").textContent.startsWith("On: Storage errors"));
+    await sandbox("PUT", "/_sandbox/faults", { api_canned_next: [{ status: 422, body: JSON.stringify({ errors: "refused by the test" }) }] });
+    await add([{ name: `refused-${engine}.txt`, size: 1_000, seed: 14 }]);
+    await allDone(1);
+    await sandbox("PUT", "/_sandbox/faults", {});
+    await add([{ name: `fine-${engine}.txt`, size: 1_000, seed: 15 }]);
+    assert.deepEqual((await allDone(2)).sort(), ["done", "failed"]);
+    await page.evaluate(() => { document.getElementById("settings").open = true; });
+    // axe-core, its source run as WebDriver's script (the page's CSP admits no other script).
+    const axeSource = fs.readFileSync(path.join(ROOT, "node_modules/axe-core/axe.min.js"), "utf8");
+    await page.browser.execute(`${axeSource}\nreturn true;`);
+    const violations = await page.evaluate(async () => {
+      const result = await window.axe.run(document, { resultTypes: ["violations"] });
+      return result.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target) }));
+    });
+    const bad = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+    assert.deepEqual(bad, [], JSON.stringify(violations));
+    assert.deepEqual(await page.takeProblems(), []);
   });
 
   async function screenshot(name) {
