@@ -1,7 +1,10 @@
-// The demo: starts the Procore sandbox, then serves the demo page pointed at it.
+// The demo: starts the Procore sandbox, then serves the portal (www/) pointed at it.
 //
-//   node www/server.mjs [--port 8080]   serves www/ at /, pkg/ at /pkg/ and
-//                                       /config.json (the sandbox's API URL and token)
+//   node www/server.mjs [--port 8080] [--embed-origin <origin>]...
+//     serves www/ at /, pkg/ at /pkg/ and /config.json (the sandbox's API URL, token,
+//     company and project, and the origins besides Procore's that may frame the portal
+//     as a side panel: --embed-origin, for a local test of the embedded app), every page
+//     under a strict Content-Security-Policy whose reports are kept at /_csp-reports.
 //
 // Imported, `startStaticServer` serves any folders under URL prefixes on
 // 127.0.0.1 (port 0 = a free port), plus fixed JSON documents, and returns its base
@@ -24,17 +27,21 @@ const CONTENT_TYPES = {
 };
 
 /**
- * @param {{ mounts: Record<string, string>, json?: Record<string, unknown>, host?: string, port?: number }} options
- *   mounts: URL prefix ("/", "/pkg/") to folder; json: exact path to a document.
- * @returns {Promise<{ url: string, close: () => Promise<void> }>}
+ * @param {{ mounts: Record<string, string>, json?: Record<string, unknown>, host?: string, port?: number, csp?: string }} options
+ *   mounts: URL prefix ("/", "/pkg/") to folder; json: exact path to a document; csp:
+ *   a Content-Security-Policy for every HTML page, its violation reports POSTed to
+ *   and listed at /_csp-reports.
+ * @returns {Promise<{ url: string, close: () => Promise<void>, cspReports: unknown[] }>}
  */
-export async function startStaticServer({ mounts, json = {}, host = "127.0.0.1", port = 0 }) {
+export async function startStaticServer({ mounts, json = {}, host = "127.0.0.1", port = 0, csp = null }) {
+  const cspReports = [];
   // Longest prefix first, so "/pkg/" wins over "/".
   const routes = Object.entries(mounts)
     .map(([prefix, dir]) => [prefix, path.resolve(dir)])
     .sort(([a], [b]) => b.length - a.length);
   const server = http.createServer((req, res) => {
     const pathname = decodeURIComponent(new URL(req.url, "http://x").pathname);
+    if (csp && pathname === "/_csp-reports") return cspReportsRoute(req, res, cspReports);
     if (Object.hasOwn(json, pathname)) {
       res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
       return res.end(JSON.stringify(json[pathname]));
@@ -47,10 +54,12 @@ export async function startStaticServer({ mounts, json = {}, host = "127.0.0.1",
     if (fs.existsSync(file) && fs.statSync(file).isDirectory()) file = path.join(file, "index.html");
     fs.stat(file, (error, stat) => {
       if (error || !stat.isFile()) return send(res, 404, "not found");
+      const type = CONTENT_TYPES[path.extname(file)] ?? "application/octet-stream";
       res.writeHead(200, {
-        "content-type": CONTENT_TYPES[path.extname(file)] ?? "application/octet-stream",
+        "content-type": type,
         "content-length": stat.size,
         "cache-control": "no-store",
+        ...(csp && type.startsWith("text/html") ? { "content-security-policy": `${csp}; report-uri /_csp-reports` } : {}),
       });
       if (req.method === "HEAD") return res.end();
       fs.createReadStream(file).pipe(res);
@@ -63,8 +72,49 @@ export async function startStaticServer({ mounts, json = {}, host = "127.0.0.1",
   const { port: actualPort } = server.address();
   return {
     url: `http://${host}:${actualPort}`,
+    cspReports,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
+}
+
+/** POST: a violation report kept (at most 1,000); GET: those kept, as JSON. */
+function cspReportsRoute(req, res, reports) {
+  if (req.method === "GET") {
+    res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
+    return res.end(JSON.stringify(reports));
+  }
+  if (req.method !== "POST") return send(res, 405, "GET or POST");
+  let body = "";
+  req.setEncoding("utf8");
+  req.on("data", (chunk) => { if (body.length < 65_536) body += chunk; });
+  req.on("end", () => {
+    try {
+      if (reports.length < 1000) reports.push(JSON.parse(body));
+    } catch {
+      if (reports.length < 1000) reports.push({ unreadable: body.slice(0, 1000) });
+    }
+    res.writeHead(204);
+    res.end();
+  });
+}
+
+/**
+ * The portal's policy: the issue's strict one (no inline script or style, wasm by
+ * 'wasm-unsafe-eval'), connections to itself, the sandbox's API and storage, and
+ * Procore's hosts and S3 (for "Connect to Procore"); no frame-ancestors, so Procore
+ * can frame it.
+ */
+export function portalCsp(sandboxOrigins) {
+  return [
+    "default-src 'none'",
+    "script-src 'self' 'wasm-unsafe-eval'",
+    "style-src 'self'",
+    "worker-src 'self'",
+    "img-src 'self' data:",
+    `connect-src 'self' ${sandboxOrigins.join(" ")} https://*.procore.com https://*.amazonaws.com`,
+    "base-uri 'none'",
+    "form-action 'self'",
+  ].join("; ");
 }
 
 function send(res, status, text) {
@@ -81,19 +131,22 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const sandbox = spawn(path.join(root, "target/debug/procore-sandbox"), ["--port", "0", "--token", token], {
     stdio: ["ignore", "pipe", "inherit"],
   });
-  const apiUrl = await new Promise((resolve, reject) => {
+  const printed = await new Promise((resolve, reject) => {
     sandbox.once("exit", (code) => reject(new Error(`the sandbox exited with ${code}`)));
     let seen = "";
     sandbox.stdout.on("data", (chunk) => {
       seen += chunk;
-      const match = /^api: (\S+)/m.exec(seen);
-      if (match) resolve(match[1].replace(/\/$/, ""));
+      if (/^api: \S+/m.test(seen) && /^storage: \S+/m.test(seen)) resolve(seen);
     });
   });
+  const apiUrl = /^api: (\S+)/m.exec(printed)[1].replace(/\/$/, "");
+  const storageOrigin = new URL(/^storage: (\S+)/m.exec(printed)[1]).origin;
+  const embedOrigins = process.argv.flatMap((arg, i) => (arg === "--embed-origin" ? [new URL(process.argv[i + 1]).origin] : []));
   const { url } = await startStaticServer({
     mounts: { "/": path.join(root, "www"), "/pkg/": path.join(root, "pkg") },
-    json: { "/config.json": { apiUrl, companyId: 7, accessToken: token } },
+    json: { "/config.json": { apiUrl, companyId: 7, projectId: 42, accessToken: token, embedOrigins } },
     port,
+    csp: portalCsp([new URL(apiUrl).origin, storageOrigin]),
   });
   const stop = () => {
     sandbox.kill("SIGTERM");

@@ -30,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .route("/_sandbox/attachments", get(list_attachments))
         .route("/_sandbox/documents", get(documents))
         .route("/_sandbox/file_versions/{id}/content", get(version_content))
+        .route("/_sandbox/uploads/{uuid}/content", get(upload_content))
 }
 
 async fn health(State(state): State<AppState>) -> Json<serde_json::Value> {
@@ -282,7 +283,39 @@ async fn version_content(
             format!("the bytes stored for file version {id} changed since it was made"),
         ));
     }
-    let disposition = format!("attachment; filename*=UTF-8''{}", utf8_percent(&name));
+    Ok(download(bytes, &name))
+}
+
+/// GET `/_sandbox/uploads/{uuid}/content`: the bytes storage holds for upload `uuid`,
+/// as a download named by its file name (404 for no such upload or nothing stored).
+async fn upload_content(
+    State(state): State<AppState>,
+    Path(uuid): Path<String>,
+) -> Result<Response, ApiError> {
+    let (key, name) = {
+        let inner = state.lock();
+        let upload = inner.uploads.get(&uuid).ok_or_else(|| {
+            ApiError::new(StatusCode::NOT_FOUND, format!("upload {uuid} not found"))
+        })?;
+        (upload.key.clone(), super::attach::upload_file_name(upload))
+    };
+    let bytes = state
+        .s3
+        .get_object(&key)
+        .await
+        .map_err(ApiError::storage)?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("storage holds nothing for upload {uuid}"),
+            )
+        })?;
+    Ok(download(bytes, &name))
+}
+
+/// `bytes` as an attachment named `name`.
+fn download(bytes: impl IntoResponse, name: &str) -> Response {
+    let disposition = format!("attachment; filename*=UTF-8''{}", utf8_percent(name));
     let mut response = bytes.into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -292,7 +325,7 @@ async fn version_content(
     if let Ok(value) = HeaderValue::from_str(&disposition) {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
-    Ok(response)
+    response
 }
 
 /// `text` percent-encoded for a header's `filename*` (RFC 5987: unreserved bytes as

@@ -138,7 +138,7 @@ fn date(object: &Map<String, Value>, key: &str, what: &str) -> Result<(), ApiErr
 }
 
 /// `project_id` from the query.
-fn project_query(query: &HashMap<String, String>) -> Result<u64, ApiError> {
+pub(super) fn project_query(query: &HashMap<String, String>) -> Result<u64, ApiError> {
     query
         .get("project_id")
         .and_then(|p| p.parse().ok())
@@ -167,7 +167,12 @@ async fn finished_upload(
     uuid: &str,
 ) -> Result<String, ApiError> {
     let upload = finished(state, caller, uuid).await?;
-    let name = match &upload.file {
+    Ok(upload_file_name(&upload))
+}
+
+/// An upload's file name: v2.1's `file_name`, v1's `response_filename` ("" without).
+pub(super) fn upload_file_name(upload: &Upload) -> String {
+    match &upload.file {
         Some(file) => file.file_name.clone(),
         None => upload
             .request
@@ -175,8 +180,7 @@ async fn finished_upload(
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string(),
-    };
-    Ok(name)
+    }
 }
 
 /// The upload `uuid` when it is a finished upload of the caller in its company (v1:

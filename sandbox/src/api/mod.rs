@@ -5,6 +5,7 @@
 mod admin;
 pub mod attach;
 pub mod documents;
+mod listings;
 mod v1;
 mod v2;
 pub mod validate;
@@ -76,7 +77,12 @@ pub fn router(state: AppState) -> Router {
             "/rest/v1.0/companies/{company_id}/file_versions",
             post(documents::create_file_version),
         )
-        .route("/rest/v1.0/images", post(attach::image))
+        .route("/rest/v1.0/projects", get(listings::projects))
+        .route("/rest/v1.1/projects", get(listings::projects))
+        .route(
+            "/rest/v1.0/images",
+            get(listings::images).post(attach::image),
+        )
         .route(
             "/rest/v1.1/projects/{project_id}/drawing_areas",
             get(attach::drawing_areas),
@@ -87,7 +93,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/rest/v1.1/projects/{project_id}/drawing_uploads",
-            post(attach::drawing_upload),
+            get(listings::drawing_uploads).post(attach::drawing_upload),
         )
         .route(
             "/rest/v1.0/projects/{project_id}/accident_logs",
