@@ -161,6 +161,10 @@ describeInEngines("the portal as a Procore embedded app", (engine) => {
     await addTheFile();
     // Mid-upload: some parts stored, others still to go (2 s per storage answer).
     await wd.waitUntil(async () => (await storagePuts()).some((r) => r.status === 200), { timeout: 120_000, interval: 100 });
+    // The first parts' answers come together (2 s each, six at a time): let the client
+    // take them in, then note what storage holds and the client has heard of.
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    const answered = new Set((await storagePuts()).filter((r) => r.status === 200).map(partNumber));
     await inParent(() => window.procorePage.destroy());
     await wd.switchToFrame(await wd.$("#panel iframe"));
     await page.waitForFunction((name) => {
@@ -178,7 +182,7 @@ describeInEngines("the portal as a Procore embedded app", (engine) => {
     assert.equal(storageAfter, atPause.filter((r) => r.side === "storage").length, "no storage request while paused");
     const stored = new Set(atPause.filter((r) => r.side === "storage" && r.method === "PUT" && r.status === 200).map(partNumber));
     const total = Math.ceil(FILE.size / (16 * MiB));
-    assert.ok(stored.size >= 1 && stored.size < total, `some parts stored before destroy: ${[...stored]}`);
+    assert.ok(answered.size >= 1 && stored.size < total, `some parts stored before destroy: ${[...answered]} (${[...stored]} by the pause)`);
     const creates = (log) => log.filter((r) => r.side === "api" && r.method === "POST" && /\/uploads$/.test(r.path));
     assert.equal(creates(atPause).length, 1);
     assert.match(creates(atPause)[0].path, /\/projects\/43\/uploads$/, "uploaded to setup's project");
@@ -203,7 +207,10 @@ describeInEngines("the portal as a Procore embedded app", (engine) => {
     assert.deepEqual(creates(resumed), [], "no new Create Upload: the kept one goes on");
     const sent = resumed.filter((r) => r.side === "storage" && r.method === "PUT").map(partNumber);
     assert.ok(sent.length >= 1, "the missing parts were sent");
-    assert.deepEqual(sent.filter((part) => stored.has(part)), [], `no stored part sent again (stored ${[...stored]}, sent ${sent})`);
+    // A part whose answer was still on its way when the pause came may go again (the
+    // client never had its ETag); one answered before the destroy may not.
+    assert.deepEqual(sent.filter((part) => answered.has(part)), [], `no part answered before the destroy sent again (answered ${[...answered]}, sent ${sent})`);
+    assert.ok(sent.length <= total - answered.size, `only the missing parts: sent ${sent} of ${total}`);
     // Where it landed: a file of project 43's Documents with the same bytes.
     const documents = await sandbox("GET", "/_sandbox/documents?project_id=43");
     const file = documents.files.find((f) => f.name === FILE.name);
