@@ -266,17 +266,10 @@ async fn version_content(
             file.name.clone(),
         )
     };
-    let bytes = state
-        .s3
-        .get_object(&key)
-        .await
-        .map_err(ApiError::storage)?
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::CONFLICT,
-                format!("the bytes of file version {id} are gone"),
-            )
-        })?;
+    let bytes = stored_object(&state, &key, StatusCode::CONFLICT, || {
+        format!("the bytes of file version {id} are gone")
+    })
+    .await?;
     if hex::encode(Sha256::digest(&bytes)) != sha256 {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -299,22 +292,30 @@ async fn upload_content(
         })?;
         (upload.key.clone(), super::attach::upload_file_name(upload))
     };
-    let bytes = state
-        .s3
-        .get_object(&key)
-        .await
-        .map_err(ApiError::storage)?
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                format!("storage holds nothing for upload {uuid}"),
-            )
-        })?;
+    let bytes = stored_object(&state, &key, StatusCode::NOT_FOUND, || {
+        format!("storage holds nothing for upload {uuid}")
+    })
+    .await?;
     Ok(download(bytes, &name))
 }
 
+/// The object storage holds under `key`; `status` with `missing()` when it holds none.
+async fn stored_object(
+    state: &AppState,
+    key: &str,
+    status: StatusCode,
+    missing: impl FnOnce() -> String,
+) -> Result<bytes::Bytes, ApiError> {
+    state
+        .s3
+        .get_object(key)
+        .await
+        .map_err(ApiError::storage)?
+        .ok_or_else(|| ApiError::new(status, missing()))
+}
+
 /// `bytes` as an attachment named `name`.
-fn download(bytes: impl IntoResponse, name: &str) -> Response {
+fn download(bytes: bytes::Bytes, name: &str) -> Response {
     let disposition = format!("attachment; filename*=UTF-8''{}", utf8_percent(name));
     let mut response = bytes.into_response();
     let headers = response.headers_mut();
