@@ -23,7 +23,7 @@ try {
   // What runs in the page: one client with the defaults (one hashing worker:
   // core::workers::DEFAULT_WORKERS), then one job on the picked file.
   // BENCH_JOBS (comma-separated) picks some of them.
-  const variants = ["client.hashFile", "upload v1.1 segmented", "upload v2.1"]
+  const variants = ["client.hashSegments", "upload v1.1 segmented", "upload v2.1"]
     .filter((name) => !process.env.BENCH_JOBS || process.env.BENCH_JOBS.split(",").includes(name));
   const rows = [];
   for (const mib of sizes) {
@@ -44,7 +44,7 @@ try {
           const client = window.benchClient;
           const file = document.getElementById("files").files[0];
           const started = performance.now();
-          if (name === "client.hashFile") await client.hashFile(file, options);
+          if (name === "client.hashSegments") await client.hashSegments(file, options);
           else if (name === "upload v1.1 segmented") await client.upload(file, { segmented: true, apiVersion: "v1.1", ...options });
           else await client.upload(file, { apiVersion: "v2.1", ...options });
           return performance.now() - started;
