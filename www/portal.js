@@ -117,12 +117,7 @@ async function loadDestination() {
   uploader.setAttribute("project-id", String(projectId));
   try {
     if (kind === "documents") {
-      const keep = destination.folderId;
-      destination.folders = await listFolders(projectId);
-      const select = $("folder");
-      select.replaceChildren(...destination.folders.map((f) => option(f.id, f.depth ? `${"· ".repeat(f.depth)}${f.path.split("/").at(-1)}` : "Documents (top level)")));
-      destination.folderId = destination.folders.some((f) => f.id === keep) ? keep : destination.folders[0]?.id ?? null;
-      select.value = String(destination.folderId);
+      await showFolders();
       note.textContent = "Folders dropped here are made in Procore as they are; a name already there gets a new version.";
     } else if (kind === "drawings") {
       const [area] = await api(`/rest/v1.1/projects/${projectId}/drawing_areas`);
@@ -234,7 +229,8 @@ uploader.addEventListener("upload-complete", ({ detail: { file } }) => {
 });
 uploader.addEventListener("queue-complete", () => {
   refreshAttached();
-  if (destination.kind === "documents") loadFolderOptionsQuietly();
+  // A tree may have made folders; a failed read leaves the picker as it was.
+  if (destination.kind === "documents") showFolders().catch(() => {});
 });
 
 /** Pauses every upload and notes the unfinished files for the next visit. */
@@ -360,15 +356,16 @@ function showError(node, what, error) {
   node.textContent = `${what}${detail ? ` (${detail})` : ""}: ${error?.message ?? error}`;
 }
 
-async function loadFolderOptionsQuietly() {
-  try {
-    const keep = destination.folderId;
-    destination.folders = await listFolders(destination.projectId);
-    $("folder").replaceChildren(...destination.folders.map((f) => option(f.id, f.depth ? `${"· ".repeat(f.depth)}${f.path.split("/").at(-1)}` : "Documents (top level)")));
-    $("folder").value = String(keep);
-  } catch {
-    // The list stays as it was; the next change of destination reads it again.
-  }
+/**
+ * Reads the project's folders into the folder picker, keeping the picked folder while
+ * it is still there (else the top level).
+ */
+async function showFolders() {
+  const keep = destination.folderId;
+  destination.folders = await listFolders(destination.projectId);
+  $("folder").replaceChildren(...destination.folders.map((f) => option(f.id, f.depth ? `${"· ".repeat(f.depth)}${f.path.split("/").at(-1)}` : "Documents (top level)")));
+  destination.folderId = destination.folders.some((f) => f.id === keep) ? keep : destination.folders[0]?.id ?? null;
+  $("folder").value = String(destination.folderId);
 }
 
 // ---- start --------------------------------------------------------------------------

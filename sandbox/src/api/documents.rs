@@ -20,7 +20,7 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Map, Value};
@@ -68,12 +68,7 @@ impl axum::extract::FromRequestParts<AppState> for Docs {
                 "project_id",
             )?),
         };
-        let base = parts
-            .headers
-            .get(header::HOST)
-            .and_then(|host| host.to_str().ok())
-            .map(|host| format!("http://{host}"))
-            .unwrap_or_default();
+        let base = super::base_url(&parts.headers);
         Ok(Self {
             state: state.clone(),
             place: Place {

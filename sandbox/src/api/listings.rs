@@ -7,13 +7,13 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
 use super::attach::{upload_file_name, Ctx};
-use super::ApiError;
+use super::{base_url, ApiError};
 use crate::state::Inner;
 
 /// The sandbox company's projects: id, name, number.
@@ -162,15 +162,6 @@ fn stored_size(inner: &Inner, uuid: &str) -> Value {
         .or_else(|| upload.request["size"].as_u64())
         .or_else(from_segments)
         .map_or(Value::Null, Value::from)
-}
-
-/// `http://<Host>` of the request (the URL the client reached the API by).
-fn base_url(headers: &HeaderMap) -> String {
-    headers
-        .get(header::HOST)
-        .and_then(|host| host.to_str().ok())
-        .map(|host| format!("http://{host}"))
-        .unwrap_or_default()
 }
 
 fn content_url(base: &str, uuid: &str) -> String {

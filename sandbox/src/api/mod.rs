@@ -24,6 +24,16 @@ use serde_json::json;
 use crate::config::AimedKind;
 use crate::state::{header_pairs, ApiVersion, AppState, Inner, LoggedRequest, Replay, Upload};
 
+/// `http://<Host>` of a request: the base URL the client reached the API by, for the
+/// links answers carry (file versions, images, drawing files).
+pub(super) fn base_url(headers: &axum::http::HeaderMap) -> String {
+    headers
+        .get(axum::http::header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .map(|host| format!("http://{host}"))
+        .unwrap_or_default()
+}
+
 /// The API router.
 pub fn router(state: AppState) -> Router {
     let procore = Router::new()
