@@ -9,12 +9,11 @@
 // `{{…}}` being no id.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { launch } from "./browsers.mjs";
-import { describeInEngines, ROOT, serve } from "./support.mjs";
+import { describeInEngines, ROOT, serve, startDemoServer } from "./support.mjs";
 
 const ARTIFACTS = path.join(ROOT, "artifacts/portal");
 const MiB = 1 << 20;
@@ -36,31 +35,6 @@ function seededBytes(size, seed) {
   return bytes;
 }
 
-/** Starts `node www/server.mjs` (the demo command's server) with `args`; resolves to its URLs. */
-async function startPortal(args) {
-  const child = spawn("node", [path.join(ROOT, "www/server.mjs"), "--port", "0", ...args], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const seen = await new Promise((resolve, reject) => {
-    child.once("exit", (code) => reject(new Error(`the portal's server exited with ${code}`)));
-    let text = "";
-    child.stdout.on("data", (chunk) => {
-      text += chunk;
-      if (/^demo: \S+/m.test(text) && /^sandbox API: \S+/m.test(text)) resolve(text);
-    });
-  });
-  return {
-    url: /^demo: (\S+)/m.exec(seen)[1],
-    api: /^sandbox API: (\S+)/m.exec(seen)[1].replace(/\/$/, ""),
-    async stop() {
-      child.removeAllListeners("exit");
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      child.kill("SIGTERM");
-      await exited;
-    },
-  };
-}
-
 describeInEngines("the portal as a Procore embedded app", (engine) => {
   let parent, stranger, portal, browser, page, wd;
   /** The framing page's origin, which the portal is told to trust (as it trusts Procore's). */
@@ -71,7 +45,7 @@ describeInEngines("the portal as a Procore embedded app", (engine) => {
     // The same page on another port: an origin the portal was not told about.
     stranger = await serve({ "/": path.join(ROOT, "tests/e2e/fixtures/embedded") });
     procoreOrigin = parent.url.replace("127.0.0.1", "localhost");
-    portal = await startPortal(["--embed-origin", procoreOrigin]);
+    portal = await startDemoServer(["--embed-origin", procoreOrigin]);
     browser = await launch(engine);
     ({ page } = browser);
     wd = page.browser;

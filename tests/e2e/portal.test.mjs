@@ -10,13 +10,12 @@
 // in a 400 px panel are kept under artifacts/portal/.
 import { after, afterEach, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { Key } from "webdriverio";
 import { launch } from "./browsers.mjs";
-import { describeInEngines, ROOT, serve } from "./support.mjs";
+import { describeInEngines, ROOT, serve, startDemoServer } from "./support.mjs";
 
 const ARTIFACTS = path.join(ROOT, "artifacts/portal");
 
@@ -33,17 +32,8 @@ describeInEngines("the portal (the demo command's page)", (engine) => {
   let demo, url, api, browser, page, fixtures;
 
   before(async () => {
-    demo = spawn("node", [path.join(ROOT, "www/server.mjs"), "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
-    const printed = await new Promise((resolve, reject) => {
-      demo.once("exit", (code) => reject(new Error(`the demo exited with ${code}`)));
-      let seen = "";
-      demo.stdout.on("data", (chunk) => {
-        seen += chunk;
-        if (/^demo: \S+/m.test(seen)) resolve(seen);
-      });
-    });
-    url = /^demo: (\S+)/m.exec(printed)[1];
-    api = /^sandbox API: (\S+)/m.exec(printed)[1].replace(/\/$/, "");
+    demo = await startDemoServer();
+    ({ url, api } = demo);
     fixtures = await serve({ "/": path.join(ROOT, "tests/e2e/fixtures/embedded") });
     browser = await launch(engine);
     ({ page } = browser);
@@ -54,12 +44,7 @@ describeInEngines("the portal (the demo command's page)", (engine) => {
   after(async () => {
     await browser?.close();
     await fixtures?.close();
-    if (demo) {
-      demo.removeAllListeners("exit");
-      const exited = new Promise((resolve) => demo.once("exit", resolve));
-      demo.kill("SIGTERM");
-      await exited;
-    }
+    await demo?.stop();
   });
 
   afterEach(async () => {

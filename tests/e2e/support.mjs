@@ -1,6 +1,6 @@
 // Shared by the end-to-end tests: the packed npm package, a served page, the browser
 // engines (browsers.mjs), and reference digests from openssl.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
@@ -164,6 +164,34 @@ export async function openWorld(name, sandboxArgs, engine, mounts = {}) {
       await server.close();
       await sandbox.stop();
       fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Starts `node www/server.mjs` (the demo command's server: the sandbox plus the portal)
+ * with `args`; resolves to `{ url, api, stop }` (the portal's URL, the sandbox API's).
+ */
+export async function startDemoServer(args = []) {
+  const child = spawn("node", [path.join(ROOT, "www/server.mjs"), "--port", "0", ...args], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const seen = await new Promise((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`the portal's server exited with ${code}`)));
+    let text = "";
+    child.stdout.on("data", (chunk) => {
+      text += chunk;
+      if (/^demo: \S+/m.test(text) && /^sandbox API: \S+/m.test(text)) resolve(text);
+    });
+  });
+  return {
+    url: /^demo: (\S+)/m.exec(seen)[1],
+    api: /^sandbox API: (\S+)/m.exec(seen)[1].replace(/\/$/, ""),
+    async stop() {
+      child.removeAllListeners("exit");
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      await exited;
     },
   };
 }
