@@ -53,13 +53,7 @@ impl axum::extract::FromRequestParts<AppState> for Docs {
         let project_id = match params.get("company_id") {
             Some(company) => {
                 if company.parse::<u64>().ok() != Some(caller.company_id) {
-                    return Err(ApiError::new(
-                        StatusCode::FORBIDDEN,
-                        format!(
-                            "Procore-Company-Id {} does not match company {company} in the path",
-                            caller.company_id
-                        ),
-                    ));
+                    return Err(ApiError::other_company(&caller, company, " in the path"));
                 }
                 None
             }

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
@@ -35,13 +35,7 @@ pub async fn projects(
         .filter(|&c| c > 0)
         .ok_or_else(|| ApiError::bad_request("the company_id query parameter is required"))?;
     if company != caller.company_id {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            format!(
-                "Procore-Company-Id {} does not match company {company}",
-                caller.company_id
-            ),
-        ));
+        return Err(ApiError::other_company(&caller, company, ""));
     }
     let projects: Vec<Value> = PROJECTS
         .iter()

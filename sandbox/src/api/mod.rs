@@ -145,6 +145,18 @@ impl ApiError {
         }
     }
 
+    /// 403: `company` (given `place`, e.g. " in the path") is not the caller's
+    /// `Procore-Company-Id`.
+    pub fn other_company(caller: &Caller, company: impl std::fmt::Display, place: &str) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "Procore-Company-Id {} does not match company {company}{place}",
+                caller.company_id
+            ),
+        )
+    }
+
     /// An error with `status` and exactly `body`, e.g. a Rails validation error
     /// `{"errors": {"name": ["has already been taken"]}}`.
     pub fn with_body(status: StatusCode, body: serde_json::Value) -> Self {
@@ -211,13 +223,7 @@ impl Scope {
             .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such API version"))?;
         if let Some(company_id) = path_company {
             if company_id != caller.company_id {
-                return Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    format!(
-                        "Procore-Company-Id {} does not match company {company_id} in the path",
-                        caller.company_id
-                    ),
-                ));
+                return Err(ApiError::other_company(caller, company_id, " in the path"));
             }
         }
         Ok(Self {
