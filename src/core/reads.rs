@@ -14,6 +14,8 @@
 //! run of consecutive ranges, none from byte 0), and after a slice's read fails, one
 //! more read through the file itself.
 
+use std::ops::Range;
+
 /// How a read reaches the file's bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReadVia {
@@ -32,6 +34,46 @@ pub fn read_via(offset: u64) -> ReadVia {
         ReadVia::File
     } else {
         ReadVia::Slice
+    }
+}
+
+/// How far a stream reaches past a read's start where the engine's streams read
+/// ahead with no bound ([`crate::core::browser::blob_streams_read_ahead`]): a read
+/// shorter than this (a 1 MiB chunk) shares its stream with the next ones; a longer
+/// one (every segment is ≥ 5 MB) gets a stream of its own, exactly its bytes.
+pub const READ_AHEAD_SPAN: u64 = 4 * 1024 * 1024;
+
+/// How a new stream for a read of `range` of a `size`-byte file is opened, and the
+/// file offset where it ends.
+///
+/// After a slice's read was refused (`through_file`), every stream is of the file
+/// itself, to its end ([`after_read_failure`]).
+///
+/// Where streams are read as the reader asks, one stream goes to the file's end (the
+/// file itself from byte 0, see [`read_via`]). Where they read ahead with no bound
+/// (`reads_ahead`), a stream to the file's end would pull the whole file into memory,
+/// so it ends after the range or [`READ_AHEAD_SPAN`], whichever is further (a slice,
+/// even from byte 0: such an engine copies no bytes for one); a file that ends before
+/// that is read as anywhere else.
+pub fn open_stream(
+    range: &Range<u64>,
+    size: u64,
+    reads_ahead: bool,
+    through_file: bool,
+) -> (ReadVia, u64) {
+    if through_file {
+        return (ReadVia::File, size);
+    }
+    // Offsets are below 2^53 (a Blob's size): no sum overflows.
+    let end = if reads_ahead {
+        range.end.max(range.start + READ_AHEAD_SPAN).min(size)
+    } else {
+        size
+    };
+    if end < size {
+        (ReadVia::Slice, end)
+    } else {
+        (read_via(range.start), size)
     }
 }
 
@@ -84,6 +126,51 @@ pub fn after_read_failure(failure: ReadFailure, via: ReadVia, attempts: u32) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stream_reaches_the_files_end_unless_the_engine_reads_ahead() {
+        const MIB: u64 = 1024 * 1024;
+        use ReadVia::*;
+        // (range, file size, reads ahead, opened via, stream's end)
+        let table = [
+            // Read as asked: one stream to the end, the file itself from byte 0.
+            (0..MIB, 512 * MIB, false, File, 512 * MIB),
+            (MIB..2 * MIB, 512 * MIB, false, Slice, 512 * MIB),
+            (8 * MIB..16 * MIB, 512 * MIB, false, Slice, 512 * MIB),
+            // Read ahead: small reads share a span, from byte 0 too (a slice).
+            (0..MIB, 512 * MIB, true, Slice, READ_AHEAD_SPAN),
+            (MIB..2 * MIB, 512 * MIB, true, Slice, MIB + READ_AHEAD_SPAN),
+            // A segment longer than the span: exactly its bytes.
+            (0..8 * MIB, 512 * MIB, true, Slice, 8 * MIB),
+            (8 * MIB..16 * MIB, 512 * MIB, true, Slice, 16 * MIB),
+            // Near the end, or a small file: as if nothing read ahead.
+            (510 * MIB..511 * MIB, 512 * MIB, true, Slice, 512 * MIB),
+            (0..1000, 3000, true, File, 3000),
+            (1000..2000, 3000, true, Slice, 3000),
+            (504 * MIB..512 * MIB, 512 * MIB, true, Slice, 512 * MIB),
+            // The largest offsets a Blob has (below 2^53).
+            (
+                (1 << 53) - 2..(1 << 53) - 1,
+                (1 << 53) - 1,
+                true,
+                Slice,
+                (1 << 53) - 1,
+            ),
+        ];
+        for (range, size, ahead, via, end) in table {
+            assert_eq!(
+                open_stream(&range, size, ahead, false),
+                (via, end),
+                "{range:?} of {size}, reads ahead {ahead}"
+            );
+            // After a refused slice: the file itself, to its end, whatever the engine.
+            assert_eq!(
+                open_stream(&range, size, ahead, true),
+                (File, size),
+                "{range:?} of {size} through the file, reads ahead {ahead}"
+            );
+        }
+    }
 
     #[test]
     fn a_refused_slice_is_read_once_more_through_the_file_anything_else_fails_at_once() {

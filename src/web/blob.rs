@@ -12,8 +12,8 @@ use web_sys::{Blob, ReadableStreamByobReader, ReadableStreamDefaultReader};
 
 use super::error::file_read_error;
 use super::js::{current_engine, get_property};
-use crate::core::browser::detach_read_buffers;
-use crate::core::reads::{after_read_failure, read_via, AfterReadFailure, ReadFailure, ReadVia};
+use crate::core::browser::{blob_streams_read_ahead, detach_read_buffers};
+use crate::core::reads::{after_read_failure, open_stream, AfterReadFailure, ReadFailure, ReadVia};
 use crate::core::source::ByteSource;
 use crate::core::Error;
 
@@ -135,7 +135,9 @@ pub async fn read_whole(blob: &Blob, range: &Range<u64>) -> Result<Uint8Array, E
 /// garbage collected; one slice per segment filled the store and failed later reads
 /// ([`crate::core::reads`]). A stream is opened where a read starts (the file itself
 /// from byte 0, else a slice to the file's end) and read on by the next range that
-/// starts where the last one ended. When a slice's read fails, the range is read once
+/// starts where the last one ended. Where the engine's streams read ahead with no
+/// bound (WebKit), a stream ends after the range or a few MiB ([`open_stream`]), so
+/// that it never holds the rest of the file. When a slice's read fails, the range is read once
 /// more through the file itself from its first byte ([`after_read_failure`]), and so
 /// is every later range of this reader. Dropping the reader cancels its stream.
 ///
@@ -156,6 +158,8 @@ struct OpenStream {
     via: ReadVia,
     /// The file offset of the next byte the stream gives.
     at: u64,
+    /// The file offset where the stream ends.
+    end: u64,
     /// Bytes of a chunk beyond the last range read (chunked streams only).
     rest: Option<Uint8Array>,
 }
@@ -281,15 +285,21 @@ impl BlobReader {
         pieces: Option<&mut Pieces<'_>>,
         fed: &mut u32,
     ) -> (ReadVia, Result<(ArrayBuffer, u32), Failed>) {
-        let open = match self.open.take().filter(|open| open.at == start) {
+        let range = start..start + u64::from(length);
+        let open = match self
+            .open
+            .take()
+            .filter(|open| open.at == start && range.end <= open.end)
+        {
             Some(open) => open,
             None => {
-                let via = if self.through_file {
-                    ReadVia::File
-                } else {
-                    read_via(start)
-                };
-                match self.open_at(start, via).await {
+                let (via, end) = open_stream(
+                    &range,
+                    blob_size(&self.blob),
+                    blob_streams_read_ahead(current_engine()),
+                    self.through_file,
+                );
+                match self.open_at(start, via, end).await {
                     Ok(open) => open,
                     Err(failed) => return (via, Err(failed)),
                 }
@@ -299,11 +309,11 @@ impl BlobReader {
         (open.via, open.fill(buffer, length, pieces, fed).await)
     }
 
-    /// A new stream at `start` (see [`Self::attempt`]).
-    async fn open_at(&self, start: u64, via: ReadVia) -> Result<OpenStream, Failed> {
+    /// A new stream at `start` reaching to `end` (see [`Self::attempt`]).
+    async fn open_at(&self, start: u64, via: ReadVia, end: u64) -> Result<OpenStream, Failed> {
         let stream = match via {
             ReadVia::File => self.blob.stream(),
-            ReadVia::Slice => slice(&self.blob, &(start..blob_size(&self.blob)))?.stream(),
+            ReadVia::Slice => slice(&self.blob, &(start..end))?.stream(),
         };
         let reader = match ReadableStreamByobReader::new(&stream) {
             Ok(reader) => StreamReader::Byob(reader),
@@ -313,6 +323,7 @@ impl BlobReader {
             reader,
             via,
             at: if via == ReadVia::File { 0 } else { start },
+            end,
             rest: None,
         };
         // Skipped through one buffer of at most 1 MiB (only after a refused slice).

@@ -38,15 +38,6 @@ fn js(body: &str) -> JsValue {
         .expect("test JS runs")
 }
 
-/// Whether the tests run in WebKit (by the library's own reading of the user agent).
-fn is_webkit() -> bool {
-    let agent = js("return navigator.userAgent")
-        .as_string()
-        .unwrap_or_default();
-    procore_upload::core::browser::engine_of(&agent)
-        == procore_upload::core::browser::Engine::WebKit
-}
-
 /// A `Blob` that says it holds `bytes` but reads `missing` bytes short at its end,
 /// through its slices and its own stream, as a file truncated on disk after it was
 /// picked reads.

@@ -149,6 +149,54 @@ async fn consecutive_ranges_share_one_stream_and_none_from_byte_0_is_a_slice() {
     }
 }
 
+/// Where the engine's streams read ahead with no bound (WebKit), a big file is not
+/// read through one stream to its end, which would hold the rest of the file in
+/// memory: a stream ends after a read or 4 MiB (`core::reads::open_stream`); elsewhere
+/// it is one stream of the file, as above. 10 MiB in 1 MiB reads and in 5 MiB ones.
+#[wasm_bindgen_test]
+async fn where_streams_read_ahead_a_big_files_streams_are_bounded() {
+    const MIB: u64 = 1024 * 1024;
+    let bytes = pseudo_random_bytes(10 * MIB as usize, 3);
+    // WebKit's streams read ahead with no bound (`core::browser::blob_streams_read_ahead`).
+    let ahead = is_webkit();
+    let by_mib: Vec<Range<u64>> = (0..10).map(|i| i * MIB..(i + 1) * MIB).collect();
+    // (ranges, slices of both ways together when reading ahead). The calling thread
+    // reads 1 MiB at a time whatever the ranges: 0..4, 4..8, 8..10 MiB both times; the
+    // WebCrypto way reads a range whole: the same for 1 MiB ranges, 0..5 and 5..10 for
+    // 5 MiB ones.
+    let cases: [(Vec<Range<u64>>, f64); 2] = [
+        (by_mib, 3.0 + 3.0),
+        (vec![0..5 * MIB, 5 * MIB..10 * MIB], 3.0 + 2.0),
+    ];
+    for (ranges, bounded) in cases {
+        let (file, counts) = blob(&bytes, Behaves::Intact);
+        for (way, result) in hash_both_ways(&file, &ranges, MIB as usize)
+            .await
+            .into_iter()
+            .enumerate()
+        {
+            assert_eq!(
+                result.expect("hashes"),
+                expected(&bytes, &ranges),
+                "way {way}"
+            );
+        }
+        let (slices, streams) = if ahead { (bounded, 0.0) } else { (0.0, 2.0) };
+        assert_eq!(
+            count(&counts, "slices"),
+            slices,
+            "{} reads: slices",
+            ranges.len()
+        );
+        assert_eq!(
+            count(&counts, "streams"),
+            streams,
+            "{} reads: streams",
+            ranges.len()
+        );
+    }
+}
+
 /// A slice whose read fails, at once or after some bytes, is read once more through
 /// the file itself, up to the range and on: the digests are right (each byte hashed
 /// once), and the later ranges take no new slice.

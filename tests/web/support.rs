@@ -74,3 +74,13 @@ pub fn recorder() -> (Function, Array) {
         .unchecked_into::<Function>();
     (push, calls)
 }
+
+/// Whether the tests run in WebKit, by the user agent (`engine.rs` checks that it names
+/// the engine the run asked for), not by any rule of the library's under test.
+pub fn is_webkit() -> bool {
+    let agent = procore_upload::web::js::navigator_property("userAgent")
+        .as_string()
+        .unwrap_or_default();
+    procore_upload::core::browser::engine_of(&agent)
+        == procore_upload::core::browser::Engine::WebKit
+}
