@@ -214,7 +214,13 @@ export interface UploadOptions {
    * larger when 10,000 segments would not hold the file.
    */
   segmentSize?: number;
-  /** Send MD5s besides SHA-256 (default true). */
+  /**
+   * Send each segment's MD5 besides its SHA-256, for storage to check as Content-MD5
+   * too. Default: not sent (Procore calls it optional; storage checks every segment
+   * against the SHA-256 signed into its URL, and v2.1 the whole file's SHA-256), as
+   * upload is 10-30 % faster without it. A kept state goes on with the setting it was
+   * hashed with when this is not given; given, a state of the other setting is refused.
+   */
   md5?: boolean;
   /** Parallel storage requests of this upload, 1 to 16; never more than the client's (default: the client's). */
   concurrency?: number;

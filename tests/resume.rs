@@ -372,6 +372,72 @@ fn a_state_that_does_not_fit_is_refused_before_any_request() {
     }
 }
 
+/// `md5` unset: a fresh upload sends no MD5 (`UPLOAD_MD5_DEFAULT`); a state kept with
+/// either setting goes on (states kept before the default changed still resume) and
+/// keeps its setting; a state of the other setting than an `md5` chosen is refused.
+#[test]
+fn a_kept_state_goes_on_with_its_own_md5_setting_when_the_options_choose_none() {
+    let size = 3 * SEGMENT + 10;
+    let source = data(size);
+    let unset = || {
+        let mut options = segmented(ApiVersion::V11, size);
+        options.md5 = None;
+        options
+    };
+    // Fresh, unset: no MD5 in the create request, none in the state or the result.
+    let http = v1_stopping_at(source.clone(), usize::MAX);
+    let task = Task::new(&http, unset());
+    let done = task
+        .run(&task.tracker(), &CountingHasher::new(&source), None, false)
+        .unwrap();
+    assert!(
+        !http.requests()[0].body_text().contains("md5"),
+        "no md5 sent"
+    );
+    assert!(!task.last_state().unwrap().md5);
+    assert!(done.segments.unwrap().iter().all(|s| s.md5.is_none()));
+
+    for kept in [true, false] {
+        let http = v1_stopping_at(source.clone(), 1);
+        let mut first = segmented(ApiVersion::V11, size);
+        first.md5 = Some(kept);
+        let task = Task::new(&http, first);
+        let tracker = task.tracker();
+        let state = task.stopped(&tracker, &CountingHasher::new(&source));
+        assert_eq!(state.md5, kept);
+
+        // The options choose the other setting: refused, nothing sent.
+        let mut other = segmented(ApiVersion::V11, size);
+        other.md5 = Some(!kept);
+        let before = http.requests().len();
+        let refused = Task::new(&http, other).run(
+            &tracker,
+            &CountingHasher::new(&source),
+            Some(state.clone()),
+            false,
+        );
+        assert!(
+            matches!(&refused, Err(Error::InvalidInput(m)) if m.contains("md5 setting")),
+            "kept {kept}: {refused:?}"
+        );
+        assert_eq!(http.requests().len(), before, "kept {kept}: nothing sent");
+
+        // Unset: goes on from the state, its digests as they were kept.
+        let task = Task::new(&http, unset());
+        let hasher = CountingHasher::new(&source);
+        let done = task.run(&tracker, &hasher, Some(state), false).unwrap();
+        assert_eq!(hasher.calls.get(), 0, "kept {kept}: not hashed again");
+        assert!(
+            done.segments
+                .unwrap()
+                .iter()
+                .all(|s| s.md5.is_some() == kept),
+            "kept {kept}"
+        );
+        assert_eq!(task.last_state().unwrap().md5, kept);
+    }
+}
+
 /// v2.1: create lists URLs `…/v2/{i}?gen=1`; a GET lists fresh ones (`gen=2`); PUT
 /// `stop_at` of the first generation is aborted once; PATCHes are recorded.
 fn v2_stopping_at(parts: usize, stop_at: usize, status_on_get: &'static str) -> Scripted {

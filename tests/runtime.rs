@@ -253,7 +253,7 @@ fn options(name: &str, size: u64, segmented: Segmented, concurrency: usize) -> U
         },
         segmented,
         segment_size: Some(5_242_880),
-        md5: false,
+        md5: Some(false),
         concurrency,
         allow_insecure_storage: false,
         processing_timeout_ms: 60_000,

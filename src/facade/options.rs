@@ -9,7 +9,7 @@ use web_sys::AbortSignal;
 
 use super::ProgressCallback;
 use crate::core::engine::{UploadOptions, DEFAULT_PROCESSING_TIMEOUT_MS, MAX_CONCURRENCY};
-use crate::core::hash::HashOptions;
+use crate::core::hash::{HashOptions, UPLOAD_MD5_DEFAULT};
 use crate::core::options::{checked_base_url, checked_duration};
 use crate::core::plan::{ApiVersion, Segmented};
 use crate::core::protocol::{FileMeta, Scope};
@@ -271,8 +271,11 @@ pub(super) fn read_call(
         .whole_number("concurrency")?
         .unwrap_or(settings.shared.limits.concurrency as u64);
     let workers = worker_count(settings, &options)?;
-    let md5 = options.bool("md5")?.unwrap_or(true);
-    let hash = HashOptions::new(md5, options.whole_number("chunkSize")?)?;
+    let md5 = options.bool("md5")?;
+    let hash = HashOptions::new(
+        md5.unwrap_or(UPLOAD_MD5_DEFAULT),
+        options.whole_number("chunkSize")?,
+    )?;
     let name = match options.string("filename")? {
         Some(name) => name,
         None => source.map(BlobSource::name).unwrap_or_default(),

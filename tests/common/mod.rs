@@ -106,7 +106,7 @@ pub fn options(
         },
         segmented,
         segment_size: None,
-        md5: true,
+        md5: Some(true),
         concurrency: 2,
         allow_insecure_storage: false,
         processing_timeout_ms: 60_000,

@@ -104,6 +104,7 @@ describeInEngines("ProcoreClient.upload in each browser engine against the sandb
       const reports = new Set();
       const kinds = (o) => Object.entries(o).map(([k, v]) => `${k}:${typeof v}`).sort().join(",");
       const segmented = await client.upload(file, { segmented: true, segmentSize: 5 * 1024 * 1024, onProgress: (p) => reports.add(keys(p)) });
+      const segmentedMd5 = await client.upload(file, { segmented: true, segmentSize: 5 * 1024 * 1024, md5: true });
       const form = await client.upload(file, { segmented: false });
       const hashed = await client.hashSegments(file, { segmentSize: 5 * 1024 * 1024 });
       const hashedNoMd5 = await client.hashSegments(file, { md5: false });
@@ -111,13 +112,15 @@ describeInEngines("ProcoreClient.upload in each browser engine against the sandb
       const wholeNoMd5 = await hashFile(file, { md5: false });
       client.close();
       return {
-        segmented: kinds(segmented), segment: kinds(segmented.segments[1]), form: kinds(form),
+        segmented: kinds(segmented), segment: kinds(segmented.segments[1]), segmentMd5: kinds(segmentedMd5.segments[1]), form: kinds(form),
         hashed: kinds(hashed), hashedSegment: kinds(hashed.segments[0]), hashedNoMd5Segment: kinds(hashedNoMd5.segments[0]),
         whole: kinds(whole), wholeNoMd5: kinds(wholeNoMd5), reports: [...reports],
       };
     }, { api: sandbox.api });
     assert.equal(shapes.segmented, "apiVersion:string,segments:object,size:number,status:string,uuid:string");
-    assert.equal(shapes.segment, "etag:string,md5:string,sha256:string,size:number");
+    // No MD5 unless asked for (issue 26: Procore calls it optional; storage checks the SHA-256).
+    assert.equal(shapes.segment, "etag:string,sha256:string,size:number");
+    assert.equal(shapes.segmentMd5, "etag:string,md5:string,sha256:string,size:number");
     assert.equal(shapes.form, "apiVersion:string,size:number,status:string,uuid:string");
     assert.equal(shapes.hashed, "segments:object,size:number");
     assert.equal(shapes.hashedSegment, "md5:string,sha256:string,size:number");
@@ -132,9 +135,17 @@ describeInEngines("ProcoreClient.upload in each browser engine against the sandb
     }
   });
 
-  test("no storage request carries the token or cookies; API requests carry both headers", async () => {
-    await sandbox.clearRequests();
+  test("no storage request carries the token or cookies; API requests carry both headers; Content-MD5 only when asked for", async () => {
     await page.setInputFiles("#files", files.get(17_000_003));
+    await sandbox.clearRequests();
+    const asked = await uploadFromPage(client("v1.1"), { segmented: true, segmentSize: 5 * MiB, md5: true });
+    assert.equal(asked.error, undefined);
+    const askedPuts = (await sandbox.requests()).filter((r) => r.side === "storage" && r.method === "PUT");
+    assert.equal(askedPuts.length, 4, "four PUTs with md5: true");
+    for (const request of askedPuts) {
+      assert.ok(request.headers.some(([name]) => name === "content-md5"), "md5: true sends Content-MD5");
+    }
+    await sandbox.clearRequests();
     const { error } = await uploadFromPage(client("v1.1"), { segmented: true, segmentSize: 5 * MiB });
     assert.equal(error, undefined);
     const log = await sandbox.requests();
@@ -145,7 +156,7 @@ describeInEngines("ProcoreClient.upload in each browser engine against the sandb
       const names = request.headers.map(([name]) => name);
       assert.ok(!names.includes("authorization"), "no Authorization to storage");
       assert.ok(!names.includes("cookie"), "no cookies to storage");
-      assert.ok(names.includes("content-md5") && names.includes("x-amz-content-sha256"));
+      assert.ok(!names.includes("content-md5") && names.includes("x-amz-content-sha256"), "at the defaults: no MD5, the signed SHA-256");
       assert.equal(request.headers.find(([n]) => n === "content-type")?.[1], "application/octet-stream");
     }
     assert.deepEqual(api.map((r) => r.method), ["POST", "PATCH"]);

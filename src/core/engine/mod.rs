@@ -18,7 +18,7 @@ use std::cell::RefCell;
 use std::future::Future;
 
 use super::api::ApiClient;
-use super::hash::HashBackend;
+use super::hash::{upload_md5, HashBackend};
 use super::http::{Http, Method, Response, Tokens};
 use super::plan::{plan_segments, use_segments, ApiVersion, SegmentPlan, Segmented};
 use super::protocol::{FileMeta, Scope};
@@ -51,8 +51,9 @@ pub struct UploadOptions {
     pub segmented: Segmented,
     /// Requested segment size.
     pub segment_size: Option<u64>,
-    /// Send MD5s besides SHA-256.
-    pub md5: bool,
+    /// Send MD5s besides SHA-256, as chosen; `None`: as the kept state gone on from
+    /// was hashed, else not ([`crate::core::hash::upload_md5`]).
+    pub md5: Option<bool>,
     /// Parallel storage requests of this upload (the client's limit still holds).
     pub concurrency: usize,
     /// Accept `http:` instruction URLs (local testing).
@@ -186,7 +187,7 @@ pub fn fresh_state(
         state_scope(&options.scope),
         identity,
         prepared.plan.segment_size,
-        options.md5,
+        upload_md5(options.md5, None),
         now_ms,
     )
 }

@@ -33,8 +33,9 @@ impl<H: Http, T: Tokens> Client<'_, H, T> {
     ) -> Result<UploadResult, Error> {
         let version = self.scope().version;
         let ranges: Vec<Range<u64>> = plan.ranges().collect();
+        // The state's setting: the options' for a fresh one, the kept one's else.
         let hash_options = HashOptions {
-            md5: self.options.md5,
+            md5: keeper.get().md5,
             chunk_size: self.options.chunk_size,
         };
         let is_v2 = version == ApiVersion::V21;

@@ -4,6 +4,7 @@
 use std::cell::RefCell;
 
 use super::{state_scope, Phase, UploadOptions};
+use crate::core::hash::kept_md5_fits;
 use crate::core::plan::SegmentPlan;
 use crate::core::state::{UploadState, STATE_FORMAT};
 use crate::core::Error;
@@ -35,7 +36,7 @@ pub(super) fn check_state_fits(
         ))
     } else if state.segment_size != plan.segment_size || !digests_fit || !parts_fit {
         Some("its segments differ from this upload's (segmentSize?)".to_string())
-    } else if state.md5 != options.md5 {
+    } else if !kept_md5_fits(options.md5, state.md5) {
         Some("it was hashed with another md5 setting".to_string())
     } else {
         None
