@@ -10,7 +10,8 @@
 // - "uppy": Uppy 5 (@uppy/core + @uppy/aws-s3, multipart) with hash-wasm SHA-256 + MD5
 //   of each segment in a worker, its hooks wired to the v1.1 API (bench/large/uppy-entry.js);
 // - the ideas of issue 26 as client options (no library change): "v1.1+w2" (`workers: 2`),
-//   "v1.1+nomd5" (`md5: false`), "v1.1+w2+nomd5", and the same for v2.1.
+//   "v1.1+nomd5" (`md5: false`, the default since issue 26), "v1.1+w2+nomd5",
+//   "v1.1+md5" (`md5: true`, the default before), and the same for v2.1.
 // Rounds are interleaved (each round runs every variant once, starting one variant
 // later each round); the table gives each variant's median and all runs, the median
 // time until its hashing was over (the rest is create + PUTs + complete), and beside
@@ -51,6 +52,9 @@ const VARIANTS = {
   "v2.1+w2": { label: "library v2.1, workers: 2", kind: "library", clientOptions: { workers: 2 }, options: { apiVersion: "v2.1" } },
   "v2.1+nomd5": { label: "library v2.1, md5: false", kind: "library", options: { apiVersion: "v2.1", md5: false } },
   "v2.1+w2+nomd5": { label: "library v2.1, workers: 2, md5: false", kind: "library", clientOptions: { workers: 2 }, options: { apiVersion: "v2.1", md5: false } },
+  // The defaults before issue 26 (MD5 sent), to measure what turning it off gave.
+  "v1.1+md5": { label: "library v1.1, md5: true", kind: "library", options: { apiVersion: "v1.1", md5: true } },
+  "v2.1+md5": { label: "library v2.1, md5: true", kind: "library", options: { apiVersion: "v2.1", md5: true } },
 };
 const ids = (process.env.BENCH_VARIANTS ?? "bare,uppy,v1.1,v2.1").split(",").map((id) => id.trim()).filter(Boolean);
 for (const id of ids) if (!VARIANTS[id]) throw new Error(`BENCH_VARIANTS: unknown variant ${id} (known: ${Object.keys(VARIANTS)})`);
