@@ -43,6 +43,9 @@ if (sizes.some((mib) => !(mib > 0)) || !(rounds > 0)) throw new Error("usage: no
 /** Every variant by id: what runs in the page (bench/large/bench.js) and its options. */
 const VARIANTS = {
   bare: { label: "bare fetch + WebCrypto v1.1 (no MD5)", kind: "bare" },
+  // The same, its PUTs by XHR with an upload progress listener (as the library and Uppy
+  // send, for progress): what sending by XHR costs against fetch.
+  "bare-xhr": { label: "bare XHR + WebCrypto v1.1 (no MD5)", kind: "bare", options: { xhr: true } },
   uppy: { label: "Uppy 5 aws-s3 + hash-wasm v1.1", kind: "uppy" },
   "v1.1": { label: "library v1.1 (defaults)", kind: "library", options: { apiVersion: "v1.1" } },
   "v2.1": { label: "library v2.1 (defaults)", kind: "library", options: { apiVersion: "v2.1" } },
