@@ -115,6 +115,24 @@ async fn hash_both_ways(
     [by_segments, by_reads]
 }
 
+/// Hashes `ranges` of an intact `Blob` of `bytes` both ways, checking every digest;
+/// gives how many slices and streams of the file both ways made together.
+async fn hash_intact_both_ways(bytes: &[u8], ranges: &[Range<u64>], chunk: usize) -> (f64, f64) {
+    let (file, counts) = blob(bytes, Behaves::Intact);
+    for (way, result) in hash_both_ways(&file, ranges, chunk)
+        .await
+        .into_iter()
+        .enumerate()
+    {
+        assert_eq!(
+            result.expect("hashes"),
+            expected(bytes, ranges),
+            "{ranges:?}, chunk {chunk}, way {way}"
+        );
+    }
+    (count(&counts, "slices"), count(&counts, "streams"))
+}
+
 /// Consecutive ranges are read through one stream: from byte 0 the file's own, no
 /// slice at all; from further on one slice, to the file's end.
 #[wasm_bindgen_test]
@@ -126,24 +144,12 @@ async fn consecutive_ranges_share_one_stream_and_none_from_byte_0_is_a_slice() {
     ];
     for (ranges, slices, streams) in cases {
         for chunk in [64, 1 << 20] {
-            let (file, counts) = blob(&bytes, Behaves::Intact);
-            for (way, result) in hash_both_ways(&file, &ranges, chunk)
-                .await
-                .into_iter()
-                .enumerate()
-            {
-                assert_eq!(
-                    result.expect("hashes"),
-                    expected(&bytes, &ranges),
-                    "{ranges:?}, chunk {chunk}, way {way}"
-                );
-            }
             // Both ways together.
-            assert_eq!(count(&counts, "slices"), 2.0 * slices, "{ranges:?} slices");
+            let made = hash_intact_both_ways(&bytes, &ranges, chunk).await;
             assert_eq!(
-                count(&counts, "streams"),
-                2.0 * streams,
-                "{ranges:?} streams"
+                made,
+                (2.0 * slices, 2.0 * streams),
+                "{ranges:?}, chunk {chunk}"
             );
         }
     }
@@ -169,31 +175,9 @@ async fn where_streams_read_ahead_a_big_files_streams_are_bounded() {
         (vec![0..5 * MIB, 5 * MIB..10 * MIB], 3.0 + 2.0),
     ];
     for (ranges, bounded) in cases {
-        let (file, counts) = blob(&bytes, Behaves::Intact);
-        for (way, result) in hash_both_ways(&file, &ranges, MIB as usize)
-            .await
-            .into_iter()
-            .enumerate()
-        {
-            assert_eq!(
-                result.expect("hashes"),
-                expected(&bytes, &ranges),
-                "way {way}"
-            );
-        }
-        let (slices, streams) = if ahead { (bounded, 0.0) } else { (0.0, 2.0) };
-        assert_eq!(
-            count(&counts, "slices"),
-            slices,
-            "{} reads: slices",
-            ranges.len()
-        );
-        assert_eq!(
-            count(&counts, "streams"),
-            streams,
-            "{} reads: streams",
-            ranges.len()
-        );
+        let made = hash_intact_both_ways(&bytes, &ranges, MIB as usize).await;
+        let want = if ahead { (bounded, 0.0) } else { (0.0, 2.0) };
+        assert_eq!(made, want, "{} reads: (slices, streams)", ranges.len());
     }
 }
 
