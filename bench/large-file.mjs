@@ -114,7 +114,18 @@ try {
         }, arg);
         await settle(2000);
         const sampling = startRssSampling(200);
-        const { ms, hashMs, uuid } = await page.evaluate((arg) => window.largeBench.run(arg), arg);
+        // Started, then polled: one WebDriver call may not last a 4 GiB run (the
+        // driver's request timeout is 120 s; WebKit's runs take longer).
+        await page.evaluate((arg) => {
+          window.largeRun = window.largeBench.run(arg).then(
+            (result) => (window.largeDone = { result }),
+            (error) => (window.largeDone = { error: String(error?.stack ?? error) }),
+          );
+        }, arg);
+        let done = null;
+        while (!(done = await page.evaluate(() => window.largeDone ?? null))) await settle(1000);
+        if (done.error) throw new Error(`${id} ${mib} MiB: ${done.error}`);
+        const { ms, hashMs, uuid } = done.result;
         const rss = sampling.stop();
         await page.evaluate((arg) => window.largeBench.finish(arg), arg);
         // What storage holds must be the file, byte for byte.
