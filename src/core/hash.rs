@@ -143,20 +143,26 @@ impl Default for HashOptions {
 }
 
 impl HashOptions {
-    /// Options with the given chunk size, checked against `1..=MAX_CHUNK_SIZE`.
+    /// Options with the given chunk size, checked by [`checked_chunk_size`].
     pub fn new(md5: bool, chunk_size: Option<u64>) -> Result<Self, Error> {
-        let chunk_size = match chunk_size {
-            None => DEFAULT_CHUNK_SIZE,
-            Some(size) if (1..=MAX_CHUNK_SIZE as u64).contains(&size) => {
-                usize::try_from(size).unwrap_or(MAX_CHUNK_SIZE)
-            }
-            Some(size) => {
-                return Err(Error::InvalidInput(format!(
-                    "chunkSize must be between 1 and {MAX_CHUNK_SIZE} bytes, got {size}"
-                )))
-            }
-        };
-        Ok(Self { md5, chunk_size })
+        Ok(Self {
+            md5,
+            chunk_size: checked_chunk_size(chunk_size)?,
+        })
+    }
+}
+
+/// A requested `chunkSize`, checked against `1..=MAX_CHUNK_SIZE`;
+/// [`DEFAULT_CHUNK_SIZE`] when none was asked for.
+pub fn checked_chunk_size(requested: Option<u64>) -> Result<usize, Error> {
+    match requested {
+        None => Ok(DEFAULT_CHUNK_SIZE),
+        Some(size) if (1..=MAX_CHUNK_SIZE as u64).contains(&size) => {
+            Ok(usize::try_from(size).unwrap_or(MAX_CHUNK_SIZE))
+        }
+        Some(size) => Err(Error::InvalidInput(format!(
+            "chunkSize must be between 1 and {MAX_CHUNK_SIZE} bytes, got {size}"
+        ))),
     }
 }
 

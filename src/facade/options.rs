@@ -9,7 +9,7 @@ use web_sys::AbortSignal;
 
 use super::ProgressCallback;
 use crate::core::engine::{UploadOptions, DEFAULT_PROCESSING_TIMEOUT_MS, MAX_CONCURRENCY};
-use crate::core::hash::{HashOptions, UPLOAD_MD5_DEFAULT};
+use crate::core::hash::checked_chunk_size;
 use crate::core::options::{checked_base_url, checked_duration};
 use crate::core::plan::{ApiVersion, Segmented};
 use crate::core::protocol::{FileMeta, Scope};
@@ -272,10 +272,7 @@ pub(super) fn read_call(
         .unwrap_or(settings.shared.limits.concurrency as u64);
     let workers = worker_count(settings, &options)?;
     let md5 = options.bool("md5")?;
-    let hash = HashOptions::new(
-        md5.unwrap_or(UPLOAD_MD5_DEFAULT),
-        options.whole_number("chunkSize")?,
-    )?;
+    let chunk_size = checked_chunk_size(options.whole_number("chunkSize")?)?;
     let name = match options.string("filename")? {
         Some(name) => name,
         None => source.map(BlobSource::name).unwrap_or_default(),
@@ -308,7 +305,7 @@ pub(super) fn read_call(
             allow_insecure_storage: settings.allow_insecure_storage,
             processing_timeout_ms: duration(&options, "processingTimeoutMs")?
                 .unwrap_or(DEFAULT_PROCESSING_TIMEOUT_MS),
-            chunk_size: hash.chunk_size,
+            chunk_size,
         },
         workers,
         on_progress: ProgressCallback(options.function("onProgress")?),
