@@ -330,14 +330,17 @@ describeInEngines("uploadFolder in each browser engine against the sandbox", (en
     assert.equal(first.error, undefined, JSON.stringify(first.error));
     const atReload = (await sandbox.requests()).length;
     await pickTree(true);
-    const second = await page.evaluate(async ({ api, options }) => {
+    const second = await page.evaluate(async ({ api, options, BIG }) => {
       const { ProcoreClient } = await import("/pkg/index.js");
       const client = new ProcoreClient({ companyId: 7, accessToken: "sandbox-token", baseUrl: api, allowInsecureStorage: true });
+      const entries = window.__entries();
+      // What is kept at the reload: the first page went on sending until it was gone.
+      const [kept] = await client.findResumable(entries.find((e) => e.path === BIG).file, { projectId: 48, filename: BIG });
       let last;
-      const result = await client.uploadFolder(window.__entries(), { ...options, onProgress: (p) => { last = p; } });
+      const result = await client.uploadFolder(entries, { ...options, onProgress: (p) => { last = p; } });
       client.close();
-      return { files: result.files.map((f) => ({ ...f, error: f.error && f.error.code })), last };
-    }, { api: sandbox.api, options });
+      return { files: result.files.map((f) => ({ ...f, error: f.error && f.error.code })), last, confirmed: kept.bytesConfirmed };
+    }, { api: sandbox.api, options, BIG });
     assert.equal(second.error, undefined, JSON.stringify(second.error));
     assert.deepEqual(second.files.map((f) => [f.path, f.status, f.error]).sort(),
       Object.keys(disk).sort().map((p) => [p, "created", null]));
@@ -350,10 +353,13 @@ describeInEngines("uploadFolder in each browser engine against the sandbox", (en
     assert.equal(posts("/uploads"), 0, "no upload made again: the small files' stay, big.bin's goes on");
     assert.equal(posts("/file_versions"), 0, "no version made");
     assert.equal(posts("/folders"), 0, "no folder made");
-    const missing = 7 - Math.floor(first.confirmed / (6 * MiB));
+    assert.ok(second.confirmed >= first.confirmed, "what was kept before the reload is kept after it");
+    // Counted from the state kept at the reload, not when the first page stopped waiting:
+    // a part that landed in between (seen in Chromium) is not sent again either.
+    const missing = 7 - Math.floor(second.confirmed / (6 * MiB));
     const puts = log.filter((r) => r.side === "storage" && r.method === "PUT").length;
     assert.equal(puts, missing, `only big.bin's ${missing} parts without an ETag`);
-    console.log(`# ${engine}: reloaded with ${first.done.length} files in place and ${first.confirmed} bytes of big.bin kept; after it: ${puts} PUTs, ${posts("/files")} file create(s)`);
+    console.log(`# ${engine}: reloaded with ${first.done.length} files in place and ${second.confirmed} bytes of big.bin kept; after it: ${puts} PUTs, ${posts("/files")} file create(s)`);
   });
 
   test("an <input webkitdirectory> picked by the driver", async () => {
